@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the Worker (Rust -> wasm32 -> build/) with worker-build; wrangler calls this too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f .tools/env.sh ] || ./scripts/bootstrap.sh
+. .tools/env.sh
+if [ "$PULSE_WASM_ENV" = debian ]; then
+  # Debian's rustc-web has no prebuilt wasm32 std: build it from source (build-std).
+  export RUSTC_BOOTSTRAP=1
+  export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22
+  export PATH="/usr/bin:$PATH"
+  export RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo
+fi
+exec "$WORKER_BUILD_BIN" --release

@@ -1,0 +1,191 @@
+//! `/api/crm/customers`: CRUD on D1, each mutation with its event in the same batch.
+
+use crate::domain::auth::Action;
+use crate::domain::customer::{self, Customer};
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::event::entity_channels;
+use crate::domain::pagination;
+use crate::http::router::json;
+use crate::http::{auth, body};
+use crate::jobs::email;
+use crate::realtime::outbox;
+use crate::store::{self, i, ot, t};
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+const COLUMNS: &str =
+    "id, name, email, phone, status, source, notes, created_by, created_at, updated_at";
+
+async fn load(env: &Env, tenant: &str, id: &str) -> ApiResult<Option<Customer>> {
+    let db = store::db(env)?;
+    store::first(store::stmt(
+        &db,
+        &format!("SELECT {COLUMNS} FROM customers WHERE tenant_id = ?1 AND id = ?2"),
+        &[t(tenant), t(id)],
+    )?)
+    .await
+}
+
+pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let page = pagination::parse(
+        body::query(&req, "limit").as_deref(),
+        body::query(&req, "cursor").as_deref(),
+    )?;
+    let db = store::db(env)?;
+    // Newest first; ids sort by creation time.
+    let rows: Vec<Customer> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {COLUMNS} FROM customers WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2)
+             ORDER BY id DESC LIMIT ?3"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let (data, next) = pagination::finish(rows, page.limit, |c| c.id.clone());
+    json(200, &json!({"data": data, "next_cursor": next}))
+}
+
+pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let id = body::path_id(id, "customer")?;
+    match load(env, &who.tenant_id, &id).await? {
+        Some(c) => json(200, &c),
+        None => Err(ApiError::not_found("customer")),
+    }
+}
+
+pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let input = body::json(&mut req).await?;
+    let fields = customer::validate_create(&input)?;
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let c = customer::build(crate::platform::new_id("c"), fields, &who.user_id, &now);
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let event = outbox::draft(
+        "crm:customer:created",
+        entity_channels("customer", &c.id),
+        serde_json::to_value(&c)?,
+    );
+    let mut stmts = vec![
+        store::stmt(
+            &db,
+            &format!(
+                "INSERT INTO customers (tenant_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ),
+            &[
+                t(tenant),
+                t(&c.id),
+                t(&c.name),
+                ot(c.email.as_deref()),
+                ot(c.phone.as_deref()),
+                t(&c.status),
+                ot(c.source.as_deref()),
+                ot(c.notes.as_deref()),
+                t(&c.created_by),
+                t(&c.created_at),
+                t(&c.updated_at),
+            ],
+        )?,
+        outbox::insert(&db, tenant, &event)?,
+    ];
+    // A customer with an email gets a welcome email, tracked as a job in the same batch.
+    let welcome = match &c.email {
+        Some(to) => Some(email::welcome_job(&db, &who, &c, to, &mut stmts)?),
+        None => None,
+    };
+    store::batch(&db, stmts).await?;
+    if let Some(job_id) = &welcome {
+        email::enqueue(env, tenant, job_id).await;
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    let mut resp = json(201, &c)?;
+    if let Some(job_id) = welcome {
+        resp.headers_mut().set("pulse-job-id", &job_id)?;
+    }
+    resp.headers_mut()
+        .set("location", &format!("/api/crm/customers/{}", c.id))?;
+    Ok(resp)
+}
+
+pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let id = body::path_id(id, "customer")?;
+    let input = body::json(&mut req).await?;
+    let fields = customer::validate_update(&input)?;
+    let tenant = who.tenant_id.as_str();
+    let current = load(env, tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer"))?;
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let c = customer::apply(current, fields, &now);
+    let db = store::db(env)?;
+    let event = outbox::draft(
+        "crm:customer:updated",
+        entity_channels("customer", &c.id),
+        serde_json::to_value(&c)?,
+    );
+    let results = store::batch(
+        &db,
+        vec![
+            outbox::insert_if_exists(&db, tenant, &event, "customers", &c.id)?,
+            store::stmt(
+                &db,
+                "UPDATE customers SET name = ?3, email = ?4, phone = ?5, status = ?6, source = ?7,
+                 notes = ?8, updated_at = ?9 WHERE tenant_id = ?1 AND id = ?2",
+                &[
+                    t(tenant),
+                    t(&c.id),
+                    t(&c.name),
+                    ot(c.email.as_deref()),
+                    ot(c.phone.as_deref()),
+                    t(&c.status),
+                    ot(c.source.as_deref()),
+                    ot(c.notes.as_deref()),
+                    t(&c.updated_at),
+                ],
+            )?,
+        ],
+    )
+    .await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        return Err(ApiError::not_found("customer")); // deleted meanwhile
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(200, &c)
+}
+
+pub async fn delete(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let id = body::path_id(id, "customer")?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let event = outbox::draft(
+        "crm:customer:deleted",
+        entity_channels("customer", &id),
+        json!({"id": id}),
+    );
+    let results = store::batch(
+        &db,
+        vec![
+            outbox::insert_if_exists(&db, tenant, &event, "customers", &id)?,
+            store::stmt(
+                &db,
+                "DELETE FROM customers WHERE tenant_id = ?1 AND id = ?2",
+                &[t(tenant), t(&id)],
+            )?,
+        ],
+    )
+    .await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        return Err(ApiError::not_found("customer"));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    Ok(Response::empty()?.with_status(204))
+}

@@ -1,0 +1,20 @@
+//! `GET /health`: public liveness plus a D1 round trip.
+
+use crate::domain::error::ApiResult;
+use crate::http::router::json;
+use crate::store;
+use serde_json::json;
+use worker::{Env, Response};
+
+pub async fn get(env: &Env) -> ApiResult<Response> {
+    let db = store::db(env)?;
+    let ok = store::first::<serde_json::Value>(store::stmt(&db, "SELECT 1 AS one", &[])?)
+        .await
+        .is_ok();
+    let status = if ok { 200 } else { 503 };
+    json(
+        status,
+        &json!({"status": if ok {"ok"} else {"degraded"}, "service": "pulse", "d1": ok,
+                "time": crate::platform::iso(crate::platform::now_ms())}),
+    )
+}

@@ -1,0 +1,6 @@
+//! REST resources, one module each; handlers stay thin over domain rules and store calls.
+
+pub mod customers;
+pub mod dev;
+pub mod health;
+pub mod jobs;

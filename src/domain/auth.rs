@@ -1,0 +1,467 @@
+//! Token verification and roles: HS256 (dev and shared-secret deployments) and EdDSA
+//! (Ed25519 public keys or a JWKS, for production). Pure: the clock is a parameter.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use jwt_compact::alg::{Ed25519, Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use serde::{Deserialize, Serialize};
+
+pub use jwt_compact::alg::Ed25519 as EdDsa;
+pub type Ed25519PublicKey = <Ed25519 as jwt_compact::Algorithm>::VerifyingKey;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Broker,
+    Viewer,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "broker" => Some(Role::Broker),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Broker => "broker",
+            Role::Viewer => "viewer",
+        }
+    }
+    /// viewer reads; broker reads and writes; admin also deletes, approves and reads stats.
+    pub fn allows(self, action: Action) -> bool {
+        match action {
+            Action::Read => true,
+            Action::Write => matches!(self, Role::Broker | Role::Admin),
+            Action::Admin => self == Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    Write,
+    /// delete, approve, stats, system alerts
+    Admin,
+}
+
+/// Who is calling, as proven by a verified token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub user_id: String,
+    pub tenant_id: String,
+    pub role: Role,
+    /// Token expiry, seconds since the epoch.
+    pub exp: i64,
+}
+
+/// The contract's custom claims (`exp`/`iat` are jwt-compact's standard fields).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PulseClaims {
+    pub sub: String,
+    pub tid: String,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+/// Which keys are trusted. Built from env by `http::auth`.
+#[derive(Default)]
+pub struct AuthConfig {
+    pub hs256_secret: Option<Vec<u8>>,
+    /// (kid, key). A token with a `kid` must name one of these; without, any may verify it.
+    pub ed25519_keys: Vec<(Option<String>, Ed25519PublicKey)>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    Missing,
+    Malformed,
+    UnsupportedAlgorithm(String),
+    BadSignature,
+    Expired,
+    MissingClaim(&'static str),
+    InvalidClaim(&'static str),
+}
+
+impl AuthError {
+    pub fn message(&self) -> String {
+        match self {
+            AuthError::Missing => "missing bearer token".into(),
+            AuthError::Malformed => "token is not a well-formed JWT".into(),
+            AuthError::UnsupportedAlgorithm(a) => format!("token algorithm '{a}' is not accepted"),
+            AuthError::BadSignature => "token signature is invalid".into(),
+            AuthError::Expired => "token has expired".into(),
+            AuthError::MissingClaim(c) => format!("token lacks the '{c}' claim"),
+            AuthError::InvalidClaim(c) => format!("token claim '{c}' is invalid"),
+        }
+    }
+}
+
+/// Tenant ids double as Durable Object names and channel parts: keep them plain.
+pub fn valid_tenant_id(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 64
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub fn valid_user_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+}
+
+const LEEWAY_SECONDS: i64 = 30;
+
+pub fn verify(token: &str, cfg: &AuthConfig, now: DateTime<Utc>) -> Result<Principal, AuthError> {
+    if token.is_empty() {
+        return Err(AuthError::Missing);
+    }
+    let untrusted = UntrustedToken::new(token).map_err(|_| AuthError::Malformed)?;
+    let claims: Claims<PulseClaims> = match untrusted.algorithm() {
+        "HS256" => {
+            let secret = cfg
+                .hs256_secret
+                .as_ref()
+                .ok_or_else(|| AuthError::UnsupportedAlgorithm("HS256".into()))?;
+            let key = Hs256Key::new(secret);
+            Hs256
+                .validator::<PulseClaims>(&key)
+                .validate(&untrusted)
+                .map_err(map_validation)?
+                .claims()
+                .clone()
+        }
+        "EdDSA" | "Ed25519" => {
+            let kid = untrusted.header().key_id.clone();
+            let candidates: Vec<&Ed25519PublicKey> = cfg
+                .ed25519_keys
+                .iter()
+                .filter(|(k, _)| kid.is_none() || k.is_none() || *k == kid)
+                .map(|(_, key)| key)
+                .collect();
+            if candidates.is_empty() {
+                return Err(AuthError::UnsupportedAlgorithm(
+                    untrusted.algorithm().to_string(),
+                ));
+            }
+            let alg = Ed25519::with_specific_name();
+            let mut verified = None;
+            for key in candidates {
+                let result = if untrusted.algorithm() == "EdDSA" {
+                    Ed25519.validator::<PulseClaims>(key).validate(&untrusted)
+                } else {
+                    alg.validator::<PulseClaims>(key).validate(&untrusted)
+                };
+                if let Ok(t) = result {
+                    verified = Some(t.claims().clone());
+                    break;
+                }
+            }
+            verified.ok_or(AuthError::BadSignature)?
+        }
+        other => return Err(AuthError::UnsupportedAlgorithm(other.to_string())),
+    };
+
+    let opts = TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || now);
+    claims.validate_expiration(&opts).map_err(|e| match e {
+        jwt_compact::ValidationError::NoClaim(_) => AuthError::MissingClaim("exp"),
+        _ => AuthError::Expired,
+    })?;
+    claims.validate_maturity(&opts).ok();
+    let iat = claims.issued_at.ok_or(AuthError::MissingClaim("iat"))?;
+    if iat > now + Duration::seconds(LEEWAY_SECONDS) {
+        return Err(AuthError::InvalidClaim("iat"));
+    }
+    let c = &claims.custom;
+    if !valid_user_id(&c.sub) {
+        return Err(AuthError::InvalidClaim("sub"));
+    }
+    if !valid_tenant_id(&c.tid) {
+        return Err(AuthError::InvalidClaim("tid"));
+    }
+    let role = Role::parse(&c.role).ok_or(AuthError::InvalidClaim("role"))?;
+    if let Some(iss) = &cfg.issuer {
+        if c.iss.as_deref() != Some(iss.as_str()) {
+            return Err(AuthError::InvalidClaim("iss"));
+        }
+    }
+    if let Some(aud) = &cfg.audience {
+        if c.aud.as_deref() != Some(aud.as_str()) {
+            return Err(AuthError::InvalidClaim("aud"));
+        }
+    }
+    Ok(Principal {
+        user_id: c.sub.clone(),
+        tenant_id: c.tid.clone(),
+        role,
+        exp: claims.expiration.map(|e| e.timestamp()).unwrap_or(0),
+    })
+}
+
+fn map_validation(e: jwt_compact::ValidationError) -> AuthError {
+    use jwt_compact::ValidationError as V;
+    match e {
+        V::AlgorithmMismatch { actual, .. } => AuthError::UnsupportedAlgorithm(actual),
+        V::InvalidSignature | V::InvalidSignatureLen { .. } | V::MalformedSignature(_) => {
+            AuthError::BadSignature
+        }
+        _ => AuthError::Malformed,
+    }
+}
+
+fn claims_for(
+    sub: &str,
+    tid: &str,
+    role: &str,
+    now: DateTime<Utc>,
+    ttl_seconds: i64,
+) -> Claims<PulseClaims> {
+    let mut claims = Claims::new(PulseClaims {
+        sub: sub.into(),
+        tid: tid.into(),
+        role: role.into(),
+        iss: None,
+        aud: None,
+    });
+    claims.issued_at = Some(now);
+    claims.expiration = Some(now + Duration::seconds(ttl_seconds));
+    claims
+}
+
+/// Mints an HS256 dev token (used by `make token`, `make dev` and the tests).
+pub fn mint_hs256(
+    secret: &[u8],
+    sub: &str,
+    tid: &str,
+    role: &str,
+    now: DateTime<Utc>,
+    ttl_seconds: i64,
+) -> String {
+    let claims = claims_for(sub, tid, role, now, ttl_seconds);
+    Hs256
+        .token(&Header::empty(), &claims, &Hs256Key::new(secret))
+        .unwrap_or_default()
+}
+
+/// Mints an EdDSA token; production issuers do this on their side.
+pub fn mint_ed25519(
+    secret: &<Ed25519 as jwt_compact::Algorithm>::SigningKey,
+    kid: Option<&str>,
+    sub: &str,
+    tid: &str,
+    role: &str,
+    now: DateTime<Utc>,
+    ttl_seconds: i64,
+) -> String {
+    let claims = claims_for(sub, tid, role, now, ttl_seconds);
+    let header = match kid {
+        Some(k) => Header::empty().with_key_id(k),
+        None => Header::empty(),
+    };
+    Ed25519.token(&header, &claims, secret).unwrap_or_default()
+}
+
+/// Parses `JWT_JWKS` (a JSON Web Key Set) into Ed25519 keys; other key types are skipped.
+pub fn ed25519_keys_from_jwks(
+    jwks: &str,
+) -> Result<Vec<(Option<String>, Ed25519PublicKey)>, String> {
+    #[derive(Deserialize)]
+    struct Set {
+        keys: Vec<serde_json::Value>,
+    }
+    let set: Set =
+        serde_json::from_str(jwks).map_err(|e| format!("JWT_JWKS is not a JWKS: {e}"))?;
+    let mut out = Vec::new();
+    for k in set.keys {
+        if k.get("kty").and_then(|v| v.as_str()) != Some("OKP")
+            || k.get("crv").and_then(|v| v.as_str()) != Some("Ed25519")
+        {
+            continue;
+        }
+        let kid = k.get("kid").and_then(|v| v.as_str()).map(String::from);
+        let jwk: jwt_compact::jwk::JsonWebKey<'_> =
+            serde_json::from_value(k).map_err(|e| format!("bad JWK: {e}"))?;
+        let key = Ed25519PublicKey::try_from(&jwk).map_err(|e| format!("bad Ed25519 JWK: {e}"))?;
+        out.push((kid, key));
+    }
+    Ok(out)
+}
+
+/// Seconds since the epoch as a `DateTime` (for callers holding a JS clock reading).
+pub fn at_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        at_millis(1_790_000_000_000)
+    }
+    fn hs_cfg() -> AuthConfig {
+        AuthConfig {
+            hs256_secret: Some(b"test-secret-please-ignore".to_vec()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn hs256_round_trip() {
+        let t = mint_hs256(
+            b"test-secret-please-ignore",
+            "demo-admin",
+            "demo",
+            "admin",
+            now(),
+            3600,
+        );
+        let p = verify(&t, &hs_cfg(), now()).unwrap();
+        assert_eq!(p.user_id, "demo-admin");
+        assert_eq!(p.tenant_id, "demo");
+        assert_eq!(p.role, Role::Admin);
+    }
+
+    #[test]
+    fn expired_is_rejected() {
+        let t = mint_hs256(
+            b"test-secret-please-ignore",
+            "u",
+            "demo",
+            "admin",
+            now(),
+            10,
+        );
+        let later = now() + Duration::seconds(10 + LEEWAY_SECONDS + 1);
+        assert_eq!(verify(&t, &hs_cfg(), later), Err(AuthError::Expired));
+    }
+
+    #[test]
+    fn tampered_and_wrong_secret_are_rejected() {
+        let t = mint_hs256(b"another-secret", "u", "demo", "admin", now(), 60);
+        assert_eq!(verify(&t, &hs_cfg(), now()), Err(AuthError::BadSignature));
+        let good = mint_hs256(
+            b"test-secret-please-ignore",
+            "u",
+            "demo",
+            "viewer",
+            now(),
+            60,
+        );
+        let parts: Vec<&str> = good.split('.').collect();
+        // Swap in a payload claiming admin, keep the old signature.
+        let evil = mint_hs256(b"x", "u", "demo", "admin", now(), 60);
+        let evil_payload = evil.split('.').nth(1).unwrap();
+        let forged = format!("{}.{}.{}", parts[0], evil_payload, parts[2]);
+        assert_eq!(
+            verify(&forged, &hs_cfg(), now()),
+            Err(AuthError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn alg_none_and_garbage_are_rejected() {
+        // {"alg":"none","typ":"JWT"} . {"sub":"u","tid":"demo","role":"admin","exp":9999999999,"iat":1}
+        let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1IiwidGlkIjoiZGVtbyIsInJvbGUiOiJhZG1pbiIsImV4cCI6OTk5OTk5OTk5OSwiaWF0IjoxfQ.";
+        assert_eq!(
+            verify(none, &hs_cfg(), now()),
+            Err(AuthError::UnsupportedAlgorithm("none".into()))
+        );
+        assert_eq!(
+            verify("not-a-jwt", &hs_cfg(), now()),
+            Err(AuthError::Malformed)
+        );
+        assert_eq!(verify("", &hs_cfg(), now()), Err(AuthError::Missing));
+    }
+
+    #[test]
+    fn bad_claims_are_rejected() {
+        let s = b"test-secret-please-ignore";
+        let t = mint_hs256(s, "u", "demo", "superuser", now(), 60);
+        assert_eq!(
+            verify(&t, &hs_cfg(), now()),
+            Err(AuthError::InvalidClaim("role"))
+        );
+        let t = mint_hs256(s, "u", "../etc", "admin", now(), 60);
+        assert_eq!(
+            verify(&t, &hs_cfg(), now()),
+            Err(AuthError::InvalidClaim("tid"))
+        );
+        let mut cfg = hs_cfg();
+        cfg.issuer = Some("https://issuer.example".into());
+        let t = mint_hs256(s, "u", "demo", "admin", now(), 60);
+        assert_eq!(verify(&t, &cfg, now()), Err(AuthError::InvalidClaim("iss")));
+    }
+
+    #[test]
+    fn ed25519_via_jwks() {
+        let kp = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([7u8; 32]));
+        let x = base64url(kp.pk.as_ref());
+        let jwks = format!(
+            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"{x}"}},{{"kty":"RSA","n":"x","e":"AQAB"}}]}}"#
+        );
+        let cfg = AuthConfig {
+            ed25519_keys: ed25519_keys_from_jwks(&jwks).unwrap(),
+            ..Default::default()
+        };
+        let t = mint_ed25519(
+            &kp.sk,
+            Some("k1"),
+            "acme-broker",
+            "acme",
+            "broker",
+            now(),
+            60,
+        );
+        let p = verify(&t, &cfg, now()).unwrap();
+        assert_eq!((p.tenant_id.as_str(), p.role), ("acme", Role::Broker));
+        // Unknown kid: nothing to verify with.
+        let t = mint_ed25519(&kp.sk, Some("k2"), "u", "acme", "broker", now(), 60);
+        assert!(verify(&t, &cfg, now()).is_err());
+        // HS256 is refused when no secret is configured (no algorithm confusion).
+        let t = mint_hs256(b"whatever", "u", "acme", "admin", now(), 60);
+        assert_eq!(
+            verify(&t, &cfg, now()),
+            Err(AuthError::UnsupportedAlgorithm("HS256".into()))
+        );
+    }
+
+    fn base64url(bytes: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..=chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn roles() {
+        assert!(Role::Viewer.allows(Action::Read));
+        assert!(!Role::Viewer.allows(Action::Write));
+        assert!(Role::Broker.allows(Action::Write));
+        assert!(!Role::Broker.allows(Action::Admin));
+        assert!(Role::Admin.allows(Action::Admin));
+    }
+}

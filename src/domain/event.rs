@@ -1,0 +1,45 @@
+//! The event envelope of the contract: drafts (before the hub numbers them) and events.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// An event before the tenant hub assigned its `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventDraft {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub channels: Vec<String>,
+    pub data: Value,
+    pub ts: String,
+}
+
+/// An event in the tenant's history: `{"seq","id","type","channels","data","ts"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub channels: Vec<String>,
+    pub data: Value,
+    pub ts: String,
+}
+
+impl Event {
+    pub fn from_draft(seq: u64, d: EventDraft) -> Event {
+        Event {
+            seq,
+            id: d.id,
+            kind: d.kind,
+            channels: d.channels,
+            data: d.data,
+            ts: d.ts,
+        }
+    }
+}
+
+/// Audience of an event about one entity: the whole tenant and the entity's channel.
+pub fn entity_channels(entity: &str, id: &str) -> Vec<String> {
+    vec!["tenant".to_string(), format!("entity:{entity}:{id}")]
+}

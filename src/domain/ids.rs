@@ -1,0 +1,37 @@
+//! Resource ids: a prefix, a millisecond timestamp and randomness, so that ids sort by
+//! creation time (lists page by id) and never collide across isolates.
+
+/// `prefix_` + 12 hex digits of milliseconds + the random hex given (from crypto).
+pub fn make_id(prefix: &str, now_ms: i64, random_hex: &str) -> String {
+    let rand: String = random_hex
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(16)
+        .collect();
+    format!("{prefix}_{:012x}{rand}", now_ms.max(0))
+}
+
+/// Ids arriving in paths: bounded and plain, so they never reach SQL or logs unchecked.
+pub fn valid_path_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_time() {
+        let a = make_id("c", 1_000, "ffff0000ffff0000ffff");
+        let b = make_id("c", 1_001, "00000000000000000000");
+        assert!(a < b);
+        assert_eq!(a.len(), 2 + 12 + 16);
+        assert!(valid_path_id(&a));
+        assert!(!valid_path_id("a/b"));
+        assert!(!valid_path_id(""));
+    }
+}

@@ -1,0 +1,9 @@
+//! Pure business rules, free of worker types, so plain `cargo test` covers them.
+
+pub mod auth;
+pub mod customer;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod jobs;
+pub mod pagination;

@@ -1,0 +1,56 @@
+//! Request bodies and query strings: JSON only, size-capped, parse errors as 4xx.
+
+use crate::domain::error::{ApiError, ApiResult};
+use serde_json::Value;
+use worker::Request;
+
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub async fn json(req: &mut Request) -> ApiResult<Value> {
+    let ct = req
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if !ct.to_ascii_lowercase().starts_with("application/json") {
+        return Err(ApiError::unsupported_media());
+    }
+    if let Some(len) = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|l| l.parse::<usize>().ok())
+    {
+        if len > MAX_BODY_BYTES {
+            return Err(ApiError::too_large(MAX_BODY_BYTES));
+        }
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::bad_request("could not read the request body"))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::too_large(MAX_BODY_BYTES));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
+}
+
+pub fn query(req: &Request, key: &str) -> Option<String> {
+    req.url()
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+pub fn path_id(id: &str, what: &str) -> ApiResult<String> {
+    if crate::domain::ids::valid_path_id(id) {
+        Ok(id.to_string())
+    } else {
+        // Malformed ids can never exist: same answer as an unknown one.
+        Err(ApiError::not_found(what))
+    }
+}

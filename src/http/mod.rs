@@ -1,0 +1,6 @@
+//! HTTP edge: routing, authentication/authorization, request bodies and error responses.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod router;

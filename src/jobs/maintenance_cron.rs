@@ -1,0 +1,53 @@
+//! The every-minute cron: redrives undelivered outbox rows to the tenant hubs and
+//! re-enqueues jobs whose queue send was lost. Operator-level, so it spans tenants.
+
+use crate::realtime::outbox;
+use crate::store::{self, t};
+use serde::Deserialize;
+use worker::Env;
+
+/// A `queued` job untouched this long is assumed lost on its way to the queue.
+const STALE_QUEUED_MS: i64 = 2 * 60 * 1000;
+
+#[derive(Deserialize)]
+struct StaleJob {
+    tenant_id: String,
+    id: String,
+}
+
+pub async fn run(env: &Env) {
+    match outbox::redrive(env).await {
+        Ok((tenants, events)) if tenants > 0 => {
+            worker::console_log!("cron: redrove {events} events for {tenants} tenants")
+        }
+        Ok(_) => {}
+        Err(e) => worker::console_error!("cron: outbox redrive failed: {}", e.message),
+    }
+    if let Err(e) = requeue_stale(env).await {
+        worker::console_error!("cron: job requeue failed: {}", e.message);
+    }
+}
+
+async fn requeue_stale(env: &Env) -> crate::domain::error::ApiResult<()> {
+    let db = store::db(env)?;
+    let now = crate::platform::now_ms();
+    let cutoff = crate::platform::iso(now - STALE_QUEUED_MS);
+    let stale: Vec<StaleJob> = store::all(store::stmt(
+        &db,
+        "SELECT tenant_id, id FROM jobs WHERE status = 'queued' AND updated_at < ?1
+         ORDER BY updated_at LIMIT 100",
+        &[t(&cutoff)],
+    )?)
+    .await?;
+    let iso_now = crate::platform::iso(now);
+    for j in stale {
+        store::run(store::stmt(
+            &db,
+            "UPDATE jobs SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
+            &[t(&j.tenant_id), t(&j.id), t(&iso_now)],
+        )?)
+        .await?;
+        super::email::enqueue(env, &j.tenant_id, &j.id).await;
+    }
+    Ok(())
+}

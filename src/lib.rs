@@ -1,0 +1,36 @@
+//! Pulse Worker entry points only: fetch (HTTP/WebSocket), queue (background jobs) and
+//! scheduled (cron: outbox redrive, job re-enqueue). Everything else lives in the modules.
+
+pub mod api;
+pub mod domain;
+pub mod http;
+pub mod jobs;
+pub mod platform;
+pub mod realtime;
+pub mod store;
+
+pub use realtime::hub_do::TenantHub;
+
+use worker::{
+    event, Context, Env, MessageBatch, Request, Response, Result, ScheduleContext, ScheduledEvent,
+};
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    Ok(http::router::handle(req, env).await)
+}
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
+    jobs::dispatch(batch, &env).await
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    jobs::maintenance_cron::run(&env).await;
+}

@@ -1,0 +1,57 @@
+//! Calls from the frontend worker into a tenant's hub DO (`id_from_name(tenant)`).
+
+use super::hub_do::{H_EXP, H_ROLE, H_USER};
+use crate::domain::auth::Principal;
+use crate::domain::event::EventDraft;
+use serde::Deserialize;
+use worker::wasm_bindgen::JsValue;
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
+
+fn stub(env: &Env, tenant: &str) -> Result<Stub> {
+    env.durable_object("HUB")?.id_from_name(tenant)?.get_stub()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AppendResult {
+    pub id: String,
+    pub seq: u64,
+}
+
+#[derive(Deserialize)]
+struct AppendResponse {
+    results: Vec<AppendResult>,
+}
+
+/// Appends drafts to the tenant's history; returns each event's seq (new or earlier).
+pub async fn append(env: &Env, tenant: &str, drafts: &[EventDraft]) -> Result<Vec<AppendResult>> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    let body = serde_json::to_string(drafts)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(JsValue::from_str(&body)));
+    let req = Request::new_with_init("https://hub/append", &init)?;
+    let mut resp = stub(env, tenant)?.fetch_with_request(req).await?;
+    if resp.status_code() != 200 {
+        let text = resp.text().await.unwrap_or_default();
+        return Err(worker::Error::RustError(format!(
+            "hub append answered {}: {text}",
+            resp.status_code()
+        )));
+    }
+    Ok(resp.json::<AppendResponse>().await?.results)
+}
+
+/// Hands a WebSocket upgrade to the tenant's hub with the verified identity.
+pub async fn connect(env: &Env, who: &Principal) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("upgrade", "websocket")?;
+    headers.set(H_USER, &who.user_id)?;
+    headers.set(H_ROLE, who.role.as_str())?;
+    headers.set(H_EXP, &who.exp.to_string())?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let req = Request::new_with_init("https://hub/ws", &init)?;
+    stub(env, &who.tenant_id)?.fetch_with_request(req).await
+}

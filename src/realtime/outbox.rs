@@ -1,0 +1,183 @@
+//! The transactional outbox: every mutation adds its event row in the same D1 batch as the
+//! change; rows are then delivered to the tenant hub (right after the write, and again by
+//! the cron redrive until the hub has them). Delivery is at-least-once; the hub dedupes.
+
+use super::hub_client;
+use crate::domain::error::ApiResult;
+use crate::domain::event::EventDraft;
+use crate::platform;
+use crate::store::{self, i, t};
+use serde::Deserialize;
+use serde_json::Value;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+/// Rows sent to the hub per call.
+const DELIVERY_PAGE: i64 = 100;
+/// Pages per delivery run, so one request never loops for long.
+const MAX_PAGES: usize = 10;
+
+pub fn draft(kind: &str, channels: Vec<String>, data: Value) -> EventDraft {
+    let now = platform::now_ms();
+    EventDraft {
+        id: crate::domain::ids::make_id("evt", now, &platform::random_hex()),
+        kind: kind.to_string(),
+        channels,
+        data,
+        ts: platform::iso(now),
+    }
+}
+
+const INSERT_SQL: &str = "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// The outbox row for `d`, to put in the same batch as the change.
+pub fn insert(db: &D1Database, tenant: &str, d: &EventDraft) -> ApiResult<D1PreparedStatement> {
+    store::stmt(db, INSERT_SQL, &args(tenant, d)?)
+}
+
+/// Like `insert`, but only when the customer-like row `(table, tenant, id)` exists at commit
+/// time: an update or delete racing a delete then records no event for a change that
+/// did not happen.
+pub fn insert_if_exists(
+    db: &D1Database,
+    tenant: &str,
+    d: &EventDraft,
+    table: &'static str,
+    entity_id: &str,
+) -> ApiResult<D1PreparedStatement> {
+    let sql = format!(
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+         WHERE EXISTS (SELECT 1 FROM {table} WHERE tenant_id = ?2 AND id = ?8)"
+    );
+    let mut a = args(tenant, d)?;
+    a.push(t(entity_id));
+    store::stmt(db, &sql, &a)
+}
+
+fn args(tenant: &str, d: &EventDraft) -> ApiResult<Vec<worker::wasm_bindgen::JsValue>> {
+    Ok(vec![
+        t(&d.id),
+        t(tenant),
+        t(&d.kind),
+        t(&store::json_text(&d.channels)?),
+        t(&store::json_text(&d.data)?),
+        t(&d.ts),
+        i(platform::now_ms()),
+    ])
+}
+
+#[derive(Deserialize)]
+struct PendingRow {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    channels: String,
+    data: String,
+    ts: String,
+}
+
+/// Delivers the tenant's undelivered outbox rows to its hub, oldest first.
+/// Returns how many rows the hub confirmed.
+pub async fn deliver_pending(env: &Env, tenant: &str) -> ApiResult<usize> {
+    let db = store::db(env)?;
+    let mut delivered = 0;
+    for _ in 0..MAX_PAGES {
+        let rows: Vec<PendingRow> = store::all(store::stmt(
+            &db,
+            "SELECT id, type, channels, data, ts FROM outbox
+             WHERE tenant_id = ?1 AND delivered_seq IS NULL
+             ORDER BY created_ms, id LIMIT ?2",
+            &[t(tenant), i(DELIVERY_PAGE)],
+        )?)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        let n = rows.len();
+        let drafts: Vec<EventDraft> = rows
+            .into_iter()
+            .map(|r| EventDraft {
+                id: r.id,
+                kind: r.kind,
+                channels: serde_json::from_str(&r.channels).unwrap_or_default(),
+                data: serde_json::from_str(&r.data).unwrap_or(Value::Null),
+                ts: r.ts,
+            })
+            .collect();
+        match hub_client::append(env, tenant, &drafts).await {
+            Ok(results) => {
+                let updates = results
+                    .iter()
+                    .map(|r| {
+                        store::stmt(
+                            &db,
+                            "UPDATE outbox SET delivered_seq = ?1 WHERE tenant_id = ?2 AND id = ?3",
+                            &[i(r.seq as i64), t(tenant), t(&r.id)],
+                        )
+                    })
+                    .collect::<ApiResult<Vec<_>>>()?;
+                delivered += updates.len();
+                store::batch(&db, updates).await?;
+            }
+            Err(e) => {
+                worker::console_error!("outbox: hub delivery for tenant {tenant} failed: {e}");
+                let msg = e.to_string();
+                let updates = drafts
+                    .iter()
+                    .map(|d| {
+                        store::stmt(
+                            &db,
+                            "UPDATE outbox SET attempts = attempts + 1, last_error = ?1
+                             WHERE tenant_id = ?2 AND id = ?3",
+                            &[t(&msg), t(tenant), t(&d.id)],
+                        )
+                    })
+                    .collect::<ApiResult<Vec<_>>>()?;
+                store::batch(&db, updates).await?;
+                return Err(crate::domain::error::ApiError::unavailable(
+                    "realtime hub unavailable; events stay queued in the outbox",
+                ));
+            }
+        }
+        if (n as i64) < DELIVERY_PAGE {
+            break;
+        }
+    }
+    Ok(delivered)
+}
+
+/// Same, after a write: a failure is logged, never turned into a failed request, because
+/// the change is already committed and the cron redrive will deliver it.
+pub async fn deliver_after_write(env: &Env, tenant: &str) {
+    if let Err(e) = deliver_pending(env, tenant).await {
+        worker::console_warn!(
+            "outbox: deferred to redrive for tenant {tenant}: {}",
+            e.message
+        );
+    }
+}
+
+#[derive(Deserialize)]
+struct TenantRow {
+    tenant_id: String,
+}
+
+/// Cron redrive: every tenant with undelivered rows gets a delivery run.
+pub async fn redrive(env: &Env) -> ApiResult<(usize, usize)> {
+    let db = store::db(env)?;
+    let tenants: Vec<TenantRow> = store::all(store::stmt(
+        &db,
+        "SELECT DISTINCT tenant_id FROM outbox WHERE delivered_seq IS NULL LIMIT 100",
+        &[],
+    )?)
+    .await?;
+    let mut events = 0;
+    for tr in &tenants {
+        match deliver_pending(env, &tr.tenant_id).await {
+            Ok(n) => events += n,
+            Err(e) => worker::console_error!("redrive {}: {}", tr.tenant_id, e.message),
+        }
+    }
+    Ok((tenants.len(), events))
+}

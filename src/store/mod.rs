@@ -1,0 +1,67 @@
+//! D1 access shared by the resources: the binding, argument helpers, statement runners
+//! and one mapping of D1 failures to `ApiError`. The SQL itself lives beside each resource.
+
+use crate::domain::error::{ApiError, ApiResult};
+use serde::de::DeserializeOwned;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
+
+pub fn db(env: &Env) -> ApiResult<D1Database> {
+    env.d1("DB").map_err(|e| internal("D1 binding DB", e))
+}
+
+pub fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+    worker::console_error!("{what}: {e}");
+    ApiError::internal()
+}
+
+/// Text argument.
+pub fn t(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+/// Nullable text argument.
+pub fn ot(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// Integer argument (D1 numbers are f64 on the JS side; ids/counters stay far below 2^53).
+pub fn i(n: i64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+pub fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> ApiResult<D1PreparedStatement> {
+    db.prepare(sql)
+        .bind(args)
+        .map_err(|e| internal("D1 bind", e))
+}
+
+pub async fn all<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Vec<T>> {
+    let r = s.all().await.map_err(|e| internal("D1 query", e))?;
+    r.results::<T>().map_err(|e| internal("D1 decode", e))
+}
+
+pub async fn first<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Option<T>> {
+    s.first::<T>(None)
+        .await
+        .map_err(|e| internal("D1 query", e))
+}
+
+pub async fn run(s: D1PreparedStatement) -> ApiResult<D1Result> {
+    s.run().await.map_err(|e| internal("D1 run", e))
+}
+
+/// Runs statements atomically (a D1 batch is one transaction).
+pub async fn batch(db: &D1Database, stmts: Vec<D1PreparedStatement>) -> ApiResult<Vec<D1Result>> {
+    db.batch(stmts).await.map_err(|e| internal("D1 batch", e))
+}
+
+/// Rows changed by a write.
+pub fn changes(r: &D1Result) -> usize {
+    r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
+}
+
+/// Serializes a value for a JSON TEXT column.
+pub fn json_text<T: serde::Serialize>(v: &T) -> ApiResult<String> {
+    serde_json::to_string(v).map_err(|e| internal("JSON encode", e))
+}
