@@ -1,0 +1,236 @@
+//! Starts and stops the real local runtime: a `wrangler dev` on a free port with a
+//! throw-away persist folder, migrations (and the dev seed) applied first, stopped by pid.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Ed25519 test issuer (a fixed test-only key, as a production IdP would hold).
+pub const ED25519_SEED: [u8; 32] = [42u8; 32];
+pub const ED25519_KID: &str = "e2e-key-1";
+
+pub struct Server {
+    pub base: String,
+    pub port: u16,
+    pub secret: String,
+    pub persist: PathBuf,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn random_hex(n: usize) -> String {
+    use std::io::Read;
+    let mut b = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .expect("urandom");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn jwks() -> String {
+    let kp = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(ED25519_SEED));
+    format!(
+        r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"{ED25519_KID}","x":"{}"}}]}}"#,
+        crate::client::base64url(kp.pk.as_ref())
+    )
+}
+
+fn wrangler(args: &[&str]) -> Command {
+    let mut c = Command::new(root().join("node_modules/.bin/wrangler"));
+    c.args(args)
+        .current_dir(root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                root().join("node_modules/.bin").display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        );
+    c
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let run = format!("{}-{}", std::process::id(), random_hex(4));
+        let persist = root().join("target/e2e").join(&run);
+        std::fs::create_dir_all(&persist).expect("persist dir");
+        let p = persist.to_str().unwrap().to_string();
+        for args in [
+            vec![
+                "d1",
+                "migrations",
+                "apply",
+                "DB",
+                "--local",
+                "--persist-to",
+                &p,
+            ],
+            vec![
+                "d1",
+                "execute",
+                "DB",
+                "--local",
+                "--persist-to",
+                &p,
+                "--file",
+                "seeds/dev.sql",
+            ],
+        ] {
+            let out = wrangler(&args)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run wrangler");
+            assert!(
+                out.status.success(),
+                "wrangler {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let secret = random_hex(32);
+        let mut s = Server {
+            base: String::new(),
+            port: 0,
+            secret,
+            persist,
+            child: None,
+            log: PathBuf::new(),
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        use std::os::unix::process::CommandExt;
+        self.port = free_port();
+        self.base = format!("http://127.0.0.1:{}", self.port);
+        self.log = self.persist.join(format!("wrangler-{}.log", self.port));
+        let log = std::fs::File::create(&self.log).expect("log file");
+        let port = self.port.to_string();
+        let p = self.persist.to_str().unwrap().to_string();
+        let secret_var = format!("JWT_SECRET:{}", self.secret);
+        let jwks_var = format!("JWT_JWKS:{}", jwks());
+        let child = wrangler(&[
+            "dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--persist-to",
+            &p,
+            "--test-scheduled",
+            "--show-interactive-dev-session=false",
+            "--var",
+            &secret_var,
+            "--var",
+            "PULSE_ENV:dev",
+            "--var",
+            &jwks_var,
+        ])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .expect("spawn wrangler dev");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Ok(r) = ureq::get(&format!("{}/health", self.base))
+                .timeout(Duration::from_secs(5))
+                .call()
+            {
+                if r.status() == 200 {
+                    break;
+                }
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("wrangler dev exited ({status}); log: {}", self.tail_log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "wrangler dev did not become healthy; log: {}",
+                self.tail_log()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    pub fn tail_log(&self) -> String {
+        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
+        s.lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Stops the server (its whole process group) by pid.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let pgid = c.id();
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &format!("-{pgid}")])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pgid}")])
+                .status();
+            let _ = c.wait();
+        }
+    }
+
+    /// Restarts `wrangler dev` on the same persist folder (the DO and D1 state survive).
+    #[allow(dead_code)]
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Runs the scheduled (cron) handler once.
+    pub fn run_cron(&self) -> u16 {
+        ureq::get(&format!("{}/__scheduled?cron=*+*+*+*+*", self.base))
+            .call()
+            .map(|r| r.status())
+            .unwrap_or_else(|e| match e {
+                ureq::Error::Status(s, _) => s,
+                _ => 0,
+            })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        if std::env::var("PULSE_E2E_KEEP").is_err() {
+            let _ = std::fs::remove_dir_all(&self.persist);
+        }
+    }
+}
+
+/// A tenant id no other test uses, so tests run in parallel without seeing each other.
+pub fn fresh_tenant(prefix: &str) -> String {
+    format!("{prefix}-{}", random_hex(4))
+}

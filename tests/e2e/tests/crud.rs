@@ -1,0 +1,261 @@
+//! `/api/crm/customers` over HTTP: CRUD, roles, validation, pagination, isolation.
+
+use crate::assertions as check;
+use crate::fixtures::fresh_tenant;
+use crate::Ctx;
+use serde_json::{json, Value};
+
+const C: &str = "/api/crm/customers";
+
+pub fn health_is_public(cx: &mut Ctx) {
+    let r = cx.api.raw("GET", "/health", None, None, None);
+    check::status(&r, 200);
+    assert_eq!(r.body["status"], "ok");
+    check::error(
+        &cx.api.raw("GET", "/nope", None, None, None),
+        404,
+        "route_not_found",
+    );
+}
+
+pub fn round_trip(cx: &mut Ctx) {
+    let t = fresh_tenant("crud");
+    let broker = cx.token(&t, "b1", "broker");
+    let admin = cx.token(&t, "a1", "admin");
+    let r = cx.api.post(
+        C,
+        &broker,
+        &json!({"name": "Ada Lovelace", "email": "ADA@example.com", "phone": "+44 20 7946 0000"}),
+    );
+    check::status(&r, 201);
+    let id = r.body["id"].as_str().expect("id").to_string();
+    assert_eq!(r.body["email"], "ada@example.com");
+    assert_eq!(r.body["status"], "lead");
+    assert_eq!(r.body["created_by"], "b1");
+    assert_eq!(r.header("location"), Some(format!("{C}/{id}").as_str()));
+
+    let g = cx.api.get(&format!("{C}/{id}"), &broker);
+    check::status(&g, 200);
+    assert_eq!(g.body, r.body);
+
+    let u = cx.api.put(
+        &format!("{C}/{id}"),
+        &broker,
+        &json!({"status": "active", "phone": null}),
+    );
+    check::status(&u, 200);
+    assert_eq!(u.body["status"], "active");
+    assert_eq!(u.body["phone"], Value::Null);
+    assert_eq!(u.body["name"], "Ada Lovelace");
+    assert_eq!(cx.api.get(&format!("{C}/{id}"), &broker).body, u.body);
+
+    let l = cx.api.get(C, &broker);
+    check::status(&l, 200);
+    assert_eq!(l.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(l.body["next_cursor"], Value::Null);
+
+    check::status(&cx.api.delete(&format!("{C}/{id}"), &admin), 204);
+    check::error(&cx.api.get(&format!("{C}/{id}"), &broker), 404, "not_found");
+    check::error(
+        &cx.api.delete(&format!("{C}/{id}"), &admin),
+        404,
+        "not_found",
+    );
+    check::error(
+        &cx.api
+            .put(&format!("{C}/{id}"), &admin, &json!({"name": "Ghost"})),
+        404,
+        "not_found",
+    );
+    assert_eq!(
+        cx.api.get(C, &broker).body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+pub fn roles(cx: &mut Ctx) {
+    let t = fresh_tenant("roles");
+    let viewer = cx.token(&t, "v1", "viewer");
+    let broker = cx.token(&t, "b1", "broker");
+    let admin = cx.token(&t, "a1", "admin");
+    check::error(
+        &cx.api.post(C, &viewer, &json!({"name": "X"})),
+        403,
+        "forbidden",
+    );
+    let id = cx.api.post(C, &broker, &json!({"name": "Kept"})).body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let one = format!("{C}/{id}");
+    check::status(&cx.api.get(C, &viewer), 200);
+    check::status(&cx.api.get(&one, &viewer), 200);
+    check::error(
+        &cx.api.put(&one, &viewer, &json!({"name": "Y"})),
+        403,
+        "forbidden",
+    );
+    check::error(&cx.api.delete(&one, &viewer), 403, "forbidden");
+    check::error(&cx.api.delete(&one, &broker), 403, "forbidden");
+    assert_eq!(cx.api.get(&one, &viewer).body["name"], "Kept");
+    check::status(&cx.api.delete(&one, &admin), 204);
+}
+
+pub fn bad_input_changes_nothing(cx: &mut Ctx) {
+    let t = fresh_tenant("bad");
+    let b = cx.token(&t, "b1", "broker");
+    let r = cx.api.post(
+        C,
+        &b,
+        &json!({"email": "not-an-email", "status": "vip", "extra": 1}),
+    );
+    check::error(&r, 422, "validation_failed");
+    let f = &r.body["error"]["details"]["fields"];
+    assert_eq!(f["name"], "is required");
+    assert_eq!(f["email"], "is not a valid email address");
+    assert!(f["status"].is_string() && f["extra"].is_string(), "{f}");
+    check::error(
+        &cx.api.post(C, &b, &json!({"name": ""})),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.post(C, &b, &json!({"name": 42})),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.post(C, &b, &json!(["name"])),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.raw(
+            "POST",
+            C,
+            Some(&b),
+            Some("application/json"),
+            Some("{\"name\": "),
+        ),
+        400,
+        "bad_request",
+    );
+    check::error(
+        &cx.api.raw(
+            "POST",
+            C,
+            Some(&b),
+            Some("text/plain"),
+            Some("{\"name\":\"x\"}"),
+        ),
+        415,
+        "unsupported_media_type",
+    );
+    let big = json!({"name": "x", "notes": "n".repeat(70 * 1024)});
+    check::error(&cx.api.post(C, &b, &big), 413, "payload_too_large");
+    check::error(&cx.api.get(&format!("{C}?limit=0"), &b), 400, "bad_request");
+    check::error(
+        &cx.api.get(&format!("{C}?limit=abc"), &b),
+        400,
+        "bad_request",
+    );
+    check::error(
+        &cx.api.get(&format!("{C}?cursor=garbage"), &b),
+        400,
+        "bad_request",
+    );
+    check::error(
+        &cx.api.get(&format!("{C}/c_doesnotexist"), &b),
+        404,
+        "not_found",
+    );
+    check::error(&cx.api.get(&format!("{C}/bad%20id"), &b), 404, "not_found");
+    check::error(
+        &cx.api.raw("PATCH", C, Some(&b), None, None),
+        405,
+        "method_not_allowed",
+    );
+    // Nothing was created by any of the above.
+    let l = cx.api.get(C, &b);
+    assert_eq!(l.body["data"].as_array().unwrap().len(), 0, "{}", l.body);
+    // An update with nothing valid leaves the row as it was.
+    let id = cx.api.post(C, &b, &json!({"name": "Stable"})).body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    check::error(
+        &cx.api.put(&format!("{C}/{id}"), &b, &json!({})),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.put(
+            &format!("{C}/{id}"),
+            &b,
+            &json!({"name": null, "email": "x"}),
+        ),
+        422,
+        "validation_failed",
+    );
+    assert_eq!(cx.api.get(&format!("{C}/{id}"), &b).body["name"], "Stable");
+}
+
+pub fn pagination(cx: &mut Ctx) {
+    let t = fresh_tenant("page");
+    let b = cx.token(&t, "b1", "broker");
+    let mut created = Vec::new();
+    for n in 0..5 {
+        let r = cx.api.post(C, &b, &json!({"name": format!("P{n}")}));
+        check::status(&r, 201);
+        created.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("{C}?limit=2&cursor={c}"),
+            None => format!("{C}?limit=2"),
+        };
+        let r = cx.api.get(&path, &b);
+        check::status(&r, 200);
+        pages += 1;
+        for c in r.body["data"].as_array().unwrap() {
+            seen.push(c["id"].as_str().unwrap().to_string());
+        }
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+        assert!(pages < 10, "pagination does not terminate");
+    }
+    assert_eq!(pages, 3);
+    created.reverse(); // newest first
+    assert_eq!(seen, created);
+}
+
+pub fn cross_tenant_isolation(cx: &mut Ctx) {
+    let ta = fresh_tenant("iso-a");
+    let tb = fresh_tenant("iso-b");
+    let a = cx.token(&ta, "a-admin", "admin");
+    let b = cx.token(&tb, "b-admin", "admin");
+    let id = cx.api.post(C, &a, &json!({"name": "Tenant A secret"})).body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let one = format!("{C}/{id}");
+    check::error(&cx.api.get(&one, &b), 404, "not_found");
+    check::error(
+        &cx.api.put(&one, &b, &json!({"name": "pwned"})),
+        404,
+        "not_found",
+    );
+    check::error(&cx.api.delete(&one, &b), 404, "not_found");
+    assert_eq!(cx.api.get(C, &b).body["data"].as_array().unwrap().len(), 0);
+    let still = cx.api.get(&one, &a);
+    check::status(&still, 200);
+    assert_eq!(still.body["name"], "Tenant A secret");
+}
