@@ -62,6 +62,7 @@ pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
 
 pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Write)?;
+    let hub_down = crate::api::dev::hub_down_fault(&req, env);
     let input = body::json(&mut req).await?;
     let fields = customer::validate_create(&input)?;
     let now = crate::platform::iso(crate::platform::now_ms());
@@ -104,7 +105,9 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     if let Some(job_id) = &welcome {
         email::enqueue(env, tenant, job_id).await;
     }
-    outbox::deliver_after_write(env, tenant).await;
+    if !hub_down {
+        outbox::deliver_after_write(env, tenant).await;
+    }
     let mut resp = json(201, &c)?;
     if let Some(job_id) = welcome {
         resp.headers_mut().set("pulse-job-id", &job_id)?;

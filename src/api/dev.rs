@@ -22,6 +22,13 @@ struct SentMessage {
     created_at: String,
 }
 
+/// Dev-only fault injection for tests: `x-pulse-fault: hub-down` makes a write skip its
+/// inline hub delivery, as if the Durable Object call had failed. Ignored outside dev.
+pub fn hub_down_fault(req: &Request, env: &Env) -> bool {
+    dev_enabled(env)
+        && req.headers().get("x-pulse-fault").ok().flatten().as_deref() == Some("hub-down")
+}
+
 fn dev_enabled(env: &Env) -> bool {
     env.var("PULSE_ENV")
         .map(|v| v.to_string() == "dev")

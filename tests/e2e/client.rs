@@ -55,6 +55,25 @@ impl Api {
         }
     }
 
+    /// A JSON POST/PUT with extra headers.
+    pub fn raw_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        self.send(
+            method,
+            path,
+            Some(token),
+            Some("application/json"),
+            Some(body),
+            headers,
+        )
+    }
+
     /// Any request: `token` None = no Authorization header; body sent as-is with `ctype`.
     pub fn raw(
         &self,
@@ -64,9 +83,24 @@ impl Api {
         ctype: Option<&str>,
         body: Option<&str>,
     ) -> Resp {
+        self.send(method, path, token, ctype, body, &[])
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        ctype: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut req = self
             .agent
             .request(method, &format!("{}{}", self.base, path));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
         if let Some(t) = token {
             req = req.set("authorization", &format!("Bearer {t}"));
         }

@@ -40,6 +40,10 @@ pub fn all() -> Vec<(&'static str, Test)> {
             realtime::resume_since,
         ),
         ("ws_tenant_isolation", realtime::tenant_isolation),
+        (
+            "outbox_redelivers_after_hub_failure",
+            realtime::outbox_redelivers_after_hub_failure,
+        ),
         ("job_welcome_email_completes", jobs::welcome_email_completes),
         ("cron_redrive_runs", jobs::cron_runs),
     ]
