@@ -56,3 +56,4 @@ fmt:
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --test e2e -- -D warnings

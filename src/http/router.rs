@@ -3,6 +3,7 @@
 use super::error::to_response;
 use crate::api;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::realtime;
 use worker::{Env, Method, Request, Response};
 
 pub async fn handle(req: Request, env: Env) -> Response {
@@ -29,15 +30,19 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         }
         (Method::Get, ["api", "jobs", id]) => api::jobs::get(req, env, id).await,
         (Method::Get, ["api", "dev", "messages"]) => api::dev::messages(req, env).await,
-        (Method::Get, ["api", "realtime", "ws"]) => {
-            crate::realtime::ws_route::upgrade(req, env).await
-        }
+        (Method::Get, ["api", "realtime", "ws"]) => realtime::routes::websocket(req, env).await,
+        (Method::Get, ["api", "realtime", "stream"]) => realtime::routes::stream(req, env).await,
+        (Method::Get, ["api", "realtime", "events"]) => realtime::routes::events(req, env).await,
+        (Method::Get, ["api", "realtime", "stats"]) => realtime::routes::stats(req, env).await,
+        (Method::Post, ["api", "realtime", "publish"]) => realtime::routes::publish(req, env).await,
         (_, ["health"])
         | (_, ["api", "crm", "customers"])
         | (_, ["api", "crm", "customers", _])
         | (_, ["api", "jobs", _])
         | (_, ["api", "dev", "messages"])
-        | (_, ["api", "realtime", "ws"]) => Err(ApiError::method_not_allowed()),
+        | (_, ["api", "realtime", "ws" | "stream" | "events" | "stats" | "publish"]) => {
+            Err(ApiError::method_not_allowed())
+        }
         _ => Err(ApiError::new(
             404,
             "route_not_found",

@@ -43,15 +43,23 @@ pub async fn append(env: &Env, tenant: &str, drafts: &[EventDraft]) -> Result<Ve
     Ok(resp.json::<AppendResponse>().await?.results)
 }
 
-/// Hands a WebSocket upgrade to the tenant's hub with the verified identity.
-pub async fn connect(env: &Env, who: &Principal) -> Result<Response> {
+/// A GET to the caller's tenant hub carrying the verified identity; `extra` headers are
+/// passed along (`upgrade` for WebSockets, `last-event-id` for SSE).
+pub async fn get(
+    env: &Env,
+    who: &Principal,
+    path_and_query: &str,
+    extra: &[(&str, String)],
+) -> Result<Response> {
     let headers = Headers::new();
-    headers.set("upgrade", "websocket")?;
     headers.set(H_USER, &who.user_id)?;
     headers.set(H_ROLE, who.role.as_str())?;
     headers.set(H_EXP, &who.exp.to_string())?;
+    for (k, v) in extra {
+        headers.set(k, v)?;
+    }
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
-    let req = Request::new_with_init("https://hub/ws", &init)?;
+    let req = Request::new_with_init(&format!("https://hub{path_and_query}"), &init)?;
     stub(env, &who.tenant_id)?.fetch_with_request(req).await
 }

@@ -1,16 +1,22 @@
-//! `TenantHub`, one Durable Object per tenant: appends events to its SQLite history,
-//! serves hibernatable WebSockets (identity and subscriptions in the socket attachment),
-//! replays history on `subscribe` with `since`, and fans new events out live.
+//! `TenantHub`, one Durable Object per tenant: appends events to its SQLite history
+//! (bounded by count and age), serves hibernatable WebSockets (identity, subscriptions and
+//! rate bucket in the socket attachment) and SSE streams, replays history on resume,
+//! fans new events out live, and tracks presence and stats.
 
 use super::history::{self, Appended, HistoryStore};
-use super::protocol::{self, ClientFrame, Identity};
+use super::protocol::{self, close, Bucket, ClientFrame, FrameError, Identity, Limits, Sub};
+use super::{presence, sse};
 use crate::domain::auth::Role;
 use crate::domain::event::{Event, EventDraft};
+use futures_channel::mpsc::{unbounded, UnboundedSender};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use worker::{
-    durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, SqlStorageValue,
-    State, WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
+    durable_object, DurableObject, Env, Headers, Request, Response, Result, SqlStorage,
+    SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    WebSocketRequestResponsePair,
 };
 
 /// Headers the frontend worker sets after verifying the token (the DO is not reachable
@@ -21,16 +27,54 @@ pub const H_EXP: &str = "x-pulse-exp";
 
 /// Replay is sent in pages of this many events.
 const REPLAY_PAGE: u32 = 500;
-/// WebSocket close code when the token expires (4000-4999 are application codes).
-pub const CLOSE_TOKEN_EXPIRED: u16 = 4001;
 
-/// What survives hibernation for each socket (serialized well under the 2 KB limit).
+/// What survives hibernation for each socket (at most 2 KB, checked on every change).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Attachment {
     #[serde(rename = "i")]
     who: Identity,
     #[serde(rename = "s", default)]
-    subs: Vec<String>,
+    subs: Vec<Sub>,
+    #[serde(rename = "b")]
+    bucket: Bucket,
+    /// Set when the socket is closing: it no longer counts for presence or fan-out.
+    #[serde(rename = "z", default, skip_serializing_if = "std::ops::Not::not")]
+    closed: bool,
+}
+
+fn save(ws: &WebSocket, att: &Attachment) -> std::result::Result<(), FrameError> {
+    let size = serde_json::to_vec(att)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > protocol::MAX_ATTACHMENT_BYTES {
+        return Err(FrameError::new(
+            "too_many_channels",
+            "subscription state would exceed 2 KB: use fewer or shorter channels and filters",
+        ));
+    }
+    ws.serialize_attachment(att)
+        .map_err(|e| FrameError::new("internal", e.to_string()))
+}
+
+/// An open SSE stream (SSE cannot hibernate: it lives in memory while open).
+struct SseConn {
+    who: Identity,
+    subs: Vec<Sub>,
+    tx: UnboundedSender<std::result::Result<Vec<u8>, worker::Error>>,
+}
+
+impl SseConn {
+    fn push(&self, text: &str) -> bool {
+        self.tx.unbounded_send(Ok(text.as_bytes().to_vec())).is_ok()
+    }
+}
+
+/// Counters for `/stats` (kept in memory, flushed to SQLite with each append).
+#[derive(Default, Clone, Copy)]
+struct Counters {
+    messages_in: u64,
+    messages_out: u64,
+    failed_recoveries: u64,
 }
 
 /// SQLite-backed history (the DO's own storage).
@@ -79,7 +123,65 @@ impl SqliteHistory {
             "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
             None,
         )?;
-        Ok(SqliteHistory { sql })
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS presence_pending (
+               channel TEXT NOT NULL, user_id TEXT NOT NULL, due_ms INTEGER NOT NULL,
+               PRIMARY KEY (channel, user_id))",
+            None,
+        )?;
+        let h = SqliteHistory { sql };
+        // v2 adds ts_ms (age-based retention) to histories created by v1.
+        if h.meta("schema")?.unwrap_or(1) < 2 {
+            let _ = h.sql.exec(
+                "ALTER TABLE events ADD COLUMN ts_ms INTEGER NOT NULL DEFAULT 0",
+                None,
+            );
+            h.set_meta("schema", 2)?;
+        }
+        if h.meta("epoch")?.is_none() {
+            // A new history: a new epoch, so clients can tell a reset history from theirs.
+            let epoch = (worker::js_sys::Math::random() * 9.0e15) as i64;
+            h.set_meta("epoch", epoch.max(1))?;
+        }
+        Ok(h)
+    }
+
+    pub fn meta(&self, k: &str) -> Result<Option<i64>> {
+        self.num("SELECT v AS n FROM meta WHERE k = ?", vec![k.into()])
+    }
+
+    pub fn set_meta(&self, k: &str, v: i64) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            vec![k.into(), v.into()],
+        )?;
+        Ok(())
+    }
+
+    pub fn epoch(&self) -> String {
+        self.meta("epoch").ok().flatten().unwrap_or(0).to_string()
+    }
+
+    pub fn count(&self) -> Result<u64> {
+        Ok(self
+            .num("SELECT COUNT(*) AS n FROM events", vec![])?
+            .unwrap_or(0) as u64)
+    }
+
+    /// Drops events beyond the count limit and older than the age limit.
+    pub fn prune(&self, limits: &Limits, now_ms: i64) -> Result<()> {
+        let head = self.head()? as i64;
+        let keep_from = head - limits.history_max_events as i64;
+        if keep_from > 0 {
+            self.sql
+                .exec("DELETE FROM events WHERE seq <= ?", vec![keep_from.into()])?;
+        }
+        let cutoff = now_ms - (limits.history_max_age_seconds as i64) * 1000;
+        self.sql.exec(
+            "DELETE FROM events WHERE ts_ms > 0 AND ts_ms < ?",
+            vec![cutoff.into()],
+        )?;
+        Ok(())
     }
 
     fn num(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<Option<i64>> {
@@ -109,7 +211,7 @@ impl HistoryStore for SqliteHistory {
         let channels = serde_json::to_string(&e.channels)?;
         let data = serde_json::to_string(&e.data)?;
         self.sql.exec(
-            "INSERT INTO events (seq, id, type, channels, data, ts) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (seq, id, type, channels, data, ts, ts_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
             vec![
                 (e.seq as i64).into(),
                 e.id.as_str().into(),
@@ -117,13 +219,10 @@ impl HistoryStore for SqliteHistory {
                 channels.into(),
                 data.into(),
                 e.ts.as_str().into(),
+                now_ms().into(),
             ],
         )?;
-        self.sql.exec(
-            "INSERT INTO meta (k, v) VALUES ('head', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
-            vec![(e.seq as i64).into()],
-        )?;
-        Ok(())
+        self.set_meta("head", e.seq as i64)
     }
     fn after(&self, after: u64, limit: u32) -> Result<Vec<Event>> {
         let rows: Vec<EventRow> = self
@@ -137,14 +236,98 @@ impl HistoryStore for SqliteHistory {
     }
 }
 
+fn now_ms() -> i64 {
+    worker::js_sys::Date::now() as i64
+}
+
+fn token_expired(who: &Identity) -> bool {
+    who.exp > 0 && now_ms() / 1000 > who.exp
+}
+
+fn send(ws: &WebSocket, frame: &str) {
+    // A socket that went away mid-send is not an error of the hub.
+    let _ = ws.send_with_str(frame);
+}
+
+fn send_error(ws: &WebSocket, e: &FrameError) {
+    send(ws, &protocol::error_frame(e.code, &e.message));
+}
+
+fn attachment(ws: &WebSocket) -> Option<Attachment> {
+    ws.deserialize_attachment::<Attachment>()
+        .ok()
+        .flatten()
+        .filter(|a| !a.closed)
+}
+
+/// The identity the frontend worker verified, from the internal headers.
+fn identity(req: &Request) -> Option<Identity> {
+    let h = req.headers();
+    let user = h.get(H_USER).ok().flatten().filter(|u| !u.is_empty())?;
+    let role = h.get(H_ROLE).ok().flatten().and_then(|r| Role::parse(&r))?;
+    let exp = h
+        .get(H_EXP)
+        .ok()
+        .flatten()
+        .and_then(|e| e.parse::<i64>().ok())
+        .unwrap_or(0);
+    Some(Identity {
+        user_id: user,
+        role,
+        exp,
+    })
+}
+
+fn json_error(status: u16, code: &str, message: &str) -> Result<Response> {
+    Ok(
+        Response::from_json(&json!({"error": {"code": code, "message": message}}))?
+            .with_status(status),
+    )
+}
+
+/// `?channels=a,b&types=x,y` as subscriptions (default: everything the identity may read).
+fn subs_from_query(url: &worker::Url, who: &Identity) -> std::result::Result<Vec<Sub>, FrameError> {
+    let q = |k: &str| {
+        url.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    };
+    let channels: Vec<String> = match q("channels").filter(|c| !c.is_empty()) {
+        Some(c) => c.split(',').map(|s| s.trim().to_string()).collect(),
+        None => vec![
+            "tenant".into(),
+            format!("user:{}", who.user_id),
+            format!("role:{}", who.role.as_str()),
+        ],
+    };
+    let types: Vec<String> = q("types")
+        .filter(|t| !t.is_empty())
+        .map(|t| t.split(',').map(|s| s.trim().to_string()).collect())
+        .unwrap_or_default();
+    protocol::check_subscribe(who, &channels)?;
+    protocol::check_types(&types)?;
+    Ok(channels
+        .into_iter()
+        .map(|c| Sub {
+            channel: c,
+            types: types.clone(),
+            presence: false,
+        })
+        .collect())
+}
+
 #[durable_object]
 pub struct TenantHub {
     state: State,
     history: SqliteHistory,
+    limits: Limits,
+    sse: Rc<RefCell<Vec<SseConn>>>,
+    heartbeat_running: Rc<Cell<bool>>,
+    counters: Cell<Counters>,
 }
 
 impl DurableObject for TenantHub {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         // Answered by the runtime without waking the object.
         if let Ok(pair) = WebSocketRequestResponsePair::new(r#"{"op":"ping"}"#, r#"{"op":"pong"}"#)
         {
@@ -158,7 +341,24 @@ impl DurableObject for TenantHub {
                 SqliteHistory { sql }
             }
         };
-        TenantHub { state, history }
+        let limits = Limits::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()));
+        let counters = Counters {
+            messages_in: history.meta("messages_in").ok().flatten().unwrap_or(0) as u64,
+            messages_out: history.meta("messages_out").ok().flatten().unwrap_or(0) as u64,
+            failed_recoveries: history
+                .meta("failed_recoveries")
+                .ok()
+                .flatten()
+                .unwrap_or(0) as u64,
+        };
+        TenantHub {
+            state,
+            history,
+            limits,
+            sse: Rc::new(RefCell::new(Vec::new())),
+            heartbeat_running: Rc::new(Cell::new(false)),
+            counters: Cell::new(counters),
+        }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -166,10 +366,10 @@ impl DurableObject for TenantHub {
         match (req.method(), path.as_str()) {
             (worker::Method::Post, "/append") => self.append(req).await,
             (worker::Method::Get, "/ws") => self.accept(&req),
-            (worker::Method::Get, "/head") => Response::from_json(
-                &json!({"head": self.history.head()?, "oldest": self.history.oldest()?}),
-            ),
-            _ => Response::error("not found", 404),
+            (worker::Method::Get, "/sse") => self.open_sse(&req),
+            (worker::Method::Get, "/events") => self.events(&req),
+            (worker::Method::Get, "/stats") => self.stats(),
+            _ => json_error(404, "route_not_found", "no such hub route"),
         }
     }
 
@@ -178,45 +378,115 @@ impl DurableObject for TenantHub {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        let text = match message {
-            WebSocketIncomingMessage::String(s) => s,
-            WebSocketIncomingMessage::Binary(_) => {
-                return send(
-                    &ws,
-                    protocol::error_frame("bad_frame", "binary frames are not supported"),
-                );
-            }
-        };
-        let Some(mut att) = ws.deserialize_attachment::<Attachment>().ok().flatten() else {
-            let _ = ws.close(Some(1011), Some("lost connection state"));
+        self.count(|c| c.messages_in += 1);
+        let Some(mut att) = attachment(&ws) else {
+            let _ = ws.close(Some(close::INTERNAL), Some("lost connection state"));
             return Ok(());
         };
         if token_expired(&att.who) {
-            let _ = ws.close(Some(CLOSE_TOKEN_EXPIRED), Some("token expired"));
+            send_error(
+                &ws,
+                &FrameError::new(
+                    "token_expired",
+                    "the token expired; reconnect with a fresh one",
+                ),
+            );
+            let _ = ws.close(Some(close::TOKEN_EXPIRED), Some("token expired"));
             return Ok(());
         }
-        let frame = match protocol::parse_client_frame(&text) {
-            Ok(f) => f,
-            Err(e) => return send(&ws, protocol::error_frame(e.code, &e.message)),
+        let text = match message {
+            WebSocketIncomingMessage::String(s) => s,
+            WebSocketIncomingMessage::Binary(b) => {
+                if b.len() > self.limits.max_frame_bytes {
+                    return self.too_big(&ws);
+                }
+                send_error(
+                    &ws,
+                    &FrameError::new("bad_frame", "binary frames are not supported"),
+                );
+                return Ok(());
+            }
         };
-        match frame {
-            ClientFrame::Ping => send(&ws, protocol::pong_frame()),
-            ClientFrame::Subscribe { channels, since } => {
-                if let Err(e) = protocol::check_subscribe(&att.who, &channels) {
-                    return send(&ws, protocol::error_frame(e.code, &e.message));
-                }
-                if let Err(e) = protocol::merge_subscriptions(&mut att.subs, &channels) {
-                    return send(&ws, protocol::error_frame(e.code, &e.message));
-                }
-                ws.serialize_attachment(&att)?;
-                self.replay(&ws, &att.who, &channels, since)
-            }
-            ClientFrame::Unsubscribe { channels } => {
-                att.subs.retain(|c| !channels.contains(c));
-                ws.serialize_attachment(&att)?;
-                send(&ws, protocol::unsubscribed_frame(&channels))
-            }
+        if text.len() > self.limits.max_frame_bytes {
+            return self.too_big(&ws);
         }
+        if !att.bucket.take(self.limits.frames_per_minute, now_ms()) {
+            send_error(
+                &ws,
+                &FrameError::new(
+                    "rate_limited",
+                    format!(
+                        "more than {} frames per minute",
+                        self.limits.frames_per_minute
+                    ),
+                ),
+            );
+            let _ = ws.close(Some(close::POLICY), Some("rate limited"));
+            return Ok(());
+        }
+        let frame = protocol::parse_client_frame(&text);
+        let result = match frame {
+            Err(e) => Err(e),
+            Ok(ClientFrame::Ping { head }) => {
+                let head = if head {
+                    Some(self.history.head()?)
+                } else {
+                    None
+                };
+                send(&ws, &protocol::pong_frame(head));
+                Ok(())
+            }
+            Ok(ClientFrame::Subscribe {
+                channels,
+                since,
+                epoch,
+                types,
+                presence,
+            }) => self.subscribe(
+                &ws,
+                &mut att,
+                channels,
+                since,
+                epoch,
+                types.unwrap_or_default(),
+                presence,
+            ),
+            Ok(ClientFrame::Unsubscribe { channels }) => {
+                let left: Vec<String> = att
+                    .subs
+                    .iter()
+                    .filter(|s| s.presence && channels.contains(&s.channel))
+                    .map(|s| s.channel.clone())
+                    .collect();
+                att.subs.retain(|s| !channels.contains(&s.channel));
+                save(&ws, &att).map(|_| {
+                    for ch in left {
+                        self.announce_if_gone(&ch, &att.who.user_id);
+                    }
+                    send(&ws, &protocol::unsubscribed_frame(&channels));
+                })
+            }
+            Ok(ClientFrame::Presence { channel }) => {
+                if att.subs.iter().any(|s| s.channel == channel) {
+                    send(
+                        &ws,
+                        &protocol::presence_list_frame(&channel, &self.presence_list(&channel)),
+                    );
+                    Ok(())
+                } else {
+                    Err(FrameError::new(
+                        "not_subscribed",
+                        "subscribe to the channel first",
+                    ))
+                }
+            }
+        };
+        if let Err(e) = result {
+            send_error(&ws, &e);
+        }
+        // Persist the rate bucket across hibernation (subscriptions were saved already).
+        let _ = save(&ws, &att);
+        Ok(())
     }
 
     async fn websocket_close(
@@ -226,7 +496,7 @@ impl DurableObject for TenantHub {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        // Complete the closing handshake; the runtime forgets the socket afterwards.
+        self.gone(&ws).await;
         let code = if code == 1005 || code == 1006 {
             1000
         } else {
@@ -237,30 +507,52 @@ impl DurableObject for TenantHub {
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
-        let _ = ws.close(Some(1011), Some("error"));
+        self.gone(&ws).await;
+        let _ = ws.close(Some(close::INTERNAL), Some("error"));
         Ok(())
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.presence_alarm().await?;
+        Response::ok("ok")
     }
 }
 
-fn send(ws: &WebSocket, frame: String) -> Result<()> {
-    // A socket that went away mid-send is not an error of the hub.
-    let _ = ws.send_with_str(frame);
-    Ok(())
-}
-
-fn now_seconds() -> i64 {
-    (worker::js_sys::Date::now() / 1000.0) as i64
-}
-
-fn token_expired(who: &Identity) -> bool {
-    who.exp > 0 && now_seconds() > who.exp
-}
-
 impl TenantHub {
+    fn count(&self, f: impl FnOnce(&mut Counters)) {
+        let mut c = self.counters.get();
+        f(&mut c);
+        self.counters.set(c);
+    }
+
+    fn flush_counters(&self) -> Result<()> {
+        let c = self.counters.get();
+        self.history.set_meta("messages_in", c.messages_in as i64)?;
+        self.history
+            .set_meta("messages_out", c.messages_out as i64)?;
+        self.history
+            .set_meta("failed_recoveries", c.failed_recoveries as i64)
+    }
+
+    fn too_big(&self, ws: &WebSocket) -> Result<()> {
+        send_error(
+            ws,
+            &FrameError::new(
+                "frame_too_large",
+                format!(
+                    "frames are limited to {} bytes",
+                    self.limits.max_frame_bytes
+                ),
+            ),
+        );
+        let _ = ws.close(Some(close::TOO_BIG), Some("frame too large"));
+        Ok(())
+    }
+
     async fn append(&self, mut req: Request) -> Result<Response> {
         let drafts: Vec<EventDraft> = match req.json().await {
             Ok(d) => d,
-            Err(e) => return Response::error(format!("bad append body: {e}"), 400),
+            Err(e) => return json_error(400, "bad_request", &format!("bad append body: {e}")),
         };
         let appended = history::append(&self.history, drafts)?;
         let new_events: Vec<&Event> = appended
@@ -272,7 +564,9 @@ impl TenantHub {
             .collect();
         if !new_events.is_empty() {
             self.fan_out(&new_events);
+            self.history.prune(&self.limits, now_ms())?;
         }
+        self.flush_counters()?;
         let results: Vec<_> = appended
             .iter()
             .map(|a| {
@@ -284,38 +578,61 @@ impl TenantHub {
     }
 
     fn fan_out(&self, events: &[&Event]) {
+        let mut out = 0u64;
         for ws in self.state.get_websockets() {
-            let Some(att) = ws.deserialize_attachment::<Attachment>().ok().flatten() else {
-                continue;
-            };
+            let Some(att) = attachment(&ws) else { continue };
             if att.subs.is_empty() {
                 continue;
             }
             if token_expired(&att.who) {
-                let _ = ws.close(Some(CLOSE_TOKEN_EXPIRED), Some("token expired"));
+                send_error(
+                    &ws,
+                    &FrameError::new(
+                        "token_expired",
+                        "the token expired; reconnect with a fresh one",
+                    ),
+                );
+                let _ = ws.close(Some(close::TOKEN_EXPIRED), Some("token expired"));
                 continue;
             }
             for e in events {
                 if protocol::should_deliver(&att.who, &att.subs, e) {
-                    let _ = ws.send_with_str(protocol::event_frame(e));
+                    send(&ws, &protocol::event_frame(e));
+                    out += 1;
                 }
             }
         }
+        self.sse.borrow_mut().retain(|c| {
+            if token_expired(&c.who) {
+                c.push(&sse::error(
+                    "token_expired",
+                    "the token expired; reconnect with a fresh one",
+                ));
+                return false;
+            }
+            for e in events {
+                if protocol::should_deliver(&c.who, &c.subs, e) {
+                    if !c.push(&sse::event(e)) {
+                        return false;
+                    }
+                    out += 1;
+                }
+            }
+            true
+        });
+        self.count(|c| c.messages_out += out);
     }
 
-    /// Sends `subscribed`, then every kept event after `since` on the new channels, in order.
+    /// `subscribed`, then every kept event after `since` matching `subs`, in order.
     /// Storage reads and sends are synchronous, so no live event can slip in between.
-    fn replay(
+    fn replay_into(
         &self,
-        ws: &WebSocket,
         who: &Identity,
-        channels: &[String],
+        subs: &[Sub],
         since: Option<u64>,
+        mut sink: impl FnMut(&Event),
     ) -> Result<()> {
         let head = self.history.head()?;
-        let oldest = self.history.oldest()?;
-        let recovered = protocol::recoverable(since, oldest, head);
-        send(ws, protocol::subscribed_frame(channels, head, recovered))?;
         let Some(mut cursor) = since.filter(|s| *s < head) else {
             return Ok(());
         };
@@ -324,37 +641,449 @@ impl TenantHub {
             let Some(last) = page.last() else { break };
             cursor = last.seq;
             for e in &page {
-                if protocol::should_deliver(who, channels, e) {
-                    send(ws, protocol::event_frame(e))?;
+                if protocol::should_deliver(who, subs, e) {
+                    sink(e);
                 }
             }
         }
         Ok(())
     }
 
+    fn recovery(&self, since: Option<u64>, epoch: Option<&str>) -> Result<(u64, bool)> {
+        let head = self.history.head()?;
+        let oldest = self.history.oldest()?;
+        let same_epoch = epoch.is_none_or(|e| e == self.history.epoch());
+        let recovered = same_epoch && protocol::recoverable(since, oldest, head);
+        if !recovered {
+            self.count(|c| c.failed_recoveries += 1);
+        }
+        Ok((head, recovered))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn subscribe(
+        &self,
+        ws: &WebSocket,
+        att: &mut Attachment,
+        channels: Vec<String>,
+        since: Option<u64>,
+        epoch: Option<String>,
+        types: Vec<String>,
+        presence: bool,
+    ) -> std::result::Result<(), FrameError> {
+        protocol::check_subscribe(&att.who, &channels)?;
+        protocol::check_types(&types)?;
+        let new: Vec<Sub> = channels
+            .iter()
+            .map(|c| Sub {
+                channel: c.clone(),
+                types: types.clone(),
+                presence,
+            })
+            .collect();
+        let joined: Vec<String> = if presence {
+            channels
+                .iter()
+                .filter(|c| !att.subs.iter().any(|s| s.presence && s.channel == **c))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut subs = att.subs.clone();
+        protocol::merge_subscriptions(&mut subs, &new, self.limits.max_subscriptions)?;
+        let before = std::mem::replace(&mut att.subs, subs);
+        if let Err(e) = save(ws, att) {
+            att.subs = before;
+            return Err(e);
+        }
+        let internal = |e: worker::Error| FrameError::new("internal", e.to_string());
+        let (head, recovered) = self.recovery(since, epoch.as_deref()).map_err(internal)?;
+        send(
+            ws,
+            &protocol::subscribed_frame(&channels, head, recovered, &self.history.epoch()),
+        );
+        let since = if recovered { since } else { None };
+        self.replay_into(&att.who, &new, since, |e| {
+            send(ws, &protocol::event_frame(e))
+        })
+        .map_err(internal)?;
+        for ch in joined {
+            self.announce_join(&ch, &att.who.user_id);
+        }
+        Ok(())
+    }
+
     fn accept(&self, req: &Request) -> Result<Response> {
-        let headers = req.headers();
-        let user = headers.get(H_USER)?.unwrap_or_default();
-        let role = headers.get(H_ROLE)?.and_then(|r| Role::parse(&r));
-        let exp = headers
-            .get(H_EXP)?
-            .and_then(|e| e.parse::<i64>().ok())
-            .unwrap_or(0);
-        let (Some(role), false) = (role, user.is_empty()) else {
-            return Response::error("missing identity", 400);
+        let Some(who) = identity(req) else {
+            return json_error(400, "bad_request", "missing identity");
         };
         let pair = WebSocketPair::new()?;
-        let tag = format!("u:{user}");
+        let tag = format!("u:{}", who.user_id);
+        let existing = self
+            .state
+            .get_websockets_with_tag(&tag)
+            .iter()
+            .filter(|w| attachment(w).is_some())
+            .count();
         self.state
             .accept_websocket_with_tags(&pair.server, &[tag.as_str()]);
-        pair.server.serialize_attachment(&Attachment {
-            who: Identity {
-                user_id: user,
-                role,
-                exp,
-            },
+        let att = Attachment {
+            who,
             subs: Vec::new(),
-        })?;
+            bucket: Bucket::full(self.limits.frames_per_minute, now_ms()),
+            closed: false,
+        };
+        if existing >= self.limits.ws_per_user {
+            // Accept, say why, then close: a refused upgrade would hide the reason.
+            send_error(
+                &pair.server,
+                &FrameError::new(
+                    "too_many_connections",
+                    format!(
+                        "at most {} WebSocket connections per user",
+                        self.limits.ws_per_user
+                    ),
+                ),
+            );
+            let _ = pair
+                .server
+                .close(Some(close::POLICY), Some("too many connections"));
+        } else {
+            pair.server.serialize_attachment(&att)?;
+        }
         Response::from_websocket(pair.client)
+    }
+
+    /// A socket closed or failed: it stops counting, and presence leaves are scheduled.
+    async fn gone(&self, ws: &WebSocket) {
+        let Some(mut att) = attachment(ws) else {
+            return;
+        };
+        let channels: Vec<String> = att
+            .subs
+            .iter()
+            .filter(|s| s.presence)
+            .map(|s| s.channel.clone())
+            .collect();
+        att.closed = true;
+        att.subs.clear();
+        let _ = ws.serialize_attachment(&att);
+        if channels.is_empty() {
+            return;
+        }
+        let due = now_ms() + self.limits.presence_grace_ms as i64;
+        for ch in &channels {
+            if self.presence_count(ch, &att.who.user_id) == 0 {
+                let _ = self.history.sql.exec(
+                    "INSERT INTO presence_pending (channel, user_id, due_ms) VALUES (?, ?, ?)
+                     ON CONFLICT(channel, user_id) DO UPDATE SET due_ms = excluded.due_ms",
+                    vec![
+                        ch.as_str().into(),
+                        att.who.user_id.as_str().into(),
+                        due.into(),
+                    ],
+                );
+            }
+        }
+        let storage = self.state.storage();
+        let current = storage.get_alarm().await.ok().flatten();
+        if current.is_none_or(|t| t > due) {
+            // An i64 is an offset from now for `set_alarm`.
+            if let Err(e) = storage.set_alarm((due - now_ms()).max(1)).await {
+                worker::console_error!("hub: presence alarm not set: {e}");
+            }
+        }
+    }
+
+    /// Live connections as `(user, subscriptions)`.
+    fn live(&self) -> Vec<(Identity, Vec<Sub>)> {
+        self.state
+            .get_websockets()
+            .iter()
+            .filter_map(attachment)
+            .map(|a| (a.who, a.subs))
+            .collect()
+    }
+
+    fn presence_list(&self, channel: &str) -> Vec<(String, usize)> {
+        let live = self.live();
+        presence::list(
+            live.iter().map(|(w, s)| (w.user_id.as_str(), s.as_slice())),
+            channel,
+        )
+    }
+
+    fn presence_count(&self, channel: &str, user: &str) -> usize {
+        self.presence_list(channel)
+            .into_iter()
+            .find(|(u, _)| u == user)
+            .map_or(0, |(_, n)| n)
+    }
+
+    /// Sends a presence frame to every live connection subscribed to `channel`.
+    fn broadcast_presence(&self, channel: &str, frame: &str) {
+        for ws in self.state.get_websockets() {
+            if let Some(att) = attachment(&ws) {
+                if att.subs.iter().any(|s| s.channel == channel) {
+                    send(&ws, frame);
+                }
+            }
+        }
+    }
+
+    /// A user's first presence connection on `channel`: a join, unless they are coming
+    /// back within the grace period of a leave (a reload), which is then cancelled.
+    fn announce_join(&self, channel: &str, user: &str) {
+        if self.presence_count(channel, user) > 1 {
+            return;
+        }
+        let pending = self
+            .history
+            .num(
+                "SELECT COUNT(*) AS n FROM presence_pending WHERE channel = ? AND user_id = ?",
+                vec![channel.into(), user.into()],
+            )
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        if pending > 0 {
+            let _ = self.history.sql.exec(
+                "DELETE FROM presence_pending WHERE channel = ? AND user_id = ?",
+                vec![channel.into(), user.into()],
+            );
+            return;
+        }
+        self.broadcast_presence(
+            channel,
+            &protocol::presence_change_frame(channel, "join", user),
+        );
+    }
+
+    /// An explicit unsubscribe leaves at once (no grace) when it was the last connection.
+    fn announce_if_gone(&self, channel: &str, user: &str) {
+        if self.presence_count(channel, user) == 0 {
+            self.broadcast_presence(
+                channel,
+                &protocol::presence_change_frame(channel, "leave", user),
+            );
+        }
+    }
+
+    async fn presence_alarm(&self) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Pending {
+            channel: String,
+            user_id: String,
+        }
+        let now = now_ms();
+        let due: Vec<Pending> = self
+            .history
+            .sql
+            .exec(
+                "SELECT channel, user_id FROM presence_pending WHERE due_ms <= ?",
+                vec![now.into()],
+            )?
+            .to_array()?;
+        for p in &due {
+            self.history.sql.exec(
+                "DELETE FROM presence_pending WHERE channel = ? AND user_id = ?",
+                vec![p.channel.as_str().into(), p.user_id.as_str().into()],
+            )?;
+            self.announce_if_gone(&p.channel, &p.user_id);
+        }
+        // Leaves scheduled while this alarm was pending are due later: re-arm for them.
+        if let Some(next) = self
+            .history
+            .num("SELECT MIN(due_ms) AS n FROM presence_pending", vec![])?
+        {
+            self.state
+                .storage()
+                .set_alarm((next - now_ms()).max(10))
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn open_sse(&self, req: &Request) -> Result<Response> {
+        let Some(who) = identity(req) else {
+            return json_error(400, "bad_request", "missing identity");
+        };
+        let url = req.url()?;
+        let subs = match subs_from_query(&url, &who) {
+            Ok(s) => s,
+            Err(e) => {
+                let status = if e.code == "forbidden" { 403 } else { 400 };
+                return json_error(status, e.code, &e.message);
+            }
+        };
+        {
+            let mut conns = self.sse.borrow_mut();
+            conns.retain(|c| !c.tx.is_closed());
+            let mine = conns
+                .iter()
+                .filter(|c| c.who.user_id == who.user_id)
+                .count();
+            if mine >= self.limits.sse_per_user {
+                let mut r = json_error(
+                    429,
+                    "too_many_streams",
+                    &format!("at most {} SSE streams per user", self.limits.sse_per_user),
+                )?;
+                r.headers_mut().set("retry-after", "15")?;
+                return Ok(r);
+            }
+        }
+        let since =
+            sse::parse_cursor(req.headers().get("last-event-id")?.as_deref()).or_else(|| {
+                sse::parse_cursor(
+                    url.query_pairs()
+                        .find(|(k, _)| k == "since")
+                        .map(|(_, v)| v.into_owned())
+                        .as_deref(),
+                )
+            });
+        let (tx, rx) = unbounded();
+        let conn = SseConn { who, subs, tx };
+        let (head, recovered) = self.recovery(since, None)?;
+        let channels: Vec<String> = conn.subs.iter().map(|s| s.channel.clone()).collect();
+        conn.push(&sse::preamble(
+            &channels,
+            head,
+            recovered,
+            &self.history.epoch(),
+        ));
+        let since = if recovered { since } else { None };
+        self.replay_into(&conn.who, &conn.subs, since, |e| {
+            conn.push(&sse::event(e));
+        })?;
+        self.sse.borrow_mut().push(conn);
+        self.ensure_heartbeat();
+        let headers = Headers::new();
+        headers.set("content-type", "text/event-stream; charset=utf-8")?;
+        headers.set("cache-control", "no-cache, no-transform")?;
+        headers.set("x-accel-buffering", "no")?;
+        Ok(Response::from_stream(rx)?.with_headers(headers))
+    }
+
+    /// One task per hub while SSE streams are open: a comment every 15 s keeps proxies
+    /// from timing out and finds closed streams. It ends with the last stream.
+    fn ensure_heartbeat(&self) {
+        if self.heartbeat_running.get() {
+            return;
+        }
+        self.heartbeat_running.set(true);
+        let conns = self.sse.clone();
+        let running = self.heartbeat_running.clone();
+        worker::wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                worker::Delay::from(std::time::Duration::from_secs(sse::HEARTBEAT_SECONDS)).await;
+                let mut c = conns.borrow_mut();
+                c.retain(|conn| conn.push(sse::HEARTBEAT));
+                if c.is_empty() {
+                    running.set(false);
+                    break;
+                }
+            }
+        });
+    }
+
+    /// `GET /events?since=&limit=&channels=&types=`: the history for polling clients, with
+    /// the same authorization as live delivery.
+    fn events(&self, req: &Request) -> Result<Response> {
+        let Some(who) = identity(req) else {
+            return json_error(400, "bad_request", "missing identity");
+        };
+        let url = req.url()?;
+        let subs = match subs_from_query(&url, &who) {
+            Ok(s) => s,
+            Err(e) => {
+                let status = if e.code == "forbidden" { 403 } else { 400 };
+                return json_error(status, e.code, &e.message);
+            }
+        };
+        let q = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        let since = match q("since") {
+            None => 0,
+            Some(s) => match s.parse::<u64>() {
+                Ok(n) => n,
+                Err(_) => {
+                    return json_error(400, "bad_request", "since must be a non-negative integer")
+                }
+            },
+        };
+        let limit = match q("limit") {
+            None => 100,
+            Some(s) => match s.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return json_error(
+                        400,
+                        "bad_request",
+                        "limit must be an integer from 1 to 1000",
+                    )
+                }
+            },
+        };
+        let head = self.history.head()?;
+        let oldest = self.history.oldest()?;
+        let recovered = protocol::recoverable(Some(since), oldest, head);
+        let mut data = Vec::new();
+        let mut cursor = since;
+        // Scan forward until `limit` visible events or the head.
+        while cursor < head && data.len() < limit as usize {
+            let page = self.history.after(cursor, REPLAY_PAGE)?;
+            let Some(last) = page.last() else { break };
+            let last_seq = last.seq;
+            for e in page {
+                if data.len() == limit as usize {
+                    break;
+                }
+                cursor = e.seq;
+                if protocol::should_deliver(&who, &subs, &e) {
+                    data.push(e);
+                }
+            }
+            if data.len() < limit as usize {
+                cursor = last_seq;
+            }
+        }
+        Response::from_json(&json!({
+            "data": data, "head": head, "oldest": oldest, "epoch": self.history.epoch(),
+            "recovered": recovered, "next_since": cursor,
+        }))
+    }
+
+    fn stats(&self) -> Result<Response> {
+        let mut by_role = serde_json::Map::new();
+        let mut by_channel = serde_json::Map::new();
+        let live = self.live();
+        for (who, subs) in &live {
+            let n = by_role.entry(who.role.as_str()).or_insert(json!(0));
+            *n = json!(n.as_u64().unwrap_or(0) + 1);
+            for s in subs {
+                let n = by_channel.entry(s.channel.clone()).or_insert(json!(0));
+                *n = json!(n.as_u64().unwrap_or(0) + 1);
+            }
+        }
+        let c = self.counters.get();
+        let sse_open = {
+            let mut conns = self.sse.borrow_mut();
+            conns.retain(|c| !c.tx.is_closed());
+            conns.len()
+        };
+        Response::from_json(&json!({
+            "connections": {"websocket": live.len(), "sse": sse_open, "by_role": by_role, "by_channel": by_channel},
+            "messages": {"in": c.messages_in, "out": c.messages_out},
+            "history": {"events": self.history.count()?, "head": self.history.head()?,
+                        "oldest_seq": self.history.oldest()?, "epoch": self.history.epoch(),
+                        "max_events": self.limits.history_max_events,
+                        "max_age_seconds": self.limits.history_max_age_seconds},
+            "failed_recoveries": c.failed_recoveries,
+        }))
     }
 }

@@ -5,5 +5,7 @@ pub mod history;
 pub mod hub_client;
 pub mod hub_do;
 pub mod outbox;
+pub mod presence;
 pub mod protocol;
-pub mod ws_route;
+pub mod routes;
+pub mod sse;

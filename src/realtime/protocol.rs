@@ -14,16 +14,35 @@ pub enum ClientFrame {
         channels: Vec<String>,
         #[serde(default)]
         since: Option<u64>,
+        /// The history epoch the client's `since` belongs to (from an earlier `subscribed`).
+        #[serde(default)]
+        epoch: Option<String>,
+        /// Only these event types (exact, or a prefix ending in `*`); all when absent.
+        #[serde(default)]
+        types: Option<Vec<String>>,
+        /// Join these channels' presence (join/leave frames to the other members).
+        #[serde(default)]
+        presence: bool,
     },
     Unsubscribe {
         channels: Vec<String>,
     },
-    Ping,
+    Ping {
+        /// Ask for the history head in the pong (sequence heartbeat).
+        #[serde(default)]
+        head: bool,
+    },
+    /// The presence list of a channel this connection is subscribed to.
+    Presence {
+        channel: String,
+    },
 }
 
-pub const MAX_FRAME_BYTES: usize = 16 * 1024;
-pub const MAX_CHANNELS_PER_SOCKET: usize = 16;
 pub const MAX_CHANNEL_LEN: usize = 96;
+pub const MAX_TYPES_PER_SUBSCRIBE: usize = 10;
+pub const MAX_TYPE_LEN: usize = 64;
+/// The socket attachment limit of the platform.
+pub const MAX_ATTACHMENT_BYTES: usize = 2048;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameError {
@@ -32,7 +51,7 @@ pub struct FrameError {
 }
 
 impl FrameError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         FrameError {
             code,
             message: message.into(),
@@ -41,12 +60,6 @@ impl FrameError {
 }
 
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
-    if text.len() > MAX_FRAME_BYTES {
-        return Err(FrameError::new(
-            "frame_too_large",
-            format!("frames are limited to {MAX_FRAME_BYTES} bytes"),
-        ));
-    }
     serde_json::from_str(text).map_err(|e| {
         FrameError::new(
             "bad_frame",
@@ -131,29 +144,183 @@ pub fn check_subscribe(who: &Identity, channels: &[String]) -> Result<(), FrameE
     Ok(())
 }
 
-/// Does a connection subscribed to `subs` get `event`? One of its channels must be in the
-/// event's audience, and its identity must still be allowed to see that channel.
-pub fn should_deliver(who: &Identity, subs: &[String], event: &Event) -> bool {
+/// One subscription of a connection: a channel, an optional type filter, presence opt-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sub {
+    #[serde(rename = "c")]
+    pub channel: String,
+    #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+    #[serde(rename = "p", default, skip_serializing_if = "std::ops::Not::not")]
+    pub presence: bool,
+}
+
+/// Type filters: an exact type (`finance:payment:received`) or a prefix ending in `*`
+/// (`finance:*`). Plain characters only.
+pub fn check_types(types: &[String]) -> Result<(), FrameError> {
+    if types.len() > MAX_TYPES_PER_SUBSCRIBE {
+        return Err(FrameError::new(
+            "bad_frame",
+            format!("at most {MAX_TYPES_PER_SUBSCRIBE} types per subscribe"),
+        ));
+    }
+    for t in types {
+        let body = t.strip_suffix('*').unwrap_or(t);
+        let ok = !t.is_empty()
+            && t.len() <= MAX_TYPE_LEN
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.'));
+        if !ok {
+            return Err(FrameError::new(
+                "bad_frame",
+                format!("bad type filter '{t}'"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn type_matches(filters: &[String], kind: &str) -> bool {
+    filters.is_empty()
+        || filters.iter().any(|f| match f.strip_suffix('*') {
+            Some(prefix) => kind.starts_with(prefix),
+            None => f == kind,
+        })
+}
+
+/// Does a connection with `subs` get `event`? One of its channels must be in the event's
+/// audience with a matching type filter, and its identity must still be allowed to read
+/// that channel (re-checked at delivery and at replay).
+pub fn should_deliver(who: &Identity, subs: &[Sub], event: &Event) -> bool {
     event.channels.iter().any(|c| {
-        subs.iter().any(|s| s == c)
+        subs.iter()
+            .any(|s| s.channel == *c && type_matches(&s.types, &event.kind))
             && parse_channel(c).is_some_and(|ch| may_subscribe(who, &ch).is_ok())
     })
 }
 
-/// Adds channels to a subscription set without duplicates; errors past the limit.
-pub fn merge_subscriptions(current: &mut Vec<String>, add: &[String]) -> Result<(), FrameError> {
-    for c in add {
-        if !current.contains(c) {
-            current.push(c.clone());
+/// Adds (or replaces) subscriptions; errors past `max` subscriptions.
+pub fn merge_subscriptions(
+    current: &mut Vec<Sub>,
+    add: &[Sub],
+    max: usize,
+) -> Result<(), FrameError> {
+    let mut next = current.clone();
+    for s in add {
+        match next.iter_mut().find(|c| c.channel == s.channel) {
+            Some(existing) => *existing = s.clone(),
+            None => next.push(s.clone()),
         }
     }
-    if current.len() > MAX_CHANNELS_PER_SOCKET {
+    if next.len() > max {
         return Err(FrameError::new(
             "too_many_channels",
-            format!("at most {MAX_CHANNELS_PER_SOCKET} channels per connection"),
+            format!("at most {max} subscriptions per connection"),
         ));
     }
+    *current = next;
     Ok(())
+}
+
+/// Limits of the realtime hub; defaults from seed 001, each overridable by an env var.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// `WS_MAX_PER_USER`
+    pub ws_per_user: usize,
+    /// `SSE_MAX_PER_USER`
+    pub sse_per_user: usize,
+    /// `WS_FRAMES_PER_MINUTE` (token bucket; the burst equals the per-minute rate)
+    pub frames_per_minute: u32,
+    /// `WS_MAX_FRAME_BYTES`
+    pub max_frame_bytes: usize,
+    /// `WS_MAX_SUBSCRIPTIONS`
+    pub max_subscriptions: usize,
+    /// `HISTORY_MAX_EVENTS`
+    pub history_max_events: u64,
+    /// `HISTORY_MAX_AGE_SECONDS`
+    pub history_max_age_seconds: u64,
+    /// `PRESENCE_GRACE_MS`: a leave is announced only if the user has not come back by then
+    pub presence_grace_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            ws_per_user: 5,
+            sse_per_user: 3,
+            frames_per_minute: 100,
+            max_frame_bytes: 64 * 1024,
+            max_subscriptions: 50,
+            history_max_events: 10_000,
+            history_max_age_seconds: 7 * 24 * 3600,
+            presence_grace_ms: 5_000,
+        }
+    }
+}
+
+impl Limits {
+    /// Reads overrides through `get` (an env lookup); bad values keep the default.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Limits {
+        let d = Limits::default();
+        fn num<T: std::str::FromStr>(v: Option<String>, default: T) -> T {
+            v.and_then(|s| s.trim().parse().ok()).unwrap_or(default)
+        }
+        Limits {
+            ws_per_user: num(get("WS_MAX_PER_USER"), d.ws_per_user),
+            sse_per_user: num(get("SSE_MAX_PER_USER"), d.sse_per_user),
+            frames_per_minute: num(get("WS_FRAMES_PER_MINUTE"), d.frames_per_minute),
+            max_frame_bytes: num(get("WS_MAX_FRAME_BYTES"), d.max_frame_bytes),
+            max_subscriptions: num(get("WS_MAX_SUBSCRIPTIONS"), d.max_subscriptions),
+            history_max_events: num(get("HISTORY_MAX_EVENTS"), d.history_max_events),
+            history_max_age_seconds: num(get("HISTORY_MAX_AGE_SECONDS"), d.history_max_age_seconds),
+            presence_grace_ms: num(get("PRESENCE_GRACE_MS"), d.presence_grace_ms),
+        }
+    }
+}
+
+/// A per-connection token bucket, small enough for the socket attachment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    #[serde(rename = "k")]
+    pub tokens: f64,
+    #[serde(rename = "m")]
+    pub last_ms: i64,
+}
+
+impl Bucket {
+    pub fn full(per_minute: u32, now_ms: i64) -> Bucket {
+        Bucket {
+            tokens: f64::from(per_minute),
+            last_ms: now_ms,
+        }
+    }
+
+    /// Refills at `per_minute`/60 s (capped at `per_minute`) and takes one token if any.
+    pub fn take(&mut self, per_minute: u32, now_ms: i64) -> bool {
+        let cap = f64::from(per_minute);
+        let elapsed = (now_ms - self.last_ms).max(0) as f64;
+        self.tokens = (self.tokens + elapsed * cap / 60_000.0).min(cap);
+        self.last_ms = now_ms;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Close codes of the realtime hub.
+pub mod close {
+    /// A limit was broken (connections per user, frame rate).
+    pub const POLICY: u16 = 1008;
+    /// A frame was larger than the limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The hub lost the connection's state.
+    pub const INTERNAL: u16 = 1011;
+    /// The token expired: reconnect with a fresh one and `since`.
+    pub const TOKEN_EXPIRED: u16 = 4001;
 }
 
 pub fn event_frame(e: &Event) -> String {
@@ -164,17 +331,33 @@ pub fn event_frame(e: &Event) -> String {
     v.to_string()
 }
 
-pub fn subscribed_frame(channels: &[String], head: u64, recovered: bool) -> String {
-    json!({"op": "subscribed", "channels": channels, "head": head, "recovered": recovered})
-        .to_string()
+pub fn subscribed_frame(channels: &[String], head: u64, recovered: bool, epoch: &str) -> String {
+    json!({"op": "subscribed", "channels": channels, "head": head, "recovered": recovered,
+           "epoch": epoch})
+    .to_string()
 }
 
 pub fn unsubscribed_frame(channels: &[String]) -> String {
     json!({"op": "unsubscribed", "channels": channels}).to_string()
 }
 
-pub fn pong_frame() -> String {
-    json!({"op": "pong"}).to_string()
+pub fn pong_frame(head: Option<u64>) -> String {
+    match head {
+        Some(h) => json!({"op": "pong", "head": h}).to_string(),
+        None => json!({"op": "pong"}).to_string(),
+    }
+}
+
+pub fn presence_list_frame(channel: &str, users: &[(String, usize)]) -> String {
+    let users: Vec<Value> = users
+        .iter()
+        .map(|(u, n)| json!({"user_id": u, "connections": n}))
+        .collect();
+    json!({"op": "presence", "channel": channel, "users": users}).to_string()
+}
+
+pub fn presence_change_frame(channel: &str, action: &str, user_id: &str) -> String {
+    json!({"op": "presence", "channel": channel, "action": action, "user_id": user_id}).to_string()
 }
 
 pub fn error_frame(code: &str, message: &str) -> String {
@@ -205,33 +388,71 @@ mod tests {
             exp: 0,
         }
     }
-    fn ev(channels: &[&str]) -> Event {
+    fn ev(kind: &str, channels: &[&str]) -> Event {
         Event {
             seq: 1,
             id: "e".into(),
-            kind: "t".into(),
+            kind: kind.into(),
             channels: channels.iter().map(|s| s.to_string()).collect(),
             data: json!({}),
             ts: "t".into(),
         }
     }
+    fn sub(c: &str, types: &[&str]) -> Sub {
+        Sub {
+            channel: c.into(),
+            types: types.iter().map(|s| s.to_string()).collect(),
+            presence: false,
+        }
+    }
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
 
     #[test]
     fn frames_parse_and_reject() {
-        assert_eq!(
-            parse_client_frame(r#"{"op":"subscribe","channels":["tenant"],"since":41}"#).unwrap(),
+        match parse_client_frame(
+            r#"{"op":"subscribe","channels":["tenant"],"since":41,"types":["crm:*"]}"#,
+        )
+        .unwrap()
+        {
             ClientFrame::Subscribe {
-                channels: vec!["tenant".into()],
-                since: Some(41)
+                channels,
+                since,
+                types,
+                presence,
+                epoch,
+            } => {
+                assert_eq!(
+                    (channels, since, types, presence, epoch),
+                    (
+                        strings(&["tenant"]),
+                        Some(41),
+                        Some(strings(&["crm:*"])),
+                        false,
+                        None
+                    )
+                );
             }
-        );
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
             parse_client_frame(r#"{"op":"ping"}"#).unwrap(),
-            ClientFrame::Ping
+            ClientFrame::Ping { head: false }
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"op":"ping","head":true}"#).unwrap(),
+            ClientFrame::Ping { head: true }
         );
         assert_eq!(parse_client_frame("nope").unwrap_err().code, "bad_frame");
         assert_eq!(
             parse_client_frame(r#"{"op":"dance"}"#).unwrap_err().code,
+            "bad_frame"
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"op":"ping","x":1}"#)
+                .unwrap_err()
+                .code,
             "bad_frame"
         );
         assert_eq!(
@@ -240,11 +461,6 @@ mod tests {
                 .code,
             "bad_frame"
         );
-        let big = format!(r#"{{"op":"ping","x":"{}"}}"#, "a".repeat(MAX_FRAME_BYTES));
-        assert_eq!(
-            parse_client_frame(&big).unwrap_err().code,
-            "frame_too_large"
-        );
     }
 
     #[test]
@@ -252,28 +468,23 @@ mod tests {
         let broker = who("b1", Role::Broker);
         assert!(check_subscribe(
             &broker,
-            &[
-                "tenant".into(),
-                "user:b1".into(),
-                "role:broker".into(),
-                "entity:customer:c_1".into()
-            ]
+            &strings(&["tenant", "user:b1", "role:broker", "entity:customer:c_1"])
         )
         .is_ok());
         assert_eq!(
-            check_subscribe(&broker, &["user:b2".into()])
+            check_subscribe(&broker, &strings(&["user:b2"]))
                 .unwrap_err()
                 .code,
             "forbidden"
         );
         assert_eq!(
-            check_subscribe(&broker, &["role:admin".into()])
+            check_subscribe(&broker, &strings(&["role:admin"]))
                 .unwrap_err()
                 .code,
             "forbidden"
         );
         assert_eq!(
-            check_subscribe(&broker, &["planet:mars".into()])
+            check_subscribe(&broker, &strings(&["planet:mars"]))
                 .unwrap_err()
                 .code,
             "bad_channel"
@@ -282,28 +493,70 @@ mod tests {
             check_subscribe(&broker, &[]).unwrap_err().code,
             "bad_channel"
         );
-        assert!(check_subscribe(&who("a", Role::Admin), &["user:b2".into()]).is_ok());
+        assert!(check_subscribe(&who("a", Role::Admin), &strings(&["user:b2"])).is_ok());
     }
 
     #[test]
-    fn delivery_needs_overlap_and_permission() {
+    fn delivery_needs_overlap_permission_and_type() {
         let v = who("v1", Role::Viewer);
+        let e = ev("crm:customer:created", &["tenant", "entity:customer:c"]);
+        assert!(should_deliver(&v, &[sub("tenant", &[])], &e));
+        assert!(!should_deliver(&v, &[sub("entity:customer:d", &[])], &e));
+        assert!(should_deliver(&v, &[sub("tenant", &["crm:*"])], &e));
         assert!(should_deliver(
             &v,
-            &["tenant".into()],
-            &ev(&["tenant", "entity:customer:c"])
+            &[sub("tenant", &["crm:customer:created"])],
+            &e
         ));
+        assert!(!should_deliver(&v, &[sub("tenant", &["finance:*"])], &e));
+        // A role channel in the subscription set is re-checked against the identity
+        // (a user whose role changed gets nothing of the old role).
         assert!(!should_deliver(
             &v,
-            &["entity:customer:d".into()],
-            &ev(&["tenant", "entity:customer:c"])
+            &[sub("role:admin", &[])],
+            &ev("x", &["role:admin"])
         ));
-        // A role channel held in the subscription set is re-checked against the identity.
+        // Several users at once (seed 004's "both parties").
+        let both = ev("deal:agreed", &["user:buyer", "user:seller"]);
+        assert!(should_deliver(
+            &who("buyer", Role::Viewer),
+            &[sub("user:buyer", &[])],
+            &both
+        ));
+        assert!(should_deliver(
+            &who("seller", Role::Viewer),
+            &[sub("user:seller", &[])],
+            &both
+        ));
         assert!(!should_deliver(
-            &v,
-            &["role:admin".into()],
-            &ev(&["role:admin"])
+            &who("other", Role::Viewer),
+            &[sub("user:other", &[])],
+            &both
         ));
+    }
+
+    #[test]
+    fn type_filters() {
+        assert!(check_types(&strings(&["finance:*", "crm:customer:created"])).is_ok());
+        assert!(check_types(&strings(&["bad type"])).is_err());
+        assert!(check_types(&strings(&["a*b"])).is_err());
+        assert!(check_types(&vec!["x".to_string(); 11]).is_err());
+        assert!(type_matches(&[], "anything"));
+    }
+
+    #[test]
+    fn merging_respects_the_limit_and_replaces() {
+        let mut cur = vec![sub("tenant", &[])];
+        merge_subscriptions(
+            &mut cur,
+            &[sub("tenant", &["crm:*"]), sub("user:u", &[])],
+            2,
+        )
+        .unwrap();
+        assert_eq!(cur, vec![sub("tenant", &["crm:*"]), sub("user:u", &[])]);
+        let err = merge_subscriptions(&mut cur, &[sub("role:viewer", &[])], 2).unwrap_err();
+        assert_eq!(err.code, "too_many_channels");
+        assert_eq!(cur.len(), 2, "a refused merge changes nothing");
     }
 
     #[test]
@@ -315,27 +568,38 @@ mod tests {
         assert!(!recoverable(Some(6), Some(1), 5));
         assert!(!recoverable(Some(3), Some(10), 20));
         assert!(recoverable(Some(9), Some(10), 20));
+        // Everything was pruned by age: only a client already at the head recovers.
+        assert!(recoverable(Some(20), None, 20));
+        assert!(!recoverable(Some(19), None, 20));
     }
 
     #[test]
     fn event_frame_has_op_and_envelope() {
-        let f: Value = serde_json::from_str(&event_frame(&ev(&["tenant"]))).unwrap();
+        let f: Value = serde_json::from_str(&event_frame(&ev("t", &["tenant"]))).unwrap();
         assert_eq!(f["op"], "event");
         assert_eq!(f["type"], "t");
         assert_eq!(f["seq"], 1);
     }
 
     #[test]
-    fn attachment_stays_small() {
-        let id = Identity {
-            user_id: "u".repeat(128),
-            role: Role::Admin,
-            exp: i64::MAX,
-        };
-        let subs: Vec<String> = (0..MAX_CHANNELS_PER_SOCKET)
-            .map(|_| "x".repeat(MAX_CHANNEL_LEN))
-            .collect();
-        let att = serde_json::to_vec(&(id, subs)).unwrap();
-        assert!(att.len() < 2048, "attachment is {} bytes", att.len());
+    fn bucket_limits_rate_and_refills() {
+        let mut b = Bucket::full(100, 0);
+        let taken = (0..150).filter(|_| b.take(100, 0)).count();
+        assert_eq!(taken, 100);
+        assert!(!b.take(100, 100)); // 0.16 tokens after 100 ms
+        assert!(b.take(100, 700)); // > 1 token after 700 ms
+        assert!(Bucket::full(100, 0).take(100, 60_000));
+    }
+
+    #[test]
+    fn limits_from_env() {
+        let l = Limits::from_lookup(|k| match k {
+            "WS_MAX_PER_USER" => Some("2".into()),
+            "HISTORY_MAX_EVENTS" => Some("oops".into()),
+            _ => None,
+        });
+        assert_eq!(l.ws_per_user, 2);
+        assert_eq!(l.history_max_events, 10_000);
+        assert_eq!(l.sse_per_user, 3);
     }
 }

@@ -167,7 +167,7 @@ pub struct Ws {
 
 /// Result of trying to open a WebSocket.
 pub enum Dial {
-    Open(Ws),
+    Open(Box<Ws>),
     Refused(u16, String),
 }
 
@@ -189,7 +189,7 @@ pub fn dial(base: &str, query_token: Option<&str>, header_token: Option<&str>) -
             if let MaybeTlsStream::Plain(s) = sock.get_ref() {
                 s.set_read_timeout(Some(Duration::from_millis(200))).ok();
             }
-            Dial::Open(Ws { sock })
+            Dial::Open(Box::new(Ws { sock }))
         }
         Err(tungstenite::Error::Http(r)) => {
             let status = r.status().as_u16();
@@ -207,7 +207,7 @@ pub fn dial(base: &str, query_token: Option<&str>, header_token: Option<&str>) -
 impl Ws {
     pub fn connect(base: &str, token: &str) -> Ws {
         match dial(base, None, Some(token)) {
-            Dial::Open(ws) => ws,
+            Dial::Open(ws) => *ws,
             Dial::Refused(s, b) => panic!("ws refused: {s} {b}"),
         }
     }
@@ -291,5 +291,132 @@ impl Ws {
     pub fn close(mut self) {
         let _ = self.sock.close(None);
         let _ = self.sock.flush();
+    }
+}
+
+impl Ws {
+    /// Reads until the server closes; returns the frames seen and the close code.
+    pub fn until_close(&mut self, timeout: Duration) -> (Vec<Value>, Option<u16>) {
+        let deadline = Instant::now() + timeout;
+        let mut frames = Vec::new();
+        while Instant::now() < deadline {
+            match self.sock.read() {
+                Ok(Message::Text(t)) => {
+                    frames.push(serde_json::from_str(t.as_str()).expect("JSON frame"))
+                }
+                Ok(Message::Close(c)) => return (frames, c.map(|f| u16::from(f.code))),
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return (frames, None),
+            }
+        }
+        panic!("server did not close within {timeout:?}; frames: {frames:?}");
+    }
+
+    /// Collects frames for `window` (for "nothing else arrives" checks).
+    pub fn drain(&mut self, window: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + window;
+        let mut out = Vec::new();
+        while Instant::now() < deadline {
+            if let Some(f) = self.recv(Duration::from_millis(100)) {
+                out.push(f);
+            }
+        }
+        out
+    }
+}
+
+/// A Server-Sent Events client reading the stream line by line.
+pub struct Sse {
+    pub status: u16,
+    reader: Option<std::io::BufReader<Box<dyn std::io::Read + Send + Sync>>>,
+    pub body: String,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct SseMessage {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+}
+
+impl Sse {
+    pub fn open(base: &str, path_and_query: &str, last_event_id: Option<&str>) -> Sse {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(10))
+            .timeout_read(Duration::from_secs(10))
+            .build();
+        let mut req = agent.get(&format!("{base}{path_and_query}"));
+        if let Some(id) = last_event_id {
+            req = req.set("last-event-id", id);
+        }
+        match req.call() {
+            Ok(r) => Sse {
+                status: r.status(),
+                reader: Some(std::io::BufReader::new(Box::new(r.into_reader()))),
+                body: String::new(),
+            },
+            Err(ureq::Error::Status(s, r)) => Sse {
+                status: s,
+                reader: None,
+                body: r.into_string().unwrap_or_default(),
+            },
+            Err(e) => panic!("sse connect failed: {e}"),
+        }
+    }
+
+    /// The next message (comments skipped), or None on timeout/end.
+    pub fn next(&mut self) -> Option<SseMessage> {
+        use std::io::BufRead;
+        let reader = self.reader.as_mut()?;
+        let mut msg = SseMessage::default();
+        let mut has = false;
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+            let line = line.trim_end_matches(['\n', '\r']);
+            if line.is_empty() {
+                if has {
+                    return Some(msg);
+                }
+                continue;
+            }
+            if line.starts_with(':') {
+                continue;
+            }
+            let (k, v) = line
+                .split_once(':')
+                .map(|(k, v)| (k, v.strip_prefix(' ').unwrap_or(v)))
+                .unwrap_or((line, ""));
+            match k {
+                "id" => msg.id = Some(v.to_string()),
+                "event" => msg.event = Some(v.to_string()),
+                "data" => msg.data.push_str(v),
+                _ => {}
+            }
+            if k != "retry" {
+                has = true;
+            }
+        }
+    }
+
+    /// The next default-type message as a parsed event.
+    pub fn next_event(&mut self) -> (String, Value) {
+        loop {
+            let m = self.next().expect("an SSE event");
+            if m.event.is_none() {
+                return (
+                    m.id.unwrap_or_default(),
+                    serde_json::from_str(&m.data).expect("JSON data"),
+                );
+            }
+        }
     }
 }

@@ -17,7 +17,12 @@ pub struct Server {
     pub persist: PathBuf,
     child: Option<Child>,
     log: PathBuf,
+    /// `--var` overrides on top of the defaults (see `restart_with`).
+    vars: Vec<(String, String)>,
 }
+
+/// Test-run settings: a short presence grace so leave tests stay quick.
+const DEFAULT_VARS: &[(&str, &str)] = &[("PULSE_ENV", "dev"), ("PRESENCE_GRACE_MS", "1500")];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -108,6 +113,7 @@ impl Server {
             persist,
             child: None,
             log: PathBuf::new(),
+            vars: Vec::new(),
         };
         s.spawn();
         s
@@ -121,9 +127,17 @@ impl Server {
         let log = std::fs::File::create(&self.log).expect("log file");
         let port = self.port.to_string();
         let p = self.persist.to_str().unwrap().to_string();
-        let secret_var = format!("JWT_SECRET:{}", self.secret);
-        let jwks_var = format!("JWT_JWKS:{}", jwks());
-        let child = wrangler(&[
+        let mut vars: Vec<(String, String)> = vec![
+            ("JWT_SECRET".into(), self.secret.clone()),
+            ("JWT_JWKS".into(), jwks()),
+        ];
+        vars.extend(
+            DEFAULT_VARS
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        vars.extend(self.vars.iter().cloned());
+        let mut args: Vec<String> = [
             "dev",
             "--ip",
             "127.0.0.1",
@@ -133,19 +147,22 @@ impl Server {
             &p,
             "--test-scheduled",
             "--show-interactive-dev-session=false",
-            "--var",
-            &secret_var,
-            "--var",
-            "PULSE_ENV:dev",
-            "--var",
-            &jwks_var,
-        ])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .process_group(0)
-        .spawn()
-        .expect("spawn wrangler dev");
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for (k, v) in vars {
+            args.push("--var".into());
+            args.push(format!("{k}:{v}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let child = wrangler(&args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("spawn wrangler dev");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
@@ -203,9 +220,12 @@ impl Server {
     }
 
     /// Restarts `wrangler dev` on the same persist folder (the DO and D1 state survive).
-    #[allow(dead_code)]
-    pub fn restart(&mut self) {
+    pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
         self.stop();
+        self.vars = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         self.spawn();
     }
 

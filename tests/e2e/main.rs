@@ -16,6 +16,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Restarts `wrangler dev` on the same persist folder with these extra vars.
+    pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
+        self.server.restart_with(vars);
+        self.api = client::Api::new(&self.server.base);
+    }
+
     /// A dev token signed with the server's HS256 secret.
     pub fn token(&self, tenant: &str, user: &str, role: &str) -> String {
         pulse::domain::auth::mint_hs256(

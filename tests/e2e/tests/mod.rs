@@ -2,6 +2,7 @@
 
 mod auth;
 mod crud;
+mod hub;
 mod jobs;
 mod realtime;
 
@@ -44,6 +45,32 @@ pub fn all() -> Vec<(&'static str, Test)> {
             "outbox_redelivers_after_hub_failure",
             realtime::outbox_redelivers_after_hub_failure,
         ),
+        (
+            "hub_channels_filters_and_audiences",
+            hub::channels_filters_and_audiences,
+        ),
+        (
+            "hub_reauthorization_at_replay",
+            hub::reauthorization_at_replay,
+        ),
+        (
+            "hub_presence_join_leave_list",
+            hub::presence_join_leave_list,
+        ),
+        (
+            "hub_limits_close_the_offender_only",
+            hub::limits_close_the_offender_only,
+        ),
+        ("hub_sse_stream_and_resume", hub::sse_stream_and_resume),
+        (
+            "hub_publish_and_stats_are_admin_only",
+            hub::publish_and_stats_are_admin_only,
+        ),
+        (
+            "hub_replay_after_gap_of_1000",
+            hub::replay_after_gap_of_1000,
+        ),
+        ("hub_retention_and_restart", hub::retention_and_restart),
         ("job_welcome_email_completes", jobs::welcome_email_completes),
         ("cron_redrive_runs", jobs::cron_runs),
     ]

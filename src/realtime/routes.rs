@@ -1,0 +1,180 @@
+//! The realtime routes of the frontend worker: WebSocket upgrade, SSE stream, history for
+//! polling clients, server-side publish and stats. Tokens are checked here, before the
+//! tenant's hub is called; the hub re-checks channel rules.
+
+use super::{hub_client, outbox};
+use crate::domain::auth::{Action, Role};
+use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::http::router::json;
+use crate::http::{auth, body};
+use crate::store::{self, t};
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
+
+/// Query keys the hub understands, passed through verbatim (already URL-encoded).
+fn hub_query(req: &Request, keys: &[&str]) -> String {
+    let Ok(url) = req.url() else {
+        return String::new();
+    };
+    let mut ser = worker::Url::parse("https://x/").expect("static url");
+    {
+        let mut q = ser.query_pairs_mut();
+        for (k, v) in url.query_pairs() {
+            if keys.contains(&k.as_ref()) {
+                q.append_pair(&k, &v);
+            }
+        }
+    }
+    ser.query().map(|q| format!("?{q}")).unwrap_or_default()
+}
+
+pub async fn websocket(req: Request, env: &Env) -> ApiResult<Response> {
+    let upgrade = req
+        .headers()
+        .get("upgrade")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(ApiError::new(
+            426,
+            "upgrade_required",
+            "expected a WebSocket upgrade",
+        ));
+    }
+    let who = auth::require_realtime(&req, env)?;
+    Ok(hub_client::get(env, &who, "/ws", &[("upgrade", "websocket".into())]).await?)
+}
+
+pub async fn stream(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require_realtime(&req, env)?;
+    let mut extra = Vec::new();
+    if let Some(id) = req.headers().get("last-event-id").ok().flatten() {
+        extra.push(("last-event-id", id));
+    }
+    let q = hub_query(&req, &["channels", "types", "since"]);
+    Ok(hub_client::get(env, &who, &format!("/sse{q}"), &extra).await?)
+}
+
+pub async fn events(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let q = hub_query(&req, &["channels", "types", "since", "limit"]);
+    Ok(hub_client::get(env, &who, &format!("/events{q}"), &[]).await?)
+}
+
+pub async fn stats(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let mut hub = hub_client::get(env, &who, "/stats", &[]).await?;
+    let mut stats: Value = hub.json().await?;
+    #[derive(serde::Deserialize)]
+    struct Lag {
+        pending: f64,
+        oldest_ms: Option<f64>,
+    }
+    let db = store::db(env)?;
+    let lag: Option<Lag> = store::first(store::stmt(
+        &db,
+        "SELECT COUNT(*) AS pending, MIN(created_ms) AS oldest_ms FROM outbox
+         WHERE tenant_id = ?1 AND delivered_seq IS NULL",
+        &[t(&who.tenant_id)],
+    )?)
+    .await?;
+    let now = crate::platform::now_ms();
+    let (pending, age) = lag.map_or((0, None), |l| {
+        (l.pending as i64, l.oldest_ms.map(|o| now - o as i64))
+    });
+    stats["outbox"] = json!({"pending": pending, "oldest_pending_age_ms": age});
+    json(200, &stats)
+}
+
+const MAX_TARGETS: usize = 20;
+
+/// `POST /api/realtime/publish` (admin): a system alert or notice to roles, users, the
+/// tenant or entity channels (seed 002's `targetRoles`), through the outbox like any change.
+pub async fn publish(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let input = body::json(&mut req).await?;
+    let mut errs = FieldErrors::default();
+    let obj = input.as_object().cloned().unwrap_or_default();
+    for k in obj.keys() {
+        if !["type", "channels", "target_roles", "target_users", "data"].contains(&k.as_str()) {
+            errs.add(k, "is not a known field");
+        }
+    }
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("system:alert")
+        .to_string();
+    if !(kind.starts_with("system:") && kind.len() <= 64 && protocol_type_ok(&kind)) {
+        errs.add(
+            "type",
+            "must be 'system:<name>' (letters, digits, ':', '_', '-'; at most 64)",
+        );
+    }
+    let strings = |field: &str, errs: &mut FieldErrors| -> Vec<String> {
+        match obj.get(field) {
+            None => Vec::new(),
+            Some(Value::Array(a)) if a.len() <= MAX_TARGETS && a.iter().all(Value::is_string) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            Some(_) => {
+                errs.add(
+                    field,
+                    format!("must be an array of at most {MAX_TARGETS} strings"),
+                );
+                Vec::new()
+            }
+        }
+    };
+    let mut channels = strings("channels", &mut errs);
+    for r in strings("target_roles", &mut errs) {
+        match Role::parse(&r) {
+            Some(role) => channels.push(format!("role:{}", role.as_str())),
+            None => errs.add("target_roles", format!("unknown role '{r}'")),
+        }
+    }
+    for u in strings("target_users", &mut errs) {
+        channels.push(format!("user:{u}"));
+    }
+    channels.dedup();
+    if channels.is_empty() {
+        errs.add("channels", "give channels, target_roles or target_users");
+    }
+    if channels
+        .iter()
+        .any(|c| super::protocol::parse_channel(c).is_none())
+    {
+        errs.add("channels", "contains an unknown channel");
+    }
+    let data = obj.get("data").cloned().unwrap_or(json!({}));
+    if !data.is_object() {
+        errs.add("data", "must be an object");
+    } else if data.to_string().len() > 16 * 1024 {
+        errs.add("data", "must be at most 16 KiB of JSON");
+    }
+    errs.into_result()?;
+    let mut payload = data;
+    payload["published_by"] = json!(who.user_id);
+    let draft = outbox::draft(&kind, channels, payload);
+    let db = store::db(env)?;
+    store::run(outbox::insert(&db, &who.tenant_id, &draft)?).await?;
+    outbox::deliver_after_write(env, &who.tenant_id).await;
+    let seq: Option<u64> = store::first::<Value>(store::stmt(
+        &db,
+        "SELECT delivered_seq FROM outbox WHERE tenant_id = ?1 AND id = ?2",
+        &[t(&who.tenant_id), t(&draft.id)],
+    )?)
+    .await?
+    .and_then(|v| v["delivered_seq"].as_f64())
+    .map(|s| s as u64);
+    json(
+        202,
+        &json!({"id": draft.id, "type": draft.kind, "channels": draft.channels, "seq": seq}),
+    )
+}
+
+fn protocol_type_ok(kind: &str) -> bool {
+    super::protocol::check_types(&[kind.to_string()]).is_ok() && !kind.ends_with('*')
+}
