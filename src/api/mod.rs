@@ -1,6 +1,7 @@
 //! REST resources, one module each; handlers stay thin over domain rules and store calls.
 
 pub mod customers;
+pub mod dashboard;
 pub mod dev;
 pub mod health;
 pub mod jobs;

@@ -29,6 +29,7 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
             api::customers::delete(req, env, id).await
         }
         (Method::Get, ["api", "jobs", id]) => api::jobs::get(req, env, id).await,
+        (Method::Get, ["api", "dashboard"]) => api::dashboard::get(req, env).await,
         (Method::Get, ["api", "dev", "messages"]) => api::dev::messages(req, env).await,
         (Method::Get, ["api", "realtime", "ws"]) => realtime::routes::websocket(req, env).await,
         (Method::Get, ["api", "realtime", "stream"]) => realtime::routes::stream(req, env).await,
@@ -39,6 +40,7 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         | (_, ["api", "crm", "customers"])
         | (_, ["api", "crm", "customers", _])
         | (_, ["api", "jobs", _])
+        | (_, ["api", "dashboard"])
         | (_, ["api", "dev", "messages"])
         | (_, ["api", "realtime", "ws" | "stream" | "events" | "stats" | "publish"]) => {
             Err(ApiError::method_not_allowed())

@@ -1,6 +1,6 @@
 //! Calls from the frontend worker into a tenant's hub DO (`id_from_name(tenant)`).
 
-use super::hub_do::{H_EXP, H_ROLE, H_USER};
+use super::hub_do::{H_EXP, H_ROLE, H_TENANT, H_USER};
 use crate::domain::auth::Principal;
 use crate::domain::event::EventDraft;
 use serde::Deserialize;
@@ -26,6 +26,7 @@ struct AppendResponse {
 pub async fn append(env: &Env, tenant: &str, drafts: &[EventDraft]) -> Result<Vec<AppendResult>> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
+    headers.set(H_TENANT, tenant)?;
     let body = serde_json::to_string(drafts)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
@@ -52,6 +53,7 @@ pub async fn get(
     extra: &[(&str, String)],
 ) -> Result<Response> {
     let headers = Headers::new();
+    headers.set(H_TENANT, &who.tenant_id)?;
     headers.set(H_USER, &who.user_id)?;
     headers.set(H_ROLE, who.role.as_str())?;
     headers.set(H_EXP, &who.exp.to_string())?;

@@ -4,7 +4,9 @@
 //! fans new events out live, and tracks presence and stats.
 
 use super::history::{self, Appended, HistoryStore};
-use super::protocol::{self, close, Bucket, ClientFrame, FrameError, Identity, Limits, Sub};
+use super::protocol::{
+    self, close, Bucket, Channel, ClientFrame, FrameError, Identity, Limits, SnapshotKind, Sub,
+};
 use super::{presence, sse};
 use crate::domain::auth::Role;
 use crate::domain::event::{Event, EventDraft};
@@ -24,6 +26,7 @@ use worker::{
 pub const H_USER: &str = "x-pulse-user";
 pub const H_ROLE: &str = "x-pulse-role";
 pub const H_EXP: &str = "x-pulse-exp";
+pub const H_TENANT: &str = "x-pulse-tenant";
 
 /// Replay is sent in pages of this many events.
 const REPLAY_PAGE: u32 = 500;
@@ -129,6 +132,10 @@ impl SqliteHistory {
                PRIMARY KEY (channel, user_id))",
             None,
         )?;
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+            None,
+        )?;
         let h = SqliteHistory { sql };
         // v2 adds ts_ms (age-based retention) to histories created by v1.
         if h.meta("schema")?.unwrap_or(1) < 2 {
@@ -156,6 +163,41 @@ impl SqliteHistory {
             vec![k.into(), v.into()],
         )?;
         Ok(())
+    }
+
+    pub fn text(&self, k: &str) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Row {
+            v: String,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT v FROM kv WHERE k = ?", vec![k.into()])
+            .ok()?
+            .to_array()
+            .ok()?;
+        rows.into_iter().next().map(|r| r.v)
+    }
+
+    pub fn set_text(&self, k: &str, v: &str) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            vec![k.into(), v.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Recent events, newest first (for snapshots).
+    fn recent(&self, limit: u32, since_ts_ms: i64) -> Result<Vec<Event>> {
+        let rows: Vec<EventRow> = self
+            .sql
+            .exec(
+                "SELECT seq, id, type, channels, data, ts FROM events WHERE ts_ms >= ?
+                 ORDER BY seq DESC LIMIT ?",
+                vec![since_ts_ms.into(), (limit as i64).into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().map(EventRow::into_event).collect())
     }
 
     pub fn epoch(&self) -> String {
@@ -319,6 +361,11 @@ fn subs_from_query(url: &worker::Url, who: &Identity) -> std::result::Result<Vec
 #[durable_object]
 pub struct TenantHub {
     state: State,
+    env: Env,
+    /// The tenant this hub serves (from the frontend's header; kept in SQLite for alarms).
+    tenant: RefCell<Option<String>>,
+    dashboard_last_push: Cell<i64>,
+    dashboard_dirty: Cell<bool>,
     history: SqliteHistory,
     limits: Limits,
     sse: Rc<RefCell<Vec<SseConn>>>,
@@ -351,8 +398,13 @@ impl DurableObject for TenantHub {
                 .flatten()
                 .unwrap_or(0) as u64,
         };
+        let tenant = RefCell::new(history.text("tenant"));
         TenantHub {
             state,
+            env,
+            tenant,
+            dashboard_last_push: Cell::new(0),
+            dashboard_dirty: Cell::new(false),
             history,
             limits,
             sse: Rc::new(RefCell::new(Vec::new())),
@@ -362,6 +414,7 @@ impl DurableObject for TenantHub {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        self.remember_tenant(&req);
         let path = req.path();
         match (req.method(), path.as_str()) {
             (worker::Method::Post, "/append") => self.append(req).await,
@@ -442,15 +495,30 @@ impl DurableObject for TenantHub {
                 epoch,
                 types,
                 presence,
-            }) => self.subscribe(
-                &ws,
-                &mut att,
-                channels,
-                since,
-                epoch,
-                types.unwrap_or_default(),
-                presence,
-            ),
+            }) => {
+                let kinds: Vec<SnapshotKind> = channels
+                    .iter()
+                    .filter_map(|c| match protocol::parse_channel(c) {
+                        Some(Channel::Snapshot(k)) => Some(k),
+                        _ => None,
+                    })
+                    .collect();
+                let r = self.subscribe(
+                    &ws,
+                    &mut att,
+                    channels,
+                    since,
+                    epoch,
+                    types.unwrap_or_default(),
+                    presence,
+                );
+                if r.is_ok() {
+                    for k in kinds {
+                        self.send_snapshot(&ws, &att.who, k).await;
+                    }
+                }
+                r
+            }
             Ok(ClientFrame::Unsubscribe { channels }) => {
                 let left: Vec<String> = att
                     .subs
@@ -514,6 +582,9 @@ impl DurableObject for TenantHub {
 
     async fn alarm(&self) -> Result<Response> {
         self.presence_alarm().await?;
+        if self.dashboard_dirty.get() {
+            self.push_dashboard().await;
+        }
         Response::ok("ok")
     }
 }
@@ -562,9 +633,15 @@ impl TenantHub {
                 Appended::Duplicate { .. } => None,
             })
             .collect();
+        let dashboard = new_events
+            .iter()
+            .any(|e| protocol::affects_dashboard(&e.kind));
         if !new_events.is_empty() {
             self.fan_out(&new_events);
             self.history.prune(&self.limits, now_ms())?;
+        }
+        if dashboard {
+            self.dashboard_changed().await;
         }
         self.flush_counters()?;
         let results: Vec<_> = appended
@@ -786,14 +863,132 @@ impl TenantHub {
                 );
             }
         }
+        self.alarm_at(due).await;
+    }
+
+    fn remember_tenant(&self, req: &Request) {
+        let Some(t) = req.headers().get(H_TENANT).ok().flatten() else {
+            return;
+        };
+        if self.tenant.borrow().as_deref() != Some(t.as_str()) {
+            let _ = self.history.set_text("tenant", &t);
+            *self.tenant.borrow_mut() = Some(t);
+        }
+    }
+
+    /// Sets the alarm for `at_ms` unless one is due earlier (one alarm serves presence
+    /// leaves and dashboard pushes).
+    async fn alarm_at(&self, at_ms: i64) {
         let storage = self.state.storage();
         let current = storage.get_alarm().await.ok().flatten();
-        if current.is_none_or(|t| t > due) {
+        if current.is_none_or(|t| t > at_ms) {
             // An i64 is an offset from now for `set_alarm`.
-            if let Err(e) = storage.set_alarm((due - now_ms()).max(1)).await {
-                worker::console_error!("hub: presence alarm not set: {e}");
+            if let Err(e) = storage.set_alarm((at_ms - now_ms()).max(1)).await {
+                worker::console_error!("hub: alarm not set: {e}");
             }
         }
+    }
+
+    fn has_snapshot_subscribers(&self, kind: SnapshotKind) -> bool {
+        self.live()
+            .iter()
+            .any(|(_, subs)| subs.iter().any(|s| s.channel == kind.name()))
+    }
+
+    /// A change that moves the dashboard: push a fresh snapshot now, or at the end of the
+    /// current interval (at most one per `DASHBOARD_MIN_INTERVAL_MS`).
+    async fn dashboard_changed(&self) {
+        if !self.has_snapshot_subscribers(SnapshotKind::Dashboard) {
+            return;
+        }
+        let next = self.dashboard_last_push.get() + self.limits.dashboard_interval_ms as i64;
+        if now_ms() >= next {
+            self.push_dashboard().await;
+        } else if !self.dashboard_dirty.replace(true) {
+            self.alarm_at(next).await;
+        }
+    }
+
+    async fn push_dashboard(&self) {
+        self.dashboard_dirty.set(false);
+        self.dashboard_last_push.set(now_ms());
+        let Some(tenant) = self.tenant.borrow().clone() else {
+            return;
+        };
+        let data = match crate::api::dashboard::snapshot(&self.env, &tenant).await {
+            Ok(d) => d,
+            Err(e) => {
+                worker::console_error!("hub: dashboard snapshot failed: {}", e.message);
+                return;
+            }
+        };
+        let head = self.history.head().unwrap_or(0);
+        let frame = protocol::snapshot_frame("dashboard", head, &data);
+        for ws in self.state.get_websockets() {
+            if let Some(att) = attachment(&ws) {
+                if att.subs.iter().any(|s| s.channel == "dashboard") {
+                    send(&ws, &frame);
+                }
+            }
+        }
+    }
+
+    /// The first frame of a snapshot channel after `subscribed`.
+    async fn send_snapshot(&self, ws: &WebSocket, who: &Identity, kind: SnapshotKind) {
+        let head = self.history.head().unwrap_or(0);
+        let data = match kind {
+            SnapshotKind::Dashboard => {
+                let tenant = self.tenant.borrow().clone();
+                let Some(tenant) = tenant else { return };
+                match crate::api::dashboard::snapshot(&self.env, &tenant).await {
+                    Ok(d) => d,
+                    Err(e) => {
+                        send_error(ws, &FrameError::new("snapshot_failed", e.message));
+                        return;
+                    }
+                }
+            }
+            SnapshotKind::Notifications => {
+                let subs = [Sub {
+                    channel: "notifications".into(),
+                    types: vec![],
+                    presence: false,
+                }];
+                let items: Vec<Event> = self
+                    .history
+                    .recent(REPLAY_PAGE, 0)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|e| protocol::should_deliver(who, &subs, e))
+                    .take(20)
+                    .collect();
+                json!({ "items": items })
+            }
+            SnapshotKind::Analytics => {
+                let subs = [Sub {
+                    channel: "analytics".into(),
+                    types: vec![],
+                    presence: false,
+                }];
+                let day_ago = now_ms() - 24 * 3600 * 1000;
+                let mut by_type = serde_json::Map::new();
+                let mut total = 0u64;
+                let recent = self
+                    .history
+                    .recent(self.limits.history_max_events as u32, day_ago)
+                    .unwrap_or_default();
+                for e in recent {
+                    if protocol::should_deliver(who, &subs, &e) {
+                        total += 1;
+                        let n = by_type.entry(e.kind).or_insert(json!(0));
+                        *n = json!(n.as_u64().unwrap_or(0) + 1);
+                    }
+                }
+                json!({"window_hours": 24, "events": total, "events_by_type": by_type,
+                       "connections": self.live().len()})
+            }
+        };
+        send(ws, &protocol::snapshot_frame(kind.name(), head, &data));
     }
 
     /// Live connections as `(user, subscriptions)`.
@@ -897,10 +1092,7 @@ impl TenantHub {
             .history
             .num("SELECT MIN(due_ms) AS n FROM presence_pending", vec![])?
         {
-            self.state
-                .storage()
-                .set_alarm((next - now_ms()).max(10))
-                .await?;
+            self.alarm_at(next.max(now + 10)).await;
         }
         Ok(())
     }

@@ -75,6 +75,42 @@ pub enum Channel {
     User(String),
     Role(Role),
     Entity(String, String),
+    /// `dashboard`, `analytics`, `notifications`: a snapshot first, then updates.
+    Snapshot(SnapshotKind),
+}
+
+/// Seed 000's `subscribe:dashboard|analytics|notifications`, as channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotKind {
+    /// Tenant totals from D1; updates are fresh snapshots (no raw events).
+    Dashboard,
+    /// Event counts by type over the last 24 h; updates are the tenant's events.
+    Analytics,
+    /// The user's recent notices; updates are events on `user:<self>` and `role:<role>`.
+    Notifications,
+}
+
+impl SnapshotKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SnapshotKind::Dashboard => "dashboard",
+            SnapshotKind::Analytics => "analytics",
+            SnapshotKind::Notifications => "notifications",
+        }
+    }
+}
+
+/// The event channels a subscription covers: itself, or what a snapshot channel stands for.
+pub fn covered_channels(sub: &str, who: &Identity) -> Vec<String> {
+    match parse_channel(sub) {
+        Some(Channel::Snapshot(SnapshotKind::Dashboard)) => Vec::new(),
+        Some(Channel::Snapshot(SnapshotKind::Analytics)) => vec!["tenant".into()],
+        Some(Channel::Snapshot(SnapshotKind::Notifications)) => vec![
+            format!("user:{}", who.user_id),
+            format!("role:{}", who.role.as_str()),
+        ],
+        _ => vec![sub.to_string()],
+    }
 }
 
 fn plain(s: &str) -> bool {
@@ -87,8 +123,12 @@ pub fn parse_channel(name: &str) -> Option<Channel> {
     if name.len() > MAX_CHANNEL_LEN {
         return None;
     }
-    if name == "tenant" {
-        return Some(Channel::Tenant);
+    match name {
+        "tenant" => return Some(Channel::Tenant),
+        "dashboard" => return Some(Channel::Snapshot(SnapshotKind::Dashboard)),
+        "analytics" => return Some(Channel::Snapshot(SnapshotKind::Analytics)),
+        "notifications" => return Some(Channel::Snapshot(SnapshotKind::Notifications)),
+        _ => {}
     }
     if let Some(id) = name.strip_prefix("user:") {
         return plain(id).then(|| Channel::User(id.to_string()));
@@ -117,7 +157,7 @@ pub struct Identity {
 /// May this identity subscribe to this channel? Checked on the server for every subscribe.
 pub fn may_subscribe(who: &Identity, ch: &Channel) -> Result<(), FrameError> {
     match ch {
-        Channel::Tenant | Channel::Entity(..) => Ok(()),
+        Channel::Tenant | Channel::Entity(..) | Channel::Snapshot(_) => Ok(()),
         Channel::User(id) if *id == who.user_id || who.role == Role::Admin => Ok(()),
         Channel::User(_) => Err(FrameError::new(
             "forbidden",
@@ -194,9 +234,10 @@ pub fn type_matches(filters: &[String], kind: &str) -> bool {
 /// that channel (re-checked at delivery and at replay).
 pub fn should_deliver(who: &Identity, subs: &[Sub], event: &Event) -> bool {
     event.channels.iter().any(|c| {
-        subs.iter()
-            .any(|s| s.channel == *c && type_matches(&s.types, &event.kind))
-            && parse_channel(c).is_some_and(|ch| may_subscribe(who, &ch).is_ok())
+        subs.iter().any(|s| {
+            (s.channel == *c || covered_channels(&s.channel, who).contains(c))
+                && type_matches(&s.types, &event.kind)
+        }) && parse_channel(c).is_some_and(|ch| may_subscribe(who, &ch).is_ok())
     })
 }
 
@@ -242,6 +283,8 @@ pub struct Limits {
     pub history_max_age_seconds: u64,
     /// `PRESENCE_GRACE_MS`: a leave is announced only if the user has not come back by then
     pub presence_grace_ms: u64,
+    /// `DASHBOARD_MIN_INTERVAL_MS`: at most one dashboard snapshot per interval (seed 001: 5 s)
+    pub dashboard_interval_ms: u64,
 }
 
 impl Default for Limits {
@@ -255,6 +298,7 @@ impl Default for Limits {
             history_max_events: 10_000,
             history_max_age_seconds: 7 * 24 * 3600,
             presence_grace_ms: 5_000,
+            dashboard_interval_ms: 5_000,
         }
     }
 }
@@ -275,6 +319,7 @@ impl Limits {
             history_max_events: num(get("HISTORY_MAX_EVENTS"), d.history_max_events),
             history_max_age_seconds: num(get("HISTORY_MAX_AGE_SECONDS"), d.history_max_age_seconds),
             presence_grace_ms: num(get("PRESENCE_GRACE_MS"), d.presence_grace_ms),
+            dashboard_interval_ms: num(get("DASHBOARD_MIN_INTERVAL_MS"), d.dashboard_interval_ms),
         }
     }
 }
@@ -346,6 +391,24 @@ pub fn pong_frame(head: Option<u64>) -> String {
         Some(h) => json!({"op": "pong", "head": h}).to_string(),
         None => json!({"op": "pong"}).to_string(),
     }
+}
+
+/// Event types that change the dashboard's numbers.
+pub fn affects_dashboard(kind: &str) -> bool {
+    [
+        "crm:",
+        "job:",
+        "finance:",
+        "owners:",
+        "publishing:",
+        "calendar:",
+    ]
+    .iter()
+    .any(|p| kind.starts_with(p))
+}
+
+pub fn snapshot_frame(channel: &str, seq: u64, data: &Value) -> String {
+    json!({"op": "snapshot", "channel": channel, "seq": seq, "data": data}).to_string()
 }
 
 pub fn presence_list_frame(channel: &str, users: &[(String, usize)]) -> String {
@@ -533,6 +596,29 @@ mod tests {
             &[sub("user:other", &[])],
             &both
         ));
+    }
+
+    #[test]
+    fn snapshot_channels_cover_their_events() {
+        let v = who("v1", Role::Viewer);
+        let mine = ev("system:alert", &["user:v1"]);
+        let for_viewers = ev("system:alert", &["role:viewer"]);
+        let tenant = ev("crm:customer:created", &["tenant"]);
+        assert!(should_deliver(&v, &[sub("notifications", &[])], &mine));
+        assert!(should_deliver(
+            &v,
+            &[sub("notifications", &[])],
+            &for_viewers
+        ));
+        assert!(!should_deliver(&v, &[sub("notifications", &[])], &tenant));
+        assert!(should_deliver(&v, &[sub("analytics", &[])], &tenant));
+        assert!(
+            !should_deliver(&v, &[sub("dashboard", &[])], &tenant),
+            "dashboard updates are snapshots"
+        );
+        assert!(
+            check_subscribe(&v, &strings(&["dashboard", "analytics", "notifications"])).is_ok()
+        );
     }
 
     #[test]

@@ -21,8 +21,12 @@ pub struct Server {
     vars: Vec<(String, String)>,
 }
 
-/// Test-run settings: a short presence grace so leave tests stay quick.
-const DEFAULT_VARS: &[(&str, &str)] = &[("PULSE_ENV", "dev"), ("PRESENCE_GRACE_MS", "1500")];
+/// Test-run settings: short presence grace and dashboard interval so tests stay quick.
+const DEFAULT_VARS: &[(&str, &str)] = &[
+    ("PULSE_ENV", "dev"),
+    ("PRESENCE_GRACE_MS", "1500"),
+    ("DASHBOARD_MIN_INTERVAL_MS", "300"),
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

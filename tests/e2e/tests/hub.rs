@@ -475,3 +475,67 @@ pub fn retention_and_restart(cx: &mut Ctx) {
     );
     assert_eq!(ws.expect("subscribed")["recovered"], false);
 }
+
+pub fn snapshot_channels(cx: &mut Ctx) {
+    let t = fresh_tenant("snap");
+    let admin = cx.token(&t, "boss", "admin");
+    let viewer = cx.token(&t, "val", "viewer");
+    for n in 0..2 {
+        cx.api.post(
+            C,
+            &admin,
+            &json!({"name": format!("Snap {n}"), "status": "active"}),
+        );
+    }
+    publish(
+        cx,
+        &admin,
+        json!({"type": "system:notice", "target_users": ["val"], "data": {"n": 1}}),
+    );
+    publish(
+        cx,
+        &admin,
+        json!({"type": "system:notice", "target_users": ["someone-else"], "data": {"n": 2}}),
+    );
+    let rest = cx.api.get("/api/dashboard", &viewer);
+    check::status(&rest, 200);
+    assert_eq!(rest.body["customers"]["total"], 2);
+    assert_eq!(rest.body["customers"]["by_status"]["active"], 2);
+
+    let mut ws = Ws::connect(&cx.server.base, &viewer);
+    ws.subscribe(&["dashboard"], None);
+    let snap = ws.expect("dashboard snapshot");
+    assert_eq!(
+        (snap["op"].as_str(), snap["channel"].as_str()),
+        (Some("snapshot"), Some("dashboard"))
+    );
+    assert_eq!(
+        snap["data"]["customers"], rest.body["customers"],
+        "snapshot agrees with REST"
+    );
+    // A change pushes a fresh snapshot (no raw events on this channel).
+    cx.api.post(C, &admin, &json!({"name": "Snap 3"}));
+    let next = ws.expect("updated dashboard snapshot");
+    assert_eq!(next["op"], "snapshot");
+    assert_eq!(next["data"]["customers"]["total"], 3);
+    assert_eq!(next["data"]["customers"]["by_status"]["lead"], 1);
+
+    ws.subscribe(&["notifications"], None);
+    let n = ws.expect("notifications snapshot");
+    assert_eq!(n["channel"], "notifications");
+    let items = n["data"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "only val's own notice: {n}");
+    assert_eq!(items[0]["data"]["n"], 1);
+    publish(
+        cx,
+        &admin,
+        json!({"type": "system:notice", "target_roles": ["viewer"], "data": {"n": 3}}),
+    );
+    let live = ws.next_event();
+    assert_eq!(live["data"]["n"], 3);
+
+    ws.subscribe(&["analytics"], None);
+    let a = ws.expect("analytics snapshot");
+    assert_eq!(a["channel"], "analytics");
+    assert_eq!(a["data"]["events_by_type"]["crm:customer:created"], 3);
+}

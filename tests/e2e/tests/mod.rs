@@ -66,6 +66,7 @@ pub fn all() -> Vec<(&'static str, Test)> {
             "hub_publish_and_stats_are_admin_only",
             hub::publish_and_stats_are_admin_only,
         ),
+        ("hub_snapshot_channels", hub::snapshot_channels),
         (
             "hub_replay_after_gap_of_1000",
             hub::replay_after_gap_of_1000,
