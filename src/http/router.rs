@@ -36,12 +36,26 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (Method::Get, ["api", "realtime", "events"]) => realtime::routes::events(req, env).await,
         (Method::Get, ["api", "realtime", "stats"]) => realtime::routes::stats(req, env).await,
         (Method::Post, ["api", "realtime", "publish"]) => realtime::routes::publish(req, env).await,
+        (Method::Get, ["api", "realtime", "rooms"]) => realtime::rooms::list(req, env).await,
+        (Method::Post, ["api", "realtime", "rooms"]) => realtime::rooms::create(req, env).await,
+        (Method::Get, ["api", "realtime", "rooms", name, "ws"]) => {
+            realtime::rooms::websocket(req, env, name).await
+        }
+        (Method::Post, ["api", "realtime", "rooms", name, "publish"]) => {
+            realtime::rooms::publish(req, env, name).await
+        }
+        (Method::Get, ["api", "public", "rooms", tenant, name, "ws"]) => {
+            realtime::rooms::public_websocket(req, env, tenant, name).await
+        }
         (_, ["health"])
         | (_, ["api", "crm", "customers"])
         | (_, ["api", "crm", "customers", _])
         | (_, ["api", "jobs", _])
         | (_, ["api", "dashboard"])
         | (_, ["api", "dev", "messages"])
+        | (_, ["api", "realtime", "rooms"])
+        | (_, ["api", "realtime", "rooms", _, "ws" | "publish"])
+        | (_, ["api", "public", "rooms", _, _, "ws"])
         | (_, ["api", "realtime", "ws" | "stream" | "events" | "stats" | "publish"]) => {
             Err(ApiError::method_not_allowed())
         }

@@ -7,8 +7,19 @@ use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
 
-fn stub(env: &Env, tenant: &str) -> Result<Stub> {
-    env.durable_object("HUB")?.id_from_name(tenant)?.get_stub()
+/// The hub DO's name: the tenant id, or `<tenant>:room:<name>` for a room.
+pub fn hub_name(tenant: &str, room: &str) -> String {
+    if room.is_empty() {
+        tenant.to_string()
+    } else {
+        format!("{tenant}:room:{room}")
+    }
+}
+
+fn stub(env: &Env, tenant: &str, room: &str) -> Result<Stub> {
+    env.durable_object("HUB")?
+        .id_from_name(&hub_name(tenant, room))?
+        .get_stub()
 }
 
 #[derive(Debug, Deserialize)]
@@ -23,7 +34,12 @@ struct AppendResponse {
 }
 
 /// Appends drafts to the tenant's history; returns each event's seq (new or earlier).
-pub async fn append(env: &Env, tenant: &str, drafts: &[EventDraft]) -> Result<Vec<AppendResult>> {
+pub async fn append(
+    env: &Env,
+    tenant: &str,
+    room: &str,
+    drafts: &[EventDraft],
+) -> Result<Vec<AppendResult>> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     headers.set(H_TENANT, tenant)?;
@@ -33,7 +49,7 @@ pub async fn append(env: &Env, tenant: &str, drafts: &[EventDraft]) -> Result<Ve
         .with_headers(headers)
         .with_body(Some(JsValue::from_str(&body)));
     let req = Request::new_with_init("https://hub/append", &init)?;
-    let mut resp = stub(env, tenant)?.fetch_with_request(req).await?;
+    let mut resp = stub(env, tenant, room)?.fetch_with_request(req).await?;
     if resp.status_code() != 200 {
         let text = resp.text().await.unwrap_or_default();
         return Err(worker::Error::RustError(format!(
@@ -49,6 +65,7 @@ pub async fn append(env: &Env, tenant: &str, drafts: &[EventDraft]) -> Result<Ve
 pub async fn get(
     env: &Env,
     who: &Principal,
+    room: &str,
     path_and_query: &str,
     extra: &[(&str, String)],
 ) -> Result<Response> {
@@ -63,5 +80,7 @@ pub async fn get(
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
     let req = Request::new_with_init(&format!("https://hub{path_and_query}"), &init)?;
-    stub(env, &who.tenant_id)?.fetch_with_request(req).await
+    stub(env, &who.tenant_id, room)?
+        .fetch_with_request(req)
+        .await
 }

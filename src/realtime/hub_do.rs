@@ -27,6 +27,8 @@ pub const H_USER: &str = "x-pulse-user";
 pub const H_ROLE: &str = "x-pulse-role";
 pub const H_EXP: &str = "x-pulse-exp";
 pub const H_TENANT: &str = "x-pulse-tenant";
+/// Set on public-room joins: the identity is an anonymous visitor.
+pub const H_ANON: &str = "x-pulse-anonymous";
 
 /// Replay is sent in pages of this many events.
 const REPLAY_PAGE: u32 = 500;
@@ -313,10 +315,12 @@ fn identity(req: &Request) -> Option<Identity> {
         .flatten()
         .and_then(|e| e.parse::<i64>().ok())
         .unwrap_or(0);
+    let anonymous = h.get(H_ANON).ok().flatten().is_some();
     Some(Identity {
         user_id: user,
         role,
         exp,
+        anonymous,
     })
 }
 

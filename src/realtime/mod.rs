@@ -7,5 +7,6 @@ pub mod hub_do;
 pub mod outbox;
 pub mod presence;
 pub mod protocol;
+pub mod rooms;
 pub mod routes;
 pub mod sse;

@@ -27,12 +27,25 @@ pub fn draft(kind: &str, channels: Vec<String>, data: Value) -> EventDraft {
     }
 }
 
-const INSERT_SQL: &str = "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const INSERT_SQL: &str =
+    "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, hub)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
-/// The outbox row for `d`, to put in the same batch as the change.
+/// The outbox row for `d` (to the tenant hub), to put in the same batch as the change.
 pub fn insert(db: &D1Database, tenant: &str, d: &EventDraft) -> ApiResult<D1PreparedStatement> {
-    store::stmt(db, INSERT_SQL, &args(tenant, d)?)
+    insert_to(db, tenant, "", d)
+}
+
+/// The outbox row for `d` to a room's hub (`room` = "" for the tenant hub).
+pub fn insert_to(
+    db: &D1Database,
+    tenant: &str,
+    room: &str,
+    d: &EventDraft,
+) -> ApiResult<D1PreparedStatement> {
+    let mut a = args(tenant, d)?;
+    a.push(t(room));
+    store::stmt(db, INSERT_SQL, &a)
 }
 
 /// Like `insert`, but only when the customer-like row `(table, tenant, id)` exists at commit
@@ -69,6 +82,7 @@ fn args(tenant: &str, d: &EventDraft) -> ApiResult<Vec<worker::wasm_bindgen::JsV
 
 #[derive(Deserialize)]
 struct PendingRow {
+    hub: String,
     id: String,
     #[serde(rename = "type")]
     kind: String,
@@ -77,74 +91,92 @@ struct PendingRow {
     ts: String,
 }
 
-/// Delivers the tenant's undelivered outbox rows to its hub, oldest first.
-/// Returns how many rows the hub confirmed.
+/// Delivers the tenant's undelivered outbox rows to their hubs (the tenant hub and any
+/// rooms), oldest first. Returns how many rows the hubs confirmed.
 pub async fn deliver_pending(env: &Env, tenant: &str) -> ApiResult<usize> {
     let db = store::db(env)?;
     let mut delivered = 0;
     for _ in 0..MAX_PAGES {
         let rows: Vec<PendingRow> = store::all(store::stmt(
             &db,
-            "SELECT id, type, channels, data, ts FROM outbox
+            "SELECT hub, id, type, channels, data, ts FROM outbox
              WHERE tenant_id = ?1 AND delivered_seq IS NULL
              ORDER BY created_ms, id LIMIT ?2",
             &[t(tenant), i(DELIVERY_PAGE)],
         )?)
         .await?;
-        if rows.is_empty() {
-            break;
-        }
         let n = rows.len();
-        let drafts: Vec<EventDraft> = rows
-            .into_iter()
-            .map(|r| EventDraft {
+        // Group by hub, keeping each hub's rows in commit order.
+        let mut groups: Vec<(String, Vec<EventDraft>)> = Vec::new();
+        for r in rows {
+            let d = EventDraft {
                 id: r.id,
                 kind: r.kind,
                 channels: serde_json::from_str(&r.channels).unwrap_or_default(),
                 data: serde_json::from_str(&r.data).unwrap_or(Value::Null),
                 ts: r.ts,
-            })
-            .collect();
-        match hub_client::append(env, tenant, &drafts).await {
-            Ok(results) => {
-                let updates = results
-                    .iter()
-                    .map(|r| {
-                        store::stmt(
-                            &db,
-                            "UPDATE outbox SET delivered_seq = ?1 WHERE tenant_id = ?2 AND id = ?3",
-                            &[i(r.seq as i64), t(tenant), t(&r.id)],
-                        )
-                    })
-                    .collect::<ApiResult<Vec<_>>>()?;
-                delivered += updates.len();
-                store::batch(&db, updates).await?;
+            };
+            match groups.iter_mut().find(|(h, _)| *h == r.hub) {
+                Some((_, v)) => v.push(d),
+                None => groups.push((r.hub, vec![d])),
             }
-            Err(e) => {
-                worker::console_error!("outbox: hub delivery for tenant {tenant} failed: {e}");
-                let msg = e.to_string();
-                let updates = drafts
-                    .iter()
-                    .map(|d| {
-                        store::stmt(
-                            &db,
-                            "UPDATE outbox SET attempts = attempts + 1, last_error = ?1
-                             WHERE tenant_id = ?2 AND id = ?3",
-                            &[t(&msg), t(tenant), t(&d.id)],
-                        )
-                    })
-                    .collect::<ApiResult<Vec<_>>>()?;
-                store::batch(&db, updates).await?;
-                return Err(crate::domain::error::ApiError::unavailable(
-                    "realtime hub unavailable; events stay queued in the outbox",
-                ));
-            }
+        }
+        for (hub, drafts) in &groups {
+            delivered += deliver_group(env, &db, tenant, hub, drafts).await?;
         }
         if (n as i64) < DELIVERY_PAGE {
             break;
         }
     }
     Ok(delivered)
+}
+
+/// Appends one hub's rows and records their seqs (or the failure, for the redrive).
+async fn deliver_group(
+    env: &Env,
+    db: &D1Database,
+    tenant: &str,
+    room: &str,
+    drafts: &[EventDraft],
+) -> ApiResult<usize> {
+    match hub_client::append(env, tenant, room, drafts).await {
+        Ok(results) => {
+            let updates = results
+                .iter()
+                .map(|r| {
+                    store::stmt(
+                        db,
+                        "UPDATE outbox SET delivered_seq = ?1 WHERE tenant_id = ?2 AND id = ?3",
+                        &[i(r.seq as i64), t(tenant), t(&r.id)],
+                    )
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            let n = updates.len();
+            store::batch(db, updates).await?;
+            Ok(n)
+        }
+        Err(e) => {
+            worker::console_error!(
+                "outbox: delivery to hub '{room}' of tenant {tenant} failed: {e}"
+            );
+            let msg = e.to_string();
+            let updates = drafts
+                .iter()
+                .map(|d| {
+                    store::stmt(
+                        db,
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = ?1
+                         WHERE tenant_id = ?2 AND id = ?3",
+                        &[t(&msg), t(tenant), t(&d.id)],
+                    )
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            store::batch(db, updates).await?;
+            Err(crate::domain::error::ApiError::unavailable(
+                "realtime hub unavailable; events stay queued in the outbox",
+            ))
+        }
+    }
 }
 
 /// Same, after a write: a failure is logged, never turned into a failed request, because

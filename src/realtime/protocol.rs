@@ -77,6 +77,8 @@ pub enum Channel {
     Entity(String, String),
     /// `dashboard`, `analytics`, `notifications`: a snapshot first, then updates.
     Snapshot(SnapshotKind),
+    /// `public`: what a public room shows to anonymous visitors.
+    Public,
 }
 
 /// Seed 000's `subscribe:dashboard|analytics|notifications`, as channels.
@@ -125,6 +127,7 @@ pub fn parse_channel(name: &str) -> Option<Channel> {
     }
     match name {
         "tenant" => return Some(Channel::Tenant),
+        "public" => return Some(Channel::Public),
         "dashboard" => return Some(Channel::Snapshot(SnapshotKind::Dashboard)),
         "analytics" => return Some(Channel::Snapshot(SnapshotKind::Analytics)),
         "notifications" => return Some(Channel::Snapshot(SnapshotKind::Notifications)),
@@ -152,11 +155,21 @@ pub struct Identity {
     pub role: Role,
     #[serde(rename = "x")]
     pub exp: i64,
+    /// An anonymous visitor of a public room: may read the `public` channel only.
+    #[serde(rename = "a", default, skip_serializing_if = "std::ops::Not::not")]
+    pub anonymous: bool,
 }
 
 /// May this identity subscribe to this channel? Checked on the server for every subscribe.
 pub fn may_subscribe(who: &Identity, ch: &Channel) -> Result<(), FrameError> {
+    if who.anonymous && *ch != Channel::Public {
+        return Err(FrameError::new(
+            "forbidden",
+            "anonymous visitors may read the public channel only",
+        ));
+    }
     match ch {
+        Channel::Public => Ok(()),
         Channel::Tenant | Channel::Entity(..) | Channel::Snapshot(_) => Ok(()),
         Channel::User(id) if *id == who.user_id || who.role == Role::Admin => Ok(()),
         Channel::User(_) => Err(FrameError::new(
@@ -449,6 +462,7 @@ mod tests {
             user_id: id.into(),
             role,
             exp: 0,
+            anonymous: false,
         }
     }
     fn ev(kind: &str, channels: &[&str]) -> Event {
@@ -619,6 +633,37 @@ mod tests {
         assert!(
             check_subscribe(&v, &strings(&["dashboard", "analytics", "notifications"])).is_ok()
         );
+    }
+
+    #[test]
+    fn anonymous_visitors_read_public_only() {
+        let anon = Identity {
+            user_id: "anon-1".into(),
+            role: Role::Viewer,
+            exp: 0,
+            anonymous: true,
+        };
+        assert!(check_subscribe(&anon, &strings(&["public"])).is_ok());
+        for ch in [
+            "tenant",
+            "dashboard",
+            "entity:card:c1",
+            "user:anon-1",
+            "role:viewer",
+        ] {
+            assert_eq!(
+                check_subscribe(&anon, &strings(&[ch])).unwrap_err().code,
+                "forbidden",
+                "{ch}"
+            );
+        }
+        let both = ev("card:scanned", &["public", "tenant"]);
+        assert!(should_deliver(&anon, &[sub("public", &[])], &both));
+        assert!(!should_deliver(
+            &anon,
+            &[sub("tenant", &[])],
+            &ev("x", &["tenant"])
+        ));
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub async fn websocket(req: Request, env: &Env) -> ApiResult<Response> {
         ));
     }
     let who = auth::require_realtime(&req, env)?;
-    Ok(hub_client::get(env, &who, "/ws", &[("upgrade", "websocket".into())]).await?)
+    Ok(hub_client::get(env, &who, "", "/ws", &[("upgrade", "websocket".into())]).await?)
 }
 
 pub async fn stream(req: Request, env: &Env) -> ApiResult<Response> {
@@ -53,18 +53,18 @@ pub async fn stream(req: Request, env: &Env) -> ApiResult<Response> {
         extra.push(("last-event-id", id));
     }
     let q = hub_query(&req, &["channels", "types", "since"]);
-    Ok(hub_client::get(env, &who, &format!("/sse{q}"), &extra).await?)
+    Ok(hub_client::get(env, &who, "", &format!("/sse{q}"), &extra).await?)
 }
 
 pub async fn events(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
     let q = hub_query(&req, &["channels", "types", "since", "limit"]);
-    Ok(hub_client::get(env, &who, &format!("/events{q}"), &[]).await?)
+    Ok(hub_client::get(env, &who, "", &format!("/events{q}"), &[]).await?)
 }
 
 pub async fn stats(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Admin)?;
-    let mut hub = hub_client::get(env, &who, "/stats", &[]).await?;
+    let mut hub = hub_client::get(env, &who, "", "/stats", &[]).await?;
     let mut stats: Value = hub.json().await?;
     #[derive(serde::Deserialize)]
     struct Lag {

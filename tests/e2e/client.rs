@@ -172,8 +172,17 @@ pub enum Dial {
 }
 
 pub fn dial(base: &str, query_token: Option<&str>, header_token: Option<&str>) -> Dial {
+    dial_path(base, "/api/realtime/ws", query_token, header_token)
+}
+
+pub fn dial_path(
+    base: &str,
+    path: &str,
+    query_token: Option<&str>,
+    header_token: Option<&str>,
+) -> Dial {
     use tungstenite::client::IntoClientRequest;
-    let mut url = format!("{}/api/realtime/ws", base.replacen("http://", "ws://", 1));
+    let mut url = format!("{}{path}", base.replacen("http://", "ws://", 1));
     if let Some(t) = query_token {
         url.push_str(&format!("?token={t}"));
     }

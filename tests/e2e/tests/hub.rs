@@ -539,3 +539,146 @@ pub fn snapshot_channels(cx: &mut Ctx) {
     assert_eq!(a["channel"], "analytics");
     assert_eq!(a["data"]["events_by_type"]["crm:customer:created"], 3);
 }
+
+pub fn rooms_with_public_visitors(cx: &mut Ctx) {
+    use crate::client::{dial_path, Dial};
+    let t = fresh_tenant("rooms");
+    let admin = cx.token(&t, "boss", "admin");
+    let broker = cx.token(&t, "bea", "broker");
+    let rooms = "/api/realtime/rooms";
+    let r = cx.api.post(
+        rooms,
+        &admin,
+        &json!({"name": "storefront-s1", "public": true}),
+    );
+    check::status(&r, 201);
+    assert_eq!(r.body["public"], true);
+    check::status(&cx.api.post(rooms, &admin, &json!({"name": "vip"})), 201);
+    check::error(
+        &cx.api.post(rooms, &admin, &json!({"name": "vip"})),
+        409,
+        "conflict",
+    );
+    check::error(
+        &cx.api.post(rooms, &admin, &json!({"name": "Bad Name!"})),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.post(rooms, &broker, &json!({"name": "mine"})),
+        403,
+        "forbidden",
+    );
+    let names: Vec<String> = cx.api.get(rooms, &broker).body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["storefront-s1", "vip"]);
+
+    let base = cx.server.base.clone();
+    let public = |room: &str| format!("/api/public/rooms/{t}/{room}/ws");
+    for room in ["vip", "nope"] {
+        match dial_path(&base, &public(room), None, None) {
+            Dial::Refused(s, _) => assert_eq!(s, 404, "{room}"),
+            Dial::Open(_) => panic!("anonymous join to '{room}' must be refused"),
+        }
+    }
+    let Dial::Open(mut visitor) = dial_path(&base, &public("storefront-s1"), None, None) else {
+        panic!("public room refused an anonymous visitor");
+    };
+    visitor.send(&json!({"op": "subscribe", "channels": ["tenant"]}));
+    assert_eq!(visitor.expect("error")["code"], "forbidden");
+    visitor.send(&json!({"op": "subscribe", "channels": ["public"], "presence": true}));
+    let s = visitor.expect("subscribed");
+    assert_eq!(
+        (s["op"].as_str(), s["head"].as_u64()),
+        (Some("subscribed"), Some(0)),
+        "a room has its own seq"
+    );
+    let own_join = visitor.expect("own join");
+    let anon_id = own_join["user_id"].as_str().unwrap().to_string();
+    assert!(anon_id.starts_with("anon-"));
+
+    let Dial::Open(mut member) = dial_path(
+        &base,
+        "/api/realtime/rooms/storefront-s1/ws",
+        None,
+        Some(&broker),
+    ) else {
+        panic!("member join refused");
+    };
+    member.send(&json!({"op": "subscribe", "channels": ["public", "tenant"], "presence": true}));
+    member.expect("subscribed");
+    member.send(&json!({"op": "presence", "channel": "public"}));
+    let mut frames = vec![member.expect("presence frames")];
+    frames.extend(member.drain(Duration::from_millis(400)));
+    let list = frames
+        .iter()
+        .find(|f| f["users"].is_array())
+        .expect("presence list");
+    assert!(
+        list["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["user_id"] == anon_id.as_str()),
+        "{list}"
+    );
+
+    // The tenant hub does not see room events.
+    let mut tenant_ws = Ws::connect(&base, &admin);
+    tenant_ws.subscribe(&["tenant"], None);
+
+    let p = cx.api.post(
+        "/api/realtime/rooms/storefront-s1/publish",
+        &broker,
+        &json!({"type": "product:viewers", "data": {"count": 7}}),
+    );
+    check::status(&p, 202);
+    check::status(
+        &cx.api.post(
+            "/api/realtime/rooms/storefront-s1/publish",
+            &broker,
+            &json!({"type": "product:margin", "channels": ["tenant"], "data": {"pct": 12}}),
+        ),
+        202,
+    );
+    check::error(
+        &cx.api.post(
+            "/api/realtime/rooms/nope/publish",
+            &broker,
+            &json!({"type": "x:y"}),
+        ),
+        404,
+        "not_found",
+    );
+    check::error(
+        &cx.api.post(
+            "/api/realtime/rooms/storefront-s1/publish",
+            &cx.token(&t, "v", "viewer"),
+            &json!({"type": "x:y"}),
+        ),
+        403,
+        "forbidden",
+    );
+
+    let seen = visitor.drain(Duration::from_millis(800));
+    let events: Vec<&Value> = seen.iter().filter(|f| f["op"] == "event").collect();
+    assert_eq!(events.len(), 1, "visitor sees public data only: {seen:?}");
+    assert_eq!(
+        (events[0]["type"].as_str(), events[0]["seq"].as_u64()),
+        (Some("product:viewers"), Some(1))
+    );
+    let member_events: Vec<Value> = member
+        .drain(Duration::from_millis(500))
+        .into_iter()
+        .filter(|f| f["op"] == "event")
+        .collect();
+    assert_eq!(check::seqs(&member_events), vec![1, 2]);
+    assert!(
+        tenant_ws.drain(Duration::from_millis(300)).is_empty(),
+        "room events leaked into the tenant hub"
+    );
+}

@@ -68,6 +68,10 @@ pub fn all() -> Vec<(&'static str, Test)> {
         ),
         ("hub_snapshot_channels", hub::snapshot_channels),
         (
+            "hub_rooms_with_public_visitors",
+            hub::rooms_with_public_visitors,
+        ),
+        (
             "hub_replay_after_gap_of_1000",
             hub::replay_after_gap_of_1000,
         ),

@@ -1,0 +1,271 @@
+//! Rooms: realtime hubs of their own (`<tenant>:room:<name>`, own seq and history, same
+//! protocol) for audiences that outgrow the tenant hub or include anonymous visitors.
+//! Public rooms admit token-less visitors, who can read the `public` channel only.
+
+use super::{hub_client, outbox, protocol};
+use crate::domain::auth::{Action, Principal, Role};
+use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::http::router::json;
+use crate::http::{auth, body};
+use crate::store::{self, i, t};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Room {
+    name: String,
+    public: bool,
+    created_by: String,
+    created_at: String,
+}
+
+#[derive(Deserialize)]
+struct RoomRow {
+    name: String,
+    public: f64,
+    created_by: String,
+    created_at: String,
+}
+
+impl From<RoomRow> for Room {
+    fn from(r: RoomRow) -> Room {
+        Room {
+            name: r.name,
+            public: r.public != 0.0,
+            created_by: r.created_by,
+            created_at: r.created_at,
+        }
+    }
+}
+
+fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 48
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+async fn load(env: &Env, tenant: &str, name: &str) -> ApiResult<Option<Room>> {
+    if !valid_name(name) {
+        return Ok(None);
+    }
+    let db = store::db(env)?;
+    let row: Option<RoomRow> = store::first(store::stmt(
+        &db,
+        "SELECT name, public, created_by, created_at FROM rooms WHERE tenant_id = ?1 AND name = ?2",
+        &[t(tenant), t(name)],
+    )?)
+    .await?;
+    Ok(row.map(Room::from))
+}
+
+/// `POST /api/realtime/rooms` (admin): `{"name", "public"}`.
+pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let input = body::json(&mut req).await?;
+    let mut errs = FieldErrors::default();
+    let name = input
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if !valid_name(&name) {
+        errs.add("name", "must be 1-48 of a-z, 0-9, '-', '_'");
+    }
+    let public = match input.get("public") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errs.add("public", "must be a boolean");
+            false
+        }
+    };
+    if let Some(o) = input.as_object() {
+        for k in o
+            .keys()
+            .filter(|k| !["name", "public"].contains(&k.as_str()))
+        {
+            errs.add(k, "is not a known field");
+        }
+    } else {
+        errs.add("body", "must be a JSON object");
+    }
+    errs.into_result()?;
+    let room = Room {
+        name,
+        public,
+        created_by: who.user_id.clone(),
+        created_at: crate::platform::iso(crate::platform::now_ms()),
+    };
+    let db = store::db(env)?;
+    let r = store::run(store::stmt(
+        &db,
+        "INSERT INTO rooms (tenant_id, name, public, created_by, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant_id, name) DO NOTHING",
+        &[
+            t(&who.tenant_id),
+            t(&room.name),
+            i(i64::from(room.public)),
+            t(&room.created_by),
+            t(&room.created_at),
+        ],
+    )?)
+    .await?;
+    if store::changes(&r) == 0 {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "a room with this name exists",
+        ));
+    }
+    json(201, &room)
+}
+
+/// `GET /api/realtime/rooms`: the tenant's rooms, by name.
+pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let db = store::db(env)?;
+    let rows: Vec<RoomRow> = store::all(store::stmt(
+        &db,
+        "SELECT name, public, created_by, created_at FROM rooms WHERE tenant_id = ?1 ORDER BY name LIMIT 100",
+        &[t(&who.tenant_id)],
+    )?)
+    .await?;
+    let data: Vec<Room> = rows.into_iter().map(Room::from).collect();
+    json(200, &json!({"data": data, "next_cursor": null}))
+}
+
+fn require_upgrade(req: &Request) -> ApiResult<()> {
+    let upgrade = req
+        .headers()
+        .get("upgrade")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if upgrade.eq_ignore_ascii_case("websocket") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            426,
+            "upgrade_required",
+            "expected a WebSocket upgrade",
+        ))
+    }
+}
+
+/// `GET /api/realtime/rooms/:name/ws`: members of the tenant join with their token.
+pub async fn websocket(req: Request, env: &Env, name: &str) -> ApiResult<Response> {
+    require_upgrade(&req)?;
+    let who = auth::require_realtime(&req, env)?;
+    load(env, &who.tenant_id, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found("room"))?;
+    Ok(hub_client::get(env, &who, name, "/ws", &[("upgrade", "websocket".into())]).await?)
+}
+
+/// A short, stable, non-reversible tag of the visitor's IP (per-visitor limits, presence).
+fn visitor_id(req: &Request) -> String {
+    let ip = req
+        .headers()
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "local".into());
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a
+    for b in ip.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("anon-{:08x}", h >> 32)
+}
+
+/// `GET /api/public/rooms/:tenant/:name/ws`: token-less join, public rooms only.
+pub async fn public_websocket(
+    req: Request,
+    env: &Env,
+    tenant: &str,
+    name: &str,
+) -> ApiResult<Response> {
+    require_upgrade(&req)?;
+    if !crate::domain::auth::valid_tenant_id(tenant) {
+        return Err(ApiError::not_found("room"));
+    }
+    match load(env, tenant, name).await? {
+        Some(room) if room.public => {}
+        _ => return Err(ApiError::not_found("room")), // private rooms do not exist publicly
+    }
+    let visitor = Principal {
+        user_id: visitor_id(&req),
+        tenant_id: tenant.to_string(),
+        role: Role::Viewer,
+        exp: 0,
+    };
+    Ok(hub_client::get(
+        env,
+        &visitor,
+        name,
+        "/ws",
+        &[
+            ("upgrade", "websocket".into()),
+            (super::hub_do::H_ANON, "1".into()),
+        ],
+    )
+    .await?)
+}
+
+/// `POST /api/realtime/rooms/:name/publish` (broker, admin): `{"type", "channels"?, "data"}`;
+/// channels default to `["public"]`. Through the outbox, into the room's own history.
+pub async fn publish(mut req: Request, env: &Env, name: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    load(env, &who.tenant_id, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found("room"))?;
+    let input = body::json(&mut req).await?;
+    let mut errs = FieldErrors::default();
+    let kind = input
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if kind.is_empty()
+        || kind.ends_with('*')
+        || protocol::check_types(std::slice::from_ref(&kind)).is_err()
+    {
+        errs.add("type", "must be an event type like 'card:scanned'");
+    }
+    let channels: Vec<String> = match input.get("channels") {
+        None => vec!["public".into()],
+        Some(Value::Array(a)) if !a.is_empty() && a.len() <= 20 => a
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
+        Some(_) => {
+            errs.add(
+                "channels",
+                "must be a non-empty array of at most 20 channels",
+            );
+            Vec::new()
+        }
+    };
+    if channels.iter().any(|c| {
+        matches!(
+            protocol::parse_channel(c),
+            None | Some(protocol::Channel::Snapshot(_))
+        )
+    }) {
+        errs.add("channels", "contains an unknown channel");
+    }
+    let data = input.get("data").cloned().unwrap_or(json!({}));
+    if !data.is_object() || data.to_string().len() > 16 * 1024 {
+        errs.add("data", "must be an object of at most 16 KiB");
+    }
+    errs.into_result()?;
+    let draft = outbox::draft(&kind, channels, data);
+    let db = store::db(env)?;
+    store::run(outbox::insert_to(&db, &who.tenant_id, name, &draft)?).await?;
+    outbox::deliver_after_write(env, &who.tenant_id).await;
+    json(
+        202,
+        &json!({"id": draft.id, "type": draft.kind, "channels": draft.channels}),
+    )
+}
