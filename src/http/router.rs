@@ -2,15 +2,59 @@
 
 use super::error::to_response;
 use crate::api;
+use crate::domain::cors::{self, CorsPolicy};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::realtime;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Headers, Method, Request, Response};
 
 pub async fn handle(req: Request, env: Env) -> Response {
-    match route(req, &env).await {
+    let origin = req.headers().get("origin").ok().flatten();
+    let allowed = origin.as_deref().and_then(|o| {
+        let policy = env
+            .var("CORS_ORIGINS")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        CorsPolicy::parse(&policy).allow(o)
+    });
+    if req.method() == Method::Options {
+        return preflight(allowed.as_deref());
+    }
+    let resp = match route(req, &env).await {
         Ok(r) => r,
         Err(e) => to_response(&e),
+    };
+    match allowed {
+        Some(o) if resp.status_code() != 101 => with_cors(resp, &o),
+        _ => resp,
     }
+}
+
+fn preflight(allowed: Option<&str>) -> Response {
+    let Some(origin) = allowed else {
+        return to_response(&ApiError::new(403, "forbidden", "origin not allowed"));
+    };
+    let h = Headers::new();
+    let _ = h.set("access-control-allow-origin", origin);
+    let _ = h.set("access-control-allow-methods", cors::ALLOW_METHODS);
+    let _ = h.set("access-control-allow-headers", cors::ALLOW_HEADERS);
+    let _ = h.set("access-control-max-age", "86400");
+    let _ = h.set("vary", "origin");
+    Response::empty()
+        .map(|r| r.with_status(204).with_headers(h))
+        .unwrap_or_else(|_| to_response(&ApiError::internal()))
+}
+
+/// Adds CORS headers on a fresh header set (responses from a Durable Object have
+/// immutable headers).
+fn with_cors(resp: Response, origin: &str) -> Response {
+    let h = Headers::new();
+    for (k, v) in resp.headers().entries() {
+        let _ = h.append(&k, &v);
+    }
+    let _ = h.set("access-control-allow-origin", origin);
+    let _ = h.set("access-control-expose-headers", cors::EXPOSE_HEADERS);
+    let _ = h.append("vary", "origin");
+    resp.with_headers(h)
 }
 
 async fn route(req: Request, env: &Env) -> ApiResult<Response> {

@@ -74,6 +74,11 @@ impl Api {
         )
     }
 
+    /// A request with only these headers (no token, no body).
+    pub fn raw_with_headers(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+        self.send(method, path, None, None, None, headers)
+    }
+
     /// Any request: `token` None = no Authorization header; body sent as-is with `ctype`.
     pub fn raw(
         &self,

@@ -15,6 +15,8 @@ pub struct Server {
     pub port: u16,
     pub secret: String,
     pub persist: PathBuf,
+    /// Where the browser test serves its page (an allowed CORS origin of this server).
+    pub page_port: u16,
     child: Option<Child>,
     log: PathBuf,
     /// `--var` overrides on top of the defaults (see `restart_with`).
@@ -115,6 +117,7 @@ impl Server {
             port: 0,
             secret,
             persist,
+            page_port: free_port(),
             child: None,
             log: PathBuf::new(),
             vars: Vec::new(),
@@ -140,6 +143,10 @@ impl Server {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
+        vars.push((
+            "CORS_ORIGINS".into(),
+            format!("http://app.pulse.test,http://127.0.0.1:{}", self.page_port),
+        ));
         vars.extend(self.vars.iter().cloned());
         let mut args: Vec<String> = [
             "dev",

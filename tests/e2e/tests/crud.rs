@@ -259,3 +259,48 @@ pub fn cross_tenant_isolation(cx: &mut Ctx) {
     check::status(&still, 200);
     assert_eq!(still.body["name"], "Tenant A secret");
 }
+
+pub fn cors(cx: &mut Ctx) {
+    let t = fresh_tenant("cors");
+    let b = cx.token(&t, "b1", "broker");
+    let pre = |origin: &str| {
+        cx.api.raw_with_headers(
+            "OPTIONS",
+            C,
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+                (
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                ),
+            ],
+        )
+    };
+    let ok = pre("http://app.pulse.test");
+    assert_eq!(ok.status, 204);
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("http://app.pulse.test")
+    );
+    assert!(ok
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("authorization"));
+    check::error(&pre("https://evil.test"), 403, "forbidden");
+    let r = cx
+        .api
+        .raw_with("GET", C, &b, "", &[("origin", "http://app.pulse.test")]);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://app.pulse.test")
+    );
+    assert!(r
+        .header("access-control-expose-headers")
+        .unwrap()
+        .contains("pulse-job-id"));
+    let r = cx
+        .api
+        .raw_with("GET", C, &b, "", &[("origin", "https://evil.test")]);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}

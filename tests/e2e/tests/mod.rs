@@ -1,6 +1,7 @@
 //! The end-to-end test list, by capability.
 
 mod auth;
+mod browser;
 mod crud;
 mod hub;
 mod jobs;
@@ -24,6 +25,7 @@ pub fn all() -> Vec<(&'static str, Test)> {
         ),
         ("crud_pagination", crud::pagination),
         ("crud_cross_tenant_isolation", crud::cross_tenant_isolation),
+        ("http_cors", crud::cors),
         (
             "ws_rejects_without_valid_token",
             realtime::rejects_without_valid_token,
@@ -67,6 +69,10 @@ pub fn all() -> Vec<(&'static str, Test)> {
             hub::publish_and_stats_are_admin_only,
         ),
         ("hub_snapshot_channels", hub::snapshot_channels),
+        (
+            "browser_eventsource_and_cors",
+            browser::eventsource_in_a_real_browser,
+        ),
         (
             "hub_rooms_with_public_visitors",
             hub::rooms_with_public_visitors,
