@@ -1171,9 +1171,10 @@ impl TenantHub {
         self.heartbeat_running.set(true);
         let conns = self.sse.clone();
         let running = self.heartbeat_running.clone();
+        let every = std::time::Duration::from_secs(self.limits.sse_heartbeat_seconds);
         worker::wasm_bindgen_futures::spawn_local(async move {
             loop {
-                worker::Delay::from(std::time::Duration::from_secs(sse::HEARTBEAT_SECONDS)).await;
+                worker::Delay::from(every).await;
                 let mut c = conns.borrow_mut();
                 c.retain(|conn| conn.push(sse::HEARTBEAT));
                 if c.is_empty() {

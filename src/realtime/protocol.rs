@@ -298,6 +298,8 @@ pub struct Limits {
     pub presence_grace_ms: u64,
     /// `DASHBOARD_MIN_INTERVAL_MS`: at most one dashboard snapshot per interval (seed 001: 5 s)
     pub dashboard_interval_ms: u64,
+    /// `SSE_HEARTBEAT_SECONDS`: comment frames on open SSE streams
+    pub sse_heartbeat_seconds: u64,
 }
 
 impl Default for Limits {
@@ -312,6 +314,7 @@ impl Default for Limits {
             history_max_age_seconds: 7 * 24 * 3600,
             presence_grace_ms: 5_000,
             dashboard_interval_ms: 5_000,
+            sse_heartbeat_seconds: 15,
         }
     }
 }
@@ -333,6 +336,8 @@ impl Limits {
             history_max_age_seconds: num(get("HISTORY_MAX_AGE_SECONDS"), d.history_max_age_seconds),
             presence_grace_ms: num(get("PRESENCE_GRACE_MS"), d.presence_grace_ms),
             dashboard_interval_ms: num(get("DASHBOARD_MIN_INTERVAL_MS"), d.dashboard_interval_ms),
+            sse_heartbeat_seconds: num(get("SSE_HEARTBEAT_SECONDS"), d.sse_heartbeat_seconds)
+                .max(1),
         }
     }
 }

@@ -4,9 +4,8 @@
 use crate::domain::event::Event;
 use serde_json::json;
 
-/// Heartbeat comment, sent every `HEARTBEAT_SECONDS`.
+/// Heartbeat comment, sent every `SSE_HEARTBEAT_SECONDS` (15 s).
 pub const HEARTBEAT: &str = ": heartbeat\n\n";
-pub const HEARTBEAT_SECONDS: u64 = 15;
 
 /// The opening of a stream: reconnect delay and the subscription summary.
 pub fn preamble(channels: &[String], head: u64, recovered: bool, epoch: &str) -> String {

@@ -383,6 +383,16 @@ impl Sse {
         }
     }
 
+    /// The next raw line (comments included), or None on timeout/end.
+    pub fn next_line(&mut self) -> Option<String> {
+        use std::io::BufRead;
+        let mut line = String::new();
+        match self.reader.as_mut()?.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches(['\n', '\r']).to_string()),
+        }
+    }
+
     /// The next message (comments skipped), or None on timeout/end.
     pub fn next(&mut self) -> Option<SseMessage> {
         use std::io::BufRead;

@@ -28,6 +28,7 @@ const DEFAULT_VARS: &[(&str, &str)] = &[
     ("PULSE_ENV", "dev"),
     ("PRESENCE_GRACE_MS", "1500"),
     ("DASHBOARD_MIN_INTERVAL_MS", "300"),
+    ("SSE_HEARTBEAT_SECONDS", "1"),
 ];
 
 fn root() -> PathBuf {

@@ -317,6 +317,15 @@ pub fn sse_stream_and_resume(cx: &mut Ctx) {
         None,
     );
     assert_eq!(bad.status, 403);
+    // Heartbeat comments keep idle streams alive (every 1 s in tests, 15 s by default).
+    let t0 = Instant::now();
+    let hb = loop {
+        let l = s.next_line().expect("stream stays open");
+        if l.starts_with(": heartbeat") {
+            break t0.elapsed();
+        }
+    };
+    assert!(hb < Duration::from_secs(5), "no heartbeat for {hb:?}");
     // At most 3 streams per user.
     let _a = Sse::open(&base, &format!("/api/realtime/stream?token={tok}"), None);
     let _b = Sse::open(&base, &format!("/api/realtime/stream?token={tok}"), None);
