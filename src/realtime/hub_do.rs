@@ -324,6 +324,24 @@ fn identity(req: &Request) -> Option<Identity> {
     })
 }
 
+/// The verified identity and its subscriptions from `?channels=&types=` for SSE and
+/// the REST history, or the error response (403 for a forbidden channel, else 400).
+fn reader(
+    req: &Request,
+    url: &worker::Url,
+) -> std::result::Result<(Identity, Vec<Sub>), Result<Response>> {
+    let Some(who) = identity(req) else {
+        return Err(json_error(400, "bad_request", "missing identity"));
+    };
+    match subs_from_query(url, &who) {
+        Ok(subs) => Ok((who, subs)),
+        Err(e) => {
+            let status = if e.code == "forbidden" { 403 } else { 400 };
+            Err(json_error(status, e.code, &e.message))
+        }
+    }
+}
+
 fn json_error(status: u16, code: &str, message: &str) -> Result<Response> {
     Ok(
         Response::from_json(&json!({"error": {"code": code, "message": message}}))?
@@ -1102,16 +1120,10 @@ impl TenantHub {
     }
 
     fn open_sse(&self, req: &Request) -> Result<Response> {
-        let Some(who) = identity(req) else {
-            return json_error(400, "bad_request", "missing identity");
-        };
         let url = req.url()?;
-        let subs = match subs_from_query(&url, &who) {
-            Ok(s) => s,
-            Err(e) => {
-                let status = if e.code == "forbidden" { 403 } else { 400 };
-                return json_error(status, e.code, &e.message);
-            }
+        let (who, subs) = match reader(req, &url) {
+            Ok(r) => r,
+            Err(resp) => return resp,
         };
         {
             let mut conns = self.sse.borrow_mut();
@@ -1188,16 +1200,10 @@ impl TenantHub {
     /// `GET /events?since=&limit=&channels=&types=`: the history for polling clients, with
     /// the same authorization as live delivery.
     fn events(&self, req: &Request) -> Result<Response> {
-        let Some(who) = identity(req) else {
-            return json_error(400, "bad_request", "missing identity");
-        };
         let url = req.url()?;
-        let subs = match subs_from_query(&url, &who) {
-            Ok(s) => s,
-            Err(e) => {
-                let status = if e.code == "forbidden" { 403 } else { 400 };
-                return json_error(status, e.code, &e.message);
-            }
+        let (who, subs) = match reader(req, &url) {
+            Ok(r) => r,
+            Err(resp) => return resp,
         };
         let q = |k: &str| {
             url.query_pairs()

@@ -136,7 +136,8 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     json(200, &json!({"data": data, "next_cursor": null}))
 }
 
-fn require_upgrade(req: &Request) -> ApiResult<()> {
+/// WebSocket routes answer a JSON 426 to plain requests.
+pub fn require_upgrade(req: &Request) -> ApiResult<()> {
     let upgrade = req
         .headers()
         .get("upgrade")

@@ -4,7 +4,7 @@
 
 use super::{hub_client, outbox};
 use crate::domain::auth::{Action, Role};
-use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::error::{ApiResult, FieldErrors};
 use crate::http::router::json;
 use crate::http::{auth, body};
 use crate::store::{self, t};
@@ -29,19 +29,7 @@ fn hub_query(req: &Request, keys: &[&str]) -> String {
 }
 
 pub async fn websocket(req: Request, env: &Env) -> ApiResult<Response> {
-    let upgrade = req
-        .headers()
-        .get("upgrade")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    if !upgrade.eq_ignore_ascii_case("websocket") {
-        return Err(ApiError::new(
-            426,
-            "upgrade_required",
-            "expected a WebSocket upgrade",
-        ));
-    }
+    super::rooms::require_upgrade(&req)?;
     let who = auth::require_realtime(&req, env)?;
     Ok(hub_client::get(env, &who, "", "/ws", &[("upgrade", "websocket".into())]).await?)
 }
