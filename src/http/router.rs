@@ -1,6 +1,7 @@
 //! Routes each request to its handler and turns any error into the contract's JSON error.
 
 use super::error::to_response;
+use super::idempotency::{self, Begin};
 use crate::api;
 use crate::domain::cors::{self, CorsPolicy};
 use crate::domain::error::{ApiError, ApiResult};
@@ -19,14 +20,24 @@ pub async fn handle(req: Request, env: Env) -> Response {
     if req.method() == Method::Options {
         return preflight(allowed.as_deref());
     }
-    let resp = match route(req, &env).await {
-        Ok(r) => r,
-        Err(e) => to_response(&e),
+    let resp = if req.method() == Method::Post {
+        match idempotency::begin(&req, &env).await {
+            Ok(Begin::None) => respond(route(req, &env).await),
+            Ok(Begin::Replay(r)) => r,
+            Ok(Begin::Proceed(guard)) => guard.finish(&env, respond(route(req, &env).await)).await,
+            Err(e) => to_response(&e),
+        }
+    } else {
+        respond(route(req, &env).await)
     };
     match allowed {
         Some(o) if resp.status_code() != 101 => with_cors(resp, &o),
         _ => resp,
     }
+}
+
+fn respond(r: ApiResult<Response>) -> Response {
+    r.unwrap_or_else(|e| to_response(&e))
 }
 
 fn preflight(allowed: Option<&str>) -> Response {

@@ -23,6 +23,11 @@ pub async fn run(env: &Env) {
         Ok(_) => {}
         Err(e) => worker::console_error!("cron: outbox redrive failed: {}", e.message),
     }
+    match crate::http::idempotency::cleanup(env).await {
+        Ok(n) if n > 0 => worker::console_log!("cron: forgot {n} idempotency keys"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("cron: idempotency cleanup failed: {}", e.message),
+    }
     if let Err(e) = requeue_stale(env).await {
         worker::console_error!("cron: job requeue failed: {}", e.message);
     }

@@ -304,3 +304,63 @@ pub fn cors(cx: &mut Ctx) {
         .raw_with("GET", C, &b, "", &[("origin", "https://evil.test")]);
     assert_eq!(r.header("access-control-allow-origin"), None);
 }
+
+pub fn idempotent_retry(cx: &mut Ctx) {
+    let t = fresh_tenant("idem");
+    let b = cx.token(&t, "b1", "broker");
+    let mut ws = crate::client::Ws::connect(&cx.server.base, &b);
+    ws.subscribe(&["tenant"], None);
+    let body = json!({"name": "Once Only", "email": "once@example.com"}).to_string();
+    let key = [("idempotency-key", "retry-me-1")];
+    let first = cx.api.raw_with("POST", C, &b, &body, &key);
+    check::status(&first, 201);
+    let again = cx.api.raw_with("POST", C, &b, &body, &key);
+    check::status(&again, 201);
+    assert_eq!(again.body, first.body, "the retry gets the first response");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("pulse-job-id"), first.header("pulse-job-id"));
+    assert_eq!(again.header("location"), first.header("location"));
+    assert_eq!(
+        cx.api.get(C, &b).body["data"].as_array().unwrap().len(),
+        1,
+        "written once"
+    );
+    let e = ws.next_event();
+    assert_eq!(e["type"], "crm:customer:created");
+    let rest = ws.drain(std::time::Duration::from_millis(600));
+    assert!(
+        rest.iter().all(|f| f["type"] != "crm:customer:created"),
+        "one event only: {rest:?}"
+    );
+    // The same key with another body is refused; a bad key is a 400.
+    let other = json!({"name": "Someone Else"}).to_string();
+    check::error(
+        &cx.api.raw_with("POST", C, &b, &other, &key),
+        422,
+        "idempotency_key_reused",
+    );
+    check::error(
+        &cx.api
+            .raw_with("POST", C, &b, &body, &[("idempotency-key", "")]),
+        400,
+        "bad_request",
+    );
+    // Keys are per tenant.
+    let other_tenant = cx.token(&fresh_tenant("idem-b"), "b2", "broker");
+    let r = cx.api.raw_with("POST", C, &other_tenant, &body, &key);
+    check::status(&r, 201);
+    assert_ne!(r.body["id"], first.body["id"]);
+    // Rejected requests are replayed too (nothing written).
+    let bad = json!({"name": ""}).to_string();
+    let k2 = [("idempotency-key", "bad-1")];
+    check::error(
+        &cx.api.raw_with("POST", C, &b, &bad, &k2),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.raw_with("POST", C, &b, &bad, &k2),
+        422,
+        "validation_failed",
+    );
+}

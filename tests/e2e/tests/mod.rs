@@ -26,6 +26,7 @@ pub fn all() -> Vec<(&'static str, Test)> {
         ("crud_pagination", crud::pagination),
         ("crud_cross_tenant_isolation", crud::cross_tenant_isolation),
         ("http_cors", crud::cors),
+        ("http_idempotent_retry", crud::idempotent_retry),
         (
             "ws_rejects_without_valid_token",
             realtime::rejects_without_valid_token,
