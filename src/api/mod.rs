@@ -3,5 +3,6 @@
 pub mod customers;
 pub mod dashboard;
 pub mod dev;
+pub mod docs;
 pub mod health;
 pub mod jobs;

@@ -5,3 +5,4 @@ pub mod body;
 pub mod error;
 pub mod idempotency;
 pub mod router;
+pub mod routes;

@@ -2,6 +2,7 @@
 
 use super::error::to_response;
 use super::idempotency::{self, Begin};
+use super::routes::{self, Match, Route};
 use crate::api;
 use crate::domain::cors::{self, CorsPolicy};
 use crate::domain::error::{ApiError, ApiResult};
@@ -70,55 +71,42 @@ fn with_cors(resp: Response, origin: &str) -> Response {
 
 async fn route(req: Request, env: &Env) -> ApiResult<Response> {
     let path = req.path();
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let m = req.method();
-    match (m, segs.as_slice()) {
-        (Method::Get, ["health"]) => api::health::get(env).await,
-        (Method::Get, ["api", "crm", "customers"]) => api::customers::list(req, env).await,
-        (Method::Post, ["api", "crm", "customers"]) => api::customers::create(req, env).await,
-        (Method::Get, ["api", "crm", "customers", id]) => api::customers::get(req, env, id).await,
-        (Method::Put, ["api", "crm", "customers", id]) => {
-            api::customers::update(req, env, id).await
+    let method = req.method().to_string();
+    let (route, p) = match routes::find(&method, &path) {
+        Match::Found(route, params) => (route, params),
+        Match::MethodNotAllowed => return Err(ApiError::method_not_allowed()),
+        Match::NotFound => {
+            return Err(ApiError::new(
+                404,
+                "route_not_found",
+                format!("no route for {path}"),
+            ))
         }
-        (Method::Delete, ["api", "crm", "customers", id]) => {
-            api::customers::delete(req, env, id).await
-        }
-        (Method::Get, ["api", "jobs", id]) => api::jobs::get(req, env, id).await,
-        (Method::Get, ["api", "dashboard"]) => api::dashboard::get(req, env).await,
-        (Method::Get, ["api", "dev", "messages"]) => api::dev::messages(req, env).await,
-        (Method::Get, ["api", "realtime", "ws"]) => realtime::routes::websocket(req, env).await,
-        (Method::Get, ["api", "realtime", "stream"]) => realtime::routes::stream(req, env).await,
-        (Method::Get, ["api", "realtime", "events"]) => realtime::routes::events(req, env).await,
-        (Method::Get, ["api", "realtime", "stats"]) => realtime::routes::stats(req, env).await,
-        (Method::Post, ["api", "realtime", "publish"]) => realtime::routes::publish(req, env).await,
-        (Method::Get, ["api", "realtime", "rooms"]) => realtime::rooms::list(req, env).await,
-        (Method::Post, ["api", "realtime", "rooms"]) => realtime::rooms::create(req, env).await,
-        (Method::Get, ["api", "realtime", "rooms", name, "ws"]) => {
-            realtime::rooms::websocket(req, env, name).await
-        }
-        (Method::Post, ["api", "realtime", "rooms", name, "publish"]) => {
-            realtime::rooms::publish(req, env, name).await
-        }
-        (Method::Get, ["api", "public", "rooms", tenant, name, "ws"]) => {
-            realtime::rooms::public_websocket(req, env, tenant, name).await
-        }
-        (_, ["health"])
-        | (_, ["api", "crm", "customers"])
-        | (_, ["api", "crm", "customers", _])
-        | (_, ["api", "jobs", _])
-        | (_, ["api", "dashboard"])
-        | (_, ["api", "dev", "messages"])
-        | (_, ["api", "realtime", "rooms"])
-        | (_, ["api", "realtime", "rooms", _, "ws" | "publish"])
-        | (_, ["api", "public", "rooms", _, _, "ws"])
-        | (_, ["api", "realtime", "ws" | "stream" | "events" | "stats" | "publish"]) => {
-            Err(ApiError::method_not_allowed())
-        }
-        _ => Err(ApiError::new(
-            404,
-            "route_not_found",
-            format!("no route for {path}"),
-        )),
+    };
+    let p0 = p.first().copied().unwrap_or_default();
+    let p1 = p.get(1).copied().unwrap_or_default();
+    match route {
+        Route::Health => api::health::get(env).await,
+        Route::OpenApi => api::docs::openapi(),
+        Route::Docs => api::docs::page(),
+        Route::CustomersList => api::customers::list(req, env).await,
+        Route::CustomersCreate => api::customers::create(req, env).await,
+        Route::CustomerGet => api::customers::get(req, env, p0).await,
+        Route::CustomerUpdate => api::customers::update(req, env, p0).await,
+        Route::CustomerDelete => api::customers::delete(req, env, p0).await,
+        Route::JobGet => api::jobs::get(req, env, p0).await,
+        Route::Dashboard => api::dashboard::get(req, env).await,
+        Route::DevMessages => api::dev::messages(req, env).await,
+        Route::RealtimeWs => realtime::routes::websocket(req, env).await,
+        Route::RealtimeStream => realtime::routes::stream(req, env).await,
+        Route::RealtimeEvents => realtime::routes::events(req, env).await,
+        Route::RealtimeStats => realtime::routes::stats(req, env).await,
+        Route::RealtimePublish => realtime::routes::publish(req, env).await,
+        Route::RoomsList => realtime::rooms::list(req, env).await,
+        Route::RoomsCreate => realtime::rooms::create(req, env).await,
+        Route::RoomWs => realtime::rooms::websocket(req, env, p0).await,
+        Route::RoomPublish => realtime::rooms::publish(req, env, p0).await,
+        Route::PublicRoomWs => realtime::rooms::public_websocket(req, env, p0, p1).await,
     }
 }
 

@@ -16,6 +16,16 @@ pub fn health_is_public(cx: &mut Ctx) {
         404,
         "route_not_found",
     );
+    let spec = cx.api.raw("GET", "/api/openapi.json", None, None, None);
+    check::status(&spec, 200);
+    assert_eq!(spec.body["openapi"], "3.1.0");
+    assert!(spec.body["paths"]["/api/crm/customers"]["post"].is_object());
+    let page = cx.api.raw("GET", "/api/docs", None, None, None);
+    check::status(&page, 200);
+    assert!(page
+        .body
+        .as_str()
+        .is_some_and(|h| h.contains("/api/openapi.json")));
 }
 
 pub fn round_trip(cx: &mut Ctx) {

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Writes docs/openapi.json (OpenAPI 3.1). Edit here, run it, commit both files;
+`cargo test` fails when the spec and the route table (src/http/routes.rs) disagree."""
+import json, os
+
+def ref(name): return {"$ref": f"#/components/schemas/{name}"}
+def resp(desc, schema=None, headers=None):
+    r = {"description": desc}
+    if schema is not None:
+        r["content"] = {"application/json": {"schema": schema}}
+    if headers:
+        r["headers"] = headers
+    return r
+def err(*codes): return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes}
+def body(schema): return {"required": True, "content": {"application/json": {"schema": schema}}}
+P = lambda n: {"$ref": f"#/components/parameters/{n}"}
+def op(summary, tag, responses, *, params=None, request=None, security="bearer", desc=None, op_id=None):
+    o = {"summary": summary, "tags": [tag], "operationId": op_id, "responses": responses}
+    if desc: o["description"] = desc
+    if params: o["parameters"] = params
+    if request: o["requestBody"] = request
+    if security == "public": o["security"] = []
+    elif security == "realtime": o["security"] = [{"bearerAuth": []}, {"queryToken": []}]
+    return o
+
+ws_responses = {"101": {"description": "Switching Protocols: the WebSocket (protocol in docs/realtime.md)"}, **err(401, 404, 426)}
+list_of = lambda item: {"type": "object", "required": ["data", "next_cursor"], "properties": {
+    "data": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}}}
+
+paths = {
+  "/health": {"get": op("Liveness and a D1 round trip", "system", {"200": resp("Healthy", ref("Health")), "503": resp("D1 unreachable", ref("Health"))}, security="public", op_id="health")},
+  "/api/openapi.json": {"get": op("This document", "system", {"200": resp("OpenAPI 3.1", {"type": "object"})}, security="public", op_id="openapi")},
+  "/api/docs": {"get": op("Browsable API docs (HTML)", "system", {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}, security="public", op_id="docs")},
+  "/api/crm/customers": {
+    "get": op("List customers (newest first)", "crm", {"200": resp("A page", list_of(ref("Customer"))), **err(400, 401)}, params=[P("limit"), P("cursor")], op_id="listCustomers"),
+    "post": op("Create a customer (broker, admin)", "crm", {"201": resp("Created", ref("Customer"), {"Location": {"schema": {"type": "string"}}, "Pulse-Job-Id": {"description": "the welcome-email job, when an email was given", "schema": {"type": "string"}}}), **err(400, 401, 403, 409, 413, 415, 422)},
+               params=[P("idempotencyKey")], request=body(ref("CustomerInput")), op_id="createCustomer",
+               desc="Emits `crm:customer:created`. With an email, a welcome-email job starts."),
+  },
+  "/api/crm/customers/{id}": {
+    "get": op("Get a customer", "crm", {"200": resp("The customer", ref("Customer")), **err(401, 404)}, params=[P("id")], op_id="getCustomer"),
+    "put": op("Update a customer (partial; broker, admin)", "crm", {"200": resp("Updated", ref("Customer")), **err(400, 401, 403, 404, 413, 415, 422)}, params=[P("id")], request=body(ref("CustomerPatch")), op_id="updateCustomer", desc="Emits `crm:customer:updated`."),
+    "delete": op("Delete a customer (admin)", "crm", {"204": {"description": "Deleted"}, **err(401, 403, 404)}, params=[P("id")], op_id="deleteCustomer", desc="Emits `crm:customer:deleted`."),
+  },
+  "/api/jobs/{id}": {"get": op("A background job's status", "jobs", {"200": resp("The job", ref("Job")), **err(401, 404)}, params=[P("id")], op_id="getJob")},
+  "/api/dashboard": {"get": op("Tenant totals", "reports", {"200": resp("Dashboard", ref("Dashboard")), **err(401)}, op_id="getDashboard")},
+  "/api/dev/messages": {"get": op("Messages recorded by the `record` providers (dev only)", "dev", {"200": resp("A page", list_of(ref("SentMessage"))), **err(400, 401, 404)}, params=[P("limit"), P("cursor")], op_id="listDevMessages")},
+  "/api/realtime/ws": {"get": op("Open the tenant's WebSocket", "realtime", ws_responses, security="realtime", op_id="realtimeWs")},
+  "/api/realtime/stream": {"get": op("Server-Sent Events stream", "realtime", {"200": {"description": "text/event-stream; each `id:` is the event's seq", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, **err(400, 401, 403, 429)},
+        params=[P("channels"), P("types"), P("since"), {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}], security="realtime", op_id="realtimeStream")},
+  "/api/realtime/events": {"get": op("History for polling clients", "realtime", {"200": resp("Events after `since`", ref("EventPage")), **err(400, 401, 403)}, params=[P("since"), P("eventLimit"), P("channels"), P("types")], op_id="realtimeEvents")},
+  "/api/realtime/stats": {"get": op("Hub statistics (admin)", "realtime", {"200": resp("Stats", {"type": "object"}), **err(401, 403)}, op_id="realtimeStats")},
+  "/api/realtime/publish": {"post": op("Publish a system alert (admin)", "realtime", {"202": resp("Accepted into the history", ref("Published")), **err(400, 401, 403, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("PublishInput")), op_id="realtimePublish")},
+  "/api/realtime/rooms": {
+    "get": op("List rooms", "realtime", {"200": resp("Rooms", list_of(ref("Room"))), **err(401)}, op_id="listRooms"),
+    "post": op("Create a room (admin)", "realtime", {"201": resp("Created", ref("Room")), **err(400, 401, 403, 409, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("RoomInput")), op_id="createRoom"),
+  },
+  "/api/realtime/rooms/{name}/ws": {"get": op("Join a room's WebSocket", "realtime", ws_responses, params=[P("room")], security="realtime", op_id="roomWs")},
+  "/api/realtime/rooms/{name}/publish": {"post": op("Publish into a room (broker, admin)", "realtime", {"202": resp("Accepted", ref("Published")), **err(400, 401, 403, 404, 415, 422)}, params=[P("room"), P("idempotencyKey")], request=body(ref("RoomPublishInput")), op_id="roomPublish")},
+  "/api/public/rooms/{tenant}/{name}/ws": {"get": op("Anonymous join of a public room", "realtime", {"101": {"description": "Switching Protocols"}, **err(404, 426)}, params=[{"name": "tenant", "in": "path", "required": True, "schema": {"type": "string"}}, P("room")], security="public", op_id="publicRoomWs")},
+}
+
+nullable = lambda t, **kw: {"type": [t, "null"], **kw}
+schemas = {
+  "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+      "code": {"type": "string", "examples": ["validation_failed"]}, "message": {"type": "string"},
+      "details": {"description": "e.g. `{\"fields\": {\"name\": \"is required\"}}`"}}}}},
+  "Health": {"type": "object", "properties": {"status": {"type": "string"}, "service": {"type": "string"}, "d1": {"type": "boolean"}, "time": {"type": "string", "format": "date-time"}}},
+  "Customer": {"type": "object", "required": ["id", "name", "status", "created_by", "created_at", "updated_at"], "properties": {
+      "id": {"type": "string"}, "name": {"type": "string", "maxLength": 200}, "email": nullable("string", format="email"), "phone": nullable("string"),
+      "status": {"type": "string", "enum": ["lead", "prospect", "active", "inactive", "closed"]}, "source": nullable("string"), "notes": nullable("string"),
+      "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+  "CustomerInput": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
+      "name": {"type": "string", "minLength": 1, "maxLength": 200}, "email": nullable("string", format="email", maxLength=254), "phone": nullable("string", maxLength=32),
+      "status": {"type": "string", "enum": ["lead", "prospect", "active", "inactive", "closed"]}, "source": nullable("string", maxLength=100), "notes": nullable("string", maxLength=5000)}},
+  "CustomerPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "description": "Fields present change; null clears an optional field.", "properties": {
+      "name": {"type": "string", "minLength": 1, "maxLength": 200}, "email": nullable("string", format="email", maxLength=254), "phone": nullable("string", maxLength=32),
+      "status": {"type": "string", "enum": ["lead", "prospect", "active", "inactive", "closed"]}, "source": nullable("string", maxLength=100), "notes": nullable("string", maxLength=5000)}},
+  "Job": {"type": "object", "properties": {"id": {"type": "string"}, "queue": {"type": "string"}, "kind": {"type": "string"}, "status": {"type": "string"},
+      "attempts": {"type": "integer"}, "payload": {"type": "object"}, "result": {"type": ["object", "null"]}, "last_error": nullable("string"),
+      "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+  "Dashboard": {"type": "object", "properties": {"customers": {"type": "object"}, "jobs": {"type": "object"}, "as_of": {"type": "string", "format": "date-time"}}},
+  "SentMessage": {"type": "object", "properties": {k: {"type": "string"} for k in ["id", "job_id", "channel", "recipient", "subject", "body", "created_at"]}},
+  "Event": {"type": "object", "required": ["seq", "id", "type", "channels", "data", "ts"], "properties": {
+      "seq": {"type": "integer", "minimum": 1}, "id": {"type": "string"}, "type": {"type": "string", "examples": ["crm:customer:created"]},
+      "channels": {"type": "array", "items": {"type": "string"}}, "data": {"type": "object"}, "ts": {"type": "string", "format": "date-time"}}},
+  "EventPage": {"type": "object", "properties": {"data": {"type": "array", "items": ref("Event")}, "head": {"type": "integer"}, "oldest": {"type": ["integer", "null"]},
+      "epoch": {"type": "string"}, "recovered": {"type": "boolean"}, "next_since": {"type": "integer"}}},
+  "PublishInput": {"type": "object", "additionalProperties": False, "properties": {"type": {"type": "string", "pattern": "^system:"},
+      "channels": {"type": "array", "items": {"type": "string"}, "maxItems": 20}, "target_roles": {"type": "array", "items": {"type": "string", "enum": ["admin", "broker", "viewer"]}},
+      "target_users": {"type": "array", "items": {"type": "string"}, "maxItems": 20}, "data": {"type": "object"}}},
+  "Published": {"type": "object", "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "channels": {"type": "array", "items": {"type": "string"}}, "seq": {"type": ["integer", "null"]}}},
+  "Room": {"type": "object", "properties": {"name": {"type": "string"}, "public": {"type": "boolean"}, "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}},
+  "RoomInput": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {"name": {"type": "string", "pattern": "^[a-z0-9_-]{1,48}$"}, "public": {"type": "boolean"}}},
+  "RoomPublishInput": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}, "channels": {"type": "array", "items": {"type": "string"}}, "data": {"type": "object"}}},
+}
+errors = {400: "Malformed JSON or parameters", 401: "Missing, invalid or expired token", 403: "Role not allowed", 404: "Unknown id (also another tenant's)",
+          405: "Method not allowed", 409: "Conflict", 413: "Body too large", 415: "Not application/json", 422: "Validation failed (details.fields)",
+          426: "WebSocket upgrade required", 429: "Rate limited (see Retry-After)"}
+doc = {
+  "openapi": "3.1.0",
+  "info": {"title": "Pulse API", "version": "0.1.0", "description": "Multi-tenant real-time backend for real-estate brokerages. Realtime protocol: docs/realtime.md."},
+  "servers": [{"url": "http://127.0.0.1:8787", "description": "make dev"}],
+  "security": [{"bearerAuth": []}],
+  "paths": paths,
+  "components": {
+    "securitySchemes": {
+      "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "HS256 (JWT_SECRET) or EdDSA (JWT_JWKS); claims sub, tid, role, exp, iat"},
+      "queryToken": {"type": "apiKey", "in": "query", "name": "token", "description": "Realtime routes only (browsers cannot set headers on WebSocket/EventSource)"}},
+    "parameters": {
+      "id": {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}},
+      "room": {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z0-9_-]{1,48}$"}},
+      "limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+      "eventLimit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+      "cursor": {"name": "cursor", "in": "query", "description": "next_cursor of the previous page (opaque)", "schema": {"type": "string"}},
+      "since": {"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+      "channels": {"name": "channels", "in": "query", "description": "comma-separated channels", "schema": {"type": "string"}},
+      "types": {"name": "types", "in": "query", "description": "comma-separated types or prefixes ending in *", "schema": {"type": "string"}},
+      "idempotencyKey": {"name": "Idempotency-Key", "in": "header", "description": "replays the first response for 24 h", "schema": {"type": "string", "maxLength": 255}}},
+    "responses": {f"E{c}": {"description": d, "content": {"application/json": {"schema": ref("Error")}}} for c, d in errors.items()},
+    "schemas": schemas,
+  },
+}
+for item in paths.values():
+    for o in item.values():
+        if o.get("operationId") is None:
+            o.pop("operationId")
+out = os.path.join(os.path.dirname(__file__), "..", "docs", "openapi.json")
+with open(out, "w") as f:
+    json.dump(doc, f, indent=1)
+    f.write("\n")
+print("wrote", os.path.normpath(out), len(paths), "paths")

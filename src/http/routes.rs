@@ -1,0 +1,182 @@
+//! The route table (pure): every method and path the API serves, in one list that the
+//! router dispatches from and the OpenAPI coverage test compares with the spec.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    OpenApi,
+    Docs,
+    CustomersList,
+    CustomersCreate,
+    CustomerGet,
+    CustomerUpdate,
+    CustomerDelete,
+    JobGet,
+    Dashboard,
+    DevMessages,
+    RealtimeWs,
+    RealtimeStream,
+    RealtimeEvents,
+    RealtimeStats,
+    RealtimePublish,
+    RoomsList,
+    RoomsCreate,
+    RoomWs,
+    RoomPublish,
+    PublicRoomWs,
+}
+
+/// (method, path pattern with `:param` segments, route).
+pub const ROUTES: &[(&str, &str, Route)] = &[
+    ("GET", "/health", Route::Health),
+    ("GET", "/api/openapi.json", Route::OpenApi),
+    ("GET", "/api/docs", Route::Docs),
+    ("GET", "/api/crm/customers", Route::CustomersList),
+    ("POST", "/api/crm/customers", Route::CustomersCreate),
+    ("GET", "/api/crm/customers/:id", Route::CustomerGet),
+    ("PUT", "/api/crm/customers/:id", Route::CustomerUpdate),
+    ("DELETE", "/api/crm/customers/:id", Route::CustomerDelete),
+    ("GET", "/api/jobs/:id", Route::JobGet),
+    ("GET", "/api/dashboard", Route::Dashboard),
+    ("GET", "/api/dev/messages", Route::DevMessages),
+    ("GET", "/api/realtime/ws", Route::RealtimeWs),
+    ("GET", "/api/realtime/stream", Route::RealtimeStream),
+    ("GET", "/api/realtime/events", Route::RealtimeEvents),
+    ("GET", "/api/realtime/stats", Route::RealtimeStats),
+    ("POST", "/api/realtime/publish", Route::RealtimePublish),
+    ("GET", "/api/realtime/rooms", Route::RoomsList),
+    ("POST", "/api/realtime/rooms", Route::RoomsCreate),
+    ("GET", "/api/realtime/rooms/:name/ws", Route::RoomWs),
+    (
+        "POST",
+        "/api/realtime/rooms/:name/publish",
+        Route::RoomPublish,
+    ),
+    (
+        "GET",
+        "/api/public/rooms/:tenant/:name/ws",
+        Route::PublicRoomWs,
+    ),
+];
+
+#[derive(Debug, PartialEq)]
+pub enum Match<'a> {
+    /// The route and its `:param` values in order.
+    Found(Route, Vec<&'a str>),
+    MethodNotAllowed,
+    NotFound,
+}
+
+fn captures<'a>(pattern: &str, segs: &[&'a str]) -> Option<Vec<&'a str>> {
+    let pat: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    if pat.len() != segs.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (p, s) in pat.iter().zip(segs) {
+        if p.starts_with(':') {
+            if s.is_empty() {
+                return None;
+            }
+            params.push(*s);
+        } else if p != s {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+pub fn find<'a>(method: &str, path: &'a str) -> Match<'a> {
+    let segs: Vec<&'a str> = path.trim_matches('/').split('/').collect();
+    let mut path_known = false;
+    for (m, pattern, route) in ROUTES {
+        if let Some(params) = captures(pattern, &segs) {
+            if *m == method {
+                return Match::Found(*route, params);
+            }
+            path_known = true;
+        }
+    }
+    if path_known {
+        Match::MethodNotAllowed
+    } else {
+        Match::NotFound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn matching() {
+        assert_eq!(
+            find("GET", "/api/crm/customers/c_1"),
+            Match::Found(Route::CustomerGet, vec!["c_1"])
+        );
+        assert_eq!(
+            find("GET", "/api/crm/customers/"),
+            Match::Found(Route::CustomersList, vec![])
+        );
+        assert_eq!(
+            find("PATCH", "/api/crm/customers/c_1"),
+            Match::MethodNotAllowed
+        );
+        assert_eq!(find("GET", "/api/crm/nothing"), Match::NotFound);
+        assert_eq!(
+            find("GET", "/api/public/rooms/demo/lobby/ws"),
+            Match::Found(Route::PublicRoomWs, vec!["demo", "lobby"])
+        );
+    }
+
+    #[test]
+    fn every_route_is_unique() {
+        let mut seen = BTreeSet::new();
+        for (m, p, _) in ROUTES {
+            assert!(seen.insert((m, p)), "duplicate route {m} {p}");
+        }
+    }
+
+    /// The OpenAPI document lists exactly the served routes: a route without a spec entry,
+    /// or a spec entry without a route, fails here.
+    #[test]
+    fn openapi_covers_exactly_the_routes() {
+        let spec: serde_json::Value =
+            serde_json::from_str(crate::api::docs::OPENAPI).expect("openapi.json parses");
+        assert_eq!(
+            spec["openapi"].as_str().map(|v| v.starts_with("3.1")),
+            Some(true)
+        );
+        let mut in_spec = BTreeSet::new();
+        for (path, item) in spec["paths"].as_object().expect("paths") {
+            for m in ["get", "post", "put", "delete", "patch"] {
+                if let Some(op) = item.get(m) {
+                    assert!(op.get("responses").is_some(), "{m} {path} has no responses");
+                    in_spec.insert((m.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        let served: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p, _)| {
+                let p = p
+                    .split('/')
+                    .map(|s| match s.strip_prefix(':') {
+                        Some(name) => format!("{{{name}}}"),
+                        None => s.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                (m.to_string(), p)
+            })
+            .collect();
+        let missing: Vec<_> = served.difference(&in_spec).collect();
+        let extra: Vec<_> = in_spec.difference(&served).collect();
+        assert!(
+            missing.is_empty(),
+            "routes without a spec entry: {missing:?}"
+        );
+        assert!(extra.is_empty(), "spec entries without a route: {extra:?}");
+    }
+}
