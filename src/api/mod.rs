@@ -1,6 +1,8 @@
 //! REST resources, one module each; handlers stay thin over domain rules and store calls.
 
+pub mod auth;
 pub mod customers;
 pub mod dev;
 pub mod health;
 pub mod jobs;
+pub mod users;

@@ -27,6 +27,14 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (Method::Delete, ["api", "crm", "customers", id]) => {
             api::customers::delete(req, env, id).await
         }
+        (Method::Post, ["api", "auth", "login"]) => api::auth::login(req, env).await,
+        (Method::Post, ["api", "auth", "refresh"]) => api::auth::refresh(req, env).await,
+        (Method::Post, ["api", "auth", "logout"]) => api::auth::logout(req, env).await,
+        (Method::Get, ["api", "users"]) => api::users::list(req, env).await,
+        (Method::Post, ["api", "users"]) => api::users::create(req, env).await,
+        (Method::Get, ["api", "users", id]) => api::users::get(req, env, id).await,
+        (Method::Put, ["api", "users", id]) => api::users::update(req, env, id).await,
+        (Method::Delete, ["api", "users", id]) => api::users::delete(req, env, id).await,
         (Method::Get, ["api", "jobs", id]) => api::jobs::get(req, env, id).await,
         (Method::Get, ["api", "dev", "messages"]) => api::dev::messages(req, env).await,
         (Method::Get, ["api", "realtime", "ws"]) => {
@@ -35,6 +43,9 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         (_, ["health"])
         | (_, ["api", "crm", "customers"])
         | (_, ["api", "crm", "customers", _])
+        | (_, ["api", "auth", "login" | "refresh" | "logout"])
+        | (_, ["api", "users"])
+        | (_, ["api", "users", _])
         | (_, ["api", "jobs", _])
         | (_, ["api", "dev", "messages"])
         | (_, ["api", "realtime", "ws"]) => Err(ApiError::method_not_allowed()),
