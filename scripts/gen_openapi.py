@@ -42,6 +42,20 @@ paths = {
     "put": op("Update a customer (partial; broker, admin)", "crm", {"200": resp("Updated", ref("Customer")), **err(400, 401, 403, 404, 413, 415, 422)}, params=[P("id")], request=body(ref("CustomerPatch")), op_id="updateCustomer", desc="Emits `crm:customer:updated`."),
     "delete": op("Delete a customer (admin)", "crm", {"204": {"description": "Deleted"}, **err(401, 403, 404)}, params=[P("id")], op_id="deleteCustomer", desc="Emits `crm:customer:deleted`."),
   },
+  "/api/auth/login": {"post": op("Log in with email and password", "auth", {"200": resp("Tokens", ref("TokenPair")), **err(400, 401, 415, 422, 429)}, request=body(ref("LoginInput")), security="public", op_id="login",
+        desc="Repeated failures per (tenant, email) and per IP are rate limited (429 with Retry-After).")},
+  "/api/auth/refresh": {"post": op("Rotate a refresh token", "auth", {"200": resp("New tokens", ref("TokenPair")), **err(400, 401, 415, 422)}, request=body(ref("RefreshInput")), security="public", op_id="refresh",
+        desc="A reused (already rotated) refresh token revokes its whole session: 401.")},
+  "/api/auth/logout": {"post": op("End a session", "auth", {"204": {"description": "Logged out"}, **err(400, 415, 422)}, request=body(ref("RefreshInput")), security="public", op_id="logout")},
+  "/api/users": {
+    "get": op("List users (broker, admin)", "users", {"200": resp("A page", list_of(ref("User"))), **err(400, 401, 403)}, params=[P("limit"), P("cursor")], op_id="listUsers"),
+    "post": op("Create a user (admin)", "users", {"201": resp("Created", ref("User")), **err(400, 401, 403, 409, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("UserInput")), op_id="createUser", desc="Emits `users:user:created`."),
+  },
+  "/api/users/{id}": {
+    "get": op("Get a user (broker, admin; a viewer only itself)", "users", {"200": resp("The user", ref("User")), **err(401, 403, 404)}, params=[P("id")], op_id="getUser"),
+    "put": op("Change a user's name, role or password (admin)", "users", {"200": resp("Updated", ref("User")), **err(400, 401, 403, 404, 415, 422)}, params=[P("id")], request=body(ref("UserPatch")), op_id="updateUser", desc="Emits `users:user:updated`; a password reset ends the user's sessions."),
+    "delete": op("Delete a user (admin; not yourself)", "users", {"204": {"description": "Deleted"}, **err(401, 403, 404, 409)}, params=[P("id")], op_id="deleteUser", desc="Emits `users:user:deleted`."),
+  },
   "/api/jobs/{id}": {"get": op("A background job's status", "jobs", {"200": resp("The job", ref("Job")), **err(401, 404)}, params=[P("id")], op_id="getJob")},
   "/api/dashboard": {"get": op("Tenant totals", "reports", {"200": resp("Dashboard", ref("Dashboard")), **err(401)}, op_id="getDashboard")},
   "/api/dev/messages": {"get": op("Messages recorded by the `record` providers (dev only)", "dev", {"200": resp("A page", list_of(ref("SentMessage"))), **err(400, 401, 404)}, params=[P("limit"), P("cursor")], op_id="listDevMessages")},
@@ -76,6 +90,17 @@ schemas = {
   "CustomerPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "description": "Fields present change; null clears an optional field.", "properties": {
       "name": {"type": "string", "minLength": 1, "maxLength": 200}, "email": nullable("string", format="email", maxLength=254), "phone": nullable("string", maxLength=32),
       "status": {"type": "string", "enum": ["lead", "prospect", "active", "inactive", "closed"]}, "source": nullable("string", maxLength=100), "notes": nullable("string", maxLength=5000)}},
+  "LoginInput": {"type": "object", "required": ["tenant", "email", "password"], "properties": {"tenant": {"type": "string"}, "email": {"type": "string", "format": "email"}, "password": {"type": "string"}}},
+  "RefreshInput": {"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}},
+  "TokenPair": {"type": "object", "required": ["access_token", "token_type", "expires_in", "refresh_token"], "properties": {
+      "access_token": {"type": "string"}, "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer", "examples": [900]}, "refresh_token": {"type": "string"}}},
+  "User": {"type": "object", "required": ["id", "email", "name", "role", "created_at", "updated_at"], "properties": {
+      "id": {"type": "string"}, "email": {"type": "string", "format": "email"}, "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "broker", "viewer"]},
+      "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+  "UserInput": {"type": "object", "required": ["email", "name", "role", "password"], "additionalProperties": False, "properties": {
+      "email": {"type": "string", "format": "email"}, "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "broker", "viewer"]}, "password": {"type": "string", "minLength": 10, "maxLength": 1024}}},
+  "UserPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {
+      "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "broker", "viewer"]}, "password": {"type": "string", "minLength": 10, "maxLength": 1024}}},
   "Job": {"type": "object", "properties": {"id": {"type": "string"}, "queue": {"type": "string"}, "kind": {"type": "string"}, "status": {"type": "string"},
       "attempts": {"type": "integer"}, "payload": {"type": "object"}, "result": {"type": ["object", "null"]}, "last_error": nullable("string"),
       "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},

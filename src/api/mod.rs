@@ -1,8 +1,10 @@
 //! REST resources, one module each; handlers stay thin over domain rules and store calls.
 
+pub mod auth;
 pub mod customers;
 pub mod dashboard;
 pub mod dev;
 pub mod docs;
 pub mod health;
 pub mod jobs;
+pub mod users;

@@ -7,7 +7,6 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::store::{self, i, ot, t};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use worker::{Env, Headers, Request, Response};
 
 /// Headers a replay repeats (the body and status always are).
@@ -45,6 +44,10 @@ pub async fn begin(req: &Request, env: &Env) -> ApiResult<Begin> {
     let Some(key) = req.headers().get("idempotency-key").ok().flatten() else {
         return Ok(Begin::None);
     };
+    // Token endpoints are never replayed: a stored answer would hold live credentials.
+    if req.path().starts_with("/api/auth/") {
+        return Ok(Begin::None);
+    }
     if !valid_key(&key) {
         return Err(ApiError::bad_request(
             "Idempotency-Key must be 1-255 visible ASCII characters",
@@ -57,11 +60,10 @@ pub async fn begin(req: &Request, env: &Env) -> ApiResult<Begin> {
         .bytes()
         .await
         .map_err(|_| ApiError::bad_request("could not read the request body"))?;
-    let mut h = Sha256::new();
-    h.update(req.path().as_bytes());
-    h.update([0]);
-    h.update(&body);
-    let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let mut material = req.path().into_bytes();
+    material.push(0);
+    material.extend_from_slice(&body);
+    let hash = crate::domain::password::sha256_hex(&material);
     let db = store::db(env)?;
     let now = crate::platform::now_ms();
     let existing: Option<Row> = store::first(store::stmt(

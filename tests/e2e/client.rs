@@ -140,6 +140,17 @@ impl Api {
         }
     }
 
+    /// A JSON POST without a token, with extra headers (login, refresh, logout).
+    pub fn post_public(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Resp {
+        self.send(
+            "POST",
+            path,
+            None,
+            Some("application/json"),
+            Some(&body.to_string()),
+            headers,
+        )
+    }
     pub fn get(&self, path: &str, token: &str) -> Resp {
         self.raw("GET", path, Some(token), None, None)
     }

@@ -4,6 +4,7 @@ mod auth;
 mod browser;
 mod crud;
 mod hub;
+mod identity;
 mod jobs;
 mod realtime;
 
@@ -84,6 +85,32 @@ pub fn all() -> Vec<(&'static str, Test)> {
         ),
         ("hub_retention_and_restart", hub::retention_and_restart),
         ("job_welcome_email_completes", jobs::welcome_email_completes),
+        ("identity_login_seeded_user", identity::login_seeded_user),
+        (
+            "identity_login_rejects_bad_credentials_and_input",
+            identity::login_rejects_bad_credentials_and_input,
+        ),
+        (
+            "identity_login_is_rate_limited",
+            identity::login_is_rate_limited,
+        ),
+        (
+            "identity_refresh_rotates_and_detects_reuse",
+            identity::refresh_rotates_and_detects_reuse,
+        ),
+        (
+            "identity_logout_ends_the_session",
+            identity::logout_ends_the_session,
+        ),
+        (
+            "identity_users_crud_roles_and_isolation",
+            identity::users_crud_roles_and_isolation,
+        ),
+        ("identity_users_pagination", identity::users_pagination),
+        (
+            "identity_user_events_reach_admins_without_secrets",
+            identity::user_events_reach_admins_without_secrets,
+        ),
         ("cron_redrive_runs", jobs::cron_runs),
     ]
 }

@@ -1,0 +1,302 @@
+//! `/api/auth/login|refresh|logout`: password login with failed-login rate limits, access
+//! JWTs, and rotating refresh tokens (stored hashed, reuse revokes the family).
+
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::identity::{
+    self, check_bucket, decide_refresh, Bucket, RefreshDecision, RefreshState, ACCOUNT_LIMIT,
+    GLOBAL_TENANT, IP_LIMIT, WINDOW_MS,
+};
+use crate::domain::password::sha256_hex;
+use crate::http::{auth, body};
+use crate::platform;
+use crate::store::{self, i, t};
+use crate::webcrypto;
+use serde::Deserialize;
+use serde_json::json;
+use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
+
+/// One more failure on a counter, atomically; the same rule as `identity::after_failure`
+/// (in an upsert, the right-hand sides read the row as it was).
+const FAILURE_UPSERT: &str =
+    "INSERT INTO login_attempts (tenant_id, key, window_start_ms, failures)
+     VALUES (?1, ?2, ?3, 1)
+     ON CONFLICT (tenant_id, key) DO UPDATE SET
+       failures = CASE WHEN ?3 - window_start_ms >= ?4 THEN 1 ELSE failures + 1 END,
+       window_start_ms = CASE WHEN ?3 - window_start_ms >= ?4 THEN ?3 ELSE window_start_ms END";
+
+fn client_ip(req: &Request) -> String {
+    req.headers()
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .map(|ip| ip.trim().chars().take(64).collect::<String>())
+        .filter(|ip| !ip.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+async fn bucket(db: &D1Database, tenant: &str, key: &str) -> ApiResult<Option<Bucket>> {
+    store::first(store::stmt(
+        db,
+        "SELECT window_start_ms, failures FROM login_attempts WHERE tenant_id = ?1 AND key = ?2",
+        &[t(tenant), t(key)],
+    )?)
+    .await
+}
+
+#[derive(Deserialize)]
+struct LoginRow {
+    id: String,
+    role: String,
+    password_hash: Option<String>,
+}
+
+/// The 200 body of login and refresh; never cached.
+fn tokens(access: &str, refresh: &str) -> ApiResult<Response> {
+    let mut r = Response::from_json(&json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": identity::ACCESS_TTL_SECONDS,
+        "refresh_token": refresh,
+    }))?;
+    r.headers_mut().set("cache-control", "no-store")?;
+    Ok(r)
+}
+
+fn mint(env: &Env, user: &str, tenant: &str, role: &str) -> ApiResult<String> {
+    let cfg = auth::config(env);
+    let Some(secret) = cfg.hs256_secret else {
+        worker::console_error!("login: JWT_SECRET is not configured");
+        return Err(ApiError::unavailable("login is not configured"));
+    };
+    identity::mint_access(
+        &secret,
+        user,
+        tenant,
+        role,
+        cfg.issuer.as_deref(),
+        cfg.audience.as_deref(),
+        crate::domain::auth::at_millis(platform::now_ms()),
+    )
+}
+
+/// A fresh refresh token for `tenant`: (the token, the hash stored for it).
+fn new_refresh(tenant: &str) -> (String, String) {
+    let secret = webcrypto::random_secret_hex();
+    let hash = sha256_hex(secret.as_bytes());
+    (identity::refresh_token(tenant, &secret), hash)
+}
+
+pub async fn login(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let input = identity::validate_login(&body::json(&mut req).await?)?;
+    let ip_key = format!("ip:{}", client_ip(&req));
+    let account_key = format!("email:{}", input.email);
+    let tenant = input.tenant.as_str();
+    let db = store::db(env)?;
+    let now = platform::now_ms();
+
+    // Limited callers are refused before any password work.
+    let limits = [
+        check_bucket(bucket(&db, tenant, &account_key).await?, ACCOUNT_LIMIT, now),
+        check_bucket(bucket(&db, GLOBAL_TENANT, &ip_key).await?, IP_LIMIT, now),
+    ];
+    if let Some(wait) = limits.iter().filter_map(|l| l.err()).max() {
+        return Err(identity::rate_limited(wait));
+    }
+
+    let user: Option<LoginRow> = store::first(store::stmt(
+        &db,
+        "SELECT id, role, password_hash FROM users WHERE tenant_id = ?1 AND email = ?2",
+        &[t(tenant), t(&input.email)],
+    )?)
+    .await?;
+    let ok = webcrypto::verify_password(
+        &input.password,
+        user.as_ref().and_then(|u| u.password_hash.as_deref()),
+    )
+    .await?;
+    let user = match user {
+        Some(u) if ok => u,
+        _ => {
+            let fail = |tn: &str, key: &str| {
+                store::stmt(&db, FAILURE_UPSERT, &[t(tn), t(key), i(now), i(WINDOW_MS)])
+            };
+            store::batch(
+                &db,
+                vec![fail(tenant, &account_key)?, fail(GLOBAL_TENANT, &ip_key)?],
+            )
+            .await?;
+            return Err(identity::invalid_credentials());
+        }
+    };
+
+    let access = mint(env, &user.id, tenant, &user.role)?;
+    let family = platform::new_id("rtf");
+    let (refresh, hash) = new_refresh(tenant);
+    store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "INSERT INTO refresh_tokens
+                   (tenant_id, token_hash, family_id, user_id, created_ms, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    t(tenant),
+                    t(&hash),
+                    t(&family),
+                    t(&user.id),
+                    i(now),
+                    i(now + identity::REFRESH_TTL_MS),
+                ],
+            )?,
+            store::stmt(
+                &db,
+                "DELETE FROM login_attempts WHERE tenant_id = ?1 AND key = ?2",
+                &[t(tenant), t(&account_key)],
+            )?,
+        ],
+    )
+    .await?;
+    tokens(&access, &refresh)
+}
+
+#[derive(Deserialize)]
+struct RefreshRow {
+    family_id: String,
+    user_id: String,
+    expires_ms: i64,
+    used_ms: Option<i64>,
+    revoked_ms: Option<i64>,
+    role: Option<String>,
+}
+
+fn revoke_family(
+    db: &D1Database,
+    tenant: &str,
+    family: &str,
+    now: i64,
+) -> ApiResult<D1PreparedStatement> {
+    store::stmt(
+        db,
+        "UPDATE refresh_tokens SET revoked_ms = ?3
+         WHERE tenant_id = ?1 AND family_id = ?2 AND revoked_ms IS NULL",
+        &[t(tenant), t(family), i(now)],
+    )
+}
+
+pub async fn refresh(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let token = identity::validate_refresh_body(&body::json(&mut req).await?)?;
+    let (tenant, secret) =
+        identity::parse_refresh_token(&token).ok_or_else(identity::invalid_refresh)?;
+    let old_hash = sha256_hex(secret.as_bytes());
+    let db = store::db(env)?;
+    let now = platform::now_ms();
+    let row: Option<RefreshRow> = store::first(store::stmt(
+        &db,
+        "SELECT r.family_id, r.user_id, r.expires_ms, r.used_ms, r.revoked_ms, u.role
+         FROM refresh_tokens r
+         LEFT JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
+         WHERE r.tenant_id = ?1 AND r.token_hash = ?2",
+        &[t(tenant), t(&old_hash)],
+    )?)
+    .await?;
+    let state = row.as_ref().map(|r| RefreshState {
+        expires_ms: r.expires_ms,
+        used: r.used_ms.is_some(),
+        revoked: r.revoked_ms.is_some(),
+    });
+    let decision = decide_refresh(state.as_ref(), now);
+    let (row, role) = match (decision, row) {
+        (RefreshDecision::Rotate, Some(r)) => match r.role.clone() {
+            Some(role) => (r, role),
+            None => {
+                // The user was removed: the session ends with it.
+                store::run(revoke_family(&db, tenant, &r.family_id, now)?).await?;
+                return Err(identity::invalid_refresh());
+            }
+        },
+        (RefreshDecision::Reused, Some(r)) => {
+            worker::console_warn!("refresh token reuse in tenant {tenant}: family revoked");
+            store::run(revoke_family(&db, tenant, &r.family_id, now)?).await?;
+            return Err(identity::invalid_refresh());
+        }
+        _ => return Err(identity::invalid_refresh()),
+    };
+
+    let (new_token, new_hash) = new_refresh(tenant);
+    // Mark the old token used (only if nobody else did meanwhile), then add its successor
+    // only if this very request marked it: one transaction, so a concurrent refresh with
+    // the same token gets nothing.
+    let results = store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "UPDATE refresh_tokens SET used_ms = ?3, replaced_by = ?4
+                 WHERE tenant_id = ?1 AND token_hash = ?2 AND used_ms IS NULL AND revoked_ms IS NULL",
+                &[t(tenant), t(&old_hash), i(now), t(&new_hash)],
+            )?,
+            store::stmt(
+                &db,
+                "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, user_id, created_ms, expires_ms)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                 WHERE EXISTS (SELECT 1 FROM refresh_tokens
+                               WHERE tenant_id = ?1 AND token_hash = ?7 AND replaced_by = ?2)",
+                &[
+                    t(tenant),
+                    t(&new_hash),
+                    t(&row.family_id),
+                    t(&row.user_id),
+                    i(now),
+                    i(now + identity::REFRESH_TTL_MS),
+                    t(&old_hash),
+                ],
+            )?,
+        ],
+    )
+    .await?;
+    if results.first().map(store::changes) != Some(1) {
+        // Lost a race with another refresh of the same token: that is reuse too.
+        store::run(revoke_family(&db, tenant, &row.family_id, now)?).await?;
+        return Err(identity::invalid_refresh());
+    }
+    let access = mint(env, &row.user_id, tenant, &role)?;
+    tokens(&access, &new_token)
+}
+
+/// Ends the session the refresh token belongs to (its whole family). Always 204 for a
+/// well-formed body, so it reveals nothing about the token.
+pub async fn logout(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let token = identity::validate_refresh_body(&body::json(&mut req).await?)?;
+    if let Some((tenant, secret)) = identity::parse_refresh_token(&token) {
+        let db = store::db(env)?;
+        store::run(store::stmt(
+            &db,
+            "UPDATE refresh_tokens SET revoked_ms = ?3
+             WHERE tenant_id = ?1 AND revoked_ms IS NULL AND family_id =
+               (SELECT family_id FROM refresh_tokens WHERE tenant_id = ?1 AND token_hash = ?2)",
+            &[
+                t(tenant),
+                t(&sha256_hex(secret.as_bytes())),
+                i(platform::now_ms()),
+            ],
+        )?)
+        .await?;
+    }
+    Ok(Response::empty()?.with_status(204))
+}
+
+/// Ends every session of a user (removal, password reset): the statement to batch.
+pub fn revoke_user(
+    db: &D1Database,
+    tenant: &str,
+    user: &str,
+    now: i64,
+) -> ApiResult<D1PreparedStatement> {
+    store::stmt(
+        db,
+        "UPDATE refresh_tokens SET revoked_ms = ?3
+         WHERE tenant_id = ?1 AND user_id = ?2 AND revoked_ms IS NULL",
+        &[t(tenant), t(user), i(now)],
+    )
+}

@@ -1,0 +1,248 @@
+//! `/api/users`: tenant admins create and manage users; brokers and admins list them.
+//! Every mutation writes its `users:user:*` event (never a password hash) in the same batch.
+
+use crate::domain::auth::{Action, Principal, Role};
+use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::pagination;
+use crate::domain::user::{self, User};
+use crate::http::router::json;
+use crate::http::{auth, body};
+use crate::platform;
+use crate::realtime::outbox;
+use crate::store::{self, i, ot, t};
+use serde_json::json;
+use worker::{D1Database, Env, Request, Response};
+
+const COLUMNS: &str =
+    "id, email, name, role, created_at, COALESCE(updated_at, created_at) AS updated_at";
+
+fn channels(id: &str) -> Vec<String> {
+    vec!["role:admin".to_string(), format!("entity:user:{id}")]
+}
+
+fn conflict(message: &str) -> ApiError {
+    ApiError::new(409, "conflict", message)
+}
+
+async fn load(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<User>> {
+    store::first(store::stmt(
+        db,
+        &format!("SELECT {COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2"),
+        &[t(tenant), t(id)],
+    )?)
+    .await
+}
+
+async fn email_taken(db: &D1Database, tenant: &str, email: &str) -> ApiResult<bool> {
+    #[derive(serde::Deserialize)]
+    struct One {
+        #[allow(dead_code)]
+        id: String,
+    }
+    Ok(store::first::<One>(store::stmt(
+        db,
+        "SELECT id FROM users WHERE tenant_id = ?1 AND email = ?2",
+        &[t(tenant), t(email)],
+    )?)
+    .await?
+    .is_some())
+}
+
+/// Brokers and admins see the tenant's users; a viewer sees only themselves.
+fn may_read(who: &Principal, id: Option<&str>) -> ApiResult<()> {
+    if who.role != Role::Viewer || id == Some(who.user_id.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "role 'viewer' may only read its own user",
+        ))
+    }
+}
+
+pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    may_read(&who, None)?;
+    let page = pagination::parse(
+        body::query(&req, "limit").as_deref(),
+        body::query(&req, "cursor").as_deref(),
+    )?;
+    let db = store::db(env)?;
+    let rows: Vec<User> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {COLUMNS} FROM users WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2)
+             ORDER BY id DESC LIMIT ?3"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let (data, next) = pagination::finish(rows, page.limit, |u| u.id.clone());
+    json(200, &json!({"data": data, "next_cursor": next}))
+}
+
+pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let id = body::path_id(id, "user")?;
+    may_read(&who, Some(&id))?;
+    let db = store::db(env)?;
+    match load(&db, &who.tenant_id, &id).await? {
+        Some(u) => json(200, &u),
+        None => Err(ApiError::not_found("user")),
+    }
+}
+
+pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let input = user::validate_create(&body::json(&mut req).await?)?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    if email_taken(&db, tenant, &input.email).await? {
+        return Err(conflict("a user with this email already exists"));
+    }
+    let hash = crate::webcrypto::hash_password(&input.password).await?;
+    let now = platform::iso(platform::now_ms());
+    let u = User {
+        id: platform::new_id("u"),
+        email: input.email,
+        name: input.name,
+        role: input.role.as_str().to_string(),
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let event = outbox::draft(
+        "users:user:created",
+        channels(&u.id),
+        serde_json::to_value(&u)?,
+    );
+    let batch = store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+                 WHERE NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND email = ?3)",
+                &[
+                    t(tenant),
+                    t(&u.id),
+                    t(&u.email),
+                    t(&u.name),
+                    t(&u.role),
+                    t(&hash),
+                    t(&u.created_at),
+                    t(&u.updated_at),
+                ],
+            )?,
+            outbox::insert_if_exists(&db, tenant, &event, "users", &u.id)?,
+        ],
+    )
+    .await;
+    let results = match batch {
+        Ok(r) => r,
+        // A concurrent create with the same email hit the UNIQUE constraint.
+        Err(_) if email_taken(&db, tenant, &u.email).await? => {
+            return Err(conflict("a user with this email already exists"))
+        }
+        Err(e) => return Err(e),
+    };
+    if results.first().map(store::changes) != Some(1) {
+        return Err(conflict("a user with this email already exists"));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    let mut resp = json(201, &u)?;
+    resp.headers_mut()
+        .set("location", &format!("/api/users/{}", u.id))?;
+    Ok(resp)
+}
+
+pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let id = body::path_id(id, "user")?;
+    let changes = user::validate_update(&body::json(&mut req).await?)?;
+    if id == who.user_id && changes.role.is_some_and(|r| r != Role::Admin) {
+        let mut e = FieldErrors::default();
+        e.add("role", "you cannot take the admin role from yourself");
+        e.into_result()?;
+    }
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let mut u = load(&db, tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let hash = match &changes.password {
+        Some(p) => Some(crate::webcrypto::hash_password(p).await?),
+        None => None,
+    };
+    let now_ms = platform::now_ms();
+    if let Some(n) = changes.name {
+        u.name = n;
+    }
+    if let Some(r) = changes.role {
+        u.role = r.as_str().to_string();
+    }
+    u.updated_at = platform::iso(now_ms);
+    let event = outbox::draft(
+        "users:user:updated",
+        channels(&u.id),
+        serde_json::to_value(&u)?,
+    );
+    let mut stmts = vec![
+        outbox::insert_if_exists(&db, tenant, &event, "users", &u.id)?,
+        store::stmt(
+            &db,
+            "UPDATE users SET name = ?3, role = ?4, password_hash = COALESCE(?5, password_hash),
+             updated_at = ?6 WHERE tenant_id = ?1 AND id = ?2",
+            &[
+                t(tenant),
+                t(&u.id),
+                t(&u.name),
+                t(&u.role),
+                ot(hash.as_deref()),
+                t(&u.updated_at),
+            ],
+        )?,
+    ];
+    if hash.is_some() {
+        // A password reset ends the user's sessions.
+        stmts.push(crate::api::auth::revoke_user(&db, tenant, &u.id, now_ms)?);
+    }
+    let results = store::batch(&db, stmts).await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        return Err(ApiError::not_found("user"));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(200, &u)
+}
+
+pub async fn delete(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let id = body::path_id(id, "user")?;
+    if id == who.user_id {
+        return Err(conflict("you cannot delete yourself"));
+    }
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let event = outbox::draft("users:user:deleted", channels(&id), json!({"id": id}));
+    let results = store::batch(
+        &db,
+        vec![
+            outbox::insert_if_exists(&db, tenant, &event, "users", &id)?,
+            store::stmt(
+                &db,
+                "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
+                &[t(tenant), t(&id)],
+            )?,
+            crate::api::auth::revoke_user(&db, tenant, &id, platform::now_ms())?,
+        ],
+    )
+    .await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        return Err(ApiError::not_found("user"));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    Ok(Response::empty()?.with_status(204))
+}
