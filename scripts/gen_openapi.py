@@ -56,6 +56,12 @@ paths = {
     "put": op("Change a user's name, role or password (admin)", "users", {"200": resp("Updated", ref("User")), **err(400, 401, 403, 404, 415, 422)}, params=[P("id")], request=body(ref("UserPatch")), op_id="updateUser", desc="Emits `users:user:updated`; a password reset ends the user's sessions."),
     "delete": op("Delete a user (admin; not yourself)", "users", {"204": {"description": "Deleted"}, **err(401, 403, 404, 409)}, params=[P("id")], op_id="deleteUser", desc="Emits `users:user:deleted`."),
   },
+  "/api/security/blocked-ips": {
+    "get": op("The tenant's IP blocklist (admin)", "security", {"200": resp("Blocked addresses", list_of(ref("BlockedIp"))), **err(401, 403)}, op_id="listBlockedIps"),
+    "post": op("Block an address for this tenant (admin)", "security", {"201": resp("Blocked", ref("BlockedIp")), **err(400, 401, 403, 409, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("BlockIpInput")), op_id="blockIp",
+               desc="Requests with a token of this tenant from the address then get 403 `ip_blocked` (within BLOCKLIST_CACHE_MS, 10 s)."),
+  },
+  "/api/security/blocked-ips/{ip}": {"delete": op("Unblock an address (admin)", "security", {"204": {"description": "Unblocked"}, **err(401, 403, 404)}, params=[{"name": "ip", "in": "path", "required": True, "schema": {"type": "string"}}], op_id="unblockIp")},
   "/api/jobs/{id}": {"get": op("A background job's status", "jobs", {"200": resp("The job", ref("Job")), **err(401, 404)}, params=[P("id")], op_id="getJob")},
   "/api/dashboard": {"get": op("Tenant totals", "reports", {"200": resp("Dashboard", ref("Dashboard")), **err(401)}, op_id="getDashboard")},
   "/api/dev/messages": {"get": op("Messages recorded by the `record` providers (dev only)", "dev", {"200": resp("A page", list_of(ref("SentMessage"))), **err(400, 401, 404)}, params=[P("limit"), P("cursor")], op_id="listDevMessages")},
@@ -101,6 +107,8 @@ schemas = {
       "email": {"type": "string", "format": "email"}, "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "broker", "viewer"]}, "password": {"type": "string", "minLength": 10, "maxLength": 1024}}},
   "UserPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {
       "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "broker", "viewer"]}, "password": {"type": "string", "minLength": 10, "maxLength": 1024}}},
+  "BlockedIp": {"type": "object", "properties": {"ip": {"type": "string"}, "reason": {"type": ["string", "null"]}, "created_by": {"type": "string"}, "expires_ms": {"type": ["integer", "null"]}}},
+  "BlockIpInput": {"type": "object", "required": ["ip"], "additionalProperties": False, "properties": {"ip": {"type": "string"}, "reason": {"type": "string", "maxLength": 200}, "ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 31536000}}},
   "Job": {"type": "object", "properties": {"id": {"type": "string"}, "queue": {"type": "string"}, "kind": {"type": "string"}, "status": {"type": "string"},
       "attempts": {"type": "integer"}, "payload": {"type": "object"}, "result": {"type": ["object", "null"]}, "last_error": nullable("string"),
       "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},

@@ -7,4 +7,5 @@ pub mod dev;
 pub mod docs;
 pub mod health;
 pub mod jobs;
+pub mod security;
 pub mod users;

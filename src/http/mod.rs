@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod guard;
 pub mod idempotency;
 pub mod router;
 pub mod routes;

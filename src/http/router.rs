@@ -1,6 +1,7 @@
 //! Routes each request to its handler and turns any error into the contract's JSON error.
 
 use super::error::to_response;
+use super::guard;
 use super::idempotency::{self, Begin};
 use super::routes::{self, Match, Route};
 use crate::api;
@@ -21,7 +22,14 @@ pub async fn handle(req: Request, env: Env) -> Response {
     if req.method() == Method::Options {
         return preflight(allowed.as_deref());
     }
-    let resp = if req.method() == Method::Post {
+    let guarded = if req.path() == "/health" {
+        Ok(())
+    } else {
+        guard::check(&req, &env).await
+    };
+    let resp = if let Err(e) = guarded {
+        to_response(&e)
+    } else if req.method() == Method::Post {
         match idempotency::begin(&req, &env).await {
             Ok(Begin::None) => respond(route(req, &env).await),
             Ok(Begin::Replay(r)) => r,
@@ -103,6 +111,9 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         Route::UserUpdate => api::users::update(req, env, p0).await,
         Route::UserDelete => api::users::delete(req, env, p0).await,
         Route::JobGet => api::jobs::get(req, env, p0).await,
+        Route::BlockedIpsList => api::security::list(req, env).await,
+        Route::BlockedIpsCreate => api::security::create(req, env).await,
+        Route::BlockedIpDelete => api::security::delete(req, env, p0).await,
         Route::Dashboard => api::dashboard::get(req, env).await,
         Route::DevMessages => api::dev::messages(req, env).await,
         Route::RealtimeWs => realtime::routes::websocket(req, env).await,

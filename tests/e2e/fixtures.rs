@@ -29,6 +29,7 @@ const DEFAULT_VARS: &[(&str, &str)] = &[
     ("PRESENCE_GRACE_MS", "1500"),
     ("DASHBOARD_MIN_INTERVAL_MS", "300"),
     ("SSE_HEARTBEAT_SECONDS", "1"),
+    ("BLOCKLIST_CACHE_MS", "0"),
 ];
 
 fn root() -> PathBuf {

@@ -374,3 +374,96 @@ pub fn idempotent_retry(cx: &mut Ctx) {
         "validation_failed",
     );
 }
+
+pub fn rate_limit_per_caller(cx: &mut Ctx) {
+    let t = fresh_tenant("limit");
+    let noisy = cx.token(&t, "noisy", "viewer");
+    let quiet = cx.token(&t, "quiet", "viewer");
+    let limited: Vec<crate::client::Resp> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let api = &cx.api;
+                let tok = &noisy;
+                s.spawn(move || {
+                    (0..170)
+                        .map(|_| api.get(C, tok))
+                        .filter(|r| r.status == 429)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(
+        !limited.is_empty(),
+        "680 requests in well under a minute were never limited"
+    );
+    check::error(&limited[0], 429, "rate_limited");
+    assert_eq!(limited[0].header("retry-after"), Some("60"));
+    check::status(&cx.api.get(C, &quiet), 200); // another caller is unaffected
+}
+
+pub fn ip_blocklist(cx: &mut Ctx) {
+    let t = fresh_tenant("ids");
+    let admin = cx.token(&t, "boss", "admin");
+    let broker = cx.token(&t, "bob", "broker");
+    let list = "/api/security/blocked-ips";
+    let from = |ip: &'static str| [("cf-connecting-ip", ip)];
+    let r = cx.api.raw_with(
+        "POST",
+        list,
+        &admin,
+        &json!({"ip": "203.0.113.7", "reason": "credential stuffing"}).to_string(),
+        &from("198.51.100.1"),
+    );
+    check::status(&r, 201);
+    check::error(
+        &cx.api.raw_with(
+            "POST",
+            list,
+            &admin,
+            &json!({"ip": "198.51.100.1"}).to_string(),
+            &from("198.51.100.1"),
+        ),
+        409,
+        "conflict",
+    );
+    check::error(
+        &cx.api.post(list, &admin, &json!({"ip": "not-an-ip"})),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.post(list, &broker, &json!({"ip": "192.0.2.1"})),
+        403,
+        "forbidden",
+    );
+    let blocked = cx.api.raw_with("GET", C, &broker, "", &from("203.0.113.7"));
+    check::error(&blocked, 403, "ip_blocked");
+    check::status(
+        &cx.api.raw_with("GET", C, &broker, "", &from("192.0.2.55")),
+        200,
+    );
+    let other = cx.token(&fresh_tenant("ids-other"), "x", "viewer");
+    check::status(
+        &cx.api.raw_with("GET", C, &other, "", &from("203.0.113.7")),
+        200,
+    );
+    assert_eq!(
+        cx.api.get(list, &admin).body["data"][0]["ip"],
+        "203.0.113.7"
+    );
+    check::status(&cx.api.delete(&format!("{list}/203.0.113.7"), &admin), 204);
+    check::status(
+        &cx.api.raw_with("GET", C, &broker, "", &from("203.0.113.7")),
+        200,
+    );
+    check::error(
+        &cx.api.delete(&format!("{list}/203.0.113.7"), &admin),
+        404,
+        "not_found",
+    );
+}

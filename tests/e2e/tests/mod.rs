@@ -28,6 +28,8 @@ pub fn all() -> Vec<(&'static str, Test)> {
         ("crud_cross_tenant_isolation", crud::cross_tenant_isolation),
         ("http_cors", crud::cors),
         ("http_idempotent_retry", crud::idempotent_retry),
+        ("http_rate_limit_per_caller", crud::rate_limit_per_caller),
+        ("http_ip_blocklist", crud::ip_blocklist),
         (
             "ws_rejects_without_valid_token",
             realtime::rejects_without_valid_token,
