@@ -42,6 +42,20 @@ paths = {
     "put": op("Update a customer (partial; broker, admin)", "crm", {"200": resp("Updated", ref("Customer")), **err(400, 401, 403, 404, 413, 415, 422)}, params=[P("id")], request=body(ref("CustomerPatch")), op_id="updateCustomer", desc="Emits `crm:customer:updated`."),
     "delete": op("Delete a customer (admin)", "crm", {"204": {"description": "Deleted"}, **err(401, 403, 404)}, params=[P("id")], op_id="deleteCustomer", desc="Emits `crm:customer:deleted`."),
   },
+  "/api/crm/interactions": {
+    "get": op("List interactions (newest first)", "crm", {"200": resp("A page", list_of(ref("Interaction"))), **err(400, 401)}, params=[P("limit"), P("cursor"), {"name": "customer_id", "in": "query", "schema": {"type": "string"}}], op_id="listInteractions"),
+    "post": op("Log an interaction (broker, admin)", "crm", {"201": resp("Logged", ref("Interaction")), **err(400, 401, 403, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("InteractionInput")), op_id="createInteraction", desc="Emits `crm:interaction:created`. An unknown customer is a 422."),
+  },
+  "/api/crm/followups": {
+    "get": op("List follow-ups", "crm", {"200": resp("A page", list_of(ref("Followup"))), **err(400, 401)}, params=[P("limit"), P("cursor")] + [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ["assigned_to", "status", "customer_id", "due_before"]], op_id="listFollowups"),
+    "post": op("Create a follow-up (broker, admin)", "crm", {"201": resp("Created", ref("Followup")), **err(400, 401, 403, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("FollowupInput")), op_id="createFollowup",
+               desc="Emits `crm:followup:created`; when due, the cron emits `crm:followup:due` to the assignee once."),
+  },
+  "/api/crm/followups/{id}": {
+    "get": op("Get a follow-up", "crm", {"200": resp("The follow-up", ref("Followup")), **err(401, 404)}, params=[P("id")], op_id="getFollowup"),
+    "put": op("Complete, cancel, reopen or reschedule (broker, admin)", "crm", {"200": resp("Updated", ref("Followup")), **err(400, 401, 403, 404, 415, 422)}, params=[P("id")], request=body(ref("FollowupPatch")), op_id="updateFollowup",
+              desc="Emits `crm:followup:completed` (status → done) or `crm:followup:updated`."),
+  },
   "/api/auth/login": {"post": op("Log in with email and password", "auth", {"200": resp("Tokens", ref("TokenPair")), **err(400, 401, 415, 422, 429)}, request=body(ref("LoginInput")), security="public", op_id="login",
         desc="Repeated failures per (tenant, email) and per IP are rate limited (429 with Retry-After).")},
   "/api/auth/refresh": {"post": op("Rotate a refresh token", "auth", {"200": resp("New tokens", ref("TokenPair")), **err(400, 401, 415, 422)}, request=body(ref("RefreshInput")), security="public", op_id="refresh",
@@ -96,6 +110,16 @@ schemas = {
   "CustomerPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "description": "Fields present change; null clears an optional field.", "properties": {
       "name": {"type": "string", "minLength": 1, "maxLength": 200}, "email": nullable("string", format="email", maxLength=254), "phone": nullable("string", maxLength=32),
       "status": {"type": "string", "enum": ["lead", "prospect", "active", "inactive", "closed"]}, "source": nullable("string", maxLength=100), "notes": nullable("string", maxLength=5000)}},
+  "Interaction": {"type": "object", "properties": {"id": {"type": "string"}, "customer_id": {"type": "string"}, "type": {"type": "string", "enum": ["call", "email", "meeting", "sms", "viewing", "note"]},
+      "summary": {"type": "string"}, "occurred_at": {"type": "string", "format": "date-time"}, "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}},
+  "InteractionInput": {"type": "object", "required": ["customer_id", "type", "summary"], "additionalProperties": False, "properties": {"customer_id": {"type": "string"},
+      "type": {"type": "string", "enum": ["call", "email", "meeting", "sms", "viewing", "note"]}, "summary": {"type": "string", "minLength": 1, "maxLength": 2000}, "occurred_at": {"type": "string", "format": "date-time"}}},
+  "Followup": {"type": "object", "properties": {"id": {"type": "string"}, "customer_id": {"type": "string"}, "assigned_to": {"type": "string"}, "due_at": {"type": "string", "format": "date-time"},
+      "note": {"type": ["string", "null"]}, "status": {"type": "string", "enum": ["open", "done", "cancelled"]}, "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+  "FollowupInput": {"type": "object", "required": ["customer_id", "due_at"], "additionalProperties": False, "properties": {"customer_id": {"type": "string"}, "assigned_to": {"type": "string"},
+      "due_at": {"type": "string", "format": "date-time"}, "note": {"type": "string", "maxLength": 2000}}},
+  "FollowupPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {"status": {"type": "string", "enum": ["open", "done", "cancelled"]},
+      "due_at": {"type": "string", "format": "date-time"}, "note": {"type": ["string", "null"], "maxLength": 2000}}},
   "LoginInput": {"type": "object", "required": ["tenant", "email", "password"], "properties": {"tenant": {"type": "string"}, "email": {"type": "string", "format": "email"}, "password": {"type": "string"}}},
   "RefreshInput": {"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}},
   "TokenPair": {"type": "object", "required": ["access_token", "token_type", "expires_in", "refresh_token"], "properties": {

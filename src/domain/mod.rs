@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cors;
+pub mod crm;
 pub mod customer;
 pub mod error;
 pub mod event;
@@ -10,4 +11,5 @@ pub mod ids;
 pub mod jobs;
 pub mod pagination;
 pub mod password;
+pub mod time;
 pub mod user;

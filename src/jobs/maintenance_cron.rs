@@ -1,5 +1,6 @@
-//! The every-minute cron: redrives undelivered outbox rows to the tenant hubs and
-//! re-enqueues jobs whose queue send was lost. Operator-level, so it spans tenants.
+//! The every-minute cron: redrives undelivered outbox rows to the tenant hubs, announces
+//! due follow-ups, forgets old idempotency keys and re-enqueues jobs whose queue send was
+//! lost. Operator-level, so it spans tenants.
 
 use crate::realtime::outbox;
 use crate::store::{self, t};
@@ -22,6 +23,11 @@ pub async fn run(env: &Env) {
         }
         Ok(_) => {}
         Err(e) => worker::console_error!("cron: outbox redrive failed: {}", e.message),
+    }
+    match crate::api::followups::announce_due(env).await {
+        Ok(n) if n > 0 => worker::console_log!("cron: {n} follow-ups came due"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("cron: follow-up announcements failed: {}", e.message),
     }
     match crate::http::idempotency::cleanup(env).await {
         Ok(n) if n > 0 => worker::console_log!("cron: forgot {n} idempotency keys"),

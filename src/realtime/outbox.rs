@@ -58,13 +58,25 @@ pub fn insert_if_exists(
     table: &'static str,
     entity_id: &str,
 ) -> ApiResult<D1PreparedStatement> {
+    let exists = format!("SELECT 1 FROM {table} WHERE tenant_id = ?2 AND id = ?8");
+    insert_when(db, tenant, d, &exists, &[t(entity_id)])
+}
+
+/// Like `insert`, but only when `exists_sql` (a `SELECT 1 …` that may use ?2 = tenant and
+/// ?8, ?9, … = `extra`) finds a row at commit time.
+pub fn insert_when(
+    db: &D1Database,
+    tenant: &str,
+    d: &EventDraft,
+    exists_sql: &str,
+    extra: &[worker::wasm_bindgen::JsValue],
+) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
         "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
-         WHERE EXISTS (SELECT 1 FROM {table} WHERE tenant_id = ?2 AND id = ?8)"
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS ({exists_sql})"
     );
     let mut a = args(tenant, d)?;
-    a.push(t(entity_id));
+    a.extend_from_slice(extra);
     store::stmt(db, &sql, &a)
 }
 

@@ -2,6 +2,7 @@
 
 mod auth;
 mod browser;
+mod crm;
 mod crud;
 mod hub;
 mod identity;
@@ -26,6 +27,8 @@ pub fn all() -> Vec<(&'static str, Test)> {
         ),
         ("crud_pagination", crud::pagination),
         ("crud_cross_tenant_isolation", crud::cross_tenant_isolation),
+        ("crm_interactions", crm::interactions),
+        ("crm_followups_and_due_cron", crm::followups_and_due_cron),
         ("http_cors", crud::cors),
         ("http_idempotent_retry", crud::idempotent_retry),
         ("http_rate_limit_per_caller", crud::rate_limit_per_caller),

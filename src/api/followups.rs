@@ -1,0 +1,301 @@
+//! `/api/crm/followups`: follow-ups on customers, assigned to a broker with a due time;
+//! the cron announces due ones (`crm:followup:due`) once each.
+
+use crate::domain::auth::Action;
+use crate::domain::crm::{self, Followup};
+use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::pagination;
+use crate::http::router::json;
+use crate::http::{auth, body};
+use crate::realtime::outbox;
+use crate::store::{self, i, ot, t};
+use serde::Deserialize;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+const COLUMNS: &str =
+    "id, customer_id, assigned_to, due_at, note, status, created_by, created_at, updated_at";
+
+fn channels(f: &Followup) -> Vec<String> {
+    vec![
+        "tenant".into(),
+        format!("user:{}", f.assigned_to),
+        format!("entity:followup:{}", f.id),
+        format!("entity:customer:{}", f.customer_id),
+    ]
+}
+
+async fn load(env: &Env, tenant: &str, id: &str) -> ApiResult<Option<Followup>> {
+    let db = store::db(env)?;
+    store::first(store::stmt(
+        &db,
+        &format!("SELECT {COLUMNS} FROM followups WHERE tenant_id = ?1 AND id = ?2"),
+        &[t(tenant), t(id)],
+    )?)
+    .await
+}
+
+pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let input = body::json(&mut req).await?;
+    let n = crm::validate_followup(&input)?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    // An explicit assignee must be a user of the tenant (the caller always may be).
+    if let Some(a) = n.assigned_to.as_deref().filter(|a| *a != who.user_id) {
+        let found: Option<serde_json::Value> = store::first(store::stmt(
+            &db,
+            "SELECT id FROM users WHERE tenant_id = ?1 AND id = ?2",
+            &[t(tenant), t(a)],
+        )?)
+        .await?;
+        if found.is_none() {
+            let mut e = FieldErrors::default();
+            e.add("assigned_to", "no such user");
+            return Err(ApiError::validation(e));
+        }
+    }
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let f = Followup {
+        id: crate::platform::new_id("fu"),
+        customer_id: n.customer_id,
+        assigned_to: n.assigned_to.unwrap_or_else(|| who.user_id.clone()),
+        due_at: n.due_at,
+        note: n.note,
+        status: "open".into(),
+        created_by: who.user_id.clone(),
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let event = outbox::draft(
+        "crm:followup:created",
+        channels(&f),
+        serde_json::to_value(&f)?,
+    );
+    let results = store::batch(
+        &db,
+        vec![
+            outbox::insert_if_exists(&db, tenant, &event, "customers", &f.customer_id)?,
+            store::stmt(
+                &db,
+                &format!(
+                    "INSERT INTO followups (tenant_id, {COLUMNS})
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?8
+                     WHERE EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?3)"
+                ),
+                &[
+                    t(tenant),
+                    t(&f.id),
+                    t(&f.customer_id),
+                    t(&f.assigned_to),
+                    t(&f.due_at),
+                    ot(f.note.as_deref()),
+                    t(&f.created_by),
+                    t(&f.created_at),
+                ],
+            )?,
+        ],
+    )
+    .await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        let mut e = FieldErrors::default();
+        e.add("customer_id", "no such customer");
+        return Err(ApiError::validation(e));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(201, &f)
+}
+
+pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let page = pagination::parse(
+        body::query(&req, "limit").as_deref(),
+        body::query(&req, "cursor").as_deref(),
+    )?;
+    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+    let status = q("status");
+    if status
+        .as_deref()
+        .is_some_and(|s| !crm::FOLLOWUP_STATUSES.contains(&s))
+    {
+        return Err(ApiError::bad_request(
+            "status must be open, done or cancelled",
+        ));
+    }
+    let due_before = match q("due_before") {
+        Some(s) => Some(
+            crate::domain::time::parse_rfc3339(&s)
+                .map(crate::domain::time::format_ms)
+                .ok_or_else(|| ApiError::bad_request("due_before must be an RFC 3339 time"))?,
+        ),
+        None => None,
+    };
+    let db = store::db(env)?;
+    let rows: Vec<Followup> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {COLUMNS} FROM followups WHERE tenant_id = ?1
+             AND (?2 IS NULL OR assigned_to = ?2) AND (?3 IS NULL OR status = ?3)
+             AND (?4 IS NULL OR customer_id = ?4) AND (?5 IS NULL OR due_at < ?5)
+             AND (?6 IS NULL OR id < ?6)
+             ORDER BY id DESC LIMIT ?7"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(q("assigned_to").as_deref()),
+            ot(status.as_deref()),
+            ot(q("customer_id").as_deref()),
+            ot(due_before.as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let (data, next) = pagination::finish(rows, page.limit, |r| r.id.clone());
+    json(200, &json!({"data": data, "next_cursor": next}))
+}
+
+pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let id = body::path_id(id, "follow-up")?;
+    match load(env, &who.tenant_id, &id).await? {
+        Some(f) => json(200, &f),
+        None => Err(ApiError::not_found("follow-up")),
+    }
+}
+
+/// `PUT /api/crm/followups/:id`: complete, cancel, reopen, reschedule or re-note.
+pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let id = body::path_id(id, "follow-up")?;
+    let input = body::json(&mut req).await?;
+    let ch = crm::validate_followup_change(&input)?;
+    let tenant = who.tenant_id.as_str();
+    let mut f = load(env, tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("follow-up"))?;
+    let before = f.status.clone();
+    let rescheduled = ch.due_at.is_some();
+    if let Some(s) = ch.status {
+        f.status = s;
+    }
+    if let Some(d) = ch.due_at {
+        f.due_at = d;
+    }
+    if let Some(n) = ch.note {
+        f.note = n;
+    }
+    f.updated_at = crate::platform::iso(crate::platform::now_ms());
+    let kind = crm::followup_event(&before, &f.status);
+    let event = outbox::draft(kind, channels(&f), serde_json::to_value(&f)?);
+    let db = store::db(env)?;
+    let results = store::batch(
+        &db,
+        vec![
+            outbox::insert_if_exists(&db, tenant, &event, "followups", &f.id)?,
+            store::stmt(
+                &db,
+                // A reschedule makes the follow-up due again (announced again when due).
+                "UPDATE followups SET status = ?3, due_at = ?4, note = ?5, updated_at = ?6,
+                 notified_at = CASE WHEN ?7 = 1 THEN NULL ELSE notified_at END
+                 WHERE tenant_id = ?1 AND id = ?2",
+                &[
+                    t(tenant),
+                    t(&f.id),
+                    t(&f.status),
+                    t(&f.due_at),
+                    ot(f.note.as_deref()),
+                    t(&f.updated_at),
+                    i(i64::from(rescheduled)),
+                ],
+            )?,
+        ],
+    )
+    .await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        return Err(ApiError::not_found("follow-up"));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(200, &f)
+}
+
+#[derive(Deserialize)]
+struct DueRow {
+    tenant_id: String,
+    id: String,
+    customer_id: String,
+    assigned_to: String,
+    due_at: String,
+    note: Option<String>,
+    status: String,
+    created_by: String,
+    created_at: String,
+    updated_at: String,
+}
+
+/// Cron: announces each open follow-up that came due, exactly once (`notified_at` is set
+/// in the same batch as its event, and the event only if this run set it).
+pub async fn announce_due(env: &Env) -> ApiResult<usize> {
+    let db = store::db(env)?;
+    let now_ms = crate::platform::now_ms();
+    let now = crate::platform::iso(now_ms);
+    let due: Vec<DueRow> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT tenant_id, {COLUMNS} FROM followups
+             WHERE status = 'open' AND notified_at IS NULL AND due_at <= ?1
+             ORDER BY due_at LIMIT 100"
+        ),
+        &[t(&now)],
+    )?)
+    .await?;
+    let marker = format!("{now}#{}", crate::platform::random_hex());
+    let mut tenants: Vec<String> = Vec::new();
+    for r in &due {
+        let f = Followup {
+            id: r.id.clone(),
+            customer_id: r.customer_id.clone(),
+            assigned_to: r.assigned_to.clone(),
+            due_at: r.due_at.clone(),
+            note: r.note.clone(),
+            status: r.status.clone(),
+            created_by: r.created_by.clone(),
+            created_at: r.created_at.clone(),
+            updated_at: r.updated_at.clone(),
+        };
+        let event = outbox::draft(
+            "crm:followup:due",
+            vec![
+                format!("user:{}", f.assigned_to),
+                format!("entity:followup:{}", f.id),
+            ],
+            serde_json::to_value(&f)?,
+        );
+        store::batch(
+            &db,
+            vec![
+                store::stmt(
+                    &db,
+                    "UPDATE followups SET notified_at = ?3
+                     WHERE tenant_id = ?1 AND id = ?2 AND notified_at IS NULL AND status = 'open'",
+                    &[t(&r.tenant_id), t(&r.id), t(&marker)],
+                )?,
+                outbox::insert_when(
+                    &db,
+                    &r.tenant_id,
+                    &event,
+                    "SELECT 1 FROM followups WHERE tenant_id = ?2 AND id = ?8 AND notified_at = ?9",
+                    &[t(&r.id), t(&marker)],
+                )?,
+            ],
+        )
+        .await?;
+        if !tenants.contains(&r.tenant_id) {
+            tenants.push(r.tenant_id.clone());
+        }
+    }
+    for tn in &tenants {
+        outbox::deliver_after_write(env, tn).await;
+    }
+    Ok(due.len())
+}

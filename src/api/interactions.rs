@@ -1,0 +1,100 @@
+//! `/api/crm/interactions`: calls, meetings and notes logged against a customer.
+
+use crate::domain::auth::Action;
+use crate::domain::crm::{self, Interaction};
+use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::event::entity_channels;
+use crate::domain::pagination;
+use crate::http::router::json;
+use crate::http::{auth, body};
+use crate::realtime::outbox;
+use crate::store::{self, i, ot, t};
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+const COLUMNS: &str = "id, customer_id, type, summary, occurred_at, created_by, created_at";
+
+pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let input = body::json(&mut req).await?;
+    let n = crm::validate_interaction(&input)?;
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let it = Interaction {
+        id: crate::platform::new_id("int"),
+        customer_id: n.customer_id,
+        kind: n.kind,
+        summary: n.summary,
+        occurred_at: n.occurred_at.unwrap_or_else(|| now.clone()),
+        created_by: who.user_id.clone(),
+        created_at: now,
+    };
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let mut channels = entity_channels("customer", &it.customer_id);
+    channels.push(format!("entity:interaction:{}", it.id));
+    let event = outbox::draft(
+        "crm:interaction:created",
+        channels,
+        serde_json::to_value(&it)?,
+    );
+    // Both rows only if the customer exists in this tenant (checked inside the batch).
+    let results = store::batch(
+        &db,
+        vec![
+            outbox::insert_if_exists(&db, tenant, &event, "customers", &it.customer_id)?,
+            store::stmt(
+                &db,
+                &format!(
+                    "INSERT INTO interactions (tenant_id, {COLUMNS})
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+                     WHERE EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?3)"
+                ),
+                &[
+                    t(tenant),
+                    t(&it.id),
+                    t(&it.customer_id),
+                    t(&it.kind),
+                    t(&it.summary),
+                    t(&it.occurred_at),
+                    t(&it.created_by),
+                    t(&it.created_at),
+                ],
+            )?,
+        ],
+    )
+    .await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        let mut e = FieldErrors::default();
+        e.add("customer_id", "no such customer");
+        return Err(ApiError::validation(e));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(201, &it)
+}
+
+pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let page = pagination::parse(
+        body::query(&req, "limit").as_deref(),
+        body::query(&req, "cursor").as_deref(),
+    )?;
+    let customer = body::query(&req, "customer_id");
+    let db = store::db(env)?;
+    let rows: Vec<Interaction> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {COLUMNS} FROM interactions WHERE tenant_id = ?1
+             AND (?2 IS NULL OR customer_id = ?2) AND (?3 IS NULL OR id < ?3)
+             ORDER BY id DESC LIMIT ?4"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(customer.as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let (data, next) = pagination::finish(rows, page.limit, |r| r.id.clone());
+    json(200, &json!({"data": data, "next_cursor": next}))
+}

@@ -1,0 +1,165 @@
+//! CRM activity: interactions and follow-ups, their events, and the due-follow-up cron.
+
+use crate::assertions as check;
+use crate::client::Ws;
+use crate::fixtures::fresh_tenant;
+use crate::Ctx;
+use serde_json::json;
+use std::time::Duration;
+
+fn customer(cx: &Ctx, tok: &str, name: &str) -> String {
+    cx.api
+        .post("/api/crm/customers", tok, &json!({"name": name}))
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn interactions(cx: &mut Ctx) {
+    let t = fresh_tenant("crm-int");
+    let b = cx.token(&t, "b1", "broker");
+    let v = cx.token(&t, "v1", "viewer");
+    let c = customer(cx, &b, "Ada");
+    let mut ws = Ws::connect(&cx.server.base, &v);
+    ws.subscribe(&[&format!("entity:customer:{c}")], None);
+    let r = cx.api.post("/api/crm/interactions", &b, &json!({"customer_id": c, "type": "call", "summary": "Discussed the flat", "occurred_at": "2026-11-20T15:30:00+01:00"}));
+    check::status(&r, 201);
+    assert_eq!(r.body["occurred_at"], "2026-11-20T14:30:00.000Z");
+    let e = ws.next_event();
+    check::event(&e, "crm:interaction:created");
+    assert_eq!(e["data"], r.body);
+    // Unknown or foreign customers are refused, and nothing is written or emitted.
+    let other = customer(
+        cx,
+        &cx.token(&fresh_tenant("crm-int-b"), "x", "admin"),
+        "Foreign",
+    );
+    for cid in ["c_nope", other.as_str()] {
+        let r = cx.api.post(
+            "/api/crm/interactions",
+            &b,
+            &json!({"customer_id": cid, "type": "note", "summary": "x"}),
+        );
+        check::error(&r, 422, "validation_failed");
+        assert_eq!(
+            r.body["error"]["details"]["fields"]["customer_id"],
+            "no such customer"
+        );
+    }
+    check::error(
+        &cx.api.post(
+            "/api/crm/interactions",
+            &b,
+            &json!({"customer_id": c, "type": "fax", "summary": ""}),
+        ),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.post(
+            "/api/crm/interactions",
+            &v,
+            &json!({"customer_id": c, "type": "note", "summary": "x"}),
+        ),
+        403,
+        "forbidden",
+    );
+    assert!(ws.drain(Duration::from_millis(500)).is_empty());
+    let l = cx
+        .api
+        .get(&format!("/api/crm/interactions?customer_id={c}"), &v);
+    check::status(&l, 200);
+    assert_eq!(l.body["data"].as_array().unwrap().len(), 1);
+}
+
+pub fn followups_and_due_cron(cx: &mut Ctx) {
+    let t = fresh_tenant("crm-fu");
+    let b = cx.token(&t, "b1", "broker");
+    let c = customer(cx, &b, "Grace");
+    let mut ws = Ws::connect(&cx.server.base, &b);
+    ws.subscribe(&["user:b1"], None);
+    let past = "2020-01-01T09:00:00Z";
+    let r = cx.api.post(
+        "/api/crm/followups",
+        &b,
+        &json!({"customer_id": c, "due_at": past, "note": "Send the contract"}),
+    );
+    check::status(&r, 201);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (r.body["assigned_to"].as_str(), r.body["status"].as_str()),
+        (Some("b1"), Some("open"))
+    );
+    check::event(&ws.next_event(), "crm:followup:created");
+    check::error(
+        &cx.api.post(
+            "/api/crm/followups",
+            &b,
+            &json!({"customer_id": c, "due_at": past, "assigned_to": "ghost"}),
+        ),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.post(
+            "/api/crm/followups",
+            &b,
+            &json!({"customer_id": c, "due_at": "soon"}),
+        ),
+        422,
+        "validation_failed",
+    );
+    // The cron announces it once.
+    assert_eq!(cx.server.run_cron(), 200);
+    let due = ws.next_event();
+    check::event(&due, "crm:followup:due");
+    assert_eq!(due["data"]["id"], id.as_str());
+    assert_eq!(cx.server.run_cron(), 200);
+    assert!(
+        ws.drain(Duration::from_millis(600))
+            .iter()
+            .all(|f| f["type"] != "crm:followup:due"),
+        "announced twice"
+    );
+    // Rescheduling makes it due again; completing it emits completed.
+    let u = cx.api.put(
+        &format!("/api/crm/followups/{id}"),
+        &b,
+        &json!({"due_at": "2021-01-01T09:00:00Z"}),
+    );
+    check::status(&u, 200);
+    check::event(&ws.next_event(), "crm:followup:updated");
+    assert_eq!(cx.server.run_cron(), 200);
+    check::event(&ws.next_event(), "crm:followup:due");
+    let done = cx.api.put(
+        &format!("/api/crm/followups/{id}"),
+        &b,
+        &json!({"status": "done"}),
+    );
+    check::status(&done, 200);
+    check::event(&ws.next_event(), "crm:followup:completed");
+    let open = cx.api.get("/api/crm/followups?status=open", &b);
+    assert_eq!(open.body["data"].as_array().unwrap().len(), 0);
+    check::status(&cx.api.get(&format!("/api/crm/followups/{id}"), &b), 200);
+    let stranger = cx.token(&fresh_tenant("crm-fu-b"), "s", "admin");
+    check::error(
+        &cx.api.get(&format!("/api/crm/followups/{id}"), &stranger),
+        404,
+        "not_found",
+    );
+    check::error(
+        &cx.api.put(
+            &format!("/api/crm/followups/{id}"),
+            &stranger,
+            &json!({"status": "open"}),
+        ),
+        404,
+        "not_found",
+    );
+    check::error(
+        &cx.api.get("/api/crm/followups?due_before=later", &b),
+        400,
+        "bad_request",
+    );
+}
