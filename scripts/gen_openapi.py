@@ -56,6 +56,13 @@ paths = {
     "put": op("Complete, cancel, reopen or reschedule (broker, admin)", "crm", {"200": resp("Updated", ref("Followup")), **err(400, 401, 403, 404, 415, 422)}, params=[P("id")], request=body(ref("FollowupPatch")), op_id="updateFollowup",
               desc="Emits `crm:followup:completed` (status → done) or `crm:followup:updated`."),
   },
+  "/api/calendar/appointments": {
+    "get": op("List appointments", "calendar", {"200": resp("A page", list_of(ref("Appointment"))), **err(400, 401)}, params=[P("limit"), P("cursor")] + [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ["assigned_to", "status", "from", "to"]], op_id="listAppointments"),
+    "post": op("Schedule an appointment (broker, admin)", "calendar", {"201": resp("Scheduled", ref("Appointment")), **err(400, 401, 403, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("AppointmentInput")), op_id="createAppointment",
+               desc="Emits `calendar:appointment:created`; 30 min before the start the cron emits `calendar:reminder` to the assignee once."),
+  },
+  "/api/calendar/appointments/{id}/complete": {"put": op("Complete an appointment (broker, admin)", "calendar", {"200": resp("Completed", ref("Appointment")), **err(400, 401, 403, 404, 409, 415, 422)}, params=[P("id")],
+        request={"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {"outcome": {"type": "string", "maxLength": 2000}}}}}}, op_id="completeAppointment", desc="Emits `calendar:appointment:completed`; a second completion is a 409.")},
   "/api/auth/login": {"post": op("Log in with email and password", "auth", {"200": resp("Tokens", ref("TokenPair")), **err(400, 401, 415, 422, 429)}, request=body(ref("LoginInput")), security="public", op_id="login",
         desc="Repeated failures per (tenant, email) and per IP are rate limited (429 with Retry-After).")},
   "/api/auth/refresh": {"post": op("Rotate a refresh token", "auth", {"200": resp("New tokens", ref("TokenPair")), **err(400, 401, 415, 422)}, request=body(ref("RefreshInput")), security="public", op_id="refresh",
@@ -120,6 +127,10 @@ schemas = {
       "due_at": {"type": "string", "format": "date-time"}, "note": {"type": "string", "maxLength": 2000}}},
   "FollowupPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {"status": {"type": "string", "enum": ["open", "done", "cancelled"]},
       "due_at": {"type": "string", "format": "date-time"}, "note": {"type": ["string", "null"], "maxLength": 2000}}},
+  "Appointment": {"type": "object", "properties": {k: {"type": "string"} for k in ["id", "title", "assigned_to", "starts_at", "ends_at", "status", "created_by", "created_at", "updated_at"]} | {k: {"type": ["string", "null"]} for k in ["customer_id", "location", "notes", "outcome"]}},
+  "AppointmentInput": {"type": "object", "required": ["title", "starts_at", "ends_at"], "additionalProperties": False, "properties": {
+      "title": {"type": "string", "minLength": 1, "maxLength": 200}, "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
+      "customer_id": {"type": "string"}, "assigned_to": {"type": "string"}, "location": {"type": "string", "maxLength": 300}, "notes": {"type": "string", "maxLength": 2000}}},
   "LoginInput": {"type": "object", "required": ["tenant", "email", "password"], "properties": {"tenant": {"type": "string"}, "email": {"type": "string", "format": "email"}, "password": {"type": "string"}}},
   "RefreshInput": {"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}},
   "TokenPair": {"type": "object", "required": ["access_token", "token_type", "expires_in", "refresh_token"], "properties": {

@@ -1,6 +1,7 @@
 //! Pure business rules, free of worker types, so plain `cargo test` covers them.
 
 pub mod auth;
+pub mod calendar;
 pub mod cors;
 pub mod crm;
 pub mod customer;

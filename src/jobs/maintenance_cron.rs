@@ -1,5 +1,5 @@
 //! The every-minute cron: redrives undelivered outbox rows to the tenant hubs, announces
-//! due follow-ups, forgets old idempotency keys and re-enqueues jobs whose queue send was
+//! due follow-ups and upcoming appointments, forgets old idempotency keys and re-enqueues jobs whose queue send was
 //! lost. Operator-level, so it spans tenants.
 
 use crate::realtime::outbox;
@@ -28,6 +28,11 @@ pub async fn run(env: &Env) {
         Ok(n) if n > 0 => worker::console_log!("cron: {n} follow-ups came due"),
         Ok(_) => {}
         Err(e) => worker::console_error!("cron: follow-up announcements failed: {}", e.message),
+    }
+    match crate::api::calendar::remind(env).await {
+        Ok(n) if n > 0 => worker::console_log!("cron: {n} appointment reminders"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("cron: appointment reminders failed: {}", e.message),
     }
     match crate::http::idempotency::cleanup(env).await {
         Ok(n) if n > 0 => worker::console_log!("cron: forgot {n} idempotency keys"),

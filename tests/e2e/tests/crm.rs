@@ -163,3 +163,80 @@ pub fn followups_and_due_cron(cx: &mut Ctx) {
         "bad_request",
     );
 }
+
+pub fn calendar(cx: &mut Ctx) {
+    let t = fresh_tenant("cal");
+    let b = cx.token(&t, "b1", "broker");
+    let v = cx.token(&t, "v1", "viewer");
+    let c = customer(cx, &b, "Viewer of flats");
+    let mut ws = Ws::connect(&cx.server.base, &b);
+    ws.subscribe(&["user:b1"], None);
+    // Starts in 10 minutes: inside the 30-minute reminder window.
+    let start = chrono::Utc::now() + chrono::Duration::minutes(10);
+    let end = start + chrono::Duration::minutes(45);
+    let body = json!({"title": "Viewing Hauptstr. 5", "customer_id": c, "starts_at": start.to_rfc3339(), "ends_at": end.to_rfc3339(), "location": "Hauptstr. 5"});
+    let r = cx.api.post("/api/calendar/appointments", &b, &body);
+    check::status(&r, 201);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    check::event(&ws.next_event(), "calendar:appointment:created");
+    check::error(
+        &cx.api.post("/api/calendar/appointments", &v, &body),
+        403,
+        "forbidden",
+    );
+    let mut bad = body.clone();
+    bad["ends_at"] = json!(start.to_rfc3339());
+    check::error(
+        &cx.api.post("/api/calendar/appointments", &b, &bad),
+        422,
+        "validation_failed",
+    );
+    bad = body.clone();
+    bad["customer_id"] = json!("c_unknown");
+    check::error(
+        &cx.api.post("/api/calendar/appointments", &b, &bad),
+        422,
+        "validation_failed",
+    );
+    // The reminder comes once.
+    assert_eq!(cx.server.run_cron(), 200);
+    let rem = ws.next_event();
+    check::event(&rem, "calendar:reminder");
+    assert_eq!(rem["data"]["id"], id.as_str());
+    assert_eq!(cx.server.run_cron(), 200);
+    assert!(ws
+        .drain(Duration::from_millis(500))
+        .iter()
+        .all(|f| f["type"] != "calendar:reminder"));
+    let l = cx
+        .api
+        .get("/api/calendar/appointments?status=scheduled", &v);
+    assert_eq!(l.body["data"].as_array().unwrap().len(), 1);
+    let done = cx.api.put(
+        &format!("/api/calendar/appointments/{id}/complete"),
+        &b,
+        &json!({"outcome": "Offer expected"}),
+    );
+    check::status(&done, 200);
+    assert_eq!(done.body["status"], "completed");
+    check::event(&ws.next_event(), "calendar:appointment:completed");
+    check::error(
+        &cx.api.put(
+            &format!("/api/calendar/appointments/{id}/complete"),
+            &b,
+            &json!({}),
+        ),
+        409,
+        "conflict",
+    );
+    let other = cx.token(&fresh_tenant("cal-b"), "x", "admin");
+    check::error(
+        &cx.api.put(
+            &format!("/api/calendar/appointments/{id}/complete"),
+            &other,
+            &json!({}),
+        ),
+        404,
+        "not_found",
+    );
+}

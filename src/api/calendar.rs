@@ -1,0 +1,267 @@
+//! `/api/calendar/appointments`: brokers' appointments (create, list, complete), and the
+//! cron's reminders (`calendar:reminder`, once per appointment, ahead of its start).
+
+use crate::domain::auth::Action;
+use crate::domain::calendar::{self, Appointment};
+use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::pagination;
+use crate::domain::time;
+use crate::http::router::json;
+use crate::http::{auth, body};
+use crate::realtime::outbox;
+use crate::store::{self, i, ot, t};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
+
+const COLUMNS: &str = "id, title, customer_id, assigned_to, starts_at, ends_at, location, notes, status, outcome, created_by, created_at, updated_at";
+/// Reminders go out this long before the start.
+const REMIND_AHEAD_MS: i64 = 30 * 60 * 1000;
+
+fn channels(a: &Appointment) -> Vec<String> {
+    let mut c = vec![
+        "tenant".to_string(),
+        format!("user:{}", a.assigned_to),
+        format!("entity:appointment:{}", a.id),
+    ];
+    if let Some(cid) = &a.customer_id {
+        c.push(format!("entity:customer:{cid}"));
+    }
+    c
+}
+
+pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let input = body::json(&mut req).await?;
+    let n = calendar::validate(&input)?;
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let a = Appointment {
+        id: crate::platform::new_id("apt"),
+        title: n.title,
+        customer_id: n.customer_id,
+        assigned_to: n.assigned_to.unwrap_or_else(|| who.user_id.clone()),
+        starts_at: n.starts_at,
+        ends_at: n.ends_at,
+        location: n.location,
+        notes: n.notes,
+        status: "scheduled".into(),
+        outcome: None,
+        created_by: who.user_id.clone(),
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let event = outbox::draft(
+        "calendar:appointment:created",
+        channels(&a),
+        serde_json::to_value(&a)?,
+    );
+    // A customer, when given, must exist in this tenant (checked inside the batch).
+    let cond = "(?2 IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?2))";
+    let results = store::batch(
+        &db,
+        vec![
+            outbox::insert_when(&db, tenant, &event,
+                "SELECT 1 WHERE ?8 IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?2 AND id = ?8)",
+                &[ot(a.customer_id.as_deref())])?,
+            store::stmt(
+                &db,
+                &format!(
+                    "INSERT INTO appointments (tenant_id, customer_id, id, title, assigned_to, starts_at,
+                       ends_at, location, notes, status, created_by, created_at, updated_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'scheduled', ?10, ?11, ?11 WHERE {cond}"
+                ),
+                &[t(tenant), ot(a.customer_id.as_deref()), t(&a.id), t(&a.title), t(&a.assigned_to), t(&a.starts_at), t(&a.ends_at), ot(a.location.as_deref()), ot(a.notes.as_deref()), t(&a.created_by), t(&a.created_at)],
+            )?,
+        ],
+    )
+    .await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        let mut e = FieldErrors::default();
+        e.add("customer_id", "no such customer");
+        return Err(ApiError::validation(e));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(201, &a)
+}
+
+pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let page = pagination::parse(
+        body::query(&req, "limit").as_deref(),
+        body::query(&req, "cursor").as_deref(),
+    )?;
+    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+    let bound = |k: &str| -> ApiResult<Option<String>> {
+        match q(k) {
+            None => Ok(None),
+            Some(v) => time::parse_rfc3339(&v)
+                .map(|ms| Some(time::format_ms(ms)))
+                .ok_or_else(|| ApiError::bad_request(format!("{k} must be an RFC 3339 time"))),
+        }
+    };
+    let (from, to) = (bound("from")?, bound("to")?);
+    let db = store::db(env)?;
+    let rows: Vec<Appointment> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {COLUMNS} FROM appointments WHERE tenant_id = ?1
+             AND (?2 IS NULL OR assigned_to = ?2) AND (?3 IS NULL OR status = ?3)
+             AND (?4 IS NULL OR starts_at >= ?4) AND (?5 IS NULL OR starts_at < ?5)
+             AND (?6 IS NULL OR id < ?6)
+             ORDER BY id DESC LIMIT ?7"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(q("assigned_to").as_deref()),
+            ot(q("status").as_deref()),
+            ot(from.as_deref()),
+            ot(to.as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let (data, next) = pagination::finish(rows, page.limit, |r| r.id.clone());
+    json(200, &json!({"data": data, "next_cursor": next}))
+}
+
+/// `PUT /api/calendar/appointments/:id/complete` `{"outcome"?}`: once (409 after).
+pub async fn complete(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let id = body::path_id(id, "appointment")?;
+    let input = if req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .is_some_and(|l| l != "0")
+    {
+        body::json(&mut req).await?
+    } else {
+        json!({})
+    };
+    let outcome = match input.get("outcome") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.chars().count() <= 2000 => Some(s.clone()),
+        Some(_) => {
+            let mut e = FieldErrors::default();
+            e.add("outcome", "must be a string of at most 2000 characters");
+            return Err(ApiError::validation(e));
+        }
+    };
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let mut a: Appointment = store::first(store::stmt(
+        &db,
+        &format!("SELECT {COLUMNS} FROM appointments WHERE tenant_id = ?1 AND id = ?2"),
+        &[t(tenant), t(&id)],
+    )?)
+    .await?
+    .ok_or_else(|| ApiError::not_found("appointment"))?;
+    if a.status != "scheduled" {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            format!("the appointment is already {}", a.status),
+        ));
+    }
+    a.status = "completed".into();
+    a.outcome = outcome;
+    a.updated_at = crate::platform::iso(crate::platform::now_ms());
+    let event = outbox::draft(
+        "calendar:appointment:completed",
+        channels(&a),
+        serde_json::to_value(&a)?,
+    );
+    let marker = a.updated_at.clone();
+    let results = store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "UPDATE appointments SET status = 'completed', outcome = ?3, updated_at = ?4
+                 WHERE tenant_id = ?1 AND id = ?2 AND status = 'scheduled'",
+                &[t(tenant), t(&a.id), ot(a.outcome.as_deref()), t(&marker)],
+            )?,
+            outbox::insert_when(&db, tenant, &event,
+                "SELECT 1 FROM appointments WHERE tenant_id = ?2 AND id = ?8 AND status = 'completed' AND updated_at = ?9",
+                &[t(&a.id), t(&marker)])?,
+        ],
+    )
+    .await?;
+    if results.first().map(store::changes) != Some(1) {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "the appointment was completed meanwhile",
+        ));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(200, &a)
+}
+
+#[derive(Deserialize)]
+struct RemindRow {
+    tenant_id: String,
+    id: String,
+}
+
+/// Cron: `calendar:reminder` to the assignee for each scheduled appointment starting
+/// within `REMIND_AHEAD_MS`, once (same marker technique as follow-ups).
+pub async fn remind(env: &Env) -> ApiResult<usize> {
+    let db = store::db(env)?;
+    let now_ms = crate::platform::now_ms();
+    let now = crate::platform::iso(now_ms);
+    let horizon = crate::platform::iso(now_ms + REMIND_AHEAD_MS);
+    let rows: Vec<RemindRow> = store::all(store::stmt(
+        &db,
+        "SELECT tenant_id, id FROM appointments
+         WHERE status = 'scheduled' AND reminded_at IS NULL AND starts_at <= ?1 AND starts_at > ?2
+         ORDER BY starts_at LIMIT 100",
+        &[t(&horizon), t(&now)],
+    )?)
+    .await?;
+    let marker = format!("{now}#{}", crate::platform::random_hex());
+    let mut tenants: Vec<String> = Vec::new();
+    for r in &rows {
+        let a: Option<Appointment> = store::first(store::stmt(
+            &db,
+            &format!("SELECT {COLUMNS} FROM appointments WHERE tenant_id = ?1 AND id = ?2"),
+            &[t(&r.tenant_id), t(&r.id)],
+        )?)
+        .await?;
+        let Some(a) = a else { continue };
+        let event = outbox::draft(
+            "calendar:reminder",
+            vec![
+                format!("user:{}", a.assigned_to),
+                format!("entity:appointment:{}", a.id),
+            ],
+            serde_json::to_value(&a)?,
+        );
+        store::batch(
+            &db,
+            vec![
+                store::stmt(
+                    &db,
+                    "UPDATE appointments SET reminded_at = ?3
+                     WHERE tenant_id = ?1 AND id = ?2 AND reminded_at IS NULL AND status = 'scheduled'",
+                    &[t(&r.tenant_id), t(&r.id), t(&marker)],
+                )?,
+                outbox::insert_when(&db, &r.tenant_id, &event,
+                    "SELECT 1 FROM appointments WHERE tenant_id = ?2 AND id = ?8 AND reminded_at = ?9",
+                    &[t(&r.id), t(&marker)])?,
+            ],
+        )
+        .await?;
+        if !tenants.contains(&r.tenant_id) {
+            tenants.push(r.tenant_id.clone());
+        }
+    }
+    for tn in &tenants {
+        outbox::deliver_after_write(env, tn).await;
+    }
+    Ok(rows.len())
+}
