@@ -63,6 +63,14 @@ paths = {
   },
   "/api/calendar/appointments/{id}/complete": {"put": op("Complete an appointment (broker, admin)", "calendar", {"200": resp("Completed", ref("Appointment")), **err(400, 401, 403, 404, 409, 415, 422)}, params=[P("id")],
         request={"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {"outcome": {"type": "string", "maxLength": 2000}}}}}}, op_id="completeAppointment", desc="Emits `calendar:appointment:completed`; a second completion is a 409.")},
+  "/api/cards": {
+    "get": op("List the tenant's cards", "cards", {"200": resp("A page", list_of(ref("Card"))), **err(400, 401)}, params=[P("limit"), P("cursor"), {"name": "owner_id", "in": "query", "schema": {"type": "string"}}], op_id="listCards"),
+    "post": op("Create a card (broker, admin)", "cards", {"201": resp("Created", ref("Card")), **err(400, 401, 403, 409, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("CardInput")), op_id="createCard", desc="Slugs are global (409 when taken). Emits `card:created`."),
+  },
+  "/api/cards/public/{slug}": {"get": op("A card's public page data", "cards", {"200": resp("Public card", ref("PublicCard")), **err(404, 429)}, params=[{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}], security="public", op_id="publicCard")},
+  "/api/cards/{id}/scan": {"post": op("Record a scan (public)", "cards", {"202": resp("Recorded", {"type": "object", "properties": {"counted": {"type": "boolean"}, "scans": {"type": "integer"}}}), **err(404, 415, 422, 429)}, params=[P("id")],
+        request={"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {"source": {"type": "string", "enum": ["qr", "nfc", "link"]}}}}}}, security="public", op_id="scanCard",
+        desc="Counted once per visitor (hashed IP) per 10 minutes; a counted scan emits `card:scanned` to the owner.")},
   "/api/auth/login": {"post": op("Log in with email and password", "auth", {"200": resp("Tokens", ref("TokenPair")), **err(400, 401, 415, 422, 429)}, request=body(ref("LoginInput")), security="public", op_id="login",
         desc="Repeated failures per (tenant, email) and per IP are rate limited (429 with Retry-After).")},
   "/api/auth/refresh": {"post": op("Rotate a refresh token", "auth", {"200": resp("New tokens", ref("TokenPair")), **err(400, 401, 415, 422)}, request=body(ref("RefreshInput")), security="public", op_id="refresh",
@@ -131,6 +139,10 @@ schemas = {
   "AppointmentInput": {"type": "object", "required": ["title", "starts_at", "ends_at"], "additionalProperties": False, "properties": {
       "title": {"type": "string", "minLength": 1, "maxLength": 200}, "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
       "customer_id": {"type": "string"}, "assigned_to": {"type": "string"}, "location": {"type": "string", "maxLength": 300}, "notes": {"type": "string", "maxLength": 2000}}},
+  "PublicCard": {"type": "object", "properties": {k: {"type": "string"} for k in ["id", "slug", "display_name"]} | {k: {"type": ["string", "null"]} for k in ["title", "phone", "email", "bio"]} | {"scans": {"type": "integer"}}},
+  "Card": {"type": "object", "properties": {k: {"type": "string"} for k in ["id", "slug", "owner_id", "display_name", "created_at", "updated_at"]} | {k: {"type": ["string", "null"]} for k in ["title", "phone", "email", "bio"]} | {"scans": {"type": "integer"}}},
+  "CardInput": {"type": "object", "required": ["slug", "display_name"], "additionalProperties": False, "properties": {"slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$"},
+      "display_name": {"type": "string", "maxLength": 120}, "title": {"type": "string", "maxLength": 120}, "phone": {"type": "string", "maxLength": 32}, "email": {"type": "string", "format": "email"}, "bio": {"type": "string", "maxLength": 1000}}},
   "LoginInput": {"type": "object", "required": ["tenant", "email", "password"], "properties": {"tenant": {"type": "string"}, "email": {"type": "string", "format": "email"}, "password": {"type": "string"}}},
   "RefreshInput": {"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}},
   "TokenPair": {"type": "object", "required": ["access_token", "token_type", "expires_in", "refresh_token"], "properties": {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod cards;
 pub mod customers;
 pub mod dashboard;
 pub mod dev;

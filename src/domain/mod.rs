@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod card;
 pub mod cors;
 pub mod crm;
 pub mod customer;

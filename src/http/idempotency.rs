@@ -44,8 +44,9 @@ pub async fn begin(req: &Request, env: &Env) -> ApiResult<Begin> {
     let Some(key) = req.headers().get("idempotency-key").ok().flatten() else {
         return Ok(Begin::None);
     };
-    // Token endpoints are never replayed: a stored answer would hold live credentials.
-    if req.path().starts_with("/api/auth/") {
+    // Token endpoints are never replayed (a stored answer would hold live credentials), and
+    // public scans have no tenant-scoped caller to key on.
+    if req.path().starts_with("/api/auth/") || req.path().ends_with("/scan") {
         return Ok(Begin::None);
     }
     if !valid_key(&key) {

@@ -240,3 +240,81 @@ pub fn calendar(cx: &mut Ctx) {
         "not_found",
     );
 }
+
+pub fn cards_public_flow(cx: &mut Ctx) {
+    let t = fresh_tenant("cards");
+    let b = cx.token(&t, "jane", "broker");
+    let mut ws = Ws::connect(&cx.server.base, &b);
+    ws.subscribe(&["user:jane"], None);
+    let slug = format!("jane-{}", &t[t.len() - 8..]);
+    let r = cx.api.post("/api/cards", &b, &json!({"slug": slug, "display_name": "Jane Doe", "title": "Senior Broker", "email": "jane@example.com"}));
+    check::status(&r, 201);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    check::event(&ws.next_event(), "card:created");
+    check::error(
+        &cx.api.post(
+            "/api/cards",
+            &b,
+            &json!({"slug": slug, "display_name": "Copycat"}),
+        ),
+        409,
+        "conflict",
+    );
+    // The public page needs no token and shows the card only.
+    let p = cx.api.raw(
+        "GET",
+        &format!("/api/cards/public/{slug}"),
+        None,
+        None,
+        None,
+    );
+    check::status(&p, 200);
+    assert_eq!(p.body["display_name"], "Jane Doe");
+    assert!(
+        p.body.get("owner_id").is_none() && p.body.get("tenant_id").is_none(),
+        "{}",
+        p.body
+    );
+    check::error(
+        &cx.api
+            .raw("GET", "/api/cards/public/no-such-card", None, None, None),
+        404,
+        "not_found",
+    );
+    // Scans: no token; once per visitor per 10 minutes.
+    let scan = |ip: &'static str| {
+        cx.api.raw_with_headers(
+            "POST",
+            &format!("/api/cards/{id}/scan"),
+            &[("cf-connecting-ip", ip)],
+        )
+    };
+    let s1 = scan("198.51.100.20");
+    check::status(&s1, 202);
+    assert_eq!(
+        (s1.body["counted"].as_bool(), s1.body["scans"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let e = ws.next_event();
+    check::event(&e, "card:scanned");
+    assert_eq!(e["data"]["scans"], 1);
+    assert_eq!(scan("198.51.100.20").body["counted"], false);
+    assert_eq!(scan("198.51.100.21").body["scans"], 2);
+    check::error(
+        &cx.api
+            .raw("POST", "/api/cards/card_nope/scan", None, None, None),
+        404,
+        "not_found",
+    );
+    let l = cx.api.get("/api/cards", &b);
+    assert_eq!(l.body["data"][0]["scans"], 2);
+    check::error(
+        &cx.api.post(
+            "/api/cards",
+            &cx.token(&t, "v", "viewer"),
+            &json!({"slug": "viewer-card", "display_name": "V"}),
+        ),
+        403,
+        "forbidden",
+    );
+}
