@@ -92,6 +92,8 @@ paths = {
   },
   "/api/security/blocked-ips/{ip}": {"delete": op("Unblock an address (admin)", "security", {"204": {"description": "Unblocked"}, **err(401, 403, 404)}, params=[{"name": "ip", "in": "path", "required": True, "schema": {"type": "string"}}], op_id="unblockIp")},
   "/api/jobs/{id}": {"get": op("A background job's status", "jobs", {"200": resp("The job", ref("Job")), **err(401, 404)}, params=[P("id")], op_id="getJob")},
+  "/api/analytics/snapshot": {"get": op("Events by type over the last 24 h", "reports", {"200": resp("Snapshot", {"type": "object", "properties": {"window_hours": {"type": "integer"}, "events": {"type": "integer"}, "events_by_type": {"type": "object"}, "connections": {"type": "integer"}, "head": {"type": "integer"}}}), **err(401)}, op_id="analyticsSnapshot")},
+  "/api/stats": {"get": op("Tenant totals (admin)", "reports", {"200": resp("Stats", {"type": "object", "additionalProperties": True}), **err(401, 403)}, op_id="stats")},
   "/api/dashboard": {"get": op("Tenant totals", "reports", {"200": resp("Dashboard", ref("Dashboard")), **err(401)}, op_id="getDashboard")},
   "/api/dev/messages": {"get": op("Messages recorded by the `record` providers (dev only)", "dev", {"200": resp("A page", list_of(ref("SentMessage"))), **err(400, 401, 404)}, params=[P("limit"), P("cursor")], op_id="listDevMessages")},
   "/api/realtime/ws": {"get": op("Open the tenant's WebSocket", "realtime", ws_responses, security="realtime", op_id="realtimeWs")},

@@ -1,5 +1,6 @@
 //! REST resources, one module each; handlers stay thin over domain rules and store calls.
 
+pub mod analytics;
 pub mod auth;
 pub mod calendar;
 pub mod cards;

@@ -4,7 +4,8 @@ use crate::domain::error::{ApiError, ApiResult};
 use serde_json::Value;
 use worker::Request;
 
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Issue 4: bodies up to 1 MiB; field limits keep real payloads far smaller.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub async fn json(req: &mut Request) -> ApiResult<Value> {
     let ct = req

@@ -128,6 +128,8 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         Route::BlockedIpsCreate => api::security::create(req, env).await,
         Route::BlockedIpDelete => api::security::delete(req, env, p0).await,
         Route::Dashboard => api::dashboard::get(req, env).await,
+        Route::AnalyticsSnapshot => api::analytics::snapshot(req, env).await,
+        Route::Stats => api::analytics::stats(req, env).await,
         Route::DevMessages => api::dev::messages(req, env).await,
         Route::RealtimeWs => realtime::routes::websocket(req, env).await,
         Route::RealtimeStream => realtime::routes::stream(req, env).await,

@@ -444,6 +444,10 @@ impl DurableObject for TenantHub {
             (worker::Method::Get, "/sse") => self.open_sse(&req),
             (worker::Method::Get, "/events") => self.events(&req),
             (worker::Method::Get, "/stats") => self.stats(),
+            (worker::Method::Get, "/analytics") => match identity(&req) {
+                Some(who) => Response::from_json(&self.analytics(&who)),
+                None => json_error(400, "bad_request", "missing identity"),
+            },
             _ => json_error(404, "route_not_found", "no such hub route"),
         }
     }
@@ -955,6 +959,31 @@ impl TenantHub {
         }
     }
 
+    /// Event counts by type over the last 24 h that `who` may read on the tenant channel.
+    fn analytics(&self, who: &Identity) -> serde_json::Value {
+        let subs = [Sub {
+            channel: "analytics".into(),
+            types: vec![],
+            presence: false,
+        }];
+        let day_ago = now_ms() - 24 * 3600 * 1000;
+        let mut by_type = serde_json::Map::new();
+        let mut total = 0u64;
+        let recent = self
+            .history
+            .recent(self.limits.history_max_events as u32, day_ago)
+            .unwrap_or_default();
+        for e in recent {
+            if protocol::should_deliver(who, &subs, &e) {
+                total += 1;
+                let n = by_type.entry(e.kind).or_insert(json!(0));
+                *n = json!(n.as_u64().unwrap_or(0) + 1);
+            }
+        }
+        json!({"window_hours": 24, "events": total, "events_by_type": by_type,
+               "connections": self.live().len(), "head": self.history.head().unwrap_or(0)})
+    }
+
     /// The first frame of a snapshot channel after `subscribed`.
     async fn send_snapshot(&self, ws: &WebSocket, who: &Identity, kind: SnapshotKind) {
         let head = self.history.head().unwrap_or(0);
@@ -986,29 +1015,7 @@ impl TenantHub {
                     .collect();
                 json!({ "items": items })
             }
-            SnapshotKind::Analytics => {
-                let subs = [Sub {
-                    channel: "analytics".into(),
-                    types: vec![],
-                    presence: false,
-                }];
-                let day_ago = now_ms() - 24 * 3600 * 1000;
-                let mut by_type = serde_json::Map::new();
-                let mut total = 0u64;
-                let recent = self
-                    .history
-                    .recent(self.limits.history_max_events as u32, day_ago)
-                    .unwrap_or_default();
-                for e in recent {
-                    if protocol::should_deliver(who, &subs, &e) {
-                        total += 1;
-                        let n = by_type.entry(e.kind).or_insert(json!(0));
-                        *n = json!(n.as_u64().unwrap_or(0) + 1);
-                    }
-                }
-                json!({"window_hours": 24, "events": total, "events_by_type": by_type,
-                       "connections": self.live().len()})
-            }
+            SnapshotKind::Analytics => self.analytics(who),
         };
         send(ws, &protocol::snapshot_frame(kind.name(), head, &data));
     }

@@ -318,3 +318,38 @@ pub fn cards_public_flow(cx: &mut Ctx) {
         "forbidden",
     );
 }
+
+pub fn stats_and_analytics(cx: &mut Ctx) {
+    let t = fresh_tenant("stats");
+    let admin = cx.token(&t, "boss", "admin");
+    let viewer = cx.token(&t, "val", "viewer");
+    let c1 = customer(cx, &admin, "One");
+    customer(cx, &admin, "Two");
+    cx.api.post(
+        "/api/crm/interactions",
+        &admin,
+        &json!({"customer_id": c1, "type": "note", "summary": "hello"}),
+    );
+    cx.api.post(
+        "/api/crm/followups",
+        &admin,
+        &json!({"customer_id": c1, "due_at": "2030-01-01T00:00:00Z"}),
+    );
+    let s = cx.api.get("/api/stats", &admin);
+    check::status(&s, 200);
+    assert_eq!(
+        (
+            s.body["customers"].as_u64(),
+            s.body["interactions"].as_u64(),
+            s.body["open_followups"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(s.body["outbox_pending"], 0);
+    check::error(&cx.api.get("/api/stats", &viewer), 403, "forbidden");
+    let a = cx.api.get("/api/analytics/snapshot", &viewer);
+    check::status(&a, 200);
+    assert_eq!(a.body["events_by_type"]["crm:customer:created"], 2);
+    assert_eq!(a.body["events_by_type"]["crm:interaction:created"], 1);
+    assert_eq!(a.body["events"], 4);
+}

@@ -164,7 +164,7 @@ pub fn bad_input_changes_nothing(cx: &mut Ctx) {
         415,
         "unsupported_media_type",
     );
-    let big = json!({"name": "x", "notes": "n".repeat(70 * 1024)});
+    let big = json!({"name": "x", "notes": "n".repeat(1024 * 1024 + 10)});
     check::error(&cx.api.post(C, &b, &big), 413, "payload_too_large");
     check::error(&cx.api.get(&format!("{C}?limit=0"), &b), 400, "bad_request");
     check::error(

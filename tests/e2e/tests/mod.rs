@@ -31,6 +31,7 @@ pub fn all() -> Vec<(&'static str, Test)> {
         ("crm_followups_and_due_cron", crm::followups_and_due_cron),
         ("calendar_appointments_and_reminders", crm::calendar),
         ("cards_public_flow", crm::cards_public_flow),
+        ("reports_stats_and_analytics", crm::stats_and_analytics),
         ("http_cors", crud::cors),
         ("http_idempotent_retry", crud::idempotent_retry),
         ("http_rate_limit_per_caller", crud::rate_limit_per_caller),

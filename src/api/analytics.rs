@@ -1,0 +1,92 @@
+//! `GET /api/analytics/snapshot` (events by type over 24 h, from the tenant hub) and
+//! `GET /api/stats` (admin: the tenant's totals from D1, one batch).
+
+use crate::domain::auth::Action;
+use crate::domain::error::ApiResult;
+use crate::http::auth;
+use crate::http::router::json;
+use crate::realtime::hub_client;
+use crate::store::{self, t};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use worker::{Env, Request, Response};
+
+pub async fn snapshot(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let mut hub = hub_client::get(env, &who, "", "/analytics", &[]).await?;
+    let data: Value = hub.json().await?;
+    json(200, &data)
+}
+
+#[derive(Deserialize)]
+struct N {
+    n: f64,
+}
+
+/// Each entry: (name, SQL counting rows of the tenant ?1).
+const COUNTS: &[(&str, &str)] = &[
+    (
+        "users",
+        "SELECT COUNT(*) AS n FROM users WHERE tenant_id = ?1",
+    ),
+    (
+        "customers",
+        "SELECT COUNT(*) AS n FROM customers WHERE tenant_id = ?1",
+    ),
+    (
+        "interactions",
+        "SELECT COUNT(*) AS n FROM interactions WHERE tenant_id = ?1",
+    ),
+    (
+        "open_followups",
+        "SELECT COUNT(*) AS n FROM followups WHERE tenant_id = ?1 AND status = 'open'",
+    ),
+    (
+        "scheduled_appointments",
+        "SELECT COUNT(*) AS n FROM appointments WHERE tenant_id = ?1 AND status = 'scheduled'",
+    ),
+    (
+        "cards",
+        "SELECT COUNT(*) AS n FROM cards WHERE tenant_id = ?1",
+    ),
+    (
+        "card_scans",
+        "SELECT COALESCE(SUM(scans), 0) AS n FROM cards WHERE tenant_id = ?1",
+    ),
+    (
+        "jobs",
+        "SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?1",
+    ),
+    (
+        "dead_jobs",
+        "SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?1 AND status = 'dead'",
+    ),
+    (
+        "outbox_pending",
+        "SELECT COUNT(*) AS n FROM outbox WHERE tenant_id = ?1 AND delivered_seq IS NULL",
+    ),
+];
+
+pub async fn stats(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let db = store::db(env)?;
+    let stmts = COUNTS
+        .iter()
+        .map(|(_, sql)| store::stmt(&db, sql, &[t(&who.tenant_id)]))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let results = store::batch(&db, stmts).await?;
+    let mut out = Map::new();
+    for ((name, _), r) in COUNTS.iter().zip(results) {
+        let n = r
+            .results::<N>()
+            .ok()
+            .and_then(|v| v.into_iter().next())
+            .map_or(0, |x| x.n as u64);
+        out.insert(name.to_string(), json!(n));
+    }
+    out.insert(
+        "as_of".into(),
+        json!(crate::platform::iso(crate::platform::now_ms())),
+    );
+    json(200, &Value::Object(out))
+}
