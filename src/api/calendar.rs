@@ -3,10 +3,9 @@
 
 use crate::domain::auth::Action;
 use crate::domain::calendar::{self, Appointment};
-use crate::domain::error::{ApiError, ApiResult, FieldErrors};
-use crate::domain::pagination;
+use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::time;
-use crate::http::router::json;
+use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
@@ -78,9 +77,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     )
     .await?;
     if results.get(1).map(store::changes) != Some(1) {
-        let mut e = FieldErrors::default();
-        e.add("customer_id", "no such customer");
-        return Err(ApiError::validation(e));
+        return Err(ApiError::field("customer_id", "no such customer"));
     }
     outbox::deliver_after_write(env, tenant).await;
     json(201, &a)
@@ -88,10 +85,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
 
 pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
-    let page = pagination::parse(
-        body::query(&req, "limit").as_deref(),
-        body::query(&req, "cursor").as_deref(),
-    )?;
+    let page = body::page(&req)?;
     let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
     let bound = |k: &str| -> ApiResult<Option<String>> {
         match q(k) {
@@ -123,8 +117,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
         ],
     )?)
     .await?;
-    let (data, next) = pagination::finish(rows, page.limit, |r| r.id.clone());
-    json(200, &json!({"data": data, "next_cursor": next}))
+    json_page(rows, page.limit, |r| r.id.clone())
 }
 
 /// `PUT /api/calendar/appointments/:id/complete` `{"outcome"?}`: once (409 after).
@@ -146,9 +139,10 @@ pub async fn complete(mut req: Request, env: &Env, id: &str) -> ApiResult<Respon
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.chars().count() <= 2000 => Some(s.clone()),
         Some(_) => {
-            let mut e = FieldErrors::default();
-            e.add("outcome", "must be a string of at most 2000 characters");
-            return Err(ApiError::validation(e));
+            return Err(ApiError::field(
+                "outcome",
+                "must be a string of at most 2000 characters",
+            ));
         }
     };
     let tenant = who.tenant_id.as_str();

@@ -5,8 +5,7 @@
 use crate::domain::auth::Action;
 use crate::domain::card::{self, Card, PublicCard};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::pagination;
-use crate::http::router::json;
+use crate::http::router::{json, json_page};
 use crate::http::{auth, body, guard};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
@@ -72,10 +71,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
 
 pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
-    let page = pagination::parse(
-        body::query(&req, "limit").as_deref(),
-        body::query(&req, "cursor").as_deref(),
-    )?;
+    let page = body::page(&req)?;
     let owner = body::query(&req, "owner_id").filter(|o| !o.is_empty());
     let db = store::db(env)?;
     let rows: Vec<Card> = store::all(store::stmt(
@@ -92,8 +88,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
         ],
     )?)
     .await?;
-    let (data, next) = pagination::finish(rows, page.limit, |r| r.id.clone());
-    json(200, &json!({"data": data, "next_cursor": next}))
+    json_page(rows, page.limit, |r| r.id.clone())
 }
 
 /// Public: the card's own details only.

@@ -4,8 +4,7 @@ use crate::domain::auth::Action;
 use crate::domain::customer::{self, Customer};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::event::entity_channels;
-use crate::domain::pagination;
-use crate::http::router::json;
+use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
 use crate::jobs::email;
 use crate::realtime::outbox;
@@ -28,10 +27,7 @@ async fn load(env: &Env, tenant: &str, id: &str) -> ApiResult<Option<Customer>> 
 
 pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
-    let page = pagination::parse(
-        body::query(&req, "limit").as_deref(),
-        body::query(&req, "cursor").as_deref(),
-    )?;
+    let page = body::page(&req)?;
     let db = store::db(env)?;
     // Newest first; ids sort by creation time.
     let rows: Vec<Customer> = store::all(store::stmt(
@@ -47,8 +43,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
         ],
     )?)
     .await?;
-    let (data, next) = pagination::finish(rows, page.limit, |c| c.id.clone());
-    json(200, &json!({"data": data, "next_cursor": next}))
+    json_page(rows, page.limit, |c| c.id.clone())
 }
 
 pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {

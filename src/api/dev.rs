@@ -3,12 +3,10 @@
 
 use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::pagination;
-use crate::http::router::json;
+use crate::http::router::json_page;
 use crate::http::{auth, body};
 use crate::store::{self, i, ot, t};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use worker::{Env, Request, Response};
 
 #[derive(Serialize, Deserialize)]
@@ -44,10 +42,7 @@ pub async fn messages(req: Request, env: &Env) -> ApiResult<Response> {
         ));
     }
     let who = auth::require(&req, env, Action::Read)?;
-    let page = pagination::parse(
-        body::query(&req, "limit").as_deref(),
-        body::query(&req, "cursor").as_deref(),
-    )?;
+    let page = body::page(&req)?;
     let db = store::db(env)?;
     let rows: Vec<SentMessage> = store::all(store::stmt(
         &db,
@@ -60,6 +55,5 @@ pub async fn messages(req: Request, env: &Env) -> ApiResult<Response> {
         ],
     )?)
     .await?;
-    let (data, next) = pagination::finish(rows, page.limit, |m| m.id.clone());
-    json(200, &json!({"data": data, "next_cursor": next}))
+    json_page(rows, page.limit, |m| m.id.clone())
 }

@@ -3,14 +3,12 @@
 
 use crate::domain::auth::Action;
 use crate::domain::crm::{self, Followup};
-use crate::domain::error::{ApiError, ApiResult, FieldErrors};
-use crate::domain::pagination;
-use crate::http::router::json;
+use crate::domain::error::{ApiError, ApiResult};
+use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
 use serde::Deserialize;
-use serde_json::json;
 use worker::{Env, Request, Response};
 
 const COLUMNS: &str =
@@ -50,9 +48,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         )?)
         .await?;
         if found.is_none() {
-            let mut e = FieldErrors::default();
-            e.add("assigned_to", "no such user");
-            return Err(ApiError::validation(e));
+            return Err(ApiError::field("assigned_to", "no such user"));
         }
     }
     let now = crate::platform::iso(crate::platform::now_ms());
@@ -98,9 +94,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     )
     .await?;
     if results.get(1).map(store::changes) != Some(1) {
-        let mut e = FieldErrors::default();
-        e.add("customer_id", "no such customer");
-        return Err(ApiError::validation(e));
+        return Err(ApiError::field("customer_id", "no such customer"));
     }
     outbox::deliver_after_write(env, tenant).await;
     json(201, &f)
@@ -108,10 +102,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
 
 pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
-    let page = pagination::parse(
-        body::query(&req, "limit").as_deref(),
-        body::query(&req, "cursor").as_deref(),
-    )?;
+    let page = body::page(&req)?;
     let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
     let status = q("status");
     if status
@@ -151,8 +142,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
         ],
     )?)
     .await?;
-    let (data, next) = pagination::finish(rows, page.limit, |r| r.id.clone());
-    json(200, &json!({"data": data, "next_cursor": next}))
+    json_page(rows, page.limit, |r| r.id.clone())
 }
 
 pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {

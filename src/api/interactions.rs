@@ -2,14 +2,12 @@
 
 use crate::domain::auth::Action;
 use crate::domain::crm::{self, Interaction};
-use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::event::entity_channels;
-use crate::domain::pagination;
-use crate::http::router::json;
+use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
-use serde_json::json;
 use worker::{Env, Request, Response};
 
 const COLUMNS: &str = "id, customer_id, type, summary, occurred_at, created_by, created_at";
@@ -64,9 +62,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     )
     .await?;
     if results.get(1).map(store::changes) != Some(1) {
-        let mut e = FieldErrors::default();
-        e.add("customer_id", "no such customer");
-        return Err(ApiError::validation(e));
+        return Err(ApiError::field("customer_id", "no such customer"));
     }
     outbox::deliver_after_write(env, tenant).await;
     json(201, &it)
@@ -74,10 +70,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
 
 pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
-    let page = pagination::parse(
-        body::query(&req, "limit").as_deref(),
-        body::query(&req, "cursor").as_deref(),
-    )?;
+    let page = body::page(&req)?;
     let customer = body::query(&req, "customer_id");
     let db = store::db(env)?;
     let rows: Vec<Interaction> = store::all(store::stmt(
@@ -95,6 +88,5 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
         ],
     )?)
     .await?;
-    let (data, next) = pagination::finish(rows, page.limit, |r| r.id.clone());
-    json(200, &json!({"data": data, "next_cursor": next}))
+    json_page(rows, page.limit, |r| r.id.clone())
 }

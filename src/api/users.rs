@@ -3,9 +3,8 @@
 
 use crate::domain::auth::{Action, Principal, Role};
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};
-use crate::domain::pagination;
 use crate::domain::user::{self, User};
-use crate::http::router::json;
+use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
 use crate::platform;
 use crate::realtime::outbox;
@@ -62,10 +61,7 @@ fn may_read(who: &Principal, id: Option<&str>) -> ApiResult<()> {
 pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
     may_read(&who, None)?;
-    let page = pagination::parse(
-        body::query(&req, "limit").as_deref(),
-        body::query(&req, "cursor").as_deref(),
-    )?;
+    let page = body::page(&req)?;
     let db = store::db(env)?;
     let rows: Vec<User> = store::all(store::stmt(
         &db,
@@ -80,8 +76,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
         ],
     )?)
     .await?;
-    let (data, next) = pagination::finish(rows, page.limit, |u| u.id.clone());
-    json(200, &json!({"data": data, "next_cursor": next}))
+    json_page(rows, page.limit, |u| u.id.clone())
 }
 
 pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {

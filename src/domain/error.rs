@@ -65,6 +65,12 @@ impl ApiError {
         Self::new(422, "validation_failed", "request body failed validation")
             .with_details(fields.into_value())
     }
+    /// A 422 about one field.
+    pub fn field(field: &str, problem: impl Into<String>) -> Self {
+        let mut f = FieldErrors::default();
+        f.add(field, problem);
+        Self::validation(f)
+    }
     pub fn internal() -> Self {
         Self::new(500, "internal", "internal error")
     }

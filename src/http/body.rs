@@ -55,3 +55,11 @@ pub fn path_id(id: &str, what: &str) -> ApiResult<String> {
         Err(ApiError::not_found(what))
     }
 }
+
+/// `?limit=` and `?cursor=` of a list request.
+pub fn page(req: &Request) -> ApiResult<crate::domain::pagination::Page> {
+    crate::domain::pagination::parse(
+        query(req, "limit").as_deref(),
+        query(req, "cursor").as_deref(),
+    )
+}

@@ -148,3 +148,13 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
 pub fn json<T: serde::Serialize>(status: u16, body: &T) -> ApiResult<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }
+
+/// A list page: `{"data": [...], "next_cursor": ...}` from `limit + 1` fetched rows.
+pub fn json_page<T: serde::Serialize>(
+    rows: Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> String,
+) -> ApiResult<Response> {
+    let (data, next) = crate::domain::pagination::finish(rows, limit, key);
+    json(200, &serde_json::json!({"data": data, "next_cursor": next}))
+}
