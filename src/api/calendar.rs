@@ -9,7 +9,7 @@ use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
-use serde::Deserialize;
+
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
@@ -196,12 +196,6 @@ pub async fn complete(mut req: Request, env: &Env, id: &str) -> ApiResult<Respon
     json(200, &a)
 }
 
-#[derive(Deserialize)]
-struct RemindRow {
-    tenant_id: String,
-    id: String,
-}
-
 /// Cron: `calendar:reminder` to the assignee for each scheduled appointment starting
 /// within `REMIND_AHEAD_MS`, once (same marker technique as follow-ups).
 pub async fn remind(env: &Env) -> ApiResult<usize> {
@@ -209,53 +203,39 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
     let now_ms = crate::platform::now_ms();
     let now = crate::platform::iso(now_ms);
     let horizon = crate::platform::iso(now_ms + REMIND_AHEAD_MS);
-    let rows: Vec<RemindRow> = store::all(store::stmt(
+    let rows: Vec<outbox::TenantRow<Appointment>> = store::all(store::stmt(
         &db,
-        "SELECT tenant_id, id FROM appointments
-         WHERE status = 'scheduled' AND reminded_at IS NULL AND starts_at <= ?1 AND starts_at > ?2
-         ORDER BY starts_at LIMIT 100",
+        &format!(
+            "SELECT tenant_id, {COLUMNS} FROM appointments
+             WHERE status = 'scheduled' AND reminded_at IS NULL AND starts_at <= ?1 AND starts_at > ?2
+             ORDER BY starts_at LIMIT 100"
+        ),
         &[t(&horizon), t(&now)],
     )?)
     .await?;
     let marker = format!("{now}#{}", crate::platform::random_hex());
-    let mut tenants: Vec<String> = Vec::new();
     for r in &rows {
-        let a: Option<Appointment> = store::first(store::stmt(
-            &db,
-            &format!("SELECT {COLUMNS} FROM appointments WHERE tenant_id = ?1 AND id = ?2"),
-            &[t(&r.tenant_id), t(&r.id)],
-        )?)
-        .await?;
-        let Some(a) = a else { continue };
+        let a = &r.item;
         let event = outbox::draft(
             "calendar:reminder",
             vec![
                 format!("user:{}", a.assigned_to),
                 format!("entity:appointment:{}", a.id),
             ],
-            serde_json::to_value(&a)?,
+            serde_json::to_value(a)?,
         );
-        store::batch(
+        outbox::emit_once(
             &db,
-            vec![
-                store::stmt(
-                    &db,
-                    "UPDATE appointments SET reminded_at = ?3
-                     WHERE tenant_id = ?1 AND id = ?2 AND reminded_at IS NULL AND status = 'scheduled'",
-                    &[t(&r.tenant_id), t(&r.id), t(&marker)],
-                )?,
-                outbox::insert_when(&db, &r.tenant_id, &event,
-                    "SELECT 1 FROM appointments WHERE tenant_id = ?2 AND id = ?8 AND reminded_at = ?9",
-                    &[t(&r.id), t(&marker)])?,
-            ],
+            &r.tenant_id,
+            "appointments",
+            &a.id,
+            "reminded_at",
+            "status = 'scheduled'",
+            &marker,
+            &event,
         )
         .await?;
-        if !tenants.contains(&r.tenant_id) {
-            tenants.push(r.tenant_id.clone());
-        }
     }
-    for tn in &tenants {
-        outbox::deliver_after_write(env, tn).await;
-    }
+    outbox::deliver_tenants(env, rows.iter().map(|r| &r.tenant_id)).await;
     Ok(rows.len())
 }

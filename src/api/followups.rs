@@ -8,7 +8,6 @@ use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
-use serde::Deserialize;
 use worker::{Env, Request, Response};
 
 const COLUMNS: &str =
@@ -209,27 +208,11 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
     json(200, &f)
 }
 
-#[derive(Deserialize)]
-struct DueRow {
-    tenant_id: String,
-    id: String,
-    customer_id: String,
-    assigned_to: String,
-    due_at: String,
-    note: Option<String>,
-    status: String,
-    created_by: String,
-    created_at: String,
-    updated_at: String,
-}
-
-/// Cron: announces each open follow-up that came due, exactly once (`notified_at` is set
-/// in the same batch as its event, and the event only if this run set it).
+/// Cron: announces each open follow-up that came due, exactly once.
 pub async fn announce_due(env: &Env) -> ApiResult<usize> {
     let db = store::db(env)?;
-    let now_ms = crate::platform::now_ms();
-    let now = crate::platform::iso(now_ms);
-    let due: Vec<DueRow> = store::all(store::stmt(
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let due: Vec<outbox::TenantRow<Followup>> = store::all(store::stmt(
         &db,
         &format!(
             "SELECT tenant_id, {COLUMNS} FROM followups
@@ -240,52 +223,28 @@ pub async fn announce_due(env: &Env) -> ApiResult<usize> {
     )?)
     .await?;
     let marker = format!("{now}#{}", crate::platform::random_hex());
-    let mut tenants: Vec<String> = Vec::new();
     for r in &due {
-        let f = Followup {
-            id: r.id.clone(),
-            customer_id: r.customer_id.clone(),
-            assigned_to: r.assigned_to.clone(),
-            due_at: r.due_at.clone(),
-            note: r.note.clone(),
-            status: r.status.clone(),
-            created_by: r.created_by.clone(),
-            created_at: r.created_at.clone(),
-            updated_at: r.updated_at.clone(),
-        };
+        let f = &r.item;
         let event = outbox::draft(
             "crm:followup:due",
             vec![
                 format!("user:{}", f.assigned_to),
                 format!("entity:followup:{}", f.id),
             ],
-            serde_json::to_value(&f)?,
+            serde_json::to_value(f)?,
         );
-        store::batch(
+        outbox::emit_once(
             &db,
-            vec![
-                store::stmt(
-                    &db,
-                    "UPDATE followups SET notified_at = ?3
-                     WHERE tenant_id = ?1 AND id = ?2 AND notified_at IS NULL AND status = 'open'",
-                    &[t(&r.tenant_id), t(&r.id), t(&marker)],
-                )?,
-                outbox::insert_when(
-                    &db,
-                    &r.tenant_id,
-                    &event,
-                    "SELECT 1 FROM followups WHERE tenant_id = ?2 AND id = ?8 AND notified_at = ?9",
-                    &[t(&r.id), t(&marker)],
-                )?,
-            ],
+            &r.tenant_id,
+            "followups",
+            &f.id,
+            "notified_at",
+            "status = 'open'",
+            &marker,
+            &event,
         )
         .await?;
-        if !tenants.contains(&r.tenant_id) {
-            tenants.push(r.tenant_id.clone());
-        }
     }
-    for tn in &tenants {
-        outbox::deliver_after_write(env, tn).await;
-    }
+    outbox::deliver_tenants(env, due.iter().map(|r| &r.tenant_id)).await;
     Ok(due.len())
 }

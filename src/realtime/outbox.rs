@@ -191,6 +191,62 @@ async fn deliver_group(
     }
 }
 
+/// A row of any tenant-owned table with its tenant (for the crons, which span tenants).
+#[derive(Deserialize)]
+pub struct TenantRow<T> {
+    pub tenant_id: String,
+    #[serde(flatten)]
+    pub item: T,
+}
+
+/// Emits `event` for one row exactly once, even under overlapping cron runs: the row's
+/// `flag` column is set to this run's `marker` where it is still NULL (and `open` holds),
+/// and the event is recorded only if this run's marker is the one stored.
+#[allow(clippy::too_many_arguments)]
+pub async fn emit_once(
+    db: &D1Database,
+    tenant: &str,
+    table: &str,
+    id: &str,
+    flag: &str,
+    open: &str,
+    marker: &str,
+    event: &EventDraft,
+) -> ApiResult<()> {
+    store::batch(
+        db,
+        vec![
+            store::stmt(
+                db,
+                &format!(
+                    "UPDATE {table} SET {flag} = ?3 WHERE tenant_id = ?1 AND id = ?2 AND {flag} IS NULL AND {open}"
+                ),
+                &[t(tenant), t(id), t(marker)],
+            )?,
+            insert_when(
+                db,
+                tenant,
+                event,
+                &format!("SELECT 1 FROM {table} WHERE tenant_id = ?2 AND id = ?8 AND {flag} = ?9"),
+                &[t(id), t(marker)],
+            )?,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Delivers the pending events of each tenant once (after a cron touched several).
+pub async fn deliver_tenants<'a>(env: &Env, tenants: impl IntoIterator<Item = &'a String>) {
+    let mut seen: Vec<&String> = Vec::new();
+    for tn in tenants {
+        if !seen.contains(&tn) {
+            seen.push(tn);
+            deliver_after_write(env, tn).await;
+        }
+    }
+}
+
 /// Same, after a write: a failure is logged, never turned into a failed request, because
 /// the change is already committed and the cron redrive will deliver it.
 pub async fn deliver_after_write(env: &Env, tenant: &str) {
@@ -203,14 +259,14 @@ pub async fn deliver_after_write(env: &Env, tenant: &str) {
 }
 
 #[derive(Deserialize)]
-struct TenantRow {
+struct TenantOnly {
     tenant_id: String,
 }
 
 /// Cron redrive: every tenant with undelivered rows gets a delivery run.
 pub async fn redrive(env: &Env) -> ApiResult<(usize, usize)> {
     let db = store::db(env)?;
-    let tenants: Vec<TenantRow> = store::all(store::stmt(
+    let tenants: Vec<TenantOnly> = store::all(store::stmt(
         &db,
         "SELECT DISTINCT tenant_id FROM outbox WHERE delivered_seq IS NULL LIMIT 100",
         &[],
