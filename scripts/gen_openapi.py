@@ -176,9 +176,68 @@ schemas = {
   "RoomInput": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {"name": {"type": "string", "pattern": "^[a-z0-9_-]{1,48}$"}, "public": {"type": "boolean"}}},
   "RoomPublishInput": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}, "channels": {"type": "array", "items": {"type": "string"}}, "data": {"type": "object"}}},
 }
+# --- Background jobs, SMS, publishing and reports (issue 5) ---
+Q = lambda *names: [{"name": n, "in": "query", "schema": {"type": "string"}} for n in names]
+S = lambda: {"type": "string"}
+NS = lambda: {"type": ["string", "null"]}
+paths.update({
+  "/api/jobs": {"get": op("List jobs, newest first (admins: all; others: their own)", "jobs", {"200": resp("A page", list_of(ref("Job"))), **err(400, 401)}, params=[P("limit"), P("cursor")] + Q("status", "queue", "subject"), op_id="listJobs")},
+  "/api/jobs/{id}/retry": {"post": op("Re-run a dead or failed job (admin)", "jobs", {"202": resp("Queued again", ref("Job")), **err(401, 403, 404, 409)}, params=[P("id"), P("idempotencyKey")], op_id="retryJob",
+        desc="Resets the attempt count and emits `job:queued`. Only `dead` and `failed` jobs: anything else is a 409.")},
+  "/api/crm/customers/{id}/sms": {"post": op("Text a customer (broker, admin)", "crm", {"202": resp("The sms job", ref("Job")), **err(400, 401, 403, 404, 409, 413, 415, 422)}, params=[P("id"), P("idempotencyKey")],
+        request=body({"type": "object", "required": ["message"], "additionalProperties": False, "properties": {"message": {"type": "string", "minLength": 1, "maxLength": 480}}}), op_id="sendCustomerSms",
+        desc="Runs on the `sms` queue through the configured SMS provider; progress arrives as `job:*` events. A customer without a phone is a 409.")},
+  "/api/publishing/listings": {
+    "get": op("List listings", "publishing", {"200": resp("A page", list_of(ref("Listing"))), **err(400, 401)}, params=[P("limit"), P("cursor")] + Q("status", "property_id"), op_id="listListings"),
+    "post": op("Create a listing of a property (broker, admin)", "publishing", {"201": resp("Created (draft)", ref("Listing")), **err(400, 401, 403, 413, 415, 422, 503)}, params=[P("idempotencyKey")], request=body(ref("ListingInput")), op_id="createListing",
+               desc="Copies the property's title, description, price and facts (overridable). Emits `publishing:listing:created`."),
+  },
+  "/api/publishing/listings/{id}": {"get": op("Get a listing with its publications", "publishing", {"200": resp("The listing", ref("Listing")), **err(401, 404)}, params=[P("id")], op_id="getListing")},
+  "/api/publishing/listings/{id}/publish": {"post": op("Publish now (broker, admin)", "publishing", {"202": resp("Jobs started", {"type": "object", "properties": {"listing": ref("Listing"), "jobs": {"type": "array", "items": ref("Job")}}}), **err(400, 401, 403, 404, 409, 415, 422)},
+        params=[P("id"), P("idempotencyKey")], request={"required": False, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": False, "properties": {"platforms": {"type": "array", "items": S()}}}}}}, op_id="publishListing",
+        desc="One `publishing` job per platform (sent in one batch). Each emits `publishing:started`, then `publishing:completed` or `publishing:failed`. A platform still in flight is a 409.")},
+  "/api/publishing/schedules": {
+    "get": op("List publishing schedules", "publishing", {"200": resp("A page", list_of(ref("Schedule"))), **err(400, 401)}, params=[P("limit"), P("cursor")] + Q("status", "listing_id"), op_id="listSchedules"),
+    "post": op("Schedule a publication (broker, admin)", "publishing", {"201": resp("Scheduled", ref("Schedule")), **err(400, 401, 403, 413, 415, 422, 503)}, params=[P("idempotencyKey")], request=body(ref("ScheduleInput")), op_id="createSchedule",
+               desc="The every-minute cron starts it once `run_at` has passed (publishing jobs, as with publish-now)."),
+  },
+  "/api/publishing/schedules/{id}": {"delete": op("Cancel a pending schedule (broker, admin)", "publishing", {"200": resp("Cancelled", ref("Schedule")), **err(401, 403, 404, 409)}, params=[P("id")], op_id="cancelSchedule")},
+  "/api/reports": {
+    "get": op("List reports (admin)", "reports", {"200": resp("A page", list_of(ref("Report"))), **err(400, 401, 403)}, params=[P("limit"), P("cursor")] + Q("kind", "status"), op_id="listReports"),
+    "post": op("Request a report (admin)", "reports", {"202": resp("Queued", ref("Report")), **err(400, 401, 403, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("ReportInput")), op_id="createReport",
+               desc="Built on the `reports` queue from D1 aggregates (with `job:progress`), stored in R2; `reports:generated` when ready."),
+  },
+  "/api/reports/{id}": {"get": op("Get a report's status (admin)", "reports", {"200": resp("The report", ref("Report")), **err(401, 403, 404)}, params=[P("id")], op_id="getReport")},
+  "/api/reports/{id}/download": {"get": op("Download a ready report (admin)", "reports", {"200": {"description": "The file", "content": {"text/csv": {"schema": S()}, "application/json": {"schema": {"type": "object"}}}}, **err(401, 403, 404, 409, 410)}, params=[P("id")], op_id="downloadReport")},
+  "/api/dev/dead-letters": {"get": op("Poison queue messages (dev only, admin)", "dev", {"200": resp("A page", list_of({"type": "object"})), **err(400, 401, 403, 404)}, params=[P("limit"), P("cursor")], op_id="listDeadLetters")},
+  "/api/dev/queues/{queue}": {"post": op("Send raw messages to a job queue (dev only, admin)", "dev", {"202": resp("Sent", {"type": "object"}), **err(400, 401, 403, 404, 415, 422)},
+        params=[{"name": "queue", "in": "path", "required": True, "schema": S()}, P("idempotencyKey")], request=body({"type": "object", "required": ["messages"], "properties": {"messages": {"type": "array", "minItems": 1, "maxItems": 100}}}), op_id="devQueueSend")},
+})
+publication = {"type": "object", "properties": {"platform": S(), "status": {"type": "string", "enum": ["queued", "publishing", "published", "failed"]}, "job_id": NS(), "external_id": NS(), "url": NS(),
+    "attempts": {"type": "integer"}, "last_error": NS(), "published_at": NS(), "updated_at": S()}}
+schemas.update({
+  "Job": {"type": "object", "properties": {"id": S(), "queue": S(), "kind": S(), "status": {"type": "string", "enum": ["queued", "running", "retrying", "completed", "failed", "dead"]},
+      "attempts": {"type": "integer"}, "max_attempts": {"type": "integer"}, "progress": {"type": "integer", "minimum": 0, "maximum": 100}, "payload": {"type": "object"}, "result": {"type": ["object", "null"]},
+      "last_error": NS(), "subject": NS(), "created_by": S(), "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+      "started_at": NS(), "finished_at": NS()}},
+  "Listing": {"type": "object", "properties": {"id": S(), "property_id": S(), "title": S(), "description": NS(), "price_minor": {"type": "integer"}, "currency": S(), "city": NS(), "kind": NS(),
+      "bedrooms": {"type": ["integer", "null"]}, "platforms": {"type": "array", "items": S()}, "status": {"type": "string", "enum": ["draft", "publishing", "published", "partially_published", "failed"]},
+      "publications": {"type": "array", "items": publication}, "created_by": S(), "created_at": S(), "updated_at": S(), "published_at": NS()}},
+  "ListingInput": {"type": "object", "required": ["property_id", "platforms"], "additionalProperties": False, "properties": {"property_id": S(), "platforms": {"type": "array", "minItems": 1, "items": S()},
+      "title": {"type": "string", "maxLength": 200}, "description": {"type": "string", "maxLength": 5000}, "price_minor": {"type": "integer", "minimum": 1}}},
+  "Schedule": {"type": "object", "properties": {"id": S(), "listing_id": S(), "platforms": {"type": "array", "items": S()}, "run_at": S(), "status": {"type": "string", "enum": ["pending", "started", "cancelled"]},
+      "job_ids": {"type": "array", "items": S()}, "created_by": S(), "created_at": S(), "started_at": NS()}},
+  "ScheduleInput": {"type": "object", "required": ["listing_id", "run_at"], "additionalProperties": False, "properties": {"listing_id": S(), "run_at": {"type": "string", "format": "date-time"}, "platforms": {"type": "array", "items": S()}}},
+  "Report": {"type": "object", "properties": {"id": S(), "kind": S(), "format": {"type": "string", "enum": ["csv", "json"]}, "from": S(), "to": S(), "status": {"type": "string", "enum": ["queued", "running", "ready", "failed"]},
+      "job_id": S(), "size_bytes": {"type": ["integer", "null"]}, "row_count": {"type": ["integer", "null"]}, "totals": {"type": ["object", "null"]}, "error": NS(), "download_url": NS(), "created_by": S(), "created_at": S(), "finished_at": NS()}},
+  "ReportInput": {"type": "object", "required": ["kind", "from", "to"], "additionalProperties": False, "properties": {"kind": {"type": "string", "enum": ["sales_summary", "commissions_by_broker", "pipeline", "appointments"]},
+      "format": {"type": "string", "enum": ["csv", "json"], "default": "csv"}, "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}},
+})
+
 errors = {400: "Malformed JSON or parameters", 401: "Missing, invalid or expired token", 403: "Role not allowed", 404: "Unknown id (also another tenant's)",
           405: "Method not allowed", 409: "Conflict", 413: "Body too large", 415: "Not application/json", 422: "Validation failed (details.fields)",
-          426: "WebSocket upgrade required", 429: "Rate limited (see Retry-After)"}
+          410: "Gone (the stored file expired)", 426: "WebSocket upgrade required", 429: "Rate limited (see Retry-After)",
+          503: "Not available (misconfigured or a dependency is down)"}
 doc = {
   "openapi": "3.1.0",
   "info": {"title": "Pulse API", "version": "0.1.0", "description": "Multi-tenant real-time backend for real-estate brokerages. Realtime protocol: docs/realtime.md."},

@@ -10,7 +10,7 @@ use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{Env, Request, Response};
 
 const COLUMNS: &str = "id, title, customer_id, assigned_to, starts_at, ends_at, location, notes, status, outcome, created_by, created_at, updated_at";
@@ -124,17 +124,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
 pub async fn complete(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Write)?;
     let id = body::path_id(id, "appointment")?;
-    let input = if req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .is_some_and(|l| l != "0")
-    {
-        body::json(&mut req).await?
-    } else {
-        json!({})
-    };
+    let input = body::json_or_empty(&mut req).await?;
     let outcome = match input.get("outcome") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.chars().count() <= 2000 => Some(s.clone()),
@@ -196,19 +186,34 @@ pub async fn complete(mut req: Request, env: &Env, id: &str) -> ApiResult<Respon
     json(200, &a)
 }
 
+#[derive(serde::Deserialize)]
+struct ReminderRow {
+    tenant_id: String,
+    assignee_email: Option<String>,
+    #[serde(flatten)]
+    item: Appointment,
+}
+
 /// Cron: `calendar:reminder` to the assignee for each scheduled appointment starting
-/// within `REMIND_AHEAD_MS`, once (same marker technique as follow-ups).
+/// within `REMIND_AHEAD_MS`, plus a reminder email job when the assignee has an email;
+/// once per appointment (the marker technique of follow-ups guards the event and the job).
 pub async fn remind(env: &Env) -> ApiResult<usize> {
     let db = store::db(env)?;
     let now_ms = crate::platform::now_ms();
     let now = crate::platform::iso(now_ms);
     let horizon = crate::platform::iso(now_ms + REMIND_AHEAD_MS);
-    let rows: Vec<outbox::TenantRow<Appointment>> = store::all(store::stmt(
+    let cols: String = COLUMNS
+        .split(", ")
+        .map(|c| format!("a.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<ReminderRow> = store::all(store::stmt(
         &db,
         &format!(
-            "SELECT tenant_id, {COLUMNS} FROM appointments
-             WHERE status = 'scheduled' AND reminded_at IS NULL AND starts_at <= ?1 AND starts_at > ?2
-             ORDER BY starts_at LIMIT 100"
+            "SELECT a.tenant_id, u.email AS assignee_email, {cols} FROM appointments a
+             LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.id = a.assigned_to
+             WHERE a.status = 'scheduled' AND a.reminded_at IS NULL AND a.starts_at <= ?1 AND a.starts_at > ?2
+             ORDER BY a.starts_at LIMIT 100"
         ),
         &[t(&horizon), t(&now)],
     )?)
@@ -216,15 +221,30 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
     let marker = format!("{now}#{}", crate::platform::random_hex());
     for r in &rows {
         let a = &r.item;
+        let data = serde_json::to_value(a)?;
         let event = outbox::draft(
             "calendar:reminder",
             vec![
                 format!("user:{}", a.assigned_to),
                 format!("entity:appointment:{}", a.id),
             ],
-            serde_json::to_value(a)?,
+            data.clone(),
         );
-        outbox::emit_once(
+        let job = r
+            .assignee_email
+            .as_deref()
+            .map(|to| crate::jobs::email::reminder(&a.created_by, to, &data));
+        let extra = match &job {
+            Some(j) => crate::jobs::insert_when(
+                &db,
+                &r.tenant_id,
+                j,
+                "SELECT 1 FROM appointments WHERE tenant_id = ?1 AND id = ?9 AND reminded_at = ?10",
+                &[t(&a.id), t(&marker)],
+            )?,
+            None => vec![],
+        };
+        let emitted = outbox::emit_once(
             &db,
             &r.tenant_id,
             "appointments",
@@ -233,8 +253,12 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
             "status = 'scheduled'",
             &marker,
             &event,
+            extra,
         )
         .await?;
+        if let (true, Some(j)) = (emitted, job) {
+            crate::jobs::enqueue(env, &r.tenant_id, &[j]).await;
+        }
     }
     outbox::deliver_tenants(env, rows.iter().map(|r| &r.tenant_id)).await;
     Ok(rows.len())

@@ -126,17 +126,7 @@ fn visitor(req: &Request) -> String {
 /// Public: `POST /api/cards/:id/scan` `{"source"?: "qr"|"nfc"|"link"}`.
 pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let id = body::path_id(id, "card")?;
-    let has_body = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .is_some_and(|l| l != "0");
-    let input = if has_body {
-        body::json(&mut req).await?
-    } else {
-        json!({})
-    };
+    let input = body::json_or_empty(&mut req).await?;
     let source = match input.get("source") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if ["qr", "nfc", "link"].contains(&s.as_str()) => Some(s.clone()),

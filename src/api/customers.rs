@@ -92,20 +92,20 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         outbox::insert(&db, tenant, &event)?,
     ];
     // A customer with an email gets a welcome email, tracked as a job in the same batch.
-    let welcome = match &c.email {
-        Some(to) => Some(email::welcome_job(&db, &who, &c, to, &mut stmts)?),
-        None => None,
-    };
+    let welcome = c.email.as_deref().map(|to| email::welcome(&who, &c, to));
+    if let Some(job) = &welcome {
+        stmts.extend(crate::jobs::insert(&db, tenant, job)?);
+    }
     store::batch(&db, stmts).await?;
-    if let Some(job_id) = &welcome {
-        email::enqueue(env, tenant, job_id).await;
+    if let Some(job) = &welcome {
+        crate::jobs::enqueue(env, tenant, std::slice::from_ref(job)).await;
     }
     if !hub_down {
         outbox::deliver_after_write(env, tenant).await;
     }
     let mut resp = json(201, &c)?;
-    if let Some(job_id) = welcome {
-        resp.headers_mut().set("pulse-job-id", &job_id)?;
+    if let Some(job) = welcome {
+        resp.headers_mut().set("pulse-job-id", &job.id)?;
     }
     resp.headers_mut()
         .set("location", &format!("/api/crm/customers/{}", c.id))?;
@@ -186,4 +186,32 @@ pub async fn delete(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     }
     outbox::deliver_after_write(env, tenant).await;
     Ok(Response::empty()?.with_status(204))
+}
+
+/// `POST /api/crm/customers/:id/sms` `{"message"}`: texts the customer's phone through the
+/// `sms` queue; 202 with the job (its progress arrives as `job:*` events).
+pub async fn send_sms(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let id = body::path_id(id, "customer")?;
+    let input = body::json(&mut req).await?;
+    let message = customer::sms_message(&input)?;
+    let tenant = who.tenant_id.as_str();
+    let c = load(env, tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer"))?;
+    let Some(phone) = c.phone.as_deref() else {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "the customer has no phone number",
+        ));
+    };
+    let job = crate::jobs::sms::customer_sms(&who, &c.id, phone, &message);
+    let db = store::db(env)?;
+    store::batch(&db, crate::jobs::insert(&db, tenant, &job)?).await?;
+    if !crate::api::dev::fault(&req, env, "no-enqueue") {
+        crate::jobs::enqueue(env, tenant, std::slice::from_ref(&job)).await;
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(202, &job)
 }

@@ -1,5 +1,5 @@
-//! Dev-only views (`PULSE_ENV=dev`): `GET /api/dev/messages` lists what the `record`
-//! email provider stored for the caller's tenant. In production these routes are 404.
+//! Dev-only routes (`PULSE_ENV=dev`; 404 in production): what the `record` providers
+//! stored for the caller's tenant, the dead letters, and raw queue sends for tests.
 
 use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
@@ -7,6 +7,7 @@ use crate::http::router::json_page;
 use crate::http::{auth, body};
 use crate::store::{self, i, ot, t};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use worker::{Env, Request, Response};
 
 #[derive(Serialize, Deserialize)]
@@ -23,8 +24,13 @@ struct SentMessage {
 /// Dev-only fault injection for tests: `x-pulse-fault: hub-down` makes a write skip its
 /// inline hub delivery, as if the Durable Object call had failed. Ignored outside dev.
 pub fn hub_down_fault(req: &Request, env: &Env) -> bool {
-    dev_enabled(env)
-        && req.headers().get("x-pulse-fault").ok().flatten().as_deref() == Some("hub-down")
+    fault(req, env, "hub-down")
+}
+
+/// Dev-only fault injection: `x-pulse-fault: <name>` (`hub-down`; `no-enqueue` leaves a
+/// new job queued without a queue message, as if the send had been lost).
+pub fn fault(req: &Request, env: &Env, name: &str) -> bool {
+    dev_enabled(env) && req.headers().get("x-pulse-fault").ok().flatten().as_deref() == Some(name)
 }
 
 fn dev_enabled(env: &Env) -> bool {
@@ -33,14 +39,20 @@ fn dev_enabled(env: &Env) -> bool {
         .unwrap_or(false)
 }
 
-pub async fn messages(req: Request, env: &Env) -> ApiResult<Response> {
-    if !dev_enabled(env) {
-        return Err(ApiError::new(
+fn require_dev(env: &Env) -> ApiResult<()> {
+    if dev_enabled(env) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
             404,
             "route_not_found",
             "dev routes are disabled",
-        ));
+        ))
     }
+}
+
+pub async fn messages(req: Request, env: &Env) -> ApiResult<Response> {
+    require_dev(env)?;
     let who = auth::require(&req, env, Action::Read)?;
     let page = body::page(&req)?;
     let db = store::db(env)?;
@@ -56,4 +68,67 @@ pub async fn messages(req: Request, env: &Env) -> ApiResult<Response> {
     )?)
     .await?;
     json_page(rows, page.limit, |m| m.id.clone())
+}
+
+#[derive(Serialize, Deserialize)]
+struct DeadLetter {
+    id: String,
+    queue: String,
+    message_id: String,
+    reason: String,
+    body: String,
+    created_at: String,
+}
+
+/// `GET /api/dev/dead-letters` (admin): poison queue messages. They name no valid tenant,
+/// so this dev view is not tenant-scoped.
+pub async fn dead_letters(req: Request, env: &Env) -> ApiResult<Response> {
+    require_dev(env)?;
+    auth::require(&req, env, Action::Admin)?;
+    let page = body::page(&req)?;
+    let db = store::db(env)?;
+    let rows: Vec<DeadLetter> = store::all(store::stmt(
+        &db,
+        "SELECT id, queue, message_id, reason, body, created_at FROM dead_letters
+         WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2",
+        &[ot(page.after.as_deref()), i(i64::from(page.limit) + 1)],
+    )?)
+    .await?;
+    json_page(rows, page.limit, |m| m.id.clone())
+}
+
+/// `POST /api/dev/queues/:queue` `{"messages": [...]}` (admin): sends raw bodies to a job
+/// queue in one batch, so tests can deliver poison or duplicate messages.
+pub async fn queue_send(mut req: Request, env: &Env, queue: &str) -> ApiResult<Response> {
+    require_dev(env)?;
+    auth::require(&req, env, Action::Admin)?;
+    let spec = crate::domain::jobs::queue(queue).ok_or_else(|| ApiError::not_found("queue"))?;
+    let input = body::json(&mut req).await?;
+    let msgs = match input.get("messages") {
+        Some(Value::Array(a)) if !a.is_empty() && a.len() <= 100 => a.clone(),
+        _ => {
+            return Err(ApiError::field(
+                "messages",
+                "must be a list of 1-100 JSON values",
+            ))
+        }
+    };
+    let q = env
+        .queue(spec.binding)
+        .map_err(|e| store::internal("queue binding", e))?;
+    // JSON-compatible JS values (serde's default would turn objects into JS Maps, which a
+    // JSON-typed queue message would carry as `{}`).
+    let mut raw = Vec::with_capacity(msgs.len());
+    for m in &msgs {
+        let js = worker::js_sys::JSON::parse(&m.to_string())
+            .map_err(|_| ApiError::field("messages", "must be JSON values"))?;
+        raw.push(
+            worker::RawMessageBuilder::new(js)
+                .build_with_content_type(worker::QueueContentType::Json),
+        );
+    }
+    q.send_raw_batch(raw)
+        .await
+        .map_err(|e| store::internal("queue send", e))?;
+    crate::http::router::json(202, &serde_json::json!({ "sent": msgs.len() }))
 }

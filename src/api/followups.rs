@@ -242,6 +242,7 @@ pub async fn announce_due(env: &Env) -> ApiResult<usize> {
             "status = 'open'",
             &marker,
             &event,
+            vec![],
         )
         .await?;
     }

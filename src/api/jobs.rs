@@ -1,17 +1,96 @@
-//! `GET /api/jobs/:id`: a background job's status, tenant-scoped.
+//! `/api/jobs`: background jobs of the tenant (list, status) and the admin's re-run of a
+//! dead or failed job.
 
 use crate::domain::auth::Action;
-use crate::domain::error::ApiResult;
-use crate::http::router::json;
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::jobs::{self as rules, Job};
+use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
+use crate::jobs::{Change, JobRow, COLUMNS};
+use crate::store::{self, i, ot, t};
 use worker::{Env, Request, Response};
+
+/// `GET /api/jobs?status=&queue=&subject=`: newest first. Brokers and viewers see the
+/// jobs they started; admins see all of the tenant's.
+pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let page = body::page(&req)?;
+    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+    let status = q("status");
+    if let Some(s) = &status {
+        if !rules::STATUSES.contains(&s.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "status must be one of: {}",
+                rules::STATUSES.join(", ")
+            )));
+        }
+    }
+    let mine = (who.role != crate::domain::auth::Role::Admin).then(|| who.user_id.clone());
+    let db = store::db(env)?;
+    let rows: Vec<JobRow> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {COLUMNS} FROM jobs WHERE tenant_id = ?1
+               AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR queue = ?3)
+               AND (?4 IS NULL OR subject = ?4) AND (?5 IS NULL OR created_by = ?5)
+               AND (?6 IS NULL OR id < ?6)
+             ORDER BY id DESC LIMIT ?7"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(status.as_deref()),
+            ot(q("queue").as_deref()),
+            ot(q("subject").as_deref()),
+            ot(mine.as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let rows: Vec<Job> = rows.into_iter().map(Job::from).collect();
+    json_page(rows, page.limit, |j| j.id.clone())
+}
 
 pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
     let id = body::path_id(id, "job")?;
-    let db = crate::store::db(env)?;
+    let db = store::db(env)?;
     match crate::jobs::load(&db, &who.tenant_id, &id).await? {
         Some(job) => json(200, &job),
         None => Err(crate::jobs::not_found()),
     }
+}
+
+/// `POST /api/jobs/:id/retry` (admin): a `dead` or `failed` job runs again from a fresh
+/// retry budget; `job:queued` is emitted. Anything else is a 409.
+pub async fn retry(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let id = body::path_id(id, "job")?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let job = crate::jobs::load(&db, tenant, &id)
+        .await?
+        .ok_or_else(crate::jobs::not_found)?;
+    if !rules::retryable_by_admin(&job.status) {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            format!(
+                "only dead or failed jobs can be retried; this one is {}",
+                job.status
+            ),
+        ));
+    }
+    let change = Change {
+        status: "queued",
+        event: "job:queued",
+        attempts: Some(0),
+        progress: Some(0),
+        ..Change::default()
+    };
+    let Some(queued) = crate::jobs::transition(env, tenant, &job, change, vec![]).await? else {
+        return Err(ApiError::new(409, "conflict", "the job changed meanwhile"));
+    };
+    crate::jobs::enqueue(env, tenant, std::slice::from_ref(&queued)).await;
+    json(202, &queued)
 }

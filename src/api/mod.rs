@@ -12,5 +12,7 @@ pub mod followups;
 pub mod health;
 pub mod interactions;
 pub mod jobs;
+pub mod publishing;
+pub mod reports;
 pub mod security;
 pub mod users;

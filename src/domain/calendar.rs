@@ -75,18 +75,8 @@ pub fn validate(body: &Value) -> ApiResult<NewAppointment> {
             None
         }
     };
-    let mut at = |f: &str| match o
-        .get(f)
-        .and_then(Value::as_str)
-        .and_then(time::parse_rfc3339)
-    {
-        Some(ms) => Some(ms),
-        None => {
-            errs.add(f, "is required, an RFC 3339 time");
-            None
-        }
-    };
-    let (starts, ends) = (at("starts_at"), at("ends_at"));
+    let starts = time::required(o.get("starts_at"), "starts_at", &mut errs);
+    let ends = time::required(o.get("ends_at"), "ends_at", &mut errs);
     if let (Some(s), Some(e)) = (starts, ends) {
         if e <= s {
             errs.add("ends_at", "must be after starts_at");

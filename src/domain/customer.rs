@@ -1,6 +1,6 @@
 //! CRM customer: the resource shape and its validation rules (create and partial update).
 
-use super::error::{ApiResult, FieldErrors};
+use super::error::{ApiError, ApiResult, FieldErrors};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -199,6 +199,29 @@ pub fn build(id: String, f: CustomerFields, created_by: &str, now_iso: &str) -> 
         created_at: now_iso.into(),
         updated_at: now_iso.into(),
     }
+}
+
+/// The body of `POST /api/crm/customers/:id/sms`: `{"message": 1-480 characters}`.
+pub fn sms_message(body: &Value) -> ApiResult<String> {
+    let mut errs = FieldErrors::default();
+    let Some(o) = body.as_object() else {
+        errs.add("body", "must be a JSON object");
+        return Err(ApiError::validation(errs));
+    };
+    for k in o.keys().filter(|k| k.as_str() != "message") {
+        errs.add(k, "is not a known field");
+    }
+    let msg = match o.get("message") {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 480 => {
+            Some(s.trim().to_string())
+        }
+        _ => {
+            errs.add("message", "is required (1-480 characters)");
+            None
+        }
+    };
+    errs.into_result()?;
+    msg.ok_or_else(|| ApiError::field("message", "is required"))
 }
 
 #[cfg(test)]

@@ -1,56 +1,276 @@
-//! Background job rules: lifecycle states and retry backoff.
+//! Background job rules (pure): the job resource, its lifecycle, retry backoff, how a
+//! provider's answer is classified, and the queues with their retry budgets.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A job as `GET /api/jobs/:id` returns it.
+/// A job as `GET /api/jobs/:id` returns it and `job:*` events carry it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: String,
     pub queue: String,
     pub kind: String,
     pub status: String,
+    /// Tries made so far (1 during the first run).
     pub attempts: u32,
+    /// Tries allowed by the queue's configuration before the job goes dead.
+    pub max_attempts: u32,
+    pub progress: u8,
     pub payload: Value,
     pub result: Option<Value>,
     pub last_error: Option<String>,
+    pub subject: Option<String>,
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
 }
 
-/// The queue message: small (ids only, far below the 128 KB limit); the job row holds the rest.
+pub const STATUSES: &[&str] = &[
+    "queued",
+    "running",
+    "retrying",
+    "completed",
+    "failed",
+    "dead",
+];
+
+/// The queue message: ids only (far below Queues' 128 KB); the job row holds the rest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JobMessage {
     pub tenant_id: String,
     pub job_id: String,
 }
 
-/// Delay before retry `attempt` (1-based): 2, 4, 8, ... seconds, capped at 5 minutes.
-pub fn backoff_seconds(attempt: u32) -> u32 {
-    let exp = attempt.clamp(1, 9);
-    (1u32 << exp).min(300)
+impl JobMessage {
+    /// Reads a queue body; `None` for anything that is not exactly a job message with
+    /// plausible ids (a poison message, which goes straight to the dead letters).
+    pub fn parse(body: &Value) -> Option<JobMessage> {
+        let m: JobMessage = serde_json::from_value(body.clone()).ok()?;
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 128
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b))
+        };
+        (ok(&m.tenant_id) && ok(&m.job_id)).then_some(m)
+    }
+}
+
+/// One queue: its name in wrangler.toml, its producer binding, and its retry budget
+/// (`max_retries` of its consumer in wrangler.toml; a unit test keeps the two equal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub name: &'static str,
+    pub binding: &'static str,
+    pub max_retries: u32,
+}
+
+impl QueueSpec {
+    /// Total tries: the first plus the retries.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_retries + 1
+    }
+}
+
+/// Seed 003's budgets: email 3 attempts... here as retries after the first try.
+pub const EMAIL: QueueSpec = QueueSpec {
+    name: "pulse-email",
+    binding: "EMAIL_QUEUE",
+    max_retries: 3,
+};
+pub const SMS: QueueSpec = QueueSpec {
+    name: "pulse-sms",
+    binding: "SMS_QUEUE",
+    max_retries: 4,
+};
+pub const PUBLISHING: QueueSpec = QueueSpec {
+    name: "pulse-publishing",
+    binding: "PUBLISHING_QUEUE",
+    max_retries: 3,
+};
+pub const MATCHING: QueueSpec = QueueSpec {
+    name: "pulse-matching",
+    binding: "MATCHING_QUEUE",
+    max_retries: 2,
+};
+pub const REPORTS: QueueSpec = QueueSpec {
+    name: "pulse-reports",
+    binding: "REPORTS_QUEUE",
+    max_retries: 4,
+};
+/// The one dead-letter queue every consumer above hands exhausted messages to.
+pub const DEAD_LETTER_QUEUE: &str = "pulse-dead-letter";
+
+pub const QUEUES: &[QueueSpec] = &[EMAIL, SMS, PUBLISHING, MATCHING, REPORTS];
+
+pub fn queue(name: &str) -> Option<QueueSpec> {
+    QUEUES.iter().copied().find(|q| q.name == name)
+}
+
+/// Longest delay Queues accepts for a retry (12 h).
+pub const MAX_DELAY_SECONDS: u32 = 43_200;
+
+/// Delay before the next try after try `attempt` (1-based) failed: `base × 2^(attempt-1)`,
+/// so with seed 003's base of 5 s: 5, 10, 20, 40 s... capped at 12 h.
+pub fn backoff_seconds(base: u32, attempt: u32) -> u32 {
+    let exp = attempt.saturating_sub(1).min(20);
+    base.max(1)
+        .saturating_mul(1u32 << exp)
+        .min(MAX_DELAY_SECONDS)
+}
+
+/// Why a try failed, as far as retrying goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth another try (5xx, 408, 429, timeouts, network errors, our own D1 hiccups).
+    Transient(String),
+    /// Will fail the same way again (4xx, bad payload): not retried, the job ends `dead`.
+    Permanent(String),
+}
+
+impl Failure {
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Transient(m) | Failure::Permanent(m) => m,
+        }
+    }
+}
+
+/// Classifies a provider's HTTP answer: `None` on success.
+pub fn classify_http(status: u16, body_excerpt: &str) -> Option<Failure> {
+    let msg = format!("provider answered {status}: {body_excerpt}");
+    match status {
+        200..=299 => None,
+        408 | 425 | 429 => Some(Failure::Transient(msg)),
+        400..=499 => Some(Failure::Permanent(msg)),
+        _ => Some(Failure::Transient(msg)),
+    }
+}
+
+/// What a failed try leads to: `retrying` while the queue has retries left; after the
+/// last try `failed`, and the queue hands the message to the dead-letter queue, whose
+/// consumer marks the job `dead`. A permanent failure is not retried: `dead` at once.
+pub fn status_after_failure(failure: &Failure, attempt: u32, max_attempts: u32) -> &'static str {
+    match failure {
+        Failure::Permanent(_) => "dead",
+        Failure::Transient(_) if attempt < max_attempts => "retrying",
+        Failure::Transient(_) => "failed",
+    }
+}
+
+/// Whether an admin may re-run the job (`POST /api/jobs/:id/retry`).
+pub fn retryable_by_admin(status: &str) -> bool {
+    matches!(status, "dead" | "failed")
+}
+
+/// Whether a delivery of a job in `status` should run it (a duplicate delivery of a job
+/// that is finished, or running under a live lease, does nothing).
+pub fn runnable(status: &str) -> bool {
+    matches!(status, "queued" | "retrying")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
-    fn backoff_grows_and_caps() {
-        assert_eq!(backoff_seconds(1), 2);
-        assert_eq!(backoff_seconds(2), 4);
-        assert_eq!(backoff_seconds(3), 8);
-        assert_eq!(backoff_seconds(50), 300);
-        assert_eq!(backoff_seconds(0), 2);
+    fn backoff_follows_seed_003() {
+        assert_eq!(backoff_seconds(5, 1), 5);
+        assert_eq!(backoff_seconds(5, 2), 10);
+        assert_eq!(backoff_seconds(5, 3), 20);
+        assert_eq!(backoff_seconds(1, 3), 4);
+        assert_eq!(backoff_seconds(5, 0), 5);
+        assert_eq!(backoff_seconds(5, 60), MAX_DELAY_SECONDS);
+        assert_eq!(backoff_seconds(0, 2), 2);
     }
 
     #[test]
-    fn message_is_small() {
+    fn http_answers_are_classified() {
+        assert_eq!(classify_http(200, ""), None);
+        assert_eq!(classify_http(204, ""), None);
+        assert!(matches!(
+            classify_http(500, "x"),
+            Some(Failure::Transient(_))
+        ));
+        assert!(matches!(
+            classify_http(503, "x"),
+            Some(Failure::Transient(_))
+        ));
+        assert!(matches!(
+            classify_http(429, "x"),
+            Some(Failure::Transient(_))
+        ));
+        assert!(matches!(
+            classify_http(400, "x"),
+            Some(Failure::Permanent(_))
+        ));
+        assert!(matches!(
+            classify_http(422, "x"),
+            Some(Failure::Permanent(_))
+        ));
+    }
+
+    #[test]
+    fn failure_outcomes() {
+        let t = Failure::Transient("x".into());
+        let p = Failure::Permanent("x".into());
+        assert_eq!(status_after_failure(&t, 1, 4), "retrying");
+        assert_eq!(status_after_failure(&t, 4, 4), "failed");
+        assert_eq!(status_after_failure(&p, 1, 4), "dead");
+        assert!(retryable_by_admin("dead") && retryable_by_admin("failed"));
+        assert!(!retryable_by_admin("completed") && !retryable_by_admin("running"));
+        assert!(runnable("queued") && runnable("retrying") && !runnable("completed"));
+    }
+
+    #[test]
+    fn messages_are_small_and_strict() {
         let m = JobMessage {
             tenant_id: "t".repeat(64),
             job_id: "j".repeat(64),
         };
         assert!(serde_json::to_vec(&m).unwrap().len() < 1024);
+        assert!(JobMessage::parse(&json!({"tenant_id": "acme", "job_id": "job_1"})).is_some());
+        assert!(JobMessage::parse(&json!("garbage")).is_none());
+        assert!(JobMessage::parse(&json!({"tenant_id": "acme"})).is_none());
+        assert!(JobMessage::parse(&json!({"tenant_id": "a", "job_id": "j", "x": 1})).is_none());
+        assert!(JobMessage::parse(&json!({"tenant_id": "a b", "job_id": "j"})).is_none());
+        assert!(JobMessage::parse(&json!({"tenant_id": "", "job_id": "j"})).is_none());
+    }
+
+    /// The retry budgets in code are the ones wrangler.toml gives the queue consumers.
+    #[test]
+    fn budgets_match_wrangler_toml() {
+        let toml = include_str!("../../wrangler.toml");
+        for q in QUEUES {
+            let block = toml
+                .split("[[queues.consumers]]")
+                .skip(1)
+                .find(|b| b.contains(&format!("queue = \"{}\"", q.name)))
+                .unwrap_or_else(|| panic!("no consumer for {} in wrangler.toml", q.name));
+            assert!(
+                block.contains(&format!("max_retries = {}", q.max_retries)),
+                "{}: wrangler.toml max_retries differs from {}",
+                q.name,
+                q.max_retries
+            );
+            assert!(
+                block.contains(&format!("dead_letter_queue = \"{DEAD_LETTER_QUEUE}\"")),
+                "{} has no dead-letter queue",
+                q.name
+            );
+            assert!(
+                toml.contains(&format!(
+                    "queue = \"{}\"\nbinding = \"{}\"",
+                    q.name, q.binding
+                )),
+                "{}: no producer binding {}",
+                q.name,
+                q.binding
+            );
+        }
     }
 }

@@ -13,5 +13,7 @@ pub mod ids;
 pub mod jobs;
 pub mod pagination;
 pub mod password;
+pub mod publishing;
+pub mod report;
 pub mod time;
 pub mod user;

@@ -20,6 +20,21 @@ pub fn format_ms(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A required RFC 3339 field of a body, as epoch ms; records the problem in `errs`.
+pub fn required(
+    v: Option<&serde_json::Value>,
+    field: &str,
+    errs: &mut super::error::FieldErrors,
+) -> Option<i64> {
+    let ms = v
+        .and_then(serde_json::Value::as_str)
+        .and_then(parse_rfc3339);
+    if ms.is_none() {
+        errs.add(field, "is required, an RFC 3339 time");
+    }
+    ms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

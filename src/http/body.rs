@@ -39,6 +39,21 @@ pub async fn json(req: &mut Request) -> ApiResult<Value> {
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
 }
 
+/// Like `json`, but an absent body (no `content-length`, or 0) reads as `{}`.
+pub async fn json_or_empty(req: &mut Request) -> ApiResult<Value> {
+    let has_body = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .is_some_and(|l| l != "0");
+    if has_body {
+        json(req).await
+    } else {
+        Ok(Value::Object(Default::default()))
+    }
+}
+
 pub fn query(req: &Request, key: &str) -> Option<String> {
     req.url()
         .ok()?

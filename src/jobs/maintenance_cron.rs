@@ -1,7 +1,9 @@
 //! The every-minute cron: redrives undelivered outbox rows to the tenant hubs, announces
-//! due follow-ups and upcoming appointments, forgets old idempotency keys and re-enqueues jobs whose queue send was
-//! lost. Operator-level, so it spans tenants.
+//! due follow-ups and upcoming appointments (with reminder emails), starts due publishing
+//! schedules, forgets old idempotency keys and re-sends jobs whose queue send was lost.
+//! Operator-level, so it spans tenants; each step is idempotent per period.
 
+use crate::domain::jobs::JobMessage;
 use crate::realtime::outbox;
 use crate::store::{self, t};
 use serde::Deserialize;
@@ -14,6 +16,7 @@ const STALE_QUEUED_MS: i64 = 2 * 60 * 1000;
 struct StaleJob {
     tenant_id: String,
     id: String,
+    queue: String,
 }
 
 pub async fn run(env: &Env) {
@@ -34,6 +37,11 @@ pub async fn run(env: &Env) {
         Ok(_) => {}
         Err(e) => worker::console_error!("cron: appointment reminders failed: {}", e.message),
     }
+    match crate::api::publishing::start_due(env).await {
+        Ok(n) if n > 0 => worker::console_log!("cron: started {n} publishing schedules"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("cron: publishing schedules failed: {}", e.message),
+    }
     match crate::http::idempotency::cleanup(env).await {
         Ok(n) if n > 0 => worker::console_log!("cron: forgot {n} idempotency keys"),
         Ok(_) => {}
@@ -50,20 +58,32 @@ async fn requeue_stale(env: &Env) -> crate::domain::error::ApiResult<()> {
     let cutoff = crate::platform::iso(now - STALE_QUEUED_MS);
     let stale: Vec<StaleJob> = store::all(store::stmt(
         &db,
-        "SELECT tenant_id, id FROM jobs WHERE status = 'queued' AND updated_at < ?1
+        "SELECT tenant_id, id, queue FROM jobs WHERE status = 'queued' AND updated_at < ?1
          ORDER BY updated_at LIMIT 100",
         &[t(&cutoff)],
     )?)
     .await?;
     let iso_now = crate::platform::iso(now);
-    for j in stale {
+    for j in &stale {
+        // Touch it first, so the next cron run does not send it again at once.
         store::run(store::stmt(
             &db,
-            "UPDATE jobs SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
+            "UPDATE jobs SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2 AND status = 'queued'",
             &[t(&j.tenant_id), t(&j.id), t(&iso_now)],
         )?)
         .await?;
-        super::email::enqueue(env, &j.tenant_id, &j.id).await;
+        let msg = JobMessage {
+            tenant_id: j.tenant_id.clone(),
+            job_id: j.id.clone(),
+        };
+        if let Some(spec) = crate::domain::jobs::queue(&j.queue) {
+            if let Err(e) = env.queue(spec.binding)?.send(&msg).await {
+                worker::console_error!("cron: re-send of job {} failed: {e}", j.id);
+            }
+        }
+    }
+    if !stale.is_empty() {
+        worker::console_log!("cron: re-sent {} stale queued jobs", stale.len());
     }
     Ok(())
 }

@@ -1,50 +1,68 @@
-//! Background jobs on Cloudflare Queues: the `jobs` rows that track them, the dispatch of
-//! each queue's batches to its consumer, and the lifecycle events (`job:*`).
+//! Background jobs on Cloudflare Queues: the `jobs` rows that track them, their creation
+//! (with `job:queued`) and sending, state transitions with `job:*` events, and the
+//! dispatch of each queue's batches to the consumer file that owns that queue.
 
+pub mod dead_letter;
 pub mod email;
-pub mod email_provider;
 pub mod maintenance_cron;
+pub mod matching;
+pub mod providers;
+pub mod publishing;
+pub mod reports;
+pub mod runner;
+pub mod sms;
 
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::jobs::Job;
+use crate::domain::jobs::{self as rules, Job, JobMessage, QueueSpec};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
 use serde::Deserialize;
 use serde_json::Value;
 use worker::{D1Database, D1PreparedStatement, Env, MessageBatch};
 
-/// Retries the queue itself makes (wrangler.toml `max_retries`); after them, the DLQ.
-pub const MAX_RETRIES: u32 = 3;
+pub const COLUMNS: &str =
+    "id, queue, kind, status, attempts, progress, payload, result, last_error,
+    subject, created_by, created_at, updated_at, started_at, finished_at";
 
 #[derive(Deserialize)]
-struct JobRow {
+pub struct JobRow {
     id: String,
     queue: String,
     kind: String,
     status: String,
     attempts: f64,
+    progress: f64,
     payload: String,
     result: Option<String>,
     last_error: Option<String>,
+    subject: Option<String>,
     created_by: String,
     created_at: String,
     updated_at: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
 }
 
 impl From<JobRow> for Job {
     fn from(r: JobRow) -> Job {
+        let max_attempts = rules::queue(&r.queue).map_or(1, |q| q.max_attempts());
         Job {
             id: r.id,
             queue: r.queue,
             kind: r.kind,
             status: r.status,
             attempts: r.attempts as u32,
+            max_attempts,
+            progress: r.progress.clamp(0.0, 100.0) as u8,
             payload: serde_json::from_str(&r.payload).unwrap_or(Value::Null),
             result: r.result.and_then(|s| serde_json::from_str(&s).ok()),
             last_error: r.last_error,
+            subject: r.subject,
             created_by: r.created_by,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
         }
     }
 }
@@ -52,106 +70,257 @@ impl From<JobRow> for Job {
 pub async fn load(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<Job>> {
     let row: Option<JobRow> = store::first(store::stmt(
         db,
-        "SELECT id, queue, kind, status, attempts, payload, result, last_error, created_by,
-                created_at, updated_at
-         FROM jobs WHERE tenant_id = ?1 AND id = ?2",
+        &format!("SELECT {COLUMNS} FROM jobs WHERE tenant_id = ?1 AND id = ?2"),
         &[t(tenant), t(id)],
     )?)
     .await?;
     Ok(row.map(Job::from))
 }
 
-/// The statement creating a queued job (to batch with the change that asks for it).
-pub fn insert(db: &D1Database, tenant: &str, job: &Job) -> ApiResult<D1PreparedStatement> {
-    store::stmt(
-        db,
-        "INSERT INTO jobs (tenant_id, id, queue, kind, status, attempts, payload, created_by,
-                           created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5, ?6, ?7, ?7)",
-        &[
-            t(tenant),
-            t(&job.id),
-            t(&job.queue),
-            t(&job.kind),
-            t(&store::json_text(&job.payload)?),
-            t(&job.created_by),
-            t(&job.created_at),
-        ],
-    )
+/// Who hears about a job: the tenant (as since the first job), anyone watching the job,
+/// and its creator's own channel.
+pub fn channels(job: &Job) -> Vec<String> {
+    vec![
+        "tenant".into(),
+        format!("entity:job:{}", job.id),
+        format!("user:{}", job.created_by),
+    ]
 }
 
-/// Moves a job to `status` and records its `job:<event>` event, atomically.
-pub async fn transition(
-    env: &Env,
-    tenant: &str,
-    mut job: Job,
-    status: &str,
-    event: &str,
-    result: Option<Value>,
-    error: Option<String>,
-) -> ApiResult<Job> {
-    let db = store::db(env)?;
-    job.status = status.to_string();
-    job.updated_at = crate::platform::iso(crate::platform::now_ms());
-    if result.is_some() {
-        job.result = result;
+/// A new queued job (not yet written).
+pub fn new_job(
+    created_by: &str,
+    spec: QueueSpec,
+    kind: &str,
+    payload: Value,
+    subject: Option<String>,
+) -> Job {
+    let now = crate::platform::iso(crate::platform::now_ms());
+    Job {
+        id: crate::platform::new_id("job"),
+        queue: spec.name.into(),
+        kind: kind.into(),
+        status: "queued".into(),
+        attempts: 0,
+        max_attempts: spec.max_attempts(),
+        progress: 0,
+        payload,
+        result: None,
+        last_error: None,
+        subject,
+        created_by: created_by.to_string(),
+        created_at: now.clone(),
+        updated_at: now,
+        started_at: None,
+        finished_at: None,
     }
-    job.last_error = error;
-    let result_text = match &job.result {
-        Some(v) => Some(store::json_text(v)?),
-        None => None,
-    };
-    let draft = outbox::draft(
-        event,
-        vec![
-            "tenant".into(),
-            format!("entity:job:{}", job.id),
-            format!("user:{}", job.created_by),
-        ],
-        serde_json::to_value(&job)?,
-    );
-    store::batch(
-        &db,
-        vec![
-            store::stmt(
-                &db,
-                "UPDATE jobs SET status = ?3, attempts = ?4, result = ?5, last_error = ?6,
-                 updated_at = ?7 WHERE tenant_id = ?1 AND id = ?2",
-                &[
-                    t(tenant),
-                    t(&job.id),
-                    t(status),
-                    i(i64::from(job.attempts)),
-                    ot(result_text.as_deref()),
-                    ot(job.last_error.as_deref()),
-                    t(&job.updated_at),
-                ],
-            )?,
-            outbox::insert(&db, tenant, &draft)?,
-        ],
-    )
-    .await?;
-    outbox::deliver_after_write(env, tenant).await;
-    Ok(job)
 }
 
-/// Sends each batch to its queue's consumer.
-pub async fn dispatch(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()> {
-    let queue = batch.queue();
-    match queue.as_str() {
-        email::QUEUE => email::consume(batch, env).await,
-        email::DEAD_LETTER_QUEUE => email::consume_dead(batch, env).await,
-        other => {
+/// The statements creating `job` and its `job:queued` event, to batch with the change
+/// that asks for the work (so the job exists exactly when the change does).
+pub fn insert(db: &D1Database, tenant: &str, job: &Job) -> ApiResult<Vec<D1PreparedStatement>> {
+    insert_when(db, tenant, job, "SELECT 1", &[])
+}
+
+/// Like `insert`, but only when `cond_sql` (a `SELECT 1 …` that may use ?1 = tenant and
+/// ?9, ?10, … = `extra`) finds a row at commit time.
+pub fn insert_when(
+    db: &D1Database,
+    tenant: &str,
+    job: &Job,
+    cond_sql: &str,
+    extra: &[worker::wasm_bindgen::JsValue],
+) -> ApiResult<Vec<D1PreparedStatement>> {
+    let queued = outbox::draft("job:queued", channels(job), serde_json::to_value(job)?);
+    let mut args = vec![
+        t(tenant),
+        t(&job.id),
+        t(&job.queue),
+        t(&job.kind),
+        t(&store::json_text(&job.payload)?),
+        ot(job.subject.as_deref()),
+        t(&job.created_by),
+        t(&job.created_at),
+    ];
+    args.extend_from_slice(extra);
+    Ok(vec![
+        store::stmt(
+            db,
+            &format!(
+                "INSERT INTO jobs (tenant_id, id, queue, kind, status, attempts, progress, payload,
+                                   subject, created_by, created_at, updated_at)
+                 SELECT ?1, ?2, ?3, ?4, 'queued', 0, 0, ?5, ?6, ?7, ?8, ?8 WHERE EXISTS ({cond_sql})"
+            ),
+            &args,
+        )?,
+        outbox::insert_if_exists(db, tenant, &queued, "jobs", &job.id)?,
+    ])
+}
+
+/// Puts committed jobs on their queues, one `send_batch` per queue. A failed send leaves
+/// the job `queued`; the cron re-sends it (`maintenance_cron`), so nothing is lost.
+pub async fn enqueue(env: &Env, tenant: &str, jobs: &[Job]) {
+    for spec in rules::QUEUES {
+        let msgs: Vec<JobMessage> = jobs
+            .iter()
+            .filter(|j| j.queue == spec.name)
+            .map(|j| JobMessage {
+                tenant_id: tenant.into(),
+                job_id: j.id.clone(),
+            })
+            .collect();
+        if msgs.is_empty() {
+            continue;
+        }
+        let sent = match env.queue(spec.binding) {
+            Ok(q) if msgs.len() == 1 => q.send(&msgs[0]).await,
+            Ok(q) => q.send_batch(msgs.clone()).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
             worker::console_error!(
-                "no consumer for queue {other}; acking {} messages",
-                batch.messages()?.len()
+                "enqueue of {} jobs on {} failed (the cron re-sends them): {e}",
+                msgs.len(),
+                spec.name
             );
-            batch.ack_all();
-            Ok(())
         }
     }
 }
 
+/// How a job's row changes in a transition.
+#[derive(Default)]
+pub struct Change<'a> {
+    pub status: &'a str,
+    pub event: &'a str,
+    pub attempts: Option<u32>,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    pub progress: Option<u8>,
+}
+
+/// Moves a job to a new status and records its `job:*` event in one D1 batch, guarded
+/// by the status and attempt it was read with (a stale runner changes nothing).
+/// `extra` statements (the domain's own writes and events) commit in the same batch.
+/// Returns the job as written, or `None` when the guard did not hold.
+pub async fn transition(
+    env: &Env,
+    tenant: &str,
+    job: &Job,
+    change: Change<'_>,
+    extra: Vec<D1PreparedStatement>,
+) -> ApiResult<Option<Job>> {
+    let db = store::db(env)?;
+    let mut next = job.clone();
+    let now = crate::platform::iso(crate::platform::now_ms());
+    next.status = change.status.to_string();
+    if let Some(a) = change.attempts {
+        next.attempts = a;
+    }
+    next.updated_at = now.clone();
+    if let Some(r) = change.result {
+        next.result = Some(r);
+    }
+    if let Some(p) = change.progress {
+        next.progress = p.min(100);
+    }
+    if change.status == "completed" {
+        next.progress = 100;
+    }
+    next.last_error = change.error.or(next.last_error);
+    if matches!(change.status, "completed" | "dead") {
+        next.finished_at = Some(now.clone());
+    }
+    let result_text = match &next.result {
+        Some(v) => Some(store::json_text(v)?),
+        None => None,
+    };
+    let lease = (change.status == "running")
+        .then(|| crate::platform::iso(crate::platform::now_ms() + runner::LEASE_MS));
+    let draft = outbox::draft(change.event, channels(&next), serde_json::to_value(&next)?);
+    let mut stmts = vec![
+        store::stmt(
+            &db,
+            "UPDATE jobs SET status = ?5, attempts = ?6, progress = ?7, result = ?8,
+               last_error = ?9, updated_at = ?10, finished_at = ?11, lease_until = ?12,
+               started_at = COALESCE(started_at, CASE WHEN ?5 = 'running' THEN ?10 END)
+             WHERE tenant_id = ?1 AND id = ?2 AND status = ?3 AND attempts = ?4",
+            &[
+                t(tenant),
+                t(&job.id),
+                t(&job.status),
+                i(i64::from(job.attempts)),
+                t(&next.status),
+                i(i64::from(next.attempts)),
+                i(i64::from(next.progress)),
+                ot(result_text.as_deref()),
+                ot(next.last_error.as_deref()),
+                t(&now),
+                ot(next.finished_at.as_deref()),
+                ot(lease.as_deref()),
+            ],
+        )?,
+        outbox::insert_when(
+            &db,
+            tenant,
+            &draft,
+            "SELECT 1 FROM jobs WHERE tenant_id = ?2 AND id = ?8 AND status = ?9 AND updated_at = ?10",
+            &[t(&job.id), t(&next.status), t(&now)],
+        )?,
+    ];
+    stmts.extend(extra);
+    let results = store::batch(&db, stmts).await?;
+    if results.first().map(store::changes) != Some(1) {
+        return Ok(None);
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    if next.status == "running" {
+        next.started_at = next.started_at.or(Some(now));
+    }
+    Ok(Some(next))
+}
+
+/// Sends each batch to the consumer of its queue. Never returns an error: every message
+/// is acked or retried on its own, so one bad message cannot fail (and replay) a batch.
+pub async fn dispatch(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()> {
+    let queue = batch.queue();
+    if queue == rules::DEAD_LETTER_QUEUE {
+        dead_letter::consume(&batch, env).await;
+    } else if let Some(spec) = rules::queue(&queue) {
+        runner::consume(&batch, env, spec).await;
+    } else {
+        worker::console_error!("no consumer for queue {queue}; its messages go to dead letters");
+        dead_letter::consume_unknown(&batch, env, &queue).await;
+    }
+    Ok(())
+}
+
 pub fn not_found() -> ApiError {
     ApiError::not_found("job")
+}
+
+/// Runs one claimed job with the handler of its queue.
+async fn execute(run: &mut runner::Run<'_>) -> runner::Outcome {
+    let q = run.job.queue.clone();
+    if q == rules::EMAIL.name {
+        email::run(run).await
+    } else if q == rules::SMS.name {
+        sms::run(run).await
+    } else if q == rules::PUBLISHING.name {
+        publishing::run(run).await
+    } else if q == rules::MATCHING.name {
+        matching::run(run).await
+    } else if q == rules::REPORTS.name {
+        reports::run(run).await
+    } else {
+        Err(rules::Failure::Permanent(format!(
+            "no handler for queue {q}"
+        )))
+    }
+}
+
+/// A job went `dead`: lets its queue's domain record the failure on its own resource.
+pub async fn on_dead(env: &Env, tenant: &str, job: &Job) {
+    if job.queue == rules::REPORTS.name {
+        reports::give_up(env, tenant, job).await;
+    }
 }

@@ -113,7 +113,7 @@ pub async fn deliver_pending(env: &Env, tenant: &str) -> ApiResult<usize> {
             &db,
             "SELECT hub, id, type, channels, data, ts FROM outbox
              WHERE tenant_id = ?1 AND delivered_seq IS NULL
-             ORDER BY created_ms, id LIMIT ?2",
+             ORDER BY rowid LIMIT ?2",
             &[t(tenant), i(DELIVERY_PAGE)],
         )?)
         .await?;
@@ -201,7 +201,9 @@ pub struct TenantRow<T> {
 
 /// Emits `event` for one row exactly once, even under overlapping cron runs: the row's
 /// `flag` column is set to this run's `marker` where it is still NULL (and `open` holds),
-/// and the event is recorded only if this run's marker is the one stored.
+/// and the event is recorded only if this run's marker is the one stored. `extra`
+/// statements (guarded the same way by the caller) commit in the same batch. Returns
+/// whether this run was the one that emitted.
 #[allow(clippy::too_many_arguments)]
 pub async fn emit_once(
     db: &D1Database,
@@ -212,10 +214,9 @@ pub async fn emit_once(
     open: &str,
     marker: &str,
     event: &EventDraft,
-) -> ApiResult<()> {
-    store::batch(
-        db,
-        vec![
+    extra: Vec<D1PreparedStatement>,
+) -> ApiResult<bool> {
+    let mut stmts = vec![
             store::stmt(
                 db,
                 &format!(
@@ -230,10 +231,10 @@ pub async fn emit_once(
                 &format!("SELECT 1 FROM {table} WHERE tenant_id = ?2 AND id = ?8 AND {flag} = ?9"),
                 &[t(id), t(marker)],
             )?,
-        ],
-    )
-    .await?;
-    Ok(())
+    ];
+    stmts.extend(extra);
+    let results = store::batch(db, stmts).await?;
+    Ok(results.first().map(store::changes) == Some(1))
 }
 
 /// Delivers the pending events of each tenant once (after a cron touched several).

@@ -19,6 +19,8 @@ pub struct Server {
     pub page_port: u16,
     child: Option<Child>,
     log: PathBuf,
+    /// `--var`s of this run (the fake providers' URLs), kept across restarts.
+    fixed: Vec<(String, String)>,
     /// `--var` overrides on top of the defaults (see `restart_with`).
     vars: Vec<(String, String)>,
 }
@@ -30,6 +32,9 @@ const DEFAULT_VARS: &[(&str, &str)] = &[
     ("DASHBOARD_MIN_INTERVAL_MS", "300"),
     ("SSE_HEARTBEAT_SECONDS", "1"),
     ("BLOCKLIST_CACHE_MS", "0"),
+    // Job retries after 1, 2, 4 s instead of seed 003's 5, 10, 20 s; providers time out fast.
+    ("JOB_BACKOFF_BASE_SECONDS", "1"),
+    ("PROVIDER_TIMEOUT_MS", "1500"),
 ];
 
 fn root() -> PathBuf {
@@ -77,7 +82,8 @@ fn wrangler(args: &[&str]) -> Command {
 }
 
 impl Server {
-    pub fn start() -> Server {
+    /// Starts with these extra `--var`s (kept across `restart_with`).
+    pub fn start(fixed: Vec<(String, String)>) -> Server {
         let run = format!("{}-{}", std::process::id(), random_hex(4));
         let persist = root().join("target/e2e").join(&run);
         std::fs::create_dir_all(&persist).expect("persist dir");
@@ -122,6 +128,7 @@ impl Server {
             page_port: free_port(),
             child: None,
             log: PathBuf::new(),
+            fixed,
             vars: Vec::new(),
         };
         s.spawn();
@@ -149,6 +156,7 @@ impl Server {
             "CORS_ORIGINS".into(),
             format!("http://app.pulse.test,http://127.0.0.1:{}", self.page_port),
         ));
+        vars.extend(self.fixed.iter().cloned());
         vars.extend(self.vars.iter().cloned());
         let mut args: Vec<String> = [
             "dev",

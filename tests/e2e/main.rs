@@ -4,6 +4,7 @@
 
 mod assertions;
 mod client;
+mod fakes;
 mod fixtures;
 mod tests;
 
@@ -13,6 +14,8 @@ use std::time::Instant;
 pub struct Ctx {
     pub server: fixtures::Server,
     pub api: client::Api,
+    /// The fake outside providers (SMS API, listing platforms) the server is wired to.
+    pub fake: fakes::Fake,
 }
 
 impl Ctx {
@@ -47,14 +50,15 @@ fn main() {
         .collect();
     let t0 = Instant::now();
     eprintln!("e2e: starting wrangler dev ...");
-    let server = fixtures::Server::start();
+    let fake = fakes::Fake::start();
+    let server = fixtures::Server::start(tests::jobs_v2::provider_vars(&fake));
     eprintln!(
         "e2e: server up at {} in {:.1}s",
         server.base,
         t0.elapsed().as_secs_f64()
     );
     let api = client::Api::new(&server.base);
-    let ctx = std::sync::Mutex::new(Ctx { server, api });
+    let ctx = std::sync::Mutex::new(Ctx { server, api, fake });
     let mut failed = Vec::new();
     for (name, test) in &selected {
         let t = Instant::now();

@@ -7,6 +7,7 @@ mod crud;
 mod hub;
 mod identity;
 mod jobs;
+pub mod jobs_v2;
 mod realtime;
 
 pub type Test = fn(&mut crate::Ctx);
@@ -120,5 +121,22 @@ pub fn all() -> Vec<(&'static str, Test)> {
             identity::user_events_reach_admins_without_secrets,
         ),
         ("cron_redrive_runs", jobs::cron_runs),
+        (
+            "jobs_sms_reaches_the_provider",
+            jobs_v2::sms_reaches_the_provider,
+        ),
+        (
+            "jobs_dead_and_admin_retry",
+            jobs_v2::dead_jobs_and_admin_retry,
+        ),
+        (
+            "jobs_poison_and_duplicates",
+            jobs_v2::poison_and_duplicate_messages,
+        ),
+        ("jobs_list", jobs_v2::jobs_list),
+        (
+            "jobs_report_pipeline",
+            jobs_v2::pipeline_report_matches_rows,
+        ),
     ]
 }

@@ -1,0 +1,598 @@
+//! `/api/publishing`: listings of properties on outside platforms (create, list, get,
+//! publish now) and publishing schedules (create, list, cancel; the cron starts them).
+
+use crate::domain::auth::Action;
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::jobs::{Job, PUBLISHING};
+use crate::domain::publishing::{self as rules, Listing, Publication, Schedule};
+use crate::http::router::{json, json_page};
+use crate::http::{auth, body};
+use crate::realtime::outbox;
+use crate::store::{self, i, ot, t};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
+
+pub const KIND_PUBLISH: &str = "publish_listing";
+
+/// The listing's columns plus its publications as one JSON array.
+const LISTING_SELECT: &str = "SELECT l.id, l.property_id, l.title, l.description, l.price_minor,
+    l.currency, l.city, l.kind, l.bedrooms, l.platforms, l.status, l.created_by, l.created_at,
+    l.updated_at, l.published_at,
+    (SELECT json_group_array(json_object('platform', p.platform, 'status', p.status,
+        'job_id', p.job_id, 'external_id', p.external_id, 'url', p.url, 'attempts', p.attempts,
+        'last_error', p.last_error, 'published_at', p.published_at, 'updated_at', p.updated_at))
+     FROM listing_publications p WHERE p.tenant_id = l.tenant_id AND p.listing_id = l.id) AS publications
+  FROM listings l";
+
+/// What a listing copies from its property.
+#[derive(Deserialize)]
+struct PropertyRow {
+    title: String,
+    description: Option<String>,
+    price_minor: f64,
+    currency: String,
+    city: Option<String>,
+    kind: Option<String>,
+    bedrooms: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct ListingRow {
+    id: String,
+    property_id: String,
+    title: String,
+    description: Option<String>,
+    price_minor: f64,
+    currency: String,
+    city: Option<String>,
+    kind: Option<String>,
+    bedrooms: Option<f64>,
+    platforms: String,
+    status: String,
+    created_by: String,
+    created_at: String,
+    updated_at: String,
+    published_at: Option<String>,
+    publications: Option<String>,
+}
+
+impl From<ListingRow> for Listing {
+    fn from(r: ListingRow) -> Listing {
+        let mut publications: Vec<Publication> = r
+            .publications
+            .and_then(|p| serde_json::from_str(&p).ok())
+            .unwrap_or_default();
+        publications.sort_by(|a, b| a.platform.cmp(&b.platform));
+        Listing {
+            id: r.id,
+            property_id: r.property_id,
+            title: r.title,
+            description: r.description,
+            price_minor: r.price_minor as i64,
+            currency: r.currency,
+            city: r.city,
+            kind: r.kind,
+            bedrooms: r.bedrooms.map(|b| b as i64),
+            platforms: serde_json::from_str(&r.platforms).unwrap_or_default(),
+            status: r.status,
+            publications,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            published_at: r.published_at,
+        }
+    }
+}
+
+pub async fn load_listing(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<Listing>> {
+    let row: Option<ListingRow> = store::first(store::stmt(
+        db,
+        &format!("{LISTING_SELECT} WHERE l.tenant_id = ?1 AND l.id = ?2"),
+        &[t(tenant), t(id)],
+    )?)
+    .await?;
+    Ok(row.map(Listing::from))
+}
+
+/// The platforms this deployment publishes to (`PUBLISHING_PLATFORMS`), name → target.
+pub fn platforms(env: &Env) -> ApiResult<Vec<(String, String)>> {
+    let config = env
+        .var("PUBLISHING_PLATFORMS")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    rules::parse_platforms(&config).map_err(|e| {
+        worker::console_error!("PUBLISHING_PLATFORMS: {e}");
+        ApiError::unavailable("publishing is misconfigured")
+    })
+}
+
+fn platform_names(env: &Env) -> ApiResult<Vec<String>> {
+    let names: Vec<String> = platforms(env)?.into_iter().map(|(n, _)| n).collect();
+    if names.is_empty() {
+        return Err(ApiError::unavailable(
+            "no publishing platforms are configured",
+        ));
+    }
+    Ok(names)
+}
+
+pub fn channels(l: &Listing) -> Vec<String> {
+    vec![
+        "tenant".into(),
+        format!("user:{}", l.created_by),
+        format!("entity:listing:{}", l.id),
+        format!("entity:property:{}", l.property_id),
+    ]
+}
+
+/// `POST /api/publishing/listings`: a draft listing, its content copied from the property.
+pub async fn create_listing(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let input = body::json(&mut req).await?;
+    let n = rules::validate_listing(&input, &platform_names(env)?)?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let p: PropertyRow = store::first(store::stmt(
+        &db,
+        "SELECT title, description, price_minor, currency, city, kind, bedrooms
+         FROM properties WHERE tenant_id = ?1 AND id = ?2",
+        &[t(tenant), t(&n.property_id)],
+    )?)
+    .await?
+    .ok_or_else(|| ApiError::field("property_id", "no such property"))?;
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let listing = Listing {
+        id: crate::platform::new_id("lst"),
+        property_id: n.property_id.clone(),
+        title: n.title.unwrap_or(p.title),
+        description: n.description.or(p.description),
+        price_minor: n.price_minor.unwrap_or(p.price_minor as i64),
+        currency: p.currency,
+        city: p.city,
+        kind: p.kind,
+        bedrooms: p.bedrooms.map(|b| b as i64),
+        platforms: n.platforms,
+        status: "draft".into(),
+        publications: vec![],
+        created_by: who.user_id.clone(),
+        created_at: now.clone(),
+        updated_at: now,
+        published_at: None,
+    };
+    let event = outbox::draft(
+        "publishing:listing:created",
+        channels(&listing),
+        serde_json::to_value(&listing)?,
+    );
+    let l = &listing;
+    let results = store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "INSERT INTO listings (tenant_id, id, property_id, title, description, price_minor,
+                   currency, city, kind, bedrooms, platforms, status, created_by, created_at, updated_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'draft', ?12, ?13, ?13
+                 WHERE EXISTS (SELECT 1 FROM properties WHERE tenant_id = ?1 AND id = ?3)",
+                &[
+                    t(tenant),
+                    t(&l.id),
+                    t(&l.property_id),
+                    t(&l.title),
+                    ot(l.description.as_deref()),
+                    i(l.price_minor),
+                    t(&l.currency),
+                    ot(l.city.as_deref()),
+                    ot(l.kind.as_deref()),
+                    l.bedrooms.map_or(JsValue::NULL, i),
+                    t(&store::json_text(&l.platforms)?),
+                    t(&l.created_by),
+                    t(&l.created_at),
+                ],
+            )?,
+            outbox::insert_if_exists(&db, tenant, &event, "listings", &l.id)?,
+        ],
+    )
+    .await?;
+    if results.first().map(store::changes) != Some(1) {
+        return Err(ApiError::field("property_id", "no such property"));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    let id = &listing.id;
+    let mut resp = json(201, &listing)?;
+    resp.headers_mut()
+        .set("location", &format!("/api/publishing/listings/{id}"))?;
+    Ok(resp)
+}
+
+pub async fn list_listings(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let page = body::page(&req)?;
+    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+    let db = store::db(env)?;
+    let rows: Vec<ListingRow> = store::all(store::stmt(
+        &db,
+        &format!(
+            "{LISTING_SELECT} WHERE l.tenant_id = ?1 AND (?2 IS NULL OR l.status = ?2)
+               AND (?3 IS NULL OR l.property_id = ?3) AND (?4 IS NULL OR l.id < ?4)
+             ORDER BY l.id DESC LIMIT ?5"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(q("status").as_deref()),
+            ot(q("property_id").as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let rows: Vec<Listing> = rows.into_iter().map(Listing::from).collect();
+    json_page(rows, page.limit, |l| l.id.clone())
+}
+
+pub async fn get_listing(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let id = body::path_id(id, "listing")?;
+    let db = store::db(env)?;
+    match load_listing(&db, &who.tenant_id, &id).await? {
+        Some(l) => json(200, &l),
+        None => Err(ApiError::not_found("listing")),
+    }
+}
+
+/// The jobs and publication rows that publish `listing_id` on `platforms`, all written
+/// only when `cond` (`SELECT 1 …`, ?1 = tenant, ?9.. = `cond_args`) holds at commit.
+pub fn publish_statements(
+    db: &D1Database,
+    tenant: &str,
+    created_by: &str,
+    listing_id: &str,
+    platforms: &[String],
+    cond: &str,
+    cond_args: &[JsValue],
+) -> ApiResult<(Vec<D1PreparedStatement>, Vec<Job>)> {
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let mut stmts = Vec::new();
+    let mut jobs = Vec::new();
+    for p in platforms {
+        let job = crate::jobs::new_job(
+            created_by,
+            PUBLISHING,
+            KIND_PUBLISH,
+            json!({ "listing_id": listing_id, "platform": p }),
+            Some(format!("listing:{listing_id}")),
+        );
+        stmts.extend(crate::jobs::insert_when(db, tenant, &job, cond, cond_args)?);
+        stmts.push(store::stmt(
+            db,
+            "INSERT INTO listing_publications (tenant_id, listing_id, platform, status, job_id,
+               attempts, updated_at)
+             SELECT ?1, ?2, ?3, 'queued', ?4, 0, ?5
+             WHERE EXISTS (SELECT 1 FROM jobs WHERE tenant_id = ?1 AND id = ?4)
+             ON CONFLICT (tenant_id, listing_id, platform) DO UPDATE SET
+               status = 'queued', job_id = excluded.job_id, attempts = 0, last_error = NULL,
+               updated_at = excluded.updated_at",
+            &[t(tenant), t(listing_id), t(p), t(&job.id), t(&now)],
+        )?);
+        jobs.push(job);
+    }
+    stmts.push(store::stmt(
+        db,
+        &format!(
+            "UPDATE listings SET status = {}, updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
+            rules::LISTING_STATUS_SQL
+        ),
+        &[t(tenant), t(listing_id), t(&now)],
+    )?);
+    Ok((stmts, jobs))
+}
+
+/// `POST /api/publishing/listings/:id/publish` `{platforms?}`: one job per platform, sent
+/// in one `send_batch`; 202 with the listing and the jobs. A platform still in flight is
+/// a 409.
+pub async fn publish_now(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let id = body::path_id(id, "listing")?;
+    let input = body::json_or_empty(&mut req).await?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let listing = load_listing(&db, tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("listing"))?;
+    let chosen = rules::validate_publish(&input, &listing.platforms)?;
+    let busy: Vec<&str> = listing
+        .publications
+        .iter()
+        .filter(|p| {
+            chosen.contains(&p.platform) && matches!(p.status.as_str(), "queued" | "publishing")
+        })
+        .map(|p| p.platform.as_str())
+        .collect();
+    if !busy.is_empty() {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            format!("already publishing on: {}", busy.join(", ")),
+        ));
+    }
+    // Guard: nothing for these platforms went in flight since we looked.
+    let in_flight = "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?1
+           AND listing_id = ?9 AND status IN ('queued', 'publishing') AND platform IN (SELECT value FROM json_each(?10)))";
+    let (stmts, jobs) = publish_statements(
+        &db,
+        tenant,
+        &who.user_id,
+        &id,
+        &chosen,
+        in_flight,
+        &[t(&id), t(&store::json_text(&chosen)?)],
+    )?;
+    let results = store::batch(&db, stmts).await?;
+    if results.first().map(store::changes) != Some(1) {
+        return Err(ApiError::new(409, "conflict", "already publishing"));
+    }
+    crate::jobs::enqueue(env, tenant, &jobs).await;
+    outbox::deliver_after_write(env, tenant).await;
+    let listing = load_listing(&db, tenant, &id)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    json(202, &json!({ "listing": listing, "jobs": jobs }))
+}
+
+const SCHEDULE_COLUMNS: &str =
+    "id, listing_id, platforms, run_at, status, job_ids, created_by, created_at, started_at";
+
+#[derive(Deserialize)]
+struct ScheduleRow {
+    id: String,
+    listing_id: String,
+    platforms: String,
+    run_at: String,
+    status: String,
+    job_ids: String,
+    created_by: String,
+    created_at: String,
+    started_at: Option<String>,
+}
+
+impl From<ScheduleRow> for Schedule {
+    fn from(r: ScheduleRow) -> Schedule {
+        Schedule {
+            id: r.id,
+            listing_id: r.listing_id,
+            platforms: serde_json::from_str(&r.platforms).unwrap_or_default(),
+            run_at: r.run_at,
+            status: r.status,
+            job_ids: serde_json::from_str(&r.job_ids).unwrap_or_default(),
+            created_by: r.created_by,
+            created_at: r.created_at,
+            started_at: r.started_at,
+        }
+    }
+}
+
+fn schedule_channels(s: &Schedule) -> Vec<String> {
+    vec![
+        format!("user:{}", s.created_by),
+        format!("entity:listing:{}", s.listing_id),
+        "role:admin".into(),
+    ]
+}
+
+/// `POST /api/publishing/schedules` `{listing_id, run_at, platforms?}`.
+pub async fn create_schedule(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let input = body::json(&mut req).await?;
+    let n = rules::validate_schedule(&input, crate::platform::now_ms(), &platform_names(env)?)?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let listing = load_listing(&db, tenant, &n.listing_id)
+        .await?
+        .ok_or_else(|| ApiError::field("listing_id", "no such listing"))?;
+    let platforms = match n.platforms {
+        Some(p) if p.iter().all(|x| listing.platforms.contains(x)) => p,
+        Some(_) => {
+            return Err(ApiError::field(
+                "platforms",
+                "must be platforms of the listing",
+            ))
+        }
+        None => listing.platforms.clone(),
+    };
+    let s = Schedule {
+        id: crate::platform::new_id("sch"),
+        listing_id: listing.id.clone(),
+        platforms,
+        run_at: n.run_at,
+        status: "pending".into(),
+        job_ids: vec![],
+        created_by: who.user_id.clone(),
+        created_at: crate::platform::iso(crate::platform::now_ms()),
+        started_at: None,
+    };
+    let event = outbox::draft(
+        "publishing:schedule:created",
+        schedule_channels(&s),
+        serde_json::to_value(&s)?,
+    );
+    store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "INSERT INTO publishing_schedules (tenant_id, id, listing_id, platforms, run_at,
+                   status, created_by, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)",
+                &[
+                    t(tenant),
+                    t(&s.id),
+                    t(&s.listing_id),
+                    t(&store::json_text(&s.platforms)?),
+                    t(&s.run_at),
+                    t(&s.created_by),
+                    t(&s.created_at),
+                ],
+            )?,
+            outbox::insert(&db, tenant, &event)?,
+        ],
+    )
+    .await?;
+    outbox::deliver_after_write(env, tenant).await;
+    json(201, &s)
+}
+
+pub async fn list_schedules(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let page = body::page(&req)?;
+    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+    let db = store::db(env)?;
+    let rows: Vec<ScheduleRow> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM publishing_schedules WHERE tenant_id = ?1
+               AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR listing_id = ?3)
+               AND (?4 IS NULL OR id < ?4)
+             ORDER BY id DESC LIMIT ?5"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(q("status").as_deref()),
+            ot(q("listing_id").as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let rows: Vec<Schedule> = rows.into_iter().map(Schedule::from).collect();
+    json_page(rows, page.limit, |s| s.id.clone())
+}
+
+/// `DELETE /api/publishing/schedules/:id`: cancels a pending schedule (409 once started).
+pub async fn cancel_schedule(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let id = body::path_id(id, "schedule")?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let row: Option<ScheduleRow> = store::first(store::stmt(
+        &db,
+        &format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM publishing_schedules WHERE tenant_id = ?1 AND id = ?2"
+        ),
+        &[t(tenant), t(&id)],
+    )?)
+    .await?;
+    let mut s: Schedule = row.ok_or_else(|| ApiError::not_found("schedule"))?.into();
+    if s.status != "pending" {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            format!("the schedule is already {}", s.status),
+        ));
+    }
+    s.status = "cancelled".into();
+    let event = outbox::draft(
+        "publishing:schedule:cancelled",
+        schedule_channels(&s),
+        serde_json::to_value(&s)?,
+    );
+    let results = store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "UPDATE publishing_schedules SET status = 'cancelled'
+                 WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending'",
+                &[t(tenant), t(&id)],
+            )?,
+            outbox::insert_when(&db, tenant, &event, "SELECT 1 WHERE changes() = 1", &[])?,
+        ],
+    )
+    .await?;
+    if results.first().map(store::changes) != Some(1) {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "the schedule started meanwhile",
+        ));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(200, &s)
+}
+
+#[derive(Deserialize)]
+struct DueSchedule {
+    tenant_id: String,
+    id: String,
+    listing_id: String,
+    platforms: String,
+    created_by: String,
+}
+
+/// Cron: starts every due schedule once. The claim (pending → started with a unique
+/// marker) and its jobs commit in one batch, so a schedule starts exactly once even when
+/// two cron runs overlap.
+pub async fn start_due(env: &Env) -> ApiResult<usize> {
+    let db = store::db(env)?;
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let due: Vec<DueSchedule> = store::all(store::stmt(
+        &db,
+        "SELECT tenant_id, id, listing_id, platforms, created_by FROM publishing_schedules
+         WHERE status = 'pending' AND run_at <= ?1 ORDER BY run_at LIMIT 50",
+        &[t(&now)],
+    )?)
+    .await?;
+    let mut started = 0;
+    for s in &due {
+        let platforms: Vec<String> = serde_json::from_str(&s.platforms).unwrap_or_default();
+        let marker = format!("{now}#{}", crate::platform::random_hex());
+        let (mut stmts, jobs) = publish_statements(
+            &db,
+            &s.tenant_id,
+            &s.created_by,
+            &s.listing_id,
+            &platforms,
+            "SELECT 1 FROM publishing_schedules WHERE tenant_id = ?1 AND id = ?9 AND started_at = ?10",
+            &[t(&s.id), t(&marker)],
+        )?;
+        let job_ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        stmts.insert(
+            0,
+            store::stmt(
+                &db,
+                "UPDATE publishing_schedules SET status = 'started', started_at = ?3, job_ids = ?4
+                 WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending'",
+                &[
+                    t(&s.tenant_id),
+                    t(&s.id),
+                    t(&marker),
+                    t(&store::json_text(&job_ids)?),
+                ],
+            )?,
+        );
+        let results = store::batch(&db, stmts).await?;
+        if results.first().map(store::changes) == Some(1) {
+            started += 1;
+            crate::jobs::enqueue(env, &s.tenant_id, &jobs).await;
+        }
+    }
+    outbox::deliver_tenants(env, due.iter().map(|s| &s.tenant_id)).await;
+    Ok(started)
+}
+
+/// For the job: the listing's content as platforms receive it.
+pub fn document(l: &Listing, platform: &str) -> Value {
+    json!({
+        "listing_id": l.id,
+        "property_id": l.property_id,
+        "platform": platform,
+        "title": l.title,
+        "description": l.description,
+        "price_minor": l.price_minor,
+        "currency": l.currency,
+        "city": l.city,
+        "kind": l.kind,
+        "bedrooms": l.bedrooms,
+    })
+}

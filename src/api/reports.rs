@@ -1,0 +1,280 @@
+//! `/api/reports`: report requests (create → a `reports` job), list, status, and the
+//! download of a finished report from R2.
+
+use crate::domain::auth::Action;
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::jobs::REPORTS;
+use crate::domain::report::{self as rules, Report};
+use crate::http::router::{json, json_page};
+use crate::http::{auth, body};
+use crate::realtime::outbox;
+use crate::store::{self, i, ot, t};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::{D1Database, Env, Request, Response};
+
+pub const KIND_BUILD: &str = "build_report";
+const COLUMNS: &str = "id, kind, format, from_ts, to_ts, status, job_id, object_key, size_bytes,
+    row_count, totals, error, created_by, created_at, finished_at";
+
+#[derive(Deserialize)]
+pub struct ReportRow {
+    id: String,
+    kind: String,
+    format: String,
+    from_ts: String,
+    to_ts: String,
+    status: String,
+    job_id: String,
+    pub object_key: Option<String>,
+    size_bytes: Option<f64>,
+    row_count: Option<f64>,
+    totals: Option<String>,
+    error: Option<String>,
+    created_by: String,
+    created_at: String,
+    finished_at: Option<String>,
+}
+
+impl From<&ReportRow> for Report {
+    fn from(r: &ReportRow) -> Report {
+        Report {
+            id: r.id.clone(),
+            kind: r.kind.clone(),
+            format: r.format.clone(),
+            from: r.from_ts.clone(),
+            to: r.to_ts.clone(),
+            status: r.status.clone(),
+            job_id: r.job_id.clone(),
+            size_bytes: r.size_bytes.map(|n| n as i64),
+            row_count: r.row_count.map(|n| n as i64),
+            totals: r
+                .totals
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
+            error: r.error.clone(),
+            download_url: (r.status == "ready").then(|| format!("/api/reports/{}/download", r.id)),
+            created_by: r.created_by.clone(),
+            created_at: r.created_at.clone(),
+            finished_at: r.finished_at.clone(),
+        }
+    }
+}
+
+pub async fn load(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<ReportRow>> {
+    store::first(store::stmt(
+        db,
+        &format!("SELECT {COLUMNS} FROM reports WHERE tenant_id = ?1 AND id = ?2"),
+        &[t(tenant), t(id)],
+    )?)
+    .await
+}
+
+pub fn channels(created_by: &str, id: &str) -> Vec<String> {
+    vec![
+        format!("user:{created_by}"),
+        format!("entity:report:{id}"),
+        "role:admin".into(),
+    ]
+}
+
+/// `POST /api/reports` `{kind, format?, from, to}` → 202 with the report (status queued).
+/// Reports show money across brokers, so they are for admins.
+pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let input = body::json(&mut req).await?;
+    let n = rules::validate(&input)?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let id = crate::platform::new_id("rpt");
+    let job = crate::jobs::new_job(
+        &who.user_id,
+        REPORTS,
+        KIND_BUILD,
+        json!({ "report_id": id }),
+        Some(format!("report:{id}")),
+    );
+    let mut stmts = vec![store::stmt(
+        &db,
+        "INSERT INTO reports (tenant_id, id, kind, format, from_ts, to_ts, status, job_id,
+           created_by, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)",
+        &[
+            t(tenant),
+            t(&id),
+            t(&n.kind),
+            t(&n.format),
+            t(&n.from),
+            t(&n.to),
+            t(&job.id),
+            t(&who.user_id),
+            t(&job.created_at),
+        ],
+    )?];
+    stmts.extend(crate::jobs::insert(&db, tenant, &job)?);
+    store::batch(&db, stmts).await?;
+    crate::jobs::enqueue(env, tenant, std::slice::from_ref(&job)).await;
+    outbox::deliver_after_write(env, tenant).await;
+    let row = load(&db, tenant, &id)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let mut resp = json(202, &Report::from(&row))?;
+    resp.headers_mut()
+        .set("location", &format!("/api/reports/{id}"))?;
+    Ok(resp)
+}
+
+pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let page = body::page(&req)?;
+    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+    let db = store::db(env)?;
+    let rows: Vec<ReportRow> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {COLUMNS} FROM reports WHERE tenant_id = ?1
+               AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3)
+               AND (?4 IS NULL OR id < ?4)
+             ORDER BY id DESC LIMIT ?5"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(q("kind").as_deref()),
+            ot(q("status").as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let rows: Vec<Report> = rows.iter().map(Report::from).collect();
+    json_page(rows, page.limit, |r| r.id.clone())
+}
+
+pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let id = body::path_id(id, "report")?;
+    let db = store::db(env)?;
+    match load(&db, &who.tenant_id, &id).await? {
+        Some(r) => json(200, &Report::from(&r)),
+        None => Err(ApiError::not_found("report")),
+    }
+}
+
+/// `GET /api/reports/:id/download`: the file, once ready (409 before).
+pub async fn download(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let id = body::path_id(id, "report")?;
+    let db = store::db(env)?;
+    let r = load(&db, &who.tenant_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("report"))?;
+    let (Some(key), "ready") = (r.object_key.as_deref(), r.status.as_str()) else {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            format!("the report is {}", r.status),
+        ));
+    };
+    let bucket = env
+        .bucket("REPORTS")
+        .map_err(|e| store::internal("R2 binding REPORTS", e))?;
+    let object = bucket
+        .get(key)
+        .execute()
+        .await
+        .map_err(|e| store::internal("R2 get", e))?
+        .ok_or_else(|| ApiError::new(410, "gone", "the report file is no longer stored"))?;
+    let body = object
+        .body()
+        .ok_or_else(ApiError::internal)?
+        .bytes()
+        .await
+        .map_err(|e| store::internal("R2 read", e))?;
+    let (ctype, ext) = if r.format == "json" {
+        ("application/json", "json")
+    } else {
+        ("text/csv; charset=utf-8", "csv")
+    };
+    let mut resp = Response::from_bytes(body)?;
+    let h = resp.headers_mut();
+    h.set("content-type", ctype)?;
+    h.set(
+        "content-disposition",
+        &format!("attachment; filename=\"{}-{}.{ext}\"", r.kind, r.id),
+    )?;
+    h.set("cache-control", "private, no-store")?;
+    Ok(resp)
+}
+
+/// What a report run produced (all optional: a status change may carry none).
+#[derive(Default)]
+pub struct Outcome<'a> {
+    pub key: Option<&'a str>,
+    pub size: Option<i64>,
+    pub rows: Option<i64>,
+    pub totals: Option<&'a Value>,
+    pub error: Option<&'a str>,
+}
+
+/// For the job: marks the report's status and records an event, in one batch.
+pub async fn finish(
+    env: &Env,
+    tenant: &str,
+    row: &ReportRow,
+    status: &str,
+    update: Outcome<'_>,
+    event: Option<&str>,
+) -> ApiResult<()> {
+    let db = store::db(env)?;
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let Outcome {
+        key,
+        size,
+        rows,
+        totals,
+        error,
+    } = update;
+    let totals_text = totals.map(store::json_text).transpose()?;
+    let mut next = Report::from(row);
+    next.status = status.into();
+    next.size_bytes = size.or(next.size_bytes);
+    next.row_count = rows.or(next.row_count);
+    next.totals = totals.cloned().or(next.totals);
+    next.error = error.map(String::from);
+    if status == "ready" || status == "failed" {
+        next.finished_at = Some(now.clone());
+    }
+    if status == "ready" {
+        next.download_url = Some(format!("/api/reports/{}/download", next.id));
+    }
+    let nz = |n: Option<i64>| n.map_or(worker::wasm_bindgen::JsValue::NULL, i);
+    let mut stmts = vec![store::stmt(
+        &db,
+        "UPDATE reports SET status = ?3, object_key = COALESCE(?4, object_key),
+           size_bytes = COALESCE(?5, size_bytes), row_count = COALESCE(?6, row_count),
+           totals = COALESCE(?7, totals), error = ?8, finished_at = ?9
+         WHERE tenant_id = ?1 AND id = ?2",
+        &[
+            t(tenant),
+            t(&row.id),
+            t(status),
+            ot(key),
+            nz(size),
+            nz(rows),
+            ot(totals_text.as_deref()),
+            ot(error),
+            ot(next.finished_at.as_deref()),
+        ],
+    )?];
+    if let Some(kind) = event {
+        let draft = outbox::draft(
+            kind,
+            channels(&row.created_by, &row.id),
+            serde_json::to_value(&next)?,
+        );
+        stmts.push(outbox::insert(&db, tenant, &draft)?);
+    }
+    store::batch(&db, stmts).await?;
+    outbox::deliver_after_write(env, tenant).await;
+    Ok(())
+}

@@ -1,0 +1,420 @@
+//! Listing publishing rules (pure): the listing, publication and schedule resources, the
+//! platform configuration, request validation, and a listing's overall status.
+
+use super::error::{ApiError, ApiResult, FieldErrors};
+use super::time;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A property's listing as it is sent to the platforms (a snapshot taken when the
+/// listing is created, so later edits of the property do not leak into live adverts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    pub id: String,
+    pub property_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub price_minor: i64,
+    pub currency: String,
+    pub city: Option<String>,
+    pub kind: Option<String>,
+    pub bedrooms: Option<i64>,
+    pub platforms: Vec<String>,
+    pub status: String,
+    pub publications: Vec<Publication>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub published_at: Option<String>,
+}
+
+/// Where one listing stands on one platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Publication {
+    pub platform: String,
+    pub status: String,
+    pub job_id: Option<String>,
+    pub external_id: Option<String>,
+    pub url: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub published_at: Option<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub id: String,
+    pub listing_id: String,
+    pub platforms: Vec<String>,
+    pub run_at: String,
+    pub status: String,
+    pub job_ids: Vec<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub started_at: Option<String>,
+}
+
+/// `PUBLISHING_PLATFORMS`: `name=target,name=target`, where the target is `record` (keep
+/// the message in D1) or the platform's webhook URL. Names are `[a-z0-9-]{1,32}`.
+pub fn parse_platforms(config: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for part in config.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, target) = part
+            .split_once('=')
+            .ok_or_else(|| format!("'{part}' is not name=target"))?;
+        let (name, target) = (name.trim(), target.trim());
+        if !valid_platform(name) {
+            return Err(format!("bad platform name '{name}'"));
+        }
+        if target != "record" && !(target.starts_with("https://") || target.starts_with("http://"))
+        {
+            return Err(format!(
+                "platform {name}: target must be 'record' or an http(s) URL"
+            ));
+        }
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(format!("platform {name} is listed twice"));
+        }
+        out.push((name.to_string(), target.to_string()));
+    }
+    Ok(out)
+}
+
+fn valid_platform(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A `platforms` field: a non-empty list of distinct configured platform names, or absent
+/// (`default` then).
+fn platforms_field(
+    v: Option<&Value>,
+    configured: &[String],
+    default: Option<&[String]>,
+    errs: &mut FieldErrors,
+) -> Vec<String> {
+    match v {
+        None | Some(Value::Null) if default.is_some() => default.unwrap_or_default().to_vec(),
+        Some(Value::Array(a)) if !a.is_empty() && a.len() <= configured.len() => {
+            let mut out: Vec<String> = Vec::new();
+            for p in a {
+                match p.as_str() {
+                    Some(s) if configured.iter().any(|c| c == s) => {
+                        if !out.iter().any(|o| o == s) {
+                            out.push(s.to_string());
+                        }
+                    }
+                    _ => {
+                        errs.add(
+                            "platforms",
+                            format!("each must be one of: {}", configured.join(", ")),
+                        );
+                        return Vec::new();
+                    }
+                }
+            }
+            out
+        }
+        _ => {
+            errs.add(
+                "platforms",
+                format!(
+                    "must be a non-empty list of distinct platforms from: {}",
+                    configured.join(", ")
+                ),
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn object<'a>(
+    body: &'a Value,
+    fields: &[&str],
+    errs: &mut FieldErrors,
+) -> Option<&'a serde_json::Map<String, Value>> {
+    let Some(o) = body.as_object() else {
+        errs.add("body", "must be a JSON object");
+        return None;
+    };
+    for k in o.keys().filter(|k| !fields.contains(&k.as_str())) {
+        errs.add(k, "is not a known field");
+    }
+    Some(o)
+}
+
+fn id_field(o: &serde_json::Map<String, Value>, f: &str, errs: &mut FieldErrors) -> Option<String> {
+    match o.get(f) {
+        Some(Value::String(s)) if super::auth::valid_user_id(s) => Some(s.clone()),
+        _ => {
+            errs.add(f, "is required, an id");
+            None
+        }
+    }
+}
+
+fn opt_text(
+    o: &serde_json::Map<String, Value>,
+    f: &str,
+    max: usize,
+    errs: &mut FieldErrors,
+) -> Option<String> {
+    match o.get(f) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
+            Some(s.trim().to_string())
+        }
+        Some(_) => {
+            errs.add(
+                f,
+                format!("must be a non-empty string of at most {max} characters"),
+            );
+            None
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub struct NewListing {
+    pub property_id: String,
+    pub platforms: Vec<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub price_minor: Option<i64>,
+}
+
+/// `POST /api/publishing/listings` `{property_id, platforms, title?, description?, price_minor?}`.
+pub fn validate_listing(body: &Value, configured: &[String]) -> ApiResult<NewListing> {
+    let mut errs = FieldErrors::default();
+    let fields = [
+        "property_id",
+        "platforms",
+        "title",
+        "description",
+        "price_minor",
+    ];
+    let Some(o) = object(body, &fields, &mut errs) else {
+        return Err(ApiError::validation(errs));
+    };
+    let property_id = id_field(o, "property_id", &mut errs);
+    let platforms = platforms_field(o.get("platforms"), configured, None, &mut errs);
+    let title = opt_text(o, "title", 200, &mut errs);
+    let description = opt_text(o, "description", 5000, &mut errs);
+    let price_minor = match o.get("price_minor") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_i64() {
+            Some(n) if (1..=10_000_000_000_000).contains(&n) => Some(n),
+            _ => {
+                errs.add(
+                    "price_minor",
+                    "must be an integer of minor units, 1 to 10^13",
+                );
+                None
+            }
+        },
+    };
+    errs.into_result()?;
+    Ok(NewListing {
+        property_id: property_id.ok_or_else(ApiError::internal)?,
+        platforms,
+        title,
+        description,
+        price_minor,
+    })
+}
+
+/// `POST /api/publishing/listings/:id/publish` `{platforms?}` (absent = all of the listing's).
+pub fn validate_publish(body: &Value, listing_platforms: &[String]) -> ApiResult<Vec<String>> {
+    let mut errs = FieldErrors::default();
+    let Some(o) = object(body, &["platforms"], &mut errs) else {
+        return Err(ApiError::validation(errs));
+    };
+    let p = platforms_field(
+        o.get("platforms"),
+        listing_platforms,
+        Some(listing_platforms),
+        &mut errs,
+    );
+    errs.into_result()?;
+    Ok(p)
+}
+
+#[derive(Debug, PartialEq)]
+pub struct NewSchedule {
+    pub listing_id: String,
+    pub run_at: String,
+    pub platforms: Option<Vec<String>>,
+}
+
+/// Schedules reach at most this far ahead.
+const MAX_AHEAD_MS: i64 = 366 * 24 * 3600 * 1000;
+
+/// `POST /api/publishing/schedules` `{listing_id, run_at, platforms?}`: `run_at` in the
+/// future (within a minute of the past is accepted: the next cron run picks it up).
+pub fn validate_schedule(
+    body: &Value,
+    now_ms: i64,
+    configured: &[String],
+) -> ApiResult<NewSchedule> {
+    let mut errs = FieldErrors::default();
+    let Some(o) = object(body, &["listing_id", "run_at", "platforms"], &mut errs) else {
+        return Err(ApiError::validation(errs));
+    };
+    let listing_id = id_field(o, "listing_id", &mut errs);
+    let run_at = match o
+        .get("run_at")
+        .and_then(Value::as_str)
+        .and_then(time::parse_rfc3339)
+    {
+        Some(ms) if ms < now_ms - 60_000 => {
+            errs.add("run_at", "must not be in the past");
+            None
+        }
+        Some(ms) if ms > now_ms + MAX_AHEAD_MS => {
+            errs.add("run_at", "must be within a year");
+            None
+        }
+        Some(ms) => Some(time::format_ms(ms)),
+        None => {
+            errs.add("run_at", "is required, an RFC 3339 time");
+            None
+        }
+    };
+    let platforms = match o.get("platforms") {
+        None | Some(Value::Null) => None,
+        v => Some(platforms_field(v, configured, None, &mut errs)),
+    };
+    errs.into_result()?;
+    match (listing_id, run_at) {
+        (Some(listing_id), Some(run_at)) => Ok(NewSchedule {
+            listing_id,
+            run_at,
+            platforms,
+        }),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// A listing's status from its publications' statuses.
+pub fn listing_status(publications: &[&str]) -> &'static str {
+    let any = |s: &str| publications.contains(&s);
+    if publications.is_empty() {
+        "draft"
+    } else if any("queued") || any("publishing") {
+        "publishing"
+    } else if publications.iter().all(|p| *p == "published") {
+        "published"
+    } else if any("published") {
+        "partially_published"
+    } else {
+        "failed"
+    }
+}
+
+/// The same rule in SQL, for the UPDATE that follows a publication change
+/// (`?1` = tenant, `?2` = listing id).
+pub const LISTING_STATUS_SQL: &str = "CASE
+    WHEN NOT EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?1 AND listing_id = ?2) THEN 'draft'
+    WHEN EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?1 AND listing_id = ?2 AND status IN ('queued', 'publishing')) THEN 'publishing'
+    WHEN NOT EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?1 AND listing_id = ?2 AND status <> 'published') THEN 'published'
+    WHEN EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?1 AND listing_id = ?2 AND status = 'published') THEN 'partially_published'
+    ELSE 'failed' END";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn configured() -> Vec<String> {
+        vec!["idealista".into(), "fotocasa".into()]
+    }
+
+    #[test]
+    fn platforms_config() {
+        let p = parse_platforms("idealista=record, fotocasa=http://127.0.0.1:9/hook").unwrap();
+        assert_eq!(p[1], ("fotocasa".into(), "http://127.0.0.1:9/hook".into()));
+        assert!(parse_platforms("").unwrap().is_empty());
+        assert!(parse_platforms("Bad=record").is_err());
+        assert!(parse_platforms("a=ftp://x").is_err());
+        assert!(parse_platforms("a=record,a=record").is_err());
+        assert!(parse_platforms("a").is_err());
+    }
+
+    #[test]
+    fn listing_validation() {
+        let l = validate_listing(
+            &json!({"property_id": "prp_1", "platforms": ["fotocasa", "fotocasa"]}),
+            &configured(),
+        )
+        .unwrap();
+        assert_eq!(l.platforms, vec!["fotocasa".to_string()]);
+        let e = validate_listing(
+            &json!({"platforms": ["nope"], "price_minor": -1, "x": 1}),
+            &configured(),
+        )
+        .unwrap_err();
+        let f = &e.details.unwrap()["fields"];
+        assert!(f["property_id"].is_string() && f["platforms"].is_string());
+        assert!(f["price_minor"].is_string() && f["x"].is_string());
+        assert!(
+            validate_listing(&json!({"property_id": "p", "platforms": []}), &configured()).is_err()
+        );
+    }
+
+    #[test]
+    fn publish_defaults_to_the_listings_platforms() {
+        let lp = configured();
+        assert_eq!(validate_publish(&json!({}), &lp).unwrap(), lp);
+        assert_eq!(
+            validate_publish(&json!({"platforms": ["idealista"]}), &lp).unwrap(),
+            vec!["idealista".to_string()]
+        );
+        assert!(validate_publish(&json!({"platforms": ["other"]}), &lp).is_err());
+    }
+
+    #[test]
+    fn schedule_validation() {
+        let now = time::parse_rfc3339("2026-11-24T10:00:00Z").unwrap();
+        let s = validate_schedule(
+            &json!({"listing_id": "lst_1", "run_at": "2026-11-24T12:00:00+01:00"}),
+            now,
+            &configured(),
+        )
+        .unwrap();
+        assert_eq!(s.run_at, "2026-11-24T11:00:00.000Z");
+        assert!(s.platforms.is_none());
+        assert!(validate_schedule(
+            &json!({"listing_id": "l", "run_at": "2026-11-23T10:00:00Z"}),
+            now,
+            &configured()
+        )
+        .is_err());
+        assert!(validate_schedule(
+            &json!({"listing_id": "l", "run_at": "2028-11-23T10:00:00Z"}),
+            now,
+            &configured()
+        )
+        .is_err());
+        assert!(validate_schedule(
+            &json!({"listing_id": "l", "run_at": "soon"}),
+            now,
+            &configured()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn status_rollup() {
+        assert_eq!(listing_status(&[]), "draft");
+        assert_eq!(listing_status(&["published", "queued"]), "publishing");
+        assert_eq!(listing_status(&["published", "published"]), "published");
+        assert_eq!(
+            listing_status(&["published", "failed"]),
+            "partially_published"
+        );
+        assert_eq!(listing_status(&["failed"]), "failed");
+    }
+}

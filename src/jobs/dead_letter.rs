@@ -1,0 +1,110 @@
+//! The dead-letter queue's consumer: a job whose message ran out of retries is marked
+//! `dead` (`job:dead`); poison messages that name no job are kept in `dead_letters`.
+
+use super::Change;
+use crate::domain::jobs::JobMessage;
+use crate::store::{self, t};
+use serde_json::Value;
+use worker::{Env, MessageBatch, MessageExt};
+
+pub async fn consume(batch: &MessageBatch<Value>, env: &Env) {
+    for msg in batch.raw_iter() {
+        let body: Option<Value> = serde_wasm_bindgen::from_value(msg.body()).ok();
+        let Some(m) = body.as_ref().and_then(JobMessage::parse) else {
+            record(
+                env,
+                super::rules::DEAD_LETTER_QUEUE,
+                &msg.id(),
+                "malformed message",
+                body.as_ref(),
+            )
+            .await;
+            msg.ack();
+            continue;
+        };
+        if mark_dead(env, &m).await {
+            msg.ack();
+        } else {
+            super::runner::retry_in(&msg, 5);
+        }
+    }
+}
+
+/// `false` when D1 could not be reached (try again later).
+async fn mark_dead(env: &Env, m: &JobMessage) -> bool {
+    let Ok(db) = store::db(env) else { return false };
+    let job = match super::load(&db, &m.tenant_id, &m.job_id).await {
+        Ok(Some(j)) => j,
+        Ok(None) => return true,
+        Err(_) => return false,
+    };
+    if matches!(job.status.as_str(), "completed" | "dead") {
+        return true;
+    }
+    let error = job
+        .last_error
+        .clone()
+        .or_else(|| Some("retries exhausted".into()));
+    let change = Change {
+        status: "dead",
+        event: "job:dead",
+        error,
+        ..Change::default()
+    };
+    match super::transition(env, &m.tenant_id, &job, change, vec![]).await {
+        Ok(Some(dead)) => {
+            super::on_dead(env, &m.tenant_id, &dead).await;
+            true
+        }
+        Ok(None) => true,
+        Err(_) => false,
+    }
+}
+
+/// Batches from a queue this worker has no consumer for.
+pub async fn consume_unknown(batch: &MessageBatch<Value>, env: &Env, queue: &str) {
+    for msg in batch.raw_iter() {
+        let body: Option<Value> = serde_wasm_bindgen::from_value(msg.body()).ok();
+        record(
+            env,
+            queue,
+            &msg.id(),
+            "no consumer for this queue",
+            body.as_ref(),
+        )
+        .await;
+        msg.ack();
+    }
+}
+
+/// Keeps a message nobody can process (once per queue and message id).
+pub async fn record(env: &Env, queue: &str, message_id: &str, reason: &str, body: Option<&Value>) {
+    worker::console_error!("{queue}: message {message_id} dead-lettered: {reason}");
+    let text: String = body
+        .map(|b| b.to_string())
+        .unwrap_or_else(|| "<not JSON>".into())
+        .chars()
+        .take(2048)
+        .collect();
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let stmt = store::db(env).and_then(|db| {
+        store::stmt(
+            &db,
+            "INSERT INTO dead_letters (id, queue, message_id, reason, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (queue, message_id) DO NOTHING",
+            &[
+                t(&crate::platform::new_id("dl")),
+                t(queue),
+                t(message_id),
+                t(reason),
+                t(&text),
+                t(&now),
+            ],
+        )
+    });
+    if let Ok(s) = stmt {
+        if let Err(e) = store::run(s).await {
+            worker::console_error!("dead letter not stored: {}", e.message);
+        }
+    }
+}

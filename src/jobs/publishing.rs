@@ -1,0 +1,193 @@
+//! The `publishing` queue: one job per listing and platform, POSTed to the platform's
+//! signed webhook (or recorded), with `publishing:started`, `publishing:completed` and
+//! `publishing:failed` events and the publication row kept in step.
+
+use super::providers::{Outgoing, Provider};
+use super::runner::{Outcome, Run};
+use crate::api::publishing as api;
+use crate::domain::jobs::Failure;
+use crate::domain::publishing::LISTING_STATUS_SQL;
+use crate::realtime::outbox;
+use crate::store::{self, ot, t};
+use serde_json::{json, Value};
+use worker::D1Database;
+
+fn transient(e: crate::domain::error::ApiError) -> Failure {
+    Failure::Transient(e.message)
+}
+
+pub async fn run(run: &mut Run<'_>) -> Outcome {
+    let p = &run.job.payload;
+    let field = |k: &str| p.get(k).and_then(Value::as_str).map(String::from);
+    let (Some(listing_id), Some(platform)) = (field("listing_id"), field("platform")) else {
+        return Err(Failure::Permanent(
+            "job payload lacks listing_id/platform".into(),
+        ));
+    };
+    let tenant = run.tenant.clone();
+    let db = store::db(run.env).map_err(transient)?;
+    let Some(listing) = api::load_listing(&db, &tenant, &listing_id)
+        .await
+        .map_err(transient)?
+    else {
+        return Err(Failure::Permanent(format!(
+            "listing {listing_id} no longer exists"
+        )));
+    };
+    let target = api::platforms(run.env)
+        .map_err(transient)?
+        .into_iter()
+        .find(|(n, _)| *n == platform)
+        .map(|(_, target)| target)
+        .ok_or_else(|| Failure::Permanent(format!("platform {platform} is not configured")))?;
+    let attempt = run.job.attempts;
+    let job_id = run.job.id.clone();
+    let info = json!({ "listing_id": listing_id, "platform": platform, "job_id": job_id, "attempt": attempt });
+    set_publication(
+        run,
+        &db,
+        &listing_id,
+        &platform,
+        "publishing",
+        None,
+        None,
+        "publishing:started",
+        info.clone(),
+    )
+    .await
+    .map_err(transient)?;
+
+    let doc = api::document(&listing, &platform);
+    let msg = Outgoing {
+        tenant_id: tenant.clone(),
+        job_id: job_id.clone(),
+        channel: format!("publishing:{platform}"),
+        to: platform.clone(),
+        subject: listing.title.clone(),
+        body: doc.to_string(),
+        data: Some(doc),
+    };
+    match Provider::webhook(run.env, &target)
+        .send(run.env, &msg)
+        .await
+    {
+        Ok(answer) => {
+            let external_id = answer
+                .get("external_id")
+                .or_else(|| answer.get("id"))
+                .and_then(Value::as_str)
+                .map(String::from);
+            let url = answer.get("url").and_then(Value::as_str).map(String::from);
+            let listing = set_publication(
+                run,
+                &db,
+                &listing_id,
+                &platform,
+                "published",
+                external_id.as_deref(),
+                url.as_deref(),
+                "publishing:completed",
+                Value::Null,
+            )
+            .await
+            .map_err(transient)?;
+            Ok(
+                json!({ "platform": platform, "external_id": external_id, "url": url, "listing_status": listing.map(|l| l.status) }),
+            )
+        }
+        Err(f) => {
+            let last = match &f {
+                Failure::Permanent(_) => true,
+                Failure::Transient(_) => attempt >= run.job.max_attempts,
+            };
+            let mut data = info;
+            data["error"] = json!(f.message());
+            data["will_retry"] = json!(!last);
+            let status = if last { "failed" } else { "queued" };
+            let _ = set_publication(
+                run,
+                &db,
+                &listing_id,
+                &platform,
+                status,
+                None,
+                None,
+                "publishing:failed",
+                data,
+            )
+            .await;
+            Err(f)
+        }
+    }
+}
+
+/// Updates the publication (only while this job owns it), rolls the listing's status up,
+/// and records `event` in the same batch. `data` Null = the listing as REST returns it.
+#[allow(clippy::too_many_arguments)]
+async fn set_publication(
+    run: &Run<'_>,
+    db: &D1Database,
+    listing_id: &str,
+    platform: &str,
+    status: &str,
+    external_id: Option<&str>,
+    url: Option<&str>,
+    event: &str,
+    data: Value,
+) -> crate::domain::error::ApiResult<Option<crate::domain::publishing::Listing>> {
+    let tenant = run.tenant.as_str();
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let error = (status == "failed" || status == "queued")
+        .then(|| data.get("error").and_then(Value::as_str).map(String::from))
+        .flatten();
+    let results = store::batch(
+        db,
+        vec![
+            store::stmt(
+                db,
+                "UPDATE listing_publications SET status = ?4, attempts = ?5, updated_at = ?6,
+                   external_id = COALESCE(?7, external_id), url = COALESCE(?8, url),
+                   last_error = CASE WHEN ?4 = 'published' THEN NULL ELSE COALESCE(?9, last_error) END,
+                   published_at = CASE WHEN ?4 = 'published' THEN ?6 ELSE published_at END
+                 WHERE tenant_id = ?1 AND listing_id = ?2 AND platform = ?3 AND job_id = ?10",
+                &[
+                    t(tenant),
+                    t(listing_id),
+                    t(platform),
+                    t(status),
+                    store::i(i64::from(run.job.attempts)),
+                    t(&now),
+                    ot(external_id),
+                    ot(url),
+                    ot(error.as_deref()),
+                    t(&run.job.id),
+                ],
+            )?,
+            store::stmt(
+                db,
+                &format!(
+                    "UPDATE listings SET status = {LISTING_STATUS_SQL}, updated_at = ?3,
+                       published_at = CASE WHEN ?4 = 'published' THEN ?3 ELSE published_at END
+                     WHERE tenant_id = ?1 AND id = ?2"
+                ),
+                &[t(tenant), t(listing_id), t(&now), t(status)],
+            )?,
+        ],
+    )
+    .await?;
+    if results.first().map(store::changes) != Some(1) {
+        // A newer publish took this platform over: this job's outcome is not news.
+        return Ok(None);
+    }
+    let listing = api::load_listing(db, tenant, listing_id).await?;
+    let Some(l) = listing else { return Ok(None) };
+    let data = if data.is_null() {
+        serde_json::to_value(&l)?
+    } else {
+        data
+    };
+    let draft = outbox::draft(event, api::channels(&l), data);
+    store::run(outbox::insert(db, tenant, &draft)?).await?;
+    outbox::deliver_after_write(run.env, tenant).await;
+    Ok(Some(l))
+}

@@ -1,0 +1,207 @@
+//! The consumer loop every job queue shares: read each message on its own, claim the job
+//! in D1 (so a duplicate delivery does the work once), run the queue's handler, and ack,
+//! retry with backoff, or give up, recording each step as a `job:*` event.
+
+use super::{Change, JobRow};
+use crate::domain::jobs::{self as rules, Failure, Job, JobMessage, QueueSpec};
+use crate::store::{self, t};
+use serde_json::Value;
+use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
+
+/// A running claim lasts this long; a delivery that finds a live claim comes back later.
+pub const LEASE_MS: i64 = 5 * 60 * 1000;
+
+/// One run of one job, handed to the queue's handler.
+pub struct Run<'a> {
+    pub env: &'a Env,
+    pub tenant: String,
+    pub job: Job,
+}
+
+impl Run<'_> {
+    /// Reports progress (0–100) as `job:progress`; small steps are skipped.
+    pub async fn progress(&mut self, pct: u8) {
+        let pct = pct.min(99);
+        if pct < self.job.progress.saturating_add(10) {
+            return;
+        }
+        let change = Change {
+            status: "running",
+            event: "job:progress",
+            progress: Some(pct),
+            ..Change::default()
+        };
+        match super::transition(self.env, &self.tenant, &self.job, change, vec![]).await {
+            Ok(Some(j)) => self.job = j,
+            Ok(None) => {}
+            Err(e) => {
+                worker::console_warn!("job {}: progress not recorded: {}", self.job.id, e.message)
+            }
+        }
+    }
+}
+
+pub type Outcome = Result<Value, Failure>;
+
+/// What to tell the queue about one message.
+enum Verdict {
+    Ack,
+    RetryIn(u32),
+    /// Retry without delay: on the last try this hands the message to the dead-letter queue.
+    Retry,
+}
+
+pub async fn consume(batch: &MessageBatch<Value>, env: &Env, spec: QueueSpec) {
+    let base = backoff_base(env);
+    for msg in batch.raw_iter() {
+        let verdict = handle(env, spec, &msg, base).await;
+        match verdict {
+            Verdict::Ack => msg.ack(),
+            Verdict::RetryIn(s) => retry_in(&msg, s),
+            Verdict::Retry => retry_in(&msg, 0),
+        }
+    }
+}
+
+/// Retries a message after `seconds`. (Always with options: workers-rs's bare `retry()`
+/// passes `null`, which the runtime rejects, and the `unwrap` inside would panic.)
+pub fn retry_in(msg: &RawMessage, seconds: u32) {
+    msg.retry_with_options(
+        &QueueRetryOptionsBuilder::new()
+            .with_delay_seconds(seconds)
+            .build(),
+    );
+}
+
+/// Seed 003's 5 s, overridable (`JOB_BACKOFF_BASE_SECONDS`) so tests need not wait.
+fn backoff_base(env: &Env) -> u32 {
+    env.var("JOB_BACKOFF_BASE_SECONDS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .filter(|n| (1..=3600).contains(n))
+        .unwrap_or(5)
+}
+
+async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verdict {
+    let body: Option<Value> = serde_wasm_bindgen::from_value(msg.body()).ok();
+    let Some(m) = body.as_ref().and_then(JobMessage::parse) else {
+        // Poison: nothing can ever read it, so it goes straight to the dead letters.
+        super::dead_letter::record(
+            env,
+            spec.name,
+            &msg.id(),
+            "malformed message",
+            body.as_ref(),
+        )
+        .await;
+        return Verdict::Ack;
+    };
+    let Ok(db) = store::db(env) else {
+        return Verdict::RetryIn(base);
+    };
+    let row: Result<Option<JobRow>, _> = store::first(
+        match store::stmt(
+            &db,
+            &format!(
+                "SELECT {} FROM jobs WHERE tenant_id = ?1 AND id = ?2 AND queue = ?3",
+                super::COLUMNS
+            ),
+            &[t(&m.tenant_id), t(&m.job_id), t(spec.name)],
+        ) {
+            Ok(s) => s,
+            Err(_) => return Verdict::RetryIn(base),
+        },
+    )
+    .await;
+    let job: Job = match row {
+        Ok(Some(r)) => r.into(),
+        Ok(None) => {
+            super::dead_letter::record(env, spec.name, &msg.id(), "no such job", body.as_ref())
+                .await;
+            return Verdict::Ack;
+        }
+        Err(_) => return Verdict::RetryIn(base),
+    };
+    if !rules::runnable(&job.status) {
+        if job.status == "running" {
+            // Another delivery holds it; come back once its lease could have run out.
+            return Verdict::RetryIn((LEASE_MS / 1000) as u32);
+        }
+        return Verdict::Ack; // finished (or dead): a duplicate delivery does nothing
+    }
+    // Claim: queued/retrying -> running, attempt + 1, guarded by what we read.
+    let claimed = super::transition(
+        env,
+        &m.tenant_id,
+        &job,
+        Change {
+            status: "running",
+            event: "job:progress",
+            attempts: Some(job.attempts + 1),
+            ..Change::default()
+        },
+        vec![],
+    )
+    .await;
+    let mut run = match claimed {
+        Ok(Some(j)) => Run {
+            env,
+            tenant: m.tenant_id.clone(),
+            job: j,
+        },
+        Ok(None) => return Verdict::Ack, // someone else claimed it first
+        Err(_) => return Verdict::RetryIn(base),
+    };
+    let attempt = run.job.attempts;
+    let outcome = super::execute(&mut run).await;
+    let (change, verdict) = match outcome {
+        Ok(result) => (
+            Change {
+                status: "completed",
+                event: "job:completed",
+                result: Some(result),
+                ..Change::default()
+            },
+            Verdict::Ack,
+        ),
+        Err(failure) => {
+            let status = rules::status_after_failure(&failure, attempt, spec.max_attempts());
+            let verdict = match status {
+                "retrying" => Verdict::RetryIn(rules::backoff_seconds(base, attempt)),
+                "failed" => Verdict::Retry,
+                _ => Verdict::Ack,
+            };
+            worker::console_warn!(
+                "{}: job {} attempt {attempt}/{} failed ({status}): {}",
+                spec.name,
+                run.job.id,
+                spec.max_attempts(),
+                failure.message()
+            );
+            (
+                Change {
+                    status,
+                    event: if status == "dead" {
+                        "job:dead"
+                    } else {
+                        "job:failed"
+                    },
+                    result: None,
+                    error: Some(failure.message().chars().take(500).collect()),
+                    ..Change::default()
+                },
+                verdict,
+            )
+        }
+    };
+    match super::transition(env, &m.tenant_id, &run.job, change, vec![]).await {
+        Ok(Some(j)) if j.status == "dead" => {
+            super::on_dead(env, &m.tenant_id, &j).await;
+            verdict
+        }
+        Ok(_) => verdict,
+        // The work is done or failed, but its record is not: let the queue redeliver; the
+        // handlers are idempotent per job id, so a redelivery does not repeat the effect.
+        Err(_) => Verdict::RetryIn(base),
+    }
+}
