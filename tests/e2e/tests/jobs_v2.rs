@@ -744,3 +744,47 @@ pub fn scheduled_publishing_via_cron(cx: &mut Ctx) {
     let l = cx.api.get(&format!("/api/publishing/listings/{lid}"), &tok);
     assert_eq!(l.body["status"], "published");
 }
+
+/// The cron's appointment reminder also starts one reminder email to the assignee (a
+/// user with an email), once even when the cron runs twice.
+pub fn reminder_email_via_cron(cx: &mut Ctx) {
+    let t = fresh_tenant("remind");
+    let admin = cx.token(&t, "a1", "admin");
+    let email = format!("agent@{t}.example");
+    let u = cx.api.post(
+        "/api/users",
+        &admin,
+        &json!({"email": email, "name": "Agent", "role": "broker", "password": "correct horse battery"}),
+    );
+    check::status(&u, 201);
+    let uid = u.body["id"].as_str().unwrap().to_string();
+    let start = chrono::Utc::now() + chrono::Duration::minutes(10);
+    let end = start + chrono::Duration::minutes(30);
+    let a = cx.api.post(
+        "/api/calendar/appointments",
+        &admin,
+        &json!({"title": "Viewing", "assigned_to": uid, "starts_at": start.to_rfc3339(), "ends_at": end.to_rfc3339()}),
+    );
+    check::status(&a, 201);
+    let aid = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(cx.server.run_cron(), 200);
+    assert_eq!(cx.server.run_cron(), 200);
+    let jobs = cx
+        .api
+        .get(&format!("/api/jobs?subject=appointment:{aid}"), &admin);
+    let list = jobs.body["data"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 1, "one reminder email: {}", jobs.body);
+    assert_eq!(list[0]["kind"], "appointment_reminder_email");
+    let jid = list[0]["id"].as_str().unwrap();
+    wait_job(cx, &admin, jid, "completed", Duration::from_secs(30));
+    let msgs = cx.api.get("/api/dev/messages", &admin);
+    let m: Vec<&Value> = msgs.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["job_id"] == jid)
+        .collect();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0]["recipient"], email.as_str());
+    assert_eq!(m[0]["subject"], "Reminder: Viewing");
+}

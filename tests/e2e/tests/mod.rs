@@ -138,5 +138,9 @@ pub fn all() -> Vec<(&'static str, Test)> {
             "jobs_report_pipeline",
             jobs_v2::pipeline_report_matches_rows,
         ),
+        (
+            "jobs_reminder_email_via_cron",
+            jobs_v2::reminder_email_via_cron,
+        ),
     ]
 }
