@@ -161,7 +161,7 @@ schemas = {
   "Job": {"type": "object", "properties": {"id": {"type": "string"}, "queue": {"type": "string"}, "kind": {"type": "string"}, "status": {"type": "string"},
       "attempts": {"type": "integer"}, "payload": {"type": "object"}, "result": {"type": ["object", "null"]}, "last_error": nullable("string"),
       "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
-  "Dashboard": {"type": "object", "properties": {"customers": {"type": "object"}, "jobs": {"type": "object"}, "as_of": {"type": "string", "format": "date-time"}}},
+  "Dashboard": {"type": "object", "properties": {"customers": {"type": "object"}, "jobs": {"type": "object"}, "sales": {"type": "object"}, "commissions": {"type": "object"}, "as_of": {"type": "string", "format": "date-time"}}},
   "SentMessage": {"type": "object", "properties": {k: {"type": "string"} for k in ["id", "job_id", "channel", "recipient", "subject", "body", "created_at"]}},
   "Event": {"type": "object", "required": ["seq", "id", "type", "channels", "data", "ts"], "properties": {
       "seq": {"type": "integer", "minimum": 1}, "id": {"type": "string"}, "type": {"type": "string", "examples": ["crm:customer:created"]},
@@ -232,6 +232,76 @@ schemas.update({
       "job_id": S(), "size_bytes": {"type": ["integer", "null"]}, "row_count": {"type": ["integer", "null"]}, "totals": {"type": ["object", "null"]}, "error": NS(), "download_url": NS(), "created_by": S(), "created_at": S(), "finished_at": NS()}},
   "ReportInput": {"type": "object", "required": ["kind", "from", "to"], "additionalProperties": False, "properties": {"kind": {"type": "string", "enum": ["sales_summary", "commissions_by_broker", "pipeline", "appointments"]},
       "format": {"type": "string", "enum": ["csv", "json"], "default": "csv"}, "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}},
+})
+
+# --- Finance, owners/properties/seekers and matching (issue 4) ---
+I = lambda: {"type": "integer"}
+NI = lambda: {"type": ["integer", "null"]}
+money = {"type": "integer", "minimum": 1, "maximum": 10000000000000, "description": "integer minor units"}
+cur = {"type": "string", "pattern": "^[A-Z]{3}$"}
+fin = lambda s: s + " (broker, admin)"
+paths.update({
+  "/api/finance/sales": {
+    "get": op(fin("List sales"), "finance", {"200": resp("A page", list_of(ref("Sale"))), **err(400, 401, 403)}, params=[P("limit"), P("cursor")] + Q("broker_id", "customer_id", "status", "from", "to"), op_id="listSales"),
+    "post": op(fin("Record a sale and its commission"), "finance", {"201": resp("Created", ref("Sale")), **err(400, 401, 403, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("SaleInput")), op_id="createSale",
+               desc="Emits `finance:sale:created` and `finance:commission:calculated` (to the broker, admins and `entity:sale:<id>`). Rate: the sale's own, else the broker's, else the tenant's, else 300 bps."),
+  },
+  "/api/finance/sales/{id}": {"get": op(fin("Get a sale"), "finance", {"200": resp("The sale", ref("Sale")), **err(401, 403, 404)}, params=[P("id")], op_id="getSale")},
+  "/api/finance/payments": {
+    "get": op(fin("List payments"), "finance", {"200": resp("A page", list_of(ref("Payment"))), **err(400, 401, 403)}, params=[P("limit"), P("cursor")] + Q("sale_id"), op_id="listPayments"),
+    "post": op(fin("Record a payment"), "finance", {"201": resp("Recorded", ref("Payment")), **err(400, 401, 403, 409, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("PaymentInput")), op_id="createPayment",
+               desc="409 when it would pay the sale past its total (nothing is written). Emits `finance:payment:received`."),
+  },
+  "/api/finance/commissions": {"get": op(fin("List commissions (brokers: their own)"), "finance", {"200": resp("A page", list_of(ref("Commission"))), **err(400, 401, 403)}, params=[P("limit"), P("cursor")] + Q("broker_id", "status", "sale_id"), op_id="listCommissions")},
+  "/api/finance/commissions/{id}/approve": {"put": op("Approve a commission (admin)", "finance", {"200": resp("Approved", ref("Commission")), **err(401, 403, 404, 409)}, params=[P("id")], op_id="approveCommission", desc="Once (409 after). Emits `finance:commission:approved`.")},
+  "/api/finance/commission-rates": {
+    "get": op("Commission rates (admin)", "finance", {"200": resp("Rates", {"type": "object"}), **err(401, 403)}, op_id="listCommissionRates"),
+    "put": op("Set the tenant's or a broker's rate (admin)", "finance", {"200": resp("Set", {"type": "object"}), **err(400, 401, 403, 415, 422)}, request=body({"type": "object", "required": ["rate_bps"], "additionalProperties": False, "properties": {"broker_id": S(), "rate_bps": {"type": "integer", "minimum": 0, "maximum": 10000}}}), op_id="putCommissionRate"),
+  },
+  "/api/matching/run": {"post": op("Match seekers with properties (broker, admin)", "owners", {"202": resp("The matching job", ref("Job")), **err(400, 401, 403, 415, 422)}, params=[P("idempotencyKey")],
+        request={"required": False, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": False, "properties": {"seeker_id": S()}}}}}, op_id="runMatching",
+        desc="Runs on the `matching` queue; emits `owners:match:found` once per new match."),
+  },
+  "/api/matches": {"get": op("Matches found (best first)", "owners", {"200": resp("A page", list_of(ref("Match"))), **err(400, 401)}, params=[P("limit"), P("cursor")] + Q("seeker_id", "property_id"), op_id="listMatches")},
+})
+for res, name, schema, filters in [("owners", "owner", "Owner", []), ("properties", "property", "Property", ["kind", "listing", "city", "status", "owner_id", "min_price", "max_price", "bedrooms_min"]), ("seekers", "seeker", "Seeker", ["customer_id", "listing", "active"])]:
+    ev = {"owners": "owners:owner", "properties": "owners:property", "seekers": "owners:seeker"}[res]
+    paths[f"/api/{res}"] = {
+        "get": op(f"List {res}", "owners", {"200": resp("A page", list_of(ref(schema))), **err(400, 401)}, params=[P("limit"), P("cursor")] + Q(*filters), op_id=f"list{schema}s"),
+        "post": op(f"Create a {name} (broker, admin)", "owners", {"201": resp("Created", ref(schema)), **err(400, 401, 403, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref(schema + "Input")), op_id=f"create{schema}", desc=f"Emits `{ev}:added`."),
+    }
+    paths[f"/api/{res}/{{id}}"] = {
+        "get": op(f"Get a {name}", "owners", {"200": resp("Found", ref(schema)), **err(401, 404)}, params=[P("id")], op_id=f"get{schema}"),
+        "put": op(f"Update a {name} (partial; broker, admin)", "owners", {"200": resp("Updated", ref(schema)), **err(400, 401, 403, 404, 409, 415, 422)}, params=[P("id")], request=body({"type": "object"}), op_id=f"update{schema}", desc=f"`null` clears an optional field. Emits `{ev}:updated`."),
+        "delete": op(f"Delete a {name} (admin)", "owners", {"204": {"description": "Deleted"}, **err(401, 403, 404)}, params=[P("id")], op_id=f"delete{schema}", desc=f"Emits `{ev}:deleted`."),
+    }
+meta = {"id": S(), "created_by": S(), "created_at": S(), "updated_at": S()}
+owner_in = {"name": {"type": "string", "maxLength": 200}, "email": {"type": ["string", "null"], "format": "email"}, "phone": NS(), "notes": {"type": ["string", "null"], "maxLength": 2000}}
+prop_in = {"owner_id": NS(), "title": {"type": "string", "maxLength": 200}, "kind": {"type": "string", "enum": ["apartment", "house", "villa", "land", "office", "commercial"]}, "listing": {"type": "string", "enum": ["sale", "rent"]},
+    "price_minor": money, "currency": cur, "bedrooms": {"type": "integer", "minimum": 0, "maximum": 50}, "bathrooms": NI(), "area_sqm": NI(), "city": {"type": "string", "maxLength": 100},
+    "district": NS(), "address": NS(), "description": NS(), "status": {"type": "string", "enum": ["available", "under_offer", "sold", "rented"]}}
+seek_in = {"name": {"type": "string", "maxLength": 200}, "email": NS(), "phone": NS(), "customer_id": NS(), "budget_min_minor": NI(), "budget_max_minor": money, "currency": cur,
+    "cities": {"type": "array", "items": S(), "maxItems": 20}, "kinds": {"type": "array", "items": S(), "maxItems": 6}, "listing": {"type": "string", "enum": ["sale", "rent"]},
+    "bedrooms_min": NI(), "notes": NS(), "active": {"type": "boolean"}}
+schemas.update({
+  "Owner": {"type": "object", "properties": owner_in | meta},
+  "OwnerInput": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": owner_in},
+  "Property": {"type": "object", "properties": prop_in | meta},
+  "PropertyInput": {"type": "object", "required": ["title", "kind", "price_minor", "currency", "city"], "additionalProperties": False, "properties": prop_in},
+  "Seeker": {"type": "object", "properties": seek_in | meta},
+  "SeekerInput": {"type": "object", "required": ["name", "budget_max_minor", "currency"], "additionalProperties": False, "properties": seek_in},
+  "Match": {"type": "object", "properties": {"seeker_id": S(), "property_id": S(), "score": {"type": "integer", "minimum": 0, "maximum": 100}, "reasons": {"type": "array", "items": S()}, "job_id": S(), "created_at": S()}},
+  "Commission": {"type": "object", "properties": {"id": S(), "sale_id": S(), "broker_id": S(), "amount_minor": I(), "currency": S(), "rate_bps": I(), "status": {"type": "string", "enum": ["pending", "approved"]},
+      "approved_by": NS(), "approved_at": NS(), "created_at": S(), "updated_at": S()}},
+  "Sale": {"type": "object", "properties": {"id": S(), "customer_id": S(), "property_id": NS(), "broker_id": S(), "total_minor": I(), "paid_minor": I(), "balance_minor": I(), "currency": S(),
+      "commission_rate_bps": I(), "status": {"type": "string", "enum": ["open", "paid"]}, "sold_at": S(), "notes": NS(), "created_by": S(), "created_at": S(), "updated_at": S(),
+      "commission": {"oneOf": [ref("Commission"), {"type": "null"}]}}},
+  "SaleInput": {"type": "object", "required": ["customer_id", "total_minor", "currency"], "additionalProperties": False, "properties": {"customer_id": S(), "property_id": S(), "broker_id": {"type": "string", "description": "admins only: another broker"},
+      "total_minor": money, "currency": cur, "commission_rate_bps": {"type": "integer", "minimum": 0, "maximum": 10000}, "sold_at": {"type": "string", "format": "date-time"}, "notes": {"type": "string", "maxLength": 2000}}},
+  "Payment": {"type": "object", "properties": {"id": S(), "sale_id": S(), "amount_minor": I(), "currency": S(), "method": S(), "reference": NS(), "received_at": S(), "created_by": S(), "created_at": S(),
+      "sale_balance_minor": I(), "sale_status": S()}},
+  "PaymentInput": {"type": "object", "required": ["sale_id", "amount_minor", "currency", "method"], "additionalProperties": False, "properties": {"sale_id": S(), "amount_minor": money, "currency": cur,
+      "method": {"type": "string", "enum": ["cash", "card", "transfer", "check", "other"]}, "reference": {"type": "string", "maxLength": 200}, "received_at": {"type": "string", "format": "date-time"}}},
 })
 
 errors = {400: "Malformed JSON or parameters", 401: "Missing, invalid or expired token", 403: "Role not allowed", 404: "Unknown id (also another tenant's)",

@@ -1,4 +1,5 @@
-//! `GET /api/dashboard`: the tenant's live totals from D1 (customers and jobs by status).
+//! `GET /api/dashboard`: the tenant's live totals from D1 (customers and jobs by status,
+//! sales and commissions per currency).
 //! The realtime `dashboard` channel sends this same snapshot, then fresh ones on change.
 
 use crate::domain::auth::Action;
@@ -42,6 +43,18 @@ pub async fn snapshot(env: &Env, tenant: &str) -> ApiResult<Value> {
                 "SELECT status AS k, COUNT(*) AS n FROM jobs WHERE tenant_id = ?1 GROUP BY status",
                 &[t(tenant)],
             )?,
+            store::stmt(
+                &db,
+                "SELECT currency, COUNT(*) AS n, SUM(total_minor) AS total_minor, SUM(paid_minor) AS paid_minor
+                 FROM sales WHERE tenant_id = ?1 GROUP BY currency",
+                &[t(tenant)],
+            )?,
+            store::stmt(
+                &db,
+                "SELECT currency, status, COUNT(*) AS n, SUM(amount_minor) AS amount_minor
+                 FROM commissions WHERE tenant_id = ?1 GROUP BY currency, status",
+                &[t(tenant)],
+            )?,
         ],
     )
     .await?
@@ -57,9 +70,41 @@ pub async fn snapshot(env: &Env, tenant: &str) -> ApiResult<Value> {
     };
     let (customers, customers_by_status) = next()?;
     let (jobs, jobs_by_status) = next()?;
+    let mut rows = || -> ApiResult<Vec<Map<String, Value>>> {
+        results
+            .next()
+            .ok_or_else(crate::domain::error::ApiError::internal)?
+            .results::<Map<String, Value>>()
+            .map_err(|e| store::internal("D1 decode", e))
+    };
+    let num =
+        |r: &Map<String, Value>, k: &str| r.get(k).and_then(Value::as_f64).unwrap_or(0.0) as i64;
+    let text = |r: &Map<String, Value>, k: &str| {
+        r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+    };
+    let mut sales = Map::new();
+    let mut sales_count = 0;
+    for r in rows()? {
+        sales_count += num(&r, "n");
+        let (total, paid) = (num(&r, "total_minor"), num(&r, "paid_minor"));
+        sales.insert(
+            text(&r, "currency"),
+            json!({"count": num(&r, "n"), "total_minor": total, "paid_minor": paid, "balance_minor": total - paid}),
+        );
+    }
+    let mut commissions = Map::new();
+    for r in rows()? {
+        let entry = commissions
+            .entry(text(&r, "currency"))
+            .or_insert_with(|| json!({"pending_minor": 0, "approved_minor": 0, "count": 0}));
+        entry[format!("{}_minor", text(&r, "status"))] = json!(num(&r, "amount_minor"));
+        entry["count"] = json!(entry["count"].as_i64().unwrap_or(0) + num(&r, "n"));
+    }
     Ok(json!({
         "customers": {"total": customers, "by_status": customers_by_status},
         "jobs": {"total": jobs, "by_status": jobs_by_status},
+        "sales": {"count": sales_count, "by_currency": sales},
+        "commissions": {"by_currency": commissions},
         "as_of": crate::platform::iso(crate::platform::now_ms()),
     }))
 }

@@ -254,6 +254,8 @@ pub fn publish_statements(
     cond_args: &[JsValue],
 ) -> ApiResult<(Vec<D1PreparedStatement>, Vec<Job>)> {
     let now = crate::platform::iso(crate::platform::now_ms());
+    // All jobs first (each guarded by `cond`, evaluated before any publication row of
+    // this batch exists), then their publication rows.
     let mut stmts = Vec::new();
     let mut jobs = Vec::new();
     for p in platforms {
@@ -265,6 +267,9 @@ pub fn publish_statements(
             Some(format!("listing:{listing_id}")),
         );
         stmts.extend(crate::jobs::insert_when(db, tenant, &job, cond, cond_args)?);
+        jobs.push(job);
+    }
+    for (p, job) in platforms.iter().zip(&jobs) {
         stmts.push(store::stmt(
             db,
             "INSERT INTO listing_publications (tenant_id, listing_id, platform, status, job_id,
@@ -276,7 +281,6 @@ pub fn publish_statements(
                updated_at = excluded.updated_at",
             &[t(tenant), t(listing_id), t(p), t(&job.id), t(&now)],
         )?);
-        jobs.push(job);
     }
     stmts.push(store::stmt(
         db,

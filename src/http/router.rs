@@ -7,6 +7,7 @@ use super::routes::{self, Match, Route};
 use crate::api;
 use crate::domain::cors::{self, CorsPolicy};
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::owners;
 use crate::realtime;
 use worker::{Env, Headers, Method, Request, Response};
 
@@ -123,6 +124,32 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         Route::UserGet => api::users::get(req, env, p0).await,
         Route::UserUpdate => api::users::update(req, env, p0).await,
         Route::UserDelete => api::users::delete(req, env, p0).await,
+        Route::SalesList => api::finance::list_sales(req, env).await,
+        Route::SalesCreate => api::finance::create_sale(req, env).await,
+        Route::SaleGet => api::finance::get_sale(req, env, p0).await,
+        Route::PaymentsList => api::finance::list_payments(req, env).await,
+        Route::PaymentsCreate => api::finance::create_payment(req, env).await,
+        Route::CommissionsList => api::finance::list_commissions(req, env).await,
+        Route::CommissionApprove => api::finance::approve_commission(req, env, p0).await,
+        Route::CommissionRatesGet => api::finance::list_rates(req, env).await,
+        Route::CommissionRatesPut => api::finance::put_rate(req, env).await,
+        Route::OwnersList => api::records::list(&owners::OWNER, req, env).await,
+        Route::OwnersCreate => api::records::create(&owners::OWNER, req, env).await,
+        Route::OwnerGet => api::records::get(&owners::OWNER, req, env, p0).await,
+        Route::OwnerUpdate => api::records::update(&owners::OWNER, req, env, p0).await,
+        Route::OwnerDelete => api::records::delete(&owners::OWNER, req, env, p0).await,
+        Route::PropertiesList => api::records::list(&owners::PROPERTY, req, env).await,
+        Route::PropertiesCreate => api::records::create(&owners::PROPERTY, req, env).await,
+        Route::PropertyGet => api::records::get(&owners::PROPERTY, req, env, p0).await,
+        Route::PropertyUpdate => api::records::update(&owners::PROPERTY, req, env, p0).await,
+        Route::PropertyDelete => api::records::delete(&owners::PROPERTY, req, env, p0).await,
+        Route::SeekersList => api::records::list(&owners::SEEKER, req, env).await,
+        Route::SeekersCreate => api::records::create(&owners::SEEKER, req, env).await,
+        Route::SeekerGet => api::records::get(&owners::SEEKER, req, env, p0).await,
+        Route::SeekerUpdate => api::records::update(&owners::SEEKER, req, env, p0).await,
+        Route::SeekerDelete => api::records::delete(&owners::SEEKER, req, env, p0).await,
+        Route::MatchingRun => api::matching::run(req, env).await,
+        Route::MatchesList => api::matching::list(req, env).await,
         Route::JobsList => api::jobs::list(req, env).await,
         Route::JobGet => api::jobs::get(req, env, p0).await,
         Route::JobRetry => api::jobs::retry(req, env, p0).await,

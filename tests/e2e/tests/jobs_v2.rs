@@ -497,7 +497,6 @@ pub fn pipeline_report_matches_rows(cx: &mut Ctx) {
     ws.close();
 }
 
-#[allow(dead_code)] // used once the properties resource lands (owners branch)
 fn property(cx: &Ctx, tok: &str) -> String {
     let r = cx.api.post(
         "/api/properties",
@@ -509,7 +508,6 @@ fn property(cx: &Ctx, tok: &str) -> String {
     r.body["id"].as_str().unwrap().to_string()
 }
 
-#[allow(dead_code)]
 fn check_signature(rec: &crate::fakes::Recorded) {
     use hmac::{Hmac, Mac};
     let sig = &rec.headers["x-pulse-signature"];
@@ -529,7 +527,6 @@ fn check_signature(rec: &crate::fakes::Recorded) {
 /// Publishing on a platform that fails twice, then succeeds: three signed calls with one
 /// idempotency key, backoff between them, the events in order, the listing published.
 /// A rejecting platform (4xx) fails at once; the recorded platform publishes too.
-#[allow(dead_code)]
 pub fn publishing_retries_then_succeeds(cx: &mut Ctx) {
     let t = fresh_tenant("pub");
     let tok = cx.token(&t, "b1", "broker");
@@ -610,7 +607,12 @@ pub fn publishing_retries_then_succeeds(cx: &mut Ctx) {
     assert_eq!(flaky("publishing:failed"), 2);
     let l = cx.api.get(&format!("/api/publishing/listings/{lid}"), &tok);
     let pubs = l.body["publications"].as_array().unwrap().clone();
-    let by = |name: &str| pubs.iter().find(|p| p["platform"] == name).unwrap().clone();
+    let by = |name: &str| {
+        pubs.iter()
+            .find(|p| p["platform"] == name)
+            .unwrap_or_else(|| panic!("no {name} publication in {}", l.body))
+            .clone()
+    };
     assert_eq!(by("flaky")["status"], "published");
     assert_eq!(by("flaky")["attempts"], 3);
     assert!(by("flaky")["external_id"]
@@ -666,7 +668,6 @@ pub fn publishing_retries_then_succeeds(cx: &mut Ctx) {
 
 /// A schedule due now is started by the cron (through the local scheduled endpoint),
 /// exactly once even when the cron runs twice; a cancelled one never starts.
-#[allow(dead_code)]
 pub fn scheduled_publishing_via_cron(cx: &mut Ctx) {
     let t = fresh_tenant("sched");
     let tok = cx.token(&t, "b1", "broker");

@@ -4,10 +4,12 @@ mod auth;
 mod browser;
 mod crm;
 mod crud;
+mod finance;
 mod hub;
 mod identity;
 mod jobs;
 pub mod jobs_v2;
+mod owners;
 mod realtime;
 
 pub type Test = fn(&mut crate::Ctx);
@@ -141,6 +143,34 @@ pub fn all() -> Vec<(&'static str, Test)> {
         (
             "jobs_reminder_email_via_cron",
             jobs_v2::reminder_email_via_cron,
+        ),
+        (
+            "finance_sales_payments_and_events",
+            finance::sales_payments_and_events,
+        ),
+        (
+            "finance_roles_rates_approval_and_dashboard",
+            finance::roles_rates_approval_and_dashboard,
+        ),
+        (
+            "finance_sales_report_matches_rows",
+            finance::sales_report_matches_rows,
+        ),
+        (
+            "owners_crud_filters_roles_and_events",
+            owners::crud_filters_roles_and_events,
+        ),
+        (
+            "owners_matching_finds_each_match_once",
+            owners::matching_finds_each_match_once,
+        ),
+        (
+            "jobs_publishing_retries_then_succeeds",
+            jobs_v2::publishing_retries_then_succeeds,
+        ),
+        (
+            "jobs_scheduled_publishing_via_cron",
+            jobs_v2::scheduled_publishing_via_cron,
         ),
     ]
 }

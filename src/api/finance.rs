@@ -1,0 +1,683 @@
+//! `/api/finance`: sales (with their commission), payments (never past the balance),
+//! commissions (brokers see their own; admins approve) and commission rates (admin).
+
+use crate::domain::auth::{Action, Principal, Role};
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::finance::{self as rules, Commission, Payment, Sale};
+use crate::http::router::{json, json_page};
+use crate::http::{auth, body};
+use crate::realtime::outbox;
+use crate::store::{self, i, ot, t};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use worker::{D1Database, Env, Request, Response};
+
+const SALE_COLUMNS: &str = "id, customer_id, property_id, broker_id, total_minor, paid_minor,
+    currency, commission_rate_bps, status, sold_at, notes, created_by, created_at, updated_at";
+const PAYMENT_COLUMNS: &str =
+    "id, sale_id, amount_minor, currency, method, reference, received_at, created_by, created_at";
+const COMMISSION_COLUMNS: &str = "id, sale_id, broker_id, amount_minor, currency, rate_bps,
+    status, approved_by, approved_at, created_at, updated_at";
+
+/// Money is for brokers and admins (seed 000 authorizes `broker, admin` on finance).
+fn require(req: &Request, env: &Env, action: Action) -> ApiResult<Principal> {
+    let who = auth::require(req, env, action)?;
+    if who.role == Role::Viewer {
+        return Err(ApiError::forbidden("finance is for brokers and admins"));
+    }
+    Ok(who)
+}
+
+#[derive(Deserialize)]
+struct SaleRow {
+    id: String,
+    customer_id: String,
+    property_id: Option<String>,
+    broker_id: String,
+    total_minor: f64,
+    paid_minor: f64,
+    currency: String,
+    commission_rate_bps: f64,
+    status: String,
+    sold_at: String,
+    notes: Option<String>,
+    created_by: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<SaleRow> for Sale {
+    fn from(r: SaleRow) -> Sale {
+        let (total, paid) = (r.total_minor as i64, r.paid_minor as i64);
+        Sale {
+            id: r.id,
+            customer_id: r.customer_id,
+            property_id: r.property_id,
+            broker_id: r.broker_id,
+            total_minor: total,
+            paid_minor: paid,
+            balance_minor: total - paid,
+            currency: r.currency,
+            commission_rate_bps: r.commission_rate_bps as i64,
+            status: r.status,
+            sold_at: r.sold_at,
+            notes: r.notes,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CommissionRow {
+    id: String,
+    sale_id: String,
+    broker_id: String,
+    amount_minor: f64,
+    currency: String,
+    rate_bps: f64,
+    status: String,
+    approved_by: Option<String>,
+    approved_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<CommissionRow> for Commission {
+    fn from(r: CommissionRow) -> Commission {
+        Commission {
+            id: r.id,
+            sale_id: r.sale_id,
+            broker_id: r.broker_id,
+            amount_minor: r.amount_minor as i64,
+            currency: r.currency,
+            rate_bps: r.rate_bps as i64,
+            status: r.status,
+            approved_by: r.approved_by,
+            approved_at: r.approved_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PaymentRow {
+    id: String,
+    sale_id: String,
+    amount_minor: f64,
+    currency: String,
+    method: String,
+    reference: Option<String>,
+    received_at: String,
+    created_by: String,
+    created_at: String,
+}
+
+impl From<PaymentRow> for Payment {
+    fn from(r: PaymentRow) -> Payment {
+        Payment {
+            id: r.id,
+            sale_id: r.sale_id,
+            amount_minor: r.amount_minor as i64,
+            currency: r.currency,
+            method: r.method,
+            reference: r.reference,
+            received_at: r.received_at,
+            created_by: r.created_by,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// A sale as REST returns it: the sale and its commission.
+#[derive(Serialize)]
+struct SaleView {
+    #[serde(flatten)]
+    sale: Sale,
+    commission: Option<Commission>,
+}
+
+/// A payment as REST returns it: the payment and the sale's balance after it.
+#[derive(Serialize)]
+struct PaymentView {
+    #[serde(flatten)]
+    payment: Payment,
+    sale_balance_minor: i64,
+    sale_status: String,
+}
+
+fn sale_channels(broker: &str, sale_id: &str) -> Vec<String> {
+    vec![
+        format!("user:{broker}"),
+        "role:admin".into(),
+        format!("entity:sale:{sale_id}"),
+    ]
+}
+
+fn commission_channels(c: &Commission) -> Vec<String> {
+    vec![format!("user:{}", c.broker_id), "role:admin".into()]
+}
+
+async fn load_sale(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<Sale>> {
+    let row: Option<SaleRow> = store::first(store::stmt(
+        db,
+        &format!("SELECT {SALE_COLUMNS} FROM sales WHERE tenant_id = ?1 AND id = ?2"),
+        &[t(tenant), t(id)],
+    )?)
+    .await?;
+    Ok(row.map(Sale::from))
+}
+
+async fn load_commission_of(
+    db: &D1Database,
+    tenant: &str,
+    sale_id: &str,
+) -> ApiResult<Option<Commission>> {
+    let row: Option<CommissionRow> = store::first(store::stmt(
+        db,
+        &format!(
+            "SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = ?1 AND sale_id = ?2"
+        ),
+        &[t(tenant), t(sale_id)],
+    )?)
+    .await?;
+    Ok(row.map(Commission::from))
+}
+
+#[derive(Deserialize)]
+struct RateRow {
+    broker_id: String,
+    rate_bps: f64,
+}
+
+/// The configured (broker, tenant) rates for `broker`.
+async fn configured_rates(
+    db: &D1Database,
+    tenant: &str,
+    broker: &str,
+) -> ApiResult<(Option<i64>, Option<i64>)> {
+    let rows: Vec<RateRow> = store::all(store::stmt(
+        db,
+        "SELECT broker_id, rate_bps FROM commission_rates WHERE tenant_id = ?1 AND broker_id IN ('', ?2)",
+        &[t(tenant), t(broker)],
+    )?)
+    .await?;
+    let find = |b: &str| {
+        rows.iter()
+            .find(|r| r.broker_id == b)
+            .map(|r| r.rate_bps as i64)
+    };
+    Ok((find(broker), find("")))
+}
+
+/// `POST /api/finance/sales`: the sale and its pending commission, with
+/// `finance:sale:created` and `finance:commission:calculated`, in one batch.
+pub async fn create_sale(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = require(&req, env, Action::Write)?;
+    let input = body::json(&mut req).await?;
+    let n = rules::validate_sale(&input)?;
+    let tenant = who.tenant_id.as_str();
+    let other_broker = n.broker_id.as_deref().filter(|b| *b != who.user_id);
+    if other_broker.is_some() && who.role != Role::Admin {
+        return Err(ApiError::forbidden(
+            "only admins record sales for another broker",
+        ));
+    }
+    let broker = n.broker_id.clone().unwrap_or_else(|| who.user_id.clone());
+    let db = store::db(env)?;
+    let (broker_rate, tenant_rate) = configured_rates(&db, tenant, &broker).await?;
+    let rate = rules::resolve_rate(n.commission_rate_bps, broker_rate, tenant_rate);
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let sale = Sale {
+        id: crate::platform::new_id("sale"),
+        customer_id: n.customer_id,
+        property_id: n.property_id,
+        broker_id: broker.clone(),
+        total_minor: n.total_minor,
+        paid_minor: 0,
+        balance_minor: n.total_minor,
+        currency: n.currency,
+        commission_rate_bps: rate,
+        status: "open".into(),
+        sold_at: n.sold_at.unwrap_or_else(|| now.clone()),
+        notes: n.notes,
+        created_by: who.user_id.clone(),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+    };
+    let commission = Commission {
+        id: crate::platform::new_id("com"),
+        sale_id: sale.id.clone(),
+        broker_id: broker.clone(),
+        amount_minor: rules::commission_minor(sale.total_minor, rate),
+        currency: sale.currency.clone(),
+        rate_bps: rate,
+        status: "pending".into(),
+        approved_by: None,
+        approved_at: None,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let view = SaleView {
+        sale,
+        commission: Some(commission),
+    };
+    let (s, c) = (
+        &view.sale,
+        view.commission.as_ref().ok_or_else(ApiError::internal)?,
+    );
+    let sale_event = outbox::draft(
+        "finance:sale:created",
+        sale_channels(&broker, &s.id),
+        serde_json::to_value(&view)?,
+    );
+    let com_event = outbox::draft(
+        "finance:commission:calculated",
+        commission_channels(c),
+        serde_json::to_value(c)?,
+    );
+    // The customer (and property, and another broker) must exist in this tenant: checked
+    // inside the batch, so nothing is written when they do not.
+    let checks = "EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?3)
+        AND (?4 IS NULL OR EXISTS (SELECT 1 FROM properties WHERE tenant_id = ?1 AND id = ?4))
+        AND (?14 IS NULL OR EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND id = ?14 AND role IN ('broker', 'admin')))";
+    let results = store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                &format!(
+                    "INSERT INTO sales (tenant_id, id, customer_id, property_id, broker_id, total_minor,
+                       paid_minor, currency, commission_rate_bps, status, sold_at, notes, created_by,
+                       created_at, updated_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, 'open', ?9, ?10, ?11, ?12, ?13 WHERE {checks}"
+                ),
+                &[
+                    t(tenant),
+                    t(&s.id),
+                    t(&s.customer_id),
+                    ot(s.property_id.as_deref()),
+                    t(&s.broker_id),
+                    i(s.total_minor),
+                    t(&s.currency),
+                    i(s.commission_rate_bps),
+                    t(&s.sold_at),
+                    ot(s.notes.as_deref()),
+                    t(&s.created_by),
+                    t(&s.created_at),
+                    t(&s.updated_at),
+                    ot(other_broker),
+                ],
+            )?,
+            store::stmt(
+                &db,
+                "INSERT INTO commissions (tenant_id, id, sale_id, broker_id, amount_minor, currency,
+                   rate_bps, status, created_at, updated_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8
+                 WHERE EXISTS (SELECT 1 FROM sales WHERE tenant_id = ?1 AND id = ?3)",
+                &[
+                    t(tenant),
+                    t(&c.id),
+                    t(&s.id),
+                    t(&c.broker_id),
+                    i(c.amount_minor),
+                    t(&c.currency),
+                    i(c.rate_bps),
+                    t(&c.created_at),
+                ],
+            )?,
+            outbox::insert_if_exists(&db, tenant, &sale_event, "sales", &s.id)?,
+            outbox::insert_if_exists(&db, tenant, &com_event, "commissions", &c.id)?,
+        ],
+    )
+    .await?;
+    if results.first().map(store::changes) != Some(1) {
+        // Say which reference is missing.
+        let missing = if store::first::<Value>(store::stmt(
+            &db,
+            "SELECT 1 AS x FROM customers WHERE tenant_id = ?1 AND id = ?2",
+            &[t(tenant), t(&s.customer_id)],
+        )?)
+        .await?
+        .is_none()
+        {
+            ("customer_id", "no such customer")
+        } else if other_broker.is_some() {
+            (
+                "broker_id",
+                "no such broker or admin in this tenant (or no such property)",
+            )
+        } else {
+            ("property_id", "no such property")
+        };
+        return Err(ApiError::field(missing.0, missing.1));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    let mut resp = json(201, &view)?;
+    resp.headers_mut()
+        .set("location", &format!("/api/finance/sales/{}", view.sale.id))?;
+    Ok(resp)
+}
+
+pub async fn list_sales(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = require(&req, env, Action::Read)?;
+    let page = body::page(&req)?;
+    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+    let bound = |k: &str| -> ApiResult<Option<String>> {
+        match q(k) {
+            None => Ok(None),
+            Some(v) => crate::domain::time::parse_rfc3339(&v)
+                .map(|ms| Some(crate::domain::time::format_ms(ms)))
+                .ok_or_else(|| ApiError::bad_request(format!("{k} must be an RFC 3339 time"))),
+        }
+    };
+    let (from, to) = (bound("from")?, bound("to")?);
+    let db = store::db(env)?;
+    let rows: Vec<SaleRow> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {SALE_COLUMNS} FROM sales WHERE tenant_id = ?1
+               AND (?2 IS NULL OR broker_id = ?2) AND (?3 IS NULL OR customer_id = ?3)
+               AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR sold_at >= ?5)
+               AND (?6 IS NULL OR sold_at < ?6) AND (?7 IS NULL OR id < ?7)
+             ORDER BY id DESC LIMIT ?8"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(q("broker_id").as_deref()),
+            ot(q("customer_id").as_deref()),
+            ot(q("status").as_deref()),
+            ot(from.as_deref()),
+            ot(to.as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let rows: Vec<Sale> = rows.into_iter().map(Sale::from).collect();
+    json_page(rows, page.limit, |s| s.id.clone())
+}
+
+pub async fn get_sale(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = require(&req, env, Action::Read)?;
+    let id = body::path_id(id, "sale")?;
+    let db = store::db(env)?;
+    let sale = load_sale(&db, &who.tenant_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("sale"))?;
+    let commission = load_commission_of(&db, &who.tenant_id, &id)
+        .await?
+        .filter(|c| who.role == Role::Admin || c.broker_id == who.user_id);
+    json(200, &SaleView { sale, commission })
+}
+
+/// `POST /api/finance/payments`: the balance check and the sale's update happen in the
+/// same guarded statement, so two concurrent payments can never overpay (409).
+pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = require(&req, env, Action::Write)?;
+    let input = body::json(&mut req).await?;
+    let n = rules::validate_payment(&input)?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let sale = load_sale(&db, tenant, &n.sale_id)
+        .await?
+        .ok_or_else(|| ApiError::field("sale_id", "no such sale"))?;
+    let balance = rules::check_payment(
+        sale.total_minor,
+        sale.paid_minor,
+        n.amount_minor,
+        &sale.currency,
+        &n.currency,
+    )?;
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let payment = Payment {
+        id: crate::platform::new_id("pay"),
+        sale_id: sale.id.clone(),
+        amount_minor: n.amount_minor,
+        currency: n.currency,
+        method: n.method,
+        reference: n.reference,
+        received_at: n.received_at.unwrap_or_else(|| now.clone()),
+        created_by: who.user_id.clone(),
+        created_at: now.clone(),
+    };
+    let view = PaymentView {
+        payment,
+        sale_balance_minor: balance,
+        sale_status: rules::sale_status(sale.total_minor, sale.total_minor - balance).into(),
+    };
+    let p = &view.payment;
+    let event = outbox::draft(
+        "finance:payment:received",
+        sale_channels(&sale.broker_id, &sale.id),
+        serde_json::to_value(&view)?,
+    );
+    let results = store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "UPDATE sales SET paid_minor = paid_minor + ?3,
+                   status = CASE WHEN paid_minor + ?3 >= total_minor THEN 'paid' ELSE 'open' END,
+                   updated_at = ?4
+                 WHERE tenant_id = ?1 AND id = ?2 AND currency = ?5 AND paid_minor + ?3 <= total_minor",
+                &[t(tenant), t(&sale.id), i(p.amount_minor), t(&now), t(&p.currency)],
+            )?,
+            // Only when the guarded UPDATE just above changed the sale.
+            store::stmt(
+                &db,
+                "INSERT INTO payments (tenant_id, id, sale_id, amount_minor, currency, method,
+                   reference, received_at, created_by, created_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE changes() = 1",
+                &[
+                    t(tenant),
+                    t(&p.id),
+                    t(&p.sale_id),
+                    i(p.amount_minor),
+                    t(&p.currency),
+                    t(&p.method),
+                    ot(p.reference.as_deref()),
+                    t(&p.received_at),
+                    t(&p.created_by),
+                    t(&p.created_at),
+                ],
+            )?,
+            outbox::insert_if_exists(&db, tenant, &event, "payments", &p.id)?,
+        ],
+    )
+    .await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "the payment exceeds the sale's balance",
+        ));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(201, &view)
+}
+
+/// `GET /api/finance/payments?sale_id=`.
+pub async fn list_payments(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = require(&req, env, Action::Read)?;
+    let page = body::page(&req)?;
+    let sale = body::query(&req, "sale_id").filter(|v| !v.is_empty());
+    let db = store::db(env)?;
+    let rows: Vec<PaymentRow> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = ?1
+               AND (?2 IS NULL OR sale_id = ?2) AND (?3 IS NULL OR id < ?3)
+             ORDER BY id DESC LIMIT ?4"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(sale.as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let rows: Vec<Payment> = rows.into_iter().map(Payment::from).collect();
+    json_page(rows, page.limit, |p| p.id.clone())
+}
+
+/// `GET /api/finance/commissions?broker_id=&status=&sale_id=`: a broker sees only their own.
+pub async fn list_commissions(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = require(&req, env, Action::Read)?;
+    let page = body::page(&req)?;
+    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+    let broker = if who.role == Role::Admin {
+        q("broker_id")
+    } else {
+        Some(who.user_id.clone())
+    };
+    let db = store::db(env)?;
+    let rows: Vec<CommissionRow> = store::all(store::stmt(
+        &db,
+        &format!(
+            "SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = ?1
+               AND (?2 IS NULL OR broker_id = ?2) AND (?3 IS NULL OR status = ?3)
+               AND (?4 IS NULL OR sale_id = ?4) AND (?5 IS NULL OR id < ?5)
+             ORDER BY id DESC LIMIT ?6"
+        ),
+        &[
+            t(&who.tenant_id),
+            ot(broker.as_deref()),
+            ot(q("status").as_deref()),
+            ot(q("sale_id").as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let rows: Vec<Commission> = rows.into_iter().map(Commission::from).collect();
+    json_page(rows, page.limit, |c| c.id.clone())
+}
+
+/// `PUT /api/finance/commissions/:id/approve` (admin): pending → approved, once.
+pub async fn approve_commission(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let id = body::path_id(id, "commission")?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let row: Option<CommissionRow> = store::first(store::stmt(
+        &db,
+        &format!("SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = ?1 AND id = ?2"),
+        &[t(tenant), t(&id)],
+    )?)
+    .await?;
+    let mut c: Commission = row.ok_or_else(|| ApiError::not_found("commission"))?.into();
+    if c.status != "pending" {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            format!("the commission is already {}", c.status),
+        ));
+    }
+    let now = crate::platform::iso(crate::platform::now_ms());
+    c.status = "approved".into();
+    c.approved_by = Some(who.user_id.clone());
+    c.approved_at = Some(now.clone());
+    c.updated_at = now.clone();
+    let event = outbox::draft(
+        "finance:commission:approved",
+        commission_channels(&c),
+        serde_json::to_value(&c)?,
+    );
+    let results = store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "UPDATE commissions SET status = 'approved', approved_by = ?3, approved_at = ?4, updated_at = ?4
+                 WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending'",
+                &[t(tenant), t(&id), t(&who.user_id), t(&now)],
+            )?,
+            outbox::insert_when(
+                &db,
+                tenant,
+                &event,
+                "SELECT 1 FROM commissions WHERE tenant_id = ?2 AND id = ?8 AND approved_at = ?9 AND approved_by = ?10",
+                &[t(&id), t(&now), t(&who.user_id)],
+            )?,
+        ],
+    )
+    .await?;
+    if results.first().map(store::changes) != Some(1) {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "the commission was approved meanwhile",
+        ));
+    }
+    outbox::deliver_after_write(env, tenant).await;
+    json(200, &c)
+}
+
+#[derive(Serialize, Deserialize)]
+struct RateView {
+    broker_id: String,
+    rate_bps: f64,
+    updated_by: String,
+    updated_at: String,
+}
+
+/// `GET /api/finance/commission-rates` (admin): the tenant default (`broker_id` "") and
+/// per-broker rates, plus the built-in default.
+pub async fn list_rates(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let db = store::db(env)?;
+    let rows: Vec<RateView> = store::all(store::stmt(
+        &db,
+        "SELECT broker_id, rate_bps, updated_by, updated_at FROM commission_rates
+         WHERE tenant_id = ?1 ORDER BY broker_id LIMIT 1000",
+        &[t(&who.tenant_id)],
+    )?)
+    .await?;
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"broker_id": (!r.broker_id.is_empty()).then_some(&r.broker_id), "rate_bps": r.rate_bps as i64, "updated_by": r.updated_by, "updated_at": r.updated_at}))
+        .collect();
+    json(
+        200,
+        &json!({"data": data, "default_rate_bps": rules::DEFAULT_RATE_BPS}),
+    )
+}
+
+/// `PUT /api/finance/commission-rates` `{broker_id?, rate_bps}` (admin). Applies to sales
+/// created afterwards; existing commissions keep their rate.
+pub async fn put_rate(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let input = body::json(&mut req).await?;
+    let (broker, rate) = rules::validate_rate(&input)?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let key = broker.clone().unwrap_or_default();
+    let data = json!({"broker_id": broker, "rate_bps": rate, "updated_by": who.user_id, "updated_at": now});
+    let event = outbox::draft(
+        "finance:commission_rate:updated",
+        vec!["role:admin".into()],
+        data.clone(),
+    );
+    store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "INSERT INTO commission_rates (tenant_id, broker_id, rate_bps, updated_by, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant_id, broker_id) DO UPDATE SET rate_bps = excluded.rate_bps,
+                   updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                &[t(tenant), t(&key), i(rate), t(&who.user_id), t(&now)],
+            )?,
+            outbox::insert(&db, tenant, &event)?,
+        ],
+    )
+    .await?;
+    outbox::deliver_after_write(env, tenant).await;
+    json(200, &data)
+}

@@ -1,0 +1,103 @@
+//! `POST /api/matching/run` (a `matching` job over the tenant's seekers and properties)
+//! and `GET /api/matches` (what the runs found).
+
+use crate::domain::auth::Action;
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::jobs::MATCHING;
+use crate::http::router::{json, json_page};
+use crate::http::{auth, body};
+use crate::realtime::outbox;
+use crate::store::{self, i, ot, t};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
+
+pub const KIND_RUN: &str = "match_seekers";
+
+/// `{seeker_id?}`: one seeker, or every active seeker of the tenant → 202 with the job.
+pub async fn run(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Write)?;
+    let input = body::json_or_empty(&mut req).await?;
+    let Some(o) = input.as_object() else {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    };
+    if let Some(k) = o.keys().find(|k| k.as_str() != "seeker_id") {
+        return Err(ApiError::field(k, "is not a known field"));
+    }
+    let seeker = match o.get("seeker_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if crate::domain::auth::valid_user_id(s) => Some(s.clone()),
+        Some(_) => return Err(ApiError::field("seeker_id", "must be an id")),
+    };
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let job = crate::jobs::new_job(
+        &who.user_id,
+        MATCHING,
+        KIND_RUN,
+        json!({ "seeker_id": seeker }),
+        seeker.as_ref().map(|s| format!("seeker:{s}")),
+    );
+    let stmts = crate::jobs::insert_when(
+        &db,
+        tenant,
+        &job,
+        "SELECT 1 WHERE ?9 IS NULL OR EXISTS (SELECT 1 FROM seekers WHERE tenant_id = ?1 AND id = ?9)",
+        &[ot(seeker.as_deref())],
+    )?;
+    let results = store::batch(&db, stmts).await?;
+    if results.first().map(store::changes) != Some(1) {
+        return Err(ApiError::field("seeker_id", "no such seeker"));
+    }
+    crate::jobs::enqueue(env, tenant, std::slice::from_ref(&job)).await;
+    outbox::deliver_after_write(env, tenant).await;
+    json(202, &job)
+}
+
+#[derive(Serialize, Deserialize)]
+struct MatchRow {
+    seeker_id: String,
+    property_id: String,
+    score: f64,
+    reasons: String,
+    job_id: String,
+    created_at: String,
+}
+
+/// `GET /api/matches?seeker_id=&property_id=`: best first, then newest.
+pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Read)?;
+    let page = body::page(&req)?;
+    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+    let db = store::db(env)?;
+    // Cursor: the row's position key `<score 3 digits>:<seeker>:<property>` (descending).
+    let rows: Vec<MatchRow> = store::all(store::stmt(
+        &db,
+        "SELECT seeker_id, property_id, score, reasons, job_id, created_at FROM matches
+         WHERE tenant_id = ?1 AND (?2 IS NULL OR seeker_id = ?2) AND (?3 IS NULL OR property_id = ?3)
+           AND (?4 IS NULL OR printf('%03d:%s:%s', score, seeker_id, property_id) < ?4)
+         ORDER BY printf('%03d:%s:%s', score, seeker_id, property_id) DESC LIMIT ?5",
+        &[
+            t(&who.tenant_id),
+            ot(q("seeker_id").as_deref()),
+            ot(q("property_id").as_deref()),
+            ot(page.after.as_deref()),
+            i(i64::from(page.limit) + 1),
+        ],
+    )?)
+    .await?;
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "seeker_id": r.seeker_id, "property_id": r.property_id, "score": r.score as i64,
+                "reasons": serde_json::from_str::<Value>(&r.reasons).unwrap_or(Value::Null),
+                "job_id": r.job_id, "created_at": r.created_at,
+                "key": format!("{:03}:{}:{}", r.score as i64, r.seeker_id, r.property_id),
+            })
+        })
+        .collect();
+    json_page(data, page.limit, |m| {
+        m["key"].as_str().unwrap_or_default().to_string()
+    })
+}

@@ -1,0 +1,394 @@
+//! Finance rules (pure): sales, payments and commissions, money as integer minor units
+//! with a currency, commission rates and their resolution, and the no-overpay rule.
+
+use super::error::{ApiError, ApiResult, FieldErrors};
+use super::time;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The largest amount accepted (10^13 minor units: 100 billion in a 2-decimal currency).
+pub const MAX_MINOR: i64 = 10_000_000_000_000;
+/// Built-in commission rate when neither the broker nor the tenant has one: 3 %.
+pub const DEFAULT_RATE_BPS: i64 = 300;
+pub const METHODS: &[&str] = &["cash", "card", "transfer", "check", "other"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sale {
+    pub id: String,
+    pub customer_id: String,
+    pub property_id: Option<String>,
+    pub broker_id: String,
+    pub total_minor: i64,
+    pub paid_minor: i64,
+    pub balance_minor: i64,
+    pub currency: String,
+    pub commission_rate_bps: i64,
+    pub status: String,
+    pub sold_at: String,
+    pub notes: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: String,
+    pub sale_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub method: String,
+    pub reference: Option<String>,
+    pub received_at: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Commission {
+    pub id: String,
+    pub sale_id: String,
+    pub broker_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub rate_bps: i64,
+    pub status: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `amount × rate / 10 000`, rounded half up, in i128 so no product overflows.
+pub fn commission_minor(amount_minor: i64, rate_bps: i64) -> i64 {
+    let p = i128::from(amount_minor) * i128::from(rate_bps);
+    ((p + 5_000) / 10_000) as i64
+}
+
+/// The rate that applies: the sale's own, else the broker's, else the tenant's, else 3 %.
+pub fn resolve_rate(explicit: Option<i64>, broker: Option<i64>, tenant: Option<i64>) -> i64 {
+    explicit.or(broker).or(tenant).unwrap_or(DEFAULT_RATE_BPS)
+}
+
+/// A payment is accepted only in the sale's currency and up to its balance.
+pub fn check_payment(
+    total: i64,
+    paid: i64,
+    amount: i64,
+    sale_currency: &str,
+    currency: &str,
+) -> ApiResult<i64> {
+    if sale_currency != currency {
+        return Err(ApiError::field(
+            "currency",
+            format!("must be the sale's currency ({sale_currency})"),
+        ));
+    }
+    let balance = total - paid;
+    if amount > balance {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            format!("the payment exceeds the sale's balance of {balance} minor units"),
+        ));
+    }
+    Ok(balance - amount)
+}
+
+pub fn sale_status(total: i64, paid: i64) -> &'static str {
+    if paid >= total {
+        "paid"
+    } else {
+        "open"
+    }
+}
+
+fn object<'a>(
+    body: &'a Value,
+    fields: &[&str],
+    errs: &mut FieldErrors,
+) -> Option<&'a Map<String, Value>> {
+    let Some(o) = body.as_object() else {
+        errs.add("body", "must be a JSON object");
+        return None;
+    };
+    for k in o.keys().filter(|k| !fields.contains(&k.as_str())) {
+        errs.add(k, "is not a known field");
+    }
+    Some(o)
+}
+
+pub fn money(v: Option<&Value>, f: &str, errs: &mut FieldErrors) -> Option<i64> {
+    match v.and_then(Value::as_i64) {
+        Some(n) if (1..=MAX_MINOR).contains(&n) => Some(n),
+        _ => {
+            errs.add(f, "is required, an integer of minor units from 1 to 10^13");
+            None
+        }
+    }
+}
+
+pub fn currency(v: Option<&Value>, errs: &mut FieldErrors) -> Option<String> {
+    match v.and_then(Value::as_str) {
+        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Some(c.to_string()),
+        _ => {
+            errs.add("currency", "is required, an ISO 4217 code such as EUR");
+            None
+        }
+    }
+}
+
+fn rate(v: Option<&Value>, f: &str, required: bool, errs: &mut FieldErrors) -> Option<i64> {
+    match v {
+        None | Some(Value::Null) if !required => None,
+        None | Some(Value::Null) => {
+            errs.add(f, "is required, basis points from 0 to 10000");
+            None
+        }
+        Some(x) => match x.as_i64() {
+            Some(n) if (0..=10_000).contains(&n) => Some(n),
+            _ => {
+                errs.add(f, "must be basis points, an integer from 0 to 10000");
+                None
+            }
+        },
+    }
+}
+
+fn id(o: &Map<String, Value>, f: &str, required: bool, errs: &mut FieldErrors) -> Option<String> {
+    match o.get(f) {
+        None | Some(Value::Null) if !required => None,
+        Some(Value::String(s)) if super::auth::valid_user_id(s) => Some(s.clone()),
+        _ => {
+            errs.add(
+                f,
+                if required {
+                    "is required, an id"
+                } else {
+                    "must be an id"
+                },
+            );
+            None
+        }
+    }
+}
+
+fn opt_text(o: &Map<String, Value>, f: &str, max: usize, errs: &mut FieldErrors) -> Option<String> {
+    match o.get(f) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.chars().count() <= max => {
+            Some(s.trim().to_string()).filter(|s| !s.is_empty())
+        }
+        Some(_) => {
+            errs.add(f, format!("must be a string of at most {max} characters"));
+            None
+        }
+    }
+}
+
+fn opt_time(o: &Map<String, Value>, f: &str, errs: &mut FieldErrors) -> Option<String> {
+    match o.get(f) {
+        None | Some(Value::Null) => None,
+        v => time::required(v, f, errs).map(time::format_ms),
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub struct NewSale {
+    pub customer_id: String,
+    pub property_id: Option<String>,
+    pub broker_id: Option<String>,
+    pub total_minor: i64,
+    pub currency: String,
+    pub commission_rate_bps: Option<i64>,
+    pub sold_at: Option<String>,
+    pub notes: Option<String>,
+}
+
+pub fn validate_sale(body: &Value) -> ApiResult<NewSale> {
+    let mut errs = FieldErrors::default();
+    let fields = [
+        "customer_id",
+        "property_id",
+        "broker_id",
+        "total_minor",
+        "currency",
+        "commission_rate_bps",
+        "sold_at",
+        "notes",
+    ];
+    let Some(o) = object(body, &fields, &mut errs) else {
+        return Err(ApiError::validation(errs));
+    };
+    let customer_id = id(o, "customer_id", true, &mut errs);
+    let property_id = id(o, "property_id", false, &mut errs);
+    let broker_id = id(o, "broker_id", false, &mut errs);
+    let total = money(o.get("total_minor"), "total_minor", &mut errs);
+    let cur = currency(o.get("currency"), &mut errs);
+    let rate_bps = rate(
+        o.get("commission_rate_bps"),
+        "commission_rate_bps",
+        false,
+        &mut errs,
+    );
+    let sold_at = opt_time(o, "sold_at", &mut errs);
+    let notes = opt_text(o, "notes", 2000, &mut errs);
+    errs.into_result()?;
+    match (customer_id, total, cur) {
+        (Some(customer_id), Some(total_minor), Some(currency)) => Ok(NewSale {
+            customer_id,
+            property_id,
+            broker_id,
+            total_minor,
+            currency,
+            commission_rate_bps: rate_bps,
+            sold_at,
+            notes,
+        }),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub struct NewPayment {
+    pub sale_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub method: String,
+    pub reference: Option<String>,
+    pub received_at: Option<String>,
+}
+
+pub fn validate_payment(body: &Value) -> ApiResult<NewPayment> {
+    let mut errs = FieldErrors::default();
+    let fields = [
+        "sale_id",
+        "amount_minor",
+        "currency",
+        "method",
+        "reference",
+        "received_at",
+    ];
+    let Some(o) = object(body, &fields, &mut errs) else {
+        return Err(ApiError::validation(errs));
+    };
+    let sale_id = id(o, "sale_id", true, &mut errs);
+    let amount = money(o.get("amount_minor"), "amount_minor", &mut errs);
+    let cur = currency(o.get("currency"), &mut errs);
+    let method = match o.get("method").and_then(Value::as_str) {
+        Some(m) if METHODS.contains(&m) => Some(m.to_string()),
+        _ => {
+            errs.add(
+                "method",
+                format!("is required, one of: {}", METHODS.join(", ")),
+            );
+            None
+        }
+    };
+    let reference = opt_text(o, "reference", 200, &mut errs);
+    let received_at = opt_time(o, "received_at", &mut errs);
+    errs.into_result()?;
+    match (sale_id, amount, cur, method) {
+        (Some(sale_id), Some(amount_minor), Some(currency), Some(method)) => Ok(NewPayment {
+            sale_id,
+            amount_minor,
+            currency,
+            method,
+            reference,
+            received_at,
+        }),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// `PUT /api/finance/commission-rates` `{broker_id?, rate_bps}` (absent broker = tenant default).
+pub fn validate_rate(body: &Value) -> ApiResult<(Option<String>, i64)> {
+    let mut errs = FieldErrors::default();
+    let Some(o) = object(body, &["broker_id", "rate_bps"], &mut errs) else {
+        return Err(ApiError::validation(errs));
+    };
+    let broker = id(o, "broker_id", false, &mut errs);
+    let r = rate(o.get("rate_bps"), "rate_bps", true, &mut errs);
+    errs.into_result()?;
+    Ok((broker, r.ok_or_else(ApiError::internal)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn commission_rounds_half_up_without_overflow() {
+        assert_eq!(commission_minor(100_000, 300), 3_000);
+        assert_eq!(commission_minor(1_001, 250), 25); // 25.025 → 25
+        assert_eq!(commission_minor(1_018, 250), 25); // 25.45 → 25
+        assert_eq!(commission_minor(1_020, 250), 26); // 25.5 → 26
+        assert_eq!(commission_minor(MAX_MINOR, 10_000), MAX_MINOR);
+        assert_eq!(commission_minor(12_345, 0), 0);
+    }
+
+    #[test]
+    fn rate_resolution_order() {
+        assert_eq!(resolve_rate(Some(100), Some(200), Some(400)), 100);
+        assert_eq!(resolve_rate(None, Some(200), Some(400)), 200);
+        assert_eq!(resolve_rate(None, None, Some(400)), 400);
+        assert_eq!(resolve_rate(None, None, None), DEFAULT_RATE_BPS);
+        assert_eq!(resolve_rate(Some(0), Some(200), None), 0);
+    }
+
+    #[test]
+    fn payments_cannot_overpay() {
+        assert_eq!(check_payment(1000, 0, 400, "EUR", "EUR").unwrap(), 600);
+        assert_eq!(check_payment(1000, 600, 400, "EUR", "EUR").unwrap(), 0);
+        assert_eq!(
+            check_payment(1000, 600, 401, "EUR", "EUR")
+                .unwrap_err()
+                .status,
+            409
+        );
+        assert_eq!(
+            check_payment(1000, 0, 10, "EUR", "USD").unwrap_err().status,
+            422
+        );
+        assert_eq!(sale_status(1000, 1000), "paid");
+        assert_eq!(sale_status(1000, 999), "open");
+    }
+
+    #[test]
+    fn validation() {
+        let s =
+            validate_sale(&json!({"customer_id": "c_1", "total_minor": 500, "currency": "EUR"}))
+                .unwrap();
+        assert_eq!(s.commission_rate_bps, None);
+        let e = validate_sale(
+            &json!({"total_minor": 1.5, "currency": "eur", "commission_rate_bps": 20000, "x": 1}),
+        )
+        .unwrap_err();
+        let f = &e.details.unwrap()["fields"];
+        for k in [
+            "customer_id",
+            "total_minor",
+            "currency",
+            "commission_rate_bps",
+            "x",
+        ] {
+            assert!(f[k].is_string(), "{k}");
+        }
+        assert!(
+            validate_sale(&json!({"customer_id": "c", "total_minor": 0, "currency": "EUR"}))
+                .is_err()
+        );
+        let p = validate_payment(&json!({"sale_id": "s_1", "amount_minor": 5, "currency": "EUR", "method": "card", "received_at": "2026-11-24T10:00:00+01:00"})).unwrap();
+        assert_eq!(p.received_at.as_deref(), Some("2026-11-24T09:00:00.000Z"));
+        assert!(validate_payment(
+            &json!({"sale_id": "s_1", "amount_minor": 5, "currency": "EUR", "method": "bitcoin"})
+        )
+        .is_err());
+        assert_eq!(
+            validate_rate(&json!({"rate_bps": 250})).unwrap(),
+            (None, 250)
+        );
+        assert!(validate_rate(&json!({"broker_id": "b1"})).is_err());
+    }
+}

@@ -1,0 +1,165 @@
+//! Property owners, properties and seekers (pure): their schemas and rules.
+
+use super::error::FieldErrors;
+use super::schema::{dflt, no_check, opt, req, Filter, Kind, Spec};
+use serde_json::{Map, Value};
+
+pub const PROPERTY_KINDS: &[&str] = &[
+    "apartment",
+    "house",
+    "villa",
+    "land",
+    "office",
+    "commercial",
+];
+pub const LISTING_TYPES: &[&str] = &["sale", "rent"];
+pub const PROPERTY_STATUSES: &[&str] = &["available", "under_offer", "sold", "rented"];
+
+const fn eq(param: &'static str) -> Filter {
+    Filter {
+        param,
+        column: param,
+        op: "=",
+        int: false,
+    }
+}
+
+pub const OWNER: Spec = Spec {
+    name: "owner",
+    table: "owners",
+    id_prefix: "own",
+    events: "owners:owner",
+    fields: &[
+        req("name", Kind::Text(200)),
+        opt("email", Kind::Email),
+        opt("phone", Kind::Phone),
+        opt("notes", Kind::Text(2000)),
+    ],
+    filters: &[],
+    check: no_check,
+};
+
+pub const PROPERTY: Spec = Spec {
+    name: "property",
+    table: "properties",
+    id_prefix: "prp",
+    events: "owners:property",
+    fields: &[
+        opt("owner_id", Kind::Ref("owners")),
+        req("title", Kind::Text(200)),
+        req("kind", Kind::Enum(PROPERTY_KINDS)),
+        dflt("listing", Kind::Enum(LISTING_TYPES), "\"sale\""),
+        req("price_minor", Kind::Money),
+        req("currency", Kind::Currency),
+        dflt("bedrooms", Kind::Int(0, 50), "0"),
+        opt("bathrooms", Kind::Int(0, 50)),
+        opt("area_sqm", Kind::Int(1, 1_000_000)),
+        req("city", Kind::Text(100)),
+        opt("district", Kind::Text(100)),
+        opt("address", Kind::Text(300)),
+        opt("description", Kind::Text(5000)),
+        dflt("status", Kind::Enum(PROPERTY_STATUSES), "\"available\""),
+    ],
+    filters: &[
+        eq("kind"),
+        eq("listing"),
+        eq("city"),
+        eq("status"),
+        eq("owner_id"),
+        Filter {
+            param: "min_price",
+            column: "price_minor",
+            op: ">=",
+            int: true,
+        },
+        Filter {
+            param: "max_price",
+            column: "price_minor",
+            op: "<=",
+            int: true,
+        },
+        Filter {
+            param: "bedrooms_min",
+            column: "bedrooms",
+            op: ">=",
+            int: true,
+        },
+    ],
+    check: no_check,
+};
+
+fn seeker_rules(m: &Map<String, Value>, errs: &mut FieldErrors) {
+    let min = m.get("budget_min_minor").and_then(Value::as_i64);
+    let max = m.get("budget_max_minor").and_then(Value::as_i64);
+    if let (Some(a), Some(b)) = (min, max) {
+        if a > b {
+            errs.add("budget_min_minor", "must not exceed budget_max_minor");
+        }
+    }
+}
+
+pub const SEEKER: Spec = Spec {
+    name: "seeker",
+    table: "seekers",
+    id_prefix: "skr",
+    events: "owners:seeker",
+    fields: &[
+        req("name", Kind::Text(200)),
+        opt("email", Kind::Email),
+        opt("phone", Kind::Phone),
+        opt("customer_id", Kind::Ref("customers")),
+        opt("budget_min_minor", Kind::Money),
+        req("budget_max_minor", Kind::Money),
+        req("currency", Kind::Currency),
+        dflt("cities", Kind::List(20, 100, None), "[]"),
+        dflt("kinds", Kind::List(6, 20, Some(PROPERTY_KINDS)), "[]"),
+        dflt("listing", Kind::Enum(LISTING_TYPES), "\"sale\""),
+        opt("bedrooms_min", Kind::Int(0, 50)),
+        opt("notes", Kind::Text(2000)),
+        dflt("active", Kind::Bool, "true"),
+    ],
+    filters: &[
+        eq("customer_id"),
+        eq("listing"),
+        Filter {
+            param: "active",
+            column: "active",
+            op: "=",
+            int: true,
+        },
+    ],
+    check: seeker_rules,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::schema::validate_create;
+    use serde_json::json;
+
+    #[test]
+    fn property_and_seeker_rules() {
+        let p = validate_create(&PROPERTY, &json!({"title": "Flat", "kind": "apartment", "price_minor": 100, "currency": "EUR", "city": "Madrid"})).unwrap();
+        assert_eq!(p["status"], "available");
+        assert_eq!(p["listing"], "sale");
+        assert_eq!(p["bedrooms"], 0);
+        assert!(validate_create(&PROPERTY, &json!({"title": "Flat", "kind": "castle", "price_minor": 100, "currency": "EUR", "city": "M"})).is_err());
+        let s = validate_create(
+            &SEEKER,
+            &json!({"name": "S", "budget_max_minor": 10, "currency": "EUR", "kinds": ["house"]}),
+        )
+        .unwrap();
+        assert_eq!(s["active"], true);
+        assert_eq!(s["cities"], json!([]));
+        assert!(validate_create(
+            &SEEKER,
+            &json!({"name": "S", "budget_min_minor": 20, "budget_max_minor": 10, "currency": "EUR"})
+        )
+        .is_err());
+        assert!(validate_create(
+            &SEEKER,
+            &json!({"name": "S", "budget_max_minor": 10, "currency": "EUR", "kinds": ["castle"]})
+        )
+        .is_err());
+    }
+}
