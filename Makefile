@@ -7,7 +7,7 @@ export WRANGLER_SEND_METRICS := false
 # Node 24 from the npm package `node` (wrangler refuses older Node).
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: dev test bootstrap build unit e2e deploy-check reset token fmt lint
+.PHONY: dev test bootstrap build unit e2e deploy-check reset token fmt lint bench
 
 ## Serve the real Worker locally on 127.0.0.1:$(PORT) with persisted local state.
 dev: bootstrap
@@ -57,3 +57,8 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --test e2e -- -D warnings
+
+## Benchmarks against the peers (not part of `make test`): QUICK=1 for a short run,
+## ONLY=fanout,rest,resume,idle,size for some scenarios. See BENCHMARKS.md.
+bench:
+	@./bench/run.sh

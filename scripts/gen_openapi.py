@@ -210,6 +210,8 @@ paths.update({
   "/api/reports/{id}": {"get": op("Get a report's status (admin)", "reports", {"200": resp("The report", ref("Report")), **err(401, 403, 404)}, params=[P("id")], op_id="getReport")},
   "/api/reports/{id}/download": {"get": op("Download a ready report (admin)", "reports", {"200": {"description": "The file", "content": {"text/csv": {"schema": S()}, "application/json": {"schema": {"type": "object"}}}}, **err(401, 403, 404, 409, 410)}, params=[P("id")], op_id="downloadReport")},
   "/api/dev/dead-letters": {"get": op("Poison queue messages (dev only, admin)", "dev", {"200": resp("A page", list_of({"type": "object"})), **err(400, 401, 403, 404)}, params=[P("limit"), P("cursor")], op_id="listDeadLetters")},
+  "/api/dev/hub-append": {"post": op("Append an event straight to the hub, skipping D1 (dev only, admin; for benchmarks)", "dev", {"202": resp("Appended", {"type": "object"}), **err(400, 401, 403, 404, 415, 422)},
+        params=[P("idempotencyKey")], request=body({"type": "object", "required": ["type", "channels"], "properties": {"type": S(), "channels": {"type": "array", "items": S()}, "data": {}}}), op_id="devHubAppend")},
   "/api/dev/queues/{queue}": {"post": op("Send raw messages to a job queue (dev only, admin)", "dev", {"202": resp("Sent", {"type": "object"}), **err(400, 401, 403, 404, 415, 422)},
         params=[{"name": "queue", "in": "path", "required": True, "schema": S()}, P("idempotencyKey")], request=body({"type": "object", "required": ["messages"], "properties": {"messages": {"type": "array", "minItems": 1, "maxItems": 100}}}), op_id="devQueueSend")},
 })

@@ -132,3 +132,40 @@ pub async fn queue_send(mut req: Request, env: &Env, queue: &str) -> ApiResult<R
         .map_err(|e| store::internal("queue send", e))?;
     crate::http::router::json(202, &serde_json::json!({ "sent": msgs.len() }))
 }
+
+/// `POST /api/dev/hub-append` `{"type", "channels", "data", "repeat"?}` (admin): appends events
+/// straight to the tenant hub, skipping D1 and the outbox, so benchmarks can show the
+/// hub's own cost apart from D1's. Dev only: real changes always go through the outbox.
+pub async fn hub_append(mut req: Request, env: &Env) -> ApiResult<Response> {
+    require_dev(env)?;
+    let who = auth::require(&req, env, Action::Admin)?;
+    let input = body::json(&mut req).await?;
+    let kind = input
+        .get("type")
+        .and_then(Value::as_str)
+        .filter(|k| k.starts_with("system:") && k.len() <= 64)
+        .ok_or_else(|| ApiError::field("type", "must be 'system:<name>'"))?;
+    let channels: Vec<String> = input
+        .get("channels")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .filter(|c: &Vec<String>| !c.is_empty() && c.len() <= 10)
+        .ok_or_else(|| ApiError::field("channels", "must be a list of 1-10 channels"))?;
+    let data = input.get("data").cloned().unwrap_or(Value::Null);
+    let repeat = input.get("repeat").and_then(Value::as_u64).unwrap_or(1);
+    if !(1..=500).contains(&repeat) {
+        return Err(ApiError::field("repeat", "must be 1-500"));
+    }
+    let drafts: Vec<_> = (0..repeat)
+        .map(|_| crate::realtime::outbox::draft(kind, channels.clone(), data.clone()))
+        .collect();
+    let results = crate::realtime::hub_client::append(env, &who.tenant_id, "", &drafts)
+        .await
+        .map_err(|e| store::internal("hub append", e))?;
+    crate::http::router::json(202, &serde_json::json!({ "appended": results.len() }))
+}

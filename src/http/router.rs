@@ -174,6 +174,7 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         Route::DevMessages => api::dev::messages(req, env).await,
         Route::DevDeadLetters => api::dev::dead_letters(req, env).await,
         Route::DevQueueSend => api::dev::queue_send(req, env, p0).await,
+        Route::DevHubAppend => api::dev::hub_append(req, env).await,
         Route::RealtimeWs => realtime::routes::websocket(req, env).await,
         Route::RealtimeStream => realtime::routes::stream(req, env).await,
         Route::RealtimeEvents => realtime::routes::events(req, env).await,

@@ -1,0 +1,267 @@
+//! The systems under test as local processes: Pulse and the JS peers on `wrangler dev`
+//! (the repo's wrangler, hence the same workerd), Socket.IO on Node 24. Each gets a free
+//! port and a throw-away state folder, and is stopped (its process group) on drop.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn bin(name: &str) -> PathBuf {
+    root().join("node_modules/.bin").join(name)
+}
+
+fn path_env() -> String {
+    format!(
+        "{}:{}",
+        root().join("node_modules/.bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+pub struct System {
+    pub name: &'static str,
+    pub base: String,
+    pub port: u16,
+    pub secret: String,
+    child: Option<Child>,
+    pub started: Instant,
+    /// Process start to the first 200 on /health.
+    pub ready_after: Duration,
+    state: PathBuf,
+}
+
+impl System {
+    fn spawn(
+        name: &'static str,
+        cwd: &Path,
+        args: Vec<String>,
+        envs: Vec<(String, String)>,
+        health: &str,
+    ) -> System {
+        use std::os::unix::process::CommandExt;
+        let port = args
+            .iter()
+            .position(|a| a == "--port")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let state = root()
+            .join("bench/target/state")
+            .join(format!("{name}-{port}"));
+        let _ = std::fs::create_dir_all(&state);
+        let log = std::fs::File::create(state.join("log.txt")).unwrap();
+        let program = args[0].clone();
+        let started = Instant::now();
+        let child = Command::new(program)
+            .args(&args[1..])
+            .current_dir(cwd)
+            .env("PATH", path_env())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .envs(envs)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let base = format!("http://127.0.0.1:{port}");
+        let mut s = System {
+            name,
+            base,
+            port,
+            secret: String::new(),
+            child: Some(child),
+            started,
+            ready_after: Duration::ZERO,
+            state,
+        };
+        let agent = crate::client::agent();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if crate::client::call(&agent, "GET", &format!("{}{health}", s.base), None, None) == 200
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not start; see {}",
+                s.state.join("log.txt").display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s.ready_after = started.elapsed();
+        s
+    }
+
+    fn wrangler_dev(name: &'static str, cwd: &Path, vars: &[(&str, &str)]) -> System {
+        let port = free_port();
+        let state = root()
+            .join("bench/target/state")
+            .join(format!("{name}-{port}"));
+        let _ = std::fs::remove_dir_all(&state);
+        let p = state.to_string_lossy().to_string();
+        if cwd.join("migrations").exists() {
+            let ok = Command::new(bin("wrangler"))
+                .args([
+                    "d1",
+                    "migrations",
+                    "apply",
+                    "DB",
+                    "--local",
+                    "--persist-to",
+                    &p,
+                ])
+                .current_dir(cwd)
+                .env("PATH", path_env())
+                .env("WRANGLER_SEND_METRICS", "false")
+                .stdin(Stdio::null())
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            assert!(ok, "{name}: migrations failed");
+        }
+        let mut args: Vec<String> = vec![
+            bin("wrangler").to_string_lossy().into(),
+            "dev".into(),
+            "--ip".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            "--persist-to".into(),
+            p,
+            "--show-interactive-dev-session=false".into(),
+        ];
+        for (k, v) in vars {
+            args.push("--var".into());
+            args.push(format!("{k}:{v}"));
+        }
+        System::spawn(name, cwd, args, vec![], "/health")
+    }
+
+    /// Pulse itself (the built worker in build/), HS256 secret per run.
+    pub fn pulse() -> System {
+        let secret = format!("bench-{}", std::process::id());
+        let mut s = System::wrangler_dev(
+            "pulse",
+            &root(),
+            &[
+                ("JWT_SECRET", &secret),
+                ("PULSE_ENV", "dev"),
+                ("WS_MAX_PER_USER", "4"),
+            ],
+        );
+        s.secret = secret;
+        s
+    }
+
+    pub fn min_do() -> System {
+        System::wrangler_dev("min-do", &root().join("bench/peers/min-do"), &[])
+    }
+
+    pub fn partyserver() -> System {
+        System::wrangler_dev("partyserver", &root().join("bench/peers/partyserver"), &[])
+    }
+
+    pub fn hono(secret: &str) -> System {
+        let mut s = System::wrangler_dev(
+            "hono-d1",
+            &root().join("bench/peers/hono-d1"),
+            &[("JWT_SECRET", secret)],
+        );
+        s.secret = secret.to_string();
+        s
+    }
+
+    pub fn socketio() -> System {
+        let port = free_port();
+        let args = vec![
+            bin("node").to_string_lossy().into(),
+            root()
+                .join("bench/peers/socketio/server.js")
+                .to_string_lossy()
+                .into(),
+            "--port".into(),
+            port.to_string(),
+        ];
+        System::spawn(
+            "socketio",
+            &root().join("bench/peers"),
+            args,
+            vec![("PORT".into(), port.to_string())],
+            "/socket.io/?EIO=4&transport=polling",
+        )
+    }
+
+    /// A handle on a running system for client threads (stops nothing on drop).
+    pub fn shadow(_ws: String, base: String, secret: String) -> System {
+        System {
+            name: "shadow",
+            base,
+            port: 0,
+            secret,
+            child: None,
+            started: Instant::now(),
+            ready_after: Duration::ZERO,
+            state: PathBuf::new(),
+        }
+    }
+
+    pub fn ws_base(&self) -> String {
+        self.base.replacen("http://", "ws://", 1)
+    }
+
+    /// Resident memory (KiB) of the workerd processes under this system's process group.
+    pub fn workerd_rss_kib(&self) -> u64 {
+        let Some(pgid) = self.child.as_ref().map(|c| c.id()) else {
+            return 0;
+        };
+        let mut total = 0;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let p = entry.path();
+            let stat = std::fs::read_to_string(p.join("stat")).unwrap_or_default();
+            // pgrp is field 5 (after "pid (comm) state ppid").
+            let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+            let pgrp: u32 = after
+                .split_whitespace()
+                .nth(2)
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0);
+            let cmd = std::fs::read_to_string(p.join("cmdline")).unwrap_or_default();
+            if pgrp == pgid && cmd.contains("workerd") {
+                let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
+                total += status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|x| x.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+        total
+    }
+}
+
+impl Drop for System {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let pg = format!("-{}", c.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &pg]).status();
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = Command::new("kill").args(["-KILL", "--", &pg]).status();
+            let _ = c.wait();
+        }
+    }
+}
