@@ -8,6 +8,11 @@ if [ "$PULSE_WASM_ENV" = debian ]; then
   # Debian's rustc-web has no prebuilt wasm32 std: build it from source (build-std).
   export RUSTC_BOOTSTRAP=1
   export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+  # Smaller Wasm (issue 6: <= 500 KB gzipped): std is built without panic formatting and
+  # without file/line strings in panics, and Debug formatting is compiled out (it only
+  # fed internal logs). Pulse never panics on input by design; a panic
+  # still aborts the instance, just without a message.
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22
   export PATH="/usr/bin:$PATH"
   export RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo

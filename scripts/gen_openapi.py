@@ -342,4 +342,8 @@ out = os.path.join(os.path.dirname(__file__), "..", "docs", "openapi.json")
 with open(out, "w") as f:
     json.dump(doc, f, indent=1)
     f.write("\n")
-print("wrote", os.path.normpath(out), len(paths), "paths")
+# The copy the Worker serves (Workers static assets, minified; see wrangler.toml [assets]).
+served = os.path.join(os.path.dirname(__file__), "..", "static", "openapi.json")
+with open(served, "w") as f:
+    json.dump(doc, f, separators=(",", ":"))
+print("wrote", os.path.normpath(out), "and", os.path.normpath(served), len(paths), "paths")

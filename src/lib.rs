@@ -22,16 +22,21 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Ok(http::router::handle(req, env).await)
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let resp = http::router::handle(req, env.clone()).await;
+    ctx.wait_until(async move { realtime::outbox::flush_marks(&env).await });
+    Ok(resp)
 }
 
 #[event(queue)]
 async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
-    jobs::dispatch(batch, &env).await
+    let r = jobs::dispatch(batch, &env).await;
+    realtime::outbox::flush_marks(&env).await;
+    r
 }
 
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     jobs::maintenance_cron::run(&env).await;
+    realtime::outbox::flush_marks(&env).await;
 }

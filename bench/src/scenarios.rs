@@ -234,12 +234,46 @@ pub fn fanout(
     }
     std::thread::sleep(Duration::from_millis(300));
     start_gate.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut sent = Vec::with_capacity(m as usize);
     let t0 = Instant::now();
-    for k in 0..m {
-        sent.push(Instant::now());
-        publisher.publish(k);
-    }
+    let sent: Vec<Instant> = if matches!(kind, Fanout::PulseRest | Fanout::PulseHub) {
+        // HTTP publishes go out concurrently (one connection each), so the burst is not
+        // paced by request round trips (the WebSocket peers fire theirs without waiting).
+        let go = Arc::new(Barrier::new(m as usize + 1));
+        let hs: Vec<_> = (0..m)
+            .map(|k| {
+                let go = go.clone();
+                let mut p = Publisher::new(kind, sys, tenant);
+                p.token = client::token(
+                    &sys.secret,
+                    tenant,
+                    &format!("pub{k}"),
+                    if kind == Fanout::PulseHub {
+                        "admin"
+                    } else {
+                        "broker"
+                    },
+                );
+                std::thread::spawn(move || {
+                    go.wait();
+                    let at = Instant::now();
+                    p.publish(k);
+                    at
+                })
+            })
+            .collect();
+        go.wait();
+        hs.into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Instant::now()))
+            .collect()
+    } else {
+        let mut v = Vec::with_capacity(m as usize);
+        for k in 0..m {
+            v.push(Instant::now());
+            publisher.publish(k);
+        }
+        v
+    };
+    let t0 = sent.iter().min().copied().unwrap_or(t0);
     let mut hist = Histogram::<u64>::new(3).unwrap();
     let mut deliveries = 0u64;
     let mut last = t0;

@@ -69,6 +69,7 @@ const COUNTS: &[(&str, &str)] = &[
 
 pub async fn stats(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Admin)?;
+    crate::realtime::outbox::flush_marks(env).await;
     let db = store::db(env)?;
     let stmts = COUNTS
         .iter()

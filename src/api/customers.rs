@@ -96,12 +96,9 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     if let Some(job) = &welcome {
         stmts.extend(crate::jobs::insert(&db, tenant, job)?);
     }
-    store::batch(&db, stmts).await?;
+    outbox::commit_and_deliver(env, &db, tenant, stmts, !hub_down).await?;
     if let Some(job) = &welcome {
         crate::jobs::enqueue(env, tenant, std::slice::from_ref(job)).await;
-    }
-    if !hub_down {
-        outbox::deliver_after_write(env, tenant).await;
     }
     let mut resp = json(201, &c)?;
     if let Some(job) = welcome {

@@ -136,18 +136,20 @@ pub async fn create(spec: &Spec, mut req: Request, env: &Env) -> ApiResult<Respo
         channels(spec, &id),
         Value::Object(record.clone()),
     );
-    let results = store::batch(
+    let results = outbox::commit_and_deliver(
+        env,
         &db,
+        tenant,
         vec![
             store::stmt(&db, &sql, &args)?,
             outbox::insert_if_exists(&db, tenant, &event, spec.table, &id)?,
         ],
+        true,
     )
     .await?;
     if results.first().map(store::changes) != Some(1) {
         return Err(bad_ref(spec));
     }
-    outbox::deliver_after_write(env, tenant).await;
     let mut resp = json(201, &record)?;
     resp.headers_mut()
         .set("location", &format!("/api/{}/{id}", spec.table))?;
@@ -278,8 +280,10 @@ pub async fn update(spec: &Spec, mut req: Request, env: &Env, id: &str) -> ApiRe
         channels(spec, &id),
         Value::Object(record.clone()),
     );
-    let results = store::batch(
+    let results = outbox::commit_and_deliver(
+        env,
         &db,
+        tenant,
         vec![
             store::stmt(&db, &sql, &args)?,
             outbox::insert_when(
@@ -293,6 +297,7 @@ pub async fn update(spec: &Spec, mut req: Request, env: &Env, id: &str) -> ApiRe
                 &[t(&id), t(&now)],
             )?,
         ],
+        true,
     )
     .await?;
     if results.first().map(store::changes) != Some(1) {
@@ -305,7 +310,6 @@ pub async fn update(spec: &Spec, mut req: Request, env: &Env, id: &str) -> ApiRe
             format!("the {} changed meanwhile; read it again", spec.name),
         ));
     }
-    outbox::deliver_after_write(env, tenant).await;
     json(200, &record)
 }
 
@@ -323,8 +327,10 @@ pub async fn delete(spec: &Spec, req: Request, env: &Env, id: &str) -> ApiResult
         Value::Object(current),
     );
     // The event is recorded first, while the row still exists; both commit together.
-    let results = store::batch(
+    let results = outbox::commit_and_deliver(
+        env,
         &db,
+        tenant,
         vec![
             outbox::insert_if_exists(&db, tenant, &event, spec.table, &id)?,
             store::stmt(
@@ -336,11 +342,11 @@ pub async fn delete(spec: &Spec, req: Request, env: &Env, id: &str) -> ApiResult
                 &[t(tenant), t(&id)],
             )?,
         ],
+        true,
     )
     .await?;
     if results.get(1).map(store::changes) != Some(1) {
         return Err(ApiError::not_found(spec.name));
     }
-    outbox::deliver_after_write(env, tenant).await;
     Ok(Response::empty()?.with_status(204))
 }

@@ -96,7 +96,7 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
     let p1 = p.get(1).copied().unwrap_or_default();
     match route {
         Route::Health => api::health::get(env).await,
-        Route::OpenApi => api::docs::openapi(),
+        Route::OpenApi => api::docs::openapi(env).await,
         Route::Docs => api::docs::page(),
         Route::CustomersList => api::customers::list(req, env).await,
         Route::CustomersCreate => api::customers::create(req, env).await,

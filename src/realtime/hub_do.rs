@@ -393,6 +393,10 @@ pub struct TenantHub {
     sse: Rc<RefCell<Vec<SseConn>>>,
     heartbeat_running: Rc<Cell<bool>>,
     counters: Cell<Counters>,
+    /// The live sockets with their decoded attachments, so a fan-out does not decode every
+    /// attachment again. Dropped whenever a socket joins, leaves or changes its
+    /// subscriptions, and naturally lost when the object hibernates.
+    sockets: RefCell<Option<Rc<Vec<(WebSocket, Attachment)>>>>,
 }
 
 impl DurableObject for TenantHub {
@@ -432,6 +436,7 @@ impl DurableObject for TenantHub {
             sse: Rc::new(RefCell::new(Vec::new())),
             heartbeat_running: Rc::new(Cell::new(false)),
             counters: Cell::new(counters),
+            sockets: RefCell::new(None),
         }
     }
 
@@ -457,6 +462,7 @@ impl DurableObject for TenantHub {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
+        self.sockets.replace(None);
         self.count(|c| c.messages_in += 1);
         let Some(mut att) = attachment(&ws) else {
             let _ = ws.close(Some(close::INTERNAL), Some("lost connection state"));
@@ -553,7 +559,9 @@ impl DurableObject for TenantHub {
                     .map(|s| s.channel.clone())
                     .collect();
                 att.subs.retain(|s| !channels.contains(&s.channel));
-                save(&ws, &att).map(|_| {
+                let saved = save(&ws, &att);
+                self.sockets.replace(None);
+                saved.map(|_| {
                     for ch in left {
                         self.announce_if_gone(&ch, &att.who.user_id);
                     }
@@ -580,6 +588,7 @@ impl DurableObject for TenantHub {
         }
         // Persist the rate bucket across hibernation (subscriptions were saved already).
         let _ = save(&ws, &att);
+        self.sockets.replace(None);
         Ok(())
     }
 
@@ -590,6 +599,7 @@ impl DurableObject for TenantHub {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
+        self.sockets.replace(None);
         self.gone(&ws).await;
         let code = if code == 1005 || code == 1006 {
             1000
@@ -601,6 +611,7 @@ impl DurableObject for TenantHub {
     }
 
     async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.sockets.replace(None);
         self.gone(&ws).await;
         let _ = ws.close(Some(close::INTERNAL), Some("error"));
         Ok(())
@@ -680,30 +691,52 @@ impl TenantHub {
         Response::from_json(&json!({ "results": results }))
     }
 
+    /// The open sockets with their attachments (decoded once, then cached).
+    fn live_sockets(&self) -> Rc<Vec<(WebSocket, Attachment)>> {
+        if let Some(c) = self.sockets.borrow().as_ref() {
+            return c.clone();
+        }
+        let list: Vec<(WebSocket, Attachment)> = self
+            .state
+            .get_websockets()
+            .into_iter()
+            .filter_map(|ws| attachment(&ws).map(|a| (ws, a)))
+            .collect();
+        let list = Rc::new(list);
+        self.sockets.replace(Some(list.clone()));
+        list
+    }
+
     fn fan_out(&self, events: &[&Event]) {
         let mut out = 0u64;
-        for ws in self.state.get_websockets() {
-            let Some(att) = attachment(&ws) else { continue };
+        // Each event is rendered once, whatever the number of sockets.
+        let frames: Vec<String> = events.iter().map(|e| protocol::event_frame(e)).collect();
+        let mut expired = false;
+        for (ws, att) in self.live_sockets().iter() {
             if att.subs.is_empty() {
                 continue;
             }
             if token_expired(&att.who) {
                 send_error(
-                    &ws,
+                    ws,
                     &FrameError::new(
                         "token_expired",
                         "the token expired; reconnect with a fresh one",
                     ),
                 );
                 let _ = ws.close(Some(close::TOKEN_EXPIRED), Some("token expired"));
+                expired = true;
                 continue;
             }
-            for e in events {
+            for (e, frame) in events.iter().zip(&frames) {
                 if protocol::should_deliver(&att.who, &att.subs, e) {
-                    send(&ws, &protocol::event_frame(e));
+                    send(ws, frame);
                     out += 1;
                 }
             }
+        }
+        if expired {
+            self.sockets.replace(None);
         }
         self.sse.borrow_mut().retain(|c| {
             if token_expired(&c.who) {
@@ -796,7 +829,9 @@ impl TenantHub {
         let mut subs = att.subs.clone();
         protocol::merge_subscriptions(&mut subs, &new, self.limits.max_subscriptions)?;
         let before = std::mem::replace(&mut att.subs, subs);
-        if let Err(e) = save(ws, att) {
+        let saved = save(ws, att);
+        self.sockets.replace(None);
+        if let Err(e) = saved {
             att.subs = before;
             return Err(e);
         }
@@ -855,6 +890,7 @@ impl TenantHub {
         } else {
             pair.server.serialize_attachment(&att)?;
         }
+        self.sockets.replace(None);
         Response::from_websocket(pair.client)
     }
 
@@ -872,6 +908,7 @@ impl TenantHub {
         att.closed = true;
         att.subs.clear();
         let _ = ws.serialize_attachment(&att);
+        self.sockets.replace(None);
         if channels.is_empty() {
             return;
         }

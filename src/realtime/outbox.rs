@@ -103,44 +103,131 @@ struct PendingRow {
     ts: String,
 }
 
+thread_local! {
+    /// Outbox rows already appended to their hub whose `delivered_seq` is not written yet:
+    /// (tenant, id, seq). Any entry point may flush them (the rows are the isolate's, not
+    /// the request's); until then a redelivery is harmless, because hubs dedupe by id.
+    static MARKS: std::cell::RefCell<Vec<(String, String, i64)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Writes the pending "delivered" marks. The fetch handler runs this in `wait_until`,
+/// after the response has gone; the queue and cron handlers at their end. Keeping the
+/// mark off the request path saves a D1 round trip per write; the event itself is in
+/// the hub's durable history before the response either way.
+pub async fn flush_marks(env: &Env) {
+    let marks: Vec<(String, String, i64)> = MARKS.with(|m| std::mem::take(&mut *m.borrow_mut()));
+    if marks.is_empty() {
+        return;
+    }
+    let Ok(db) = store::db(env) else { return };
+    for chunk in marks.chunks(50) {
+        let stmts: ApiResult<Vec<_>> = chunk
+            .iter()
+            .map(|(tenant, id, seq)| {
+                store::stmt(
+                    &db,
+                    "UPDATE outbox SET delivered_seq = ?1 WHERE tenant_id = ?2 AND id = ?3",
+                    &[i(*seq), t(tenant), t(id)],
+                )
+            })
+            .collect();
+        let done = match stmts {
+            Ok(s) => store::batch(&db, s).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = done {
+            worker::console_warn!("outbox: delivered marks left to the redrive: {}", e.message);
+        }
+    }
+}
+
 /// Delivers the tenant's undelivered outbox rows to their hubs (the tenant hub and any
 /// rooms), oldest first. Returns how many rows the hubs confirmed.
 pub async fn deliver_pending(env: &Env, tenant: &str) -> ApiResult<usize> {
     let db = store::db(env)?;
     let mut delivered = 0;
     for _ in 0..MAX_PAGES {
-        let rows: Vec<PendingRow> = store::all(store::stmt(
-            &db,
-            "SELECT hub, id, type, channels, data, ts FROM outbox
-             WHERE tenant_id = ?1 AND delivered_seq IS NULL
-             ORDER BY rowid LIMIT ?2",
-            &[t(tenant), i(DELIVERY_PAGE)],
-        )?)
-        .await?;
-        let n = rows.len();
-        // Group by hub, keeping each hub's rows in commit order.
-        let mut groups: Vec<(String, Vec<EventDraft>)> = Vec::new();
-        for r in rows {
-            let d = EventDraft {
-                id: r.id,
-                kind: r.kind,
-                channels: serde_json::from_str(&r.channels).unwrap_or_default(),
-                data: serde_json::from_str(&r.data).unwrap_or(Value::Null),
-                ts: r.ts,
-            };
-            match groups.iter_mut().find(|(h, _)| *h == r.hub) {
-                Some((_, v)) => v.push(d),
-                None => groups.push((r.hub, vec![d])),
-            }
-        }
-        for (hub, drafts) in &groups {
-            delivered += deliver_group(env, &db, tenant, hub, drafts).await?;
-        }
-        if (n as i64) < DELIVERY_PAGE {
+        let rows: Vec<PendingRow> = store::all(pending_stmt(&db, tenant)?).await?;
+        let (n, full) = deliver_rows(env, &db, tenant, rows).await?;
+        delivered += n;
+        if !full {
             break;
         }
     }
     Ok(delivered)
+}
+
+const PENDING_SQL: &str = "SELECT hub, id, type, channels, data, ts FROM outbox
+     WHERE tenant_id = ?1 AND delivered_seq IS NULL
+     ORDER BY rowid LIMIT ?2";
+
+fn pending_stmt(db: &D1Database, tenant: &str) -> ApiResult<D1PreparedStatement> {
+    store::stmt(db, PENDING_SQL, &[t(tenant), i(DELIVERY_PAGE)])
+}
+
+/// Delivers one page of pending rows; returns how many and whether the page was full
+/// (more may wait).
+async fn deliver_rows(
+    env: &Env,
+    db: &D1Database,
+    tenant: &str,
+    rows: Vec<PendingRow>,
+) -> ApiResult<(usize, bool)> {
+    let n = rows.len();
+    // Group by hub, keeping each hub's rows in commit order.
+    let mut groups: Vec<(String, Vec<EventDraft>)> = Vec::new();
+    for r in rows {
+        let d = EventDraft {
+            id: r.id,
+            kind: r.kind,
+            channels: serde_json::from_str(&r.channels).unwrap_or_default(),
+            data: serde_json::from_str(&r.data).unwrap_or(Value::Null),
+            ts: r.ts,
+        };
+        match groups.iter_mut().find(|(h, _)| *h == r.hub) {
+            Some((_, v)) => v.push(d),
+            None => groups.push((r.hub, vec![d])),
+        }
+    }
+    // The last page's "delivered" marks are written after the response (see
+    // `flush_marks`); a backlog page is marked at once so the next page moves on.
+    let full = (n as i64) >= DELIVERY_PAGE;
+    let mut delivered = 0;
+    for (hub, drafts) in &groups {
+        delivered += deliver_group(env, db, tenant, hub, drafts, !full).await?;
+    }
+    Ok((delivered, full))
+}
+
+/// Runs a write's statements as one D1 batch that also reads the tenant's undelivered
+/// outbox rows at its end, then delivers them: the change and its events reach the hub
+/// with one D1 round trip fewer than `store::batch` + `deliver_after_write`. Returns the
+/// results of `stmts`. `deliver = false` leaves the rows to the redrive (dev fault).
+pub async fn commit_and_deliver(
+    env: &Env,
+    db: &D1Database,
+    tenant: &str,
+    mut stmts: Vec<D1PreparedStatement>,
+    deliver: bool,
+) -> ApiResult<Vec<worker::D1Result>> {
+    stmts.push(pending_stmt(db, tenant)?);
+    let mut results = store::batch(db, stmts).await?;
+    let pending = results.pop();
+    if deliver {
+        let rows: Vec<PendingRow> = match pending.map(|p| p.results::<PendingRow>()) {
+            Some(Ok(rows)) => rows,
+            _ => Vec::new(),
+        };
+        match deliver_rows(env, db, tenant, rows).await {
+            Ok((_, true)) => deliver_after_write(env, tenant).await,
+            Ok(_) => {}
+            Err(e) => worker::console_warn!(
+                "outbox: deferred to redrive for tenant {tenant}: {}",
+                e.message
+            ),
+        }
+    }
+    Ok(results)
 }
 
 /// Appends one hub's rows and records their seqs (or the failure, for the redrive).
@@ -150,8 +237,18 @@ async fn deliver_group(
     tenant: &str,
     room: &str,
     drafts: &[EventDraft],
+    defer: bool,
 ) -> ApiResult<usize> {
     match hub_client::append(env, tenant, room, drafts).await {
+        Ok(results) if defer => {
+            MARKS.with(|m| {
+                let mut m = m.borrow_mut();
+                for r in &results {
+                    m.push((tenant.to_string(), r.id.clone(), r.seq as i64));
+                }
+            });
+            Ok(results.len())
+        }
         Ok(results) => {
             let updates = results
                 .iter()

@@ -59,6 +59,8 @@ pub async fn stats(req: Request, env: &Env) -> ApiResult<Response> {
         pending: f64,
         oldest_ms: Option<f64>,
     }
+    // Marks still waiting for the end of another request are not lag.
+    outbox::flush_marks(env).await;
     let db = store::db(env)?;
     let lag: Option<Lag> = store::first(store::stmt(
         &db,
@@ -149,6 +151,8 @@ pub async fn publish(mut req: Request, env: &Env) -> ApiResult<Response> {
     let db = store::db(env)?;
     store::run(outbox::insert(&db, &who.tenant_id, &draft)?).await?;
     outbox::deliver_after_write(env, &who.tenant_id).await;
+    // The answer names the seq, so the delivered mark is written now, not after.
+    outbox::flush_marks(env).await;
     let seq: Option<u64> = store::first::<Value>(store::stmt(
         &db,
         "SELECT delivered_seq FROM outbox WHERE tenant_id = ?1 AND id = ?2",
