@@ -380,6 +380,9 @@ fn subs_from_query(url: &worker::Url, who: &Identity) -> std::result::Result<Vec
         .collect())
 }
 
+/// Open sockets with their decoded attachments.
+type LiveSockets = Vec<(WebSocket, Attachment)>;
+
 #[durable_object]
 pub struct TenantHub {
     state: State,
@@ -396,7 +399,7 @@ pub struct TenantHub {
     /// The live sockets with their decoded attachments, so a fan-out does not decode every
     /// attachment again. Dropped whenever a socket joins, leaves or changes its
     /// subscriptions, and naturally lost when the object hibernates.
-    sockets: RefCell<Option<Rc<Vec<(WebSocket, Attachment)>>>>,
+    sockets: RefCell<Option<Rc<LiveSockets>>>,
 }
 
 impl DurableObject for TenantHub {
@@ -692,7 +695,7 @@ impl TenantHub {
     }
 
     /// The open sockets with their attachments (decoded once, then cached).
-    fn live_sockets(&self) -> Rc<Vec<(WebSocket, Attachment)>> {
+    fn live_sockets(&self) -> Rc<LiveSockets> {
         if let Some(c) = self.sockets.borrow().as_ref() {
             return c.clone();
         }
