@@ -174,9 +174,16 @@ async fn deliver_rows(
     rows: Vec<PendingRow>,
 ) -> ApiResult<(usize, bool)> {
     let n = rows.len();
+    // Rows this isolate already appended (their marks are pending) are not sent again.
+    let appended: Vec<String> =
+        MARKS.with(|m| m.borrow().iter().map(|(_, id, _)| id.clone()).collect());
+    if (n as i64) >= DELIVERY_PAGE && rows.iter().any(|r| appended.contains(&r.id)) {
+        // A full page of a backlog: write the pending marks now, so the next page moves on.
+        flush_marks(env).await;
+    }
     // Group by hub, keeping each hub's rows in commit order.
     let mut groups: Vec<(String, Vec<EventDraft>)> = Vec::new();
-    for r in rows {
+    for r in rows.into_iter().filter(|r| !appended.contains(&r.id)) {
         let d = EventDraft {
             id: r.id,
             kind: r.kind,
