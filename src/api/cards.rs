@@ -159,6 +159,17 @@ pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> 
         json!({"card_id": id, "slug": owner.slug, "scans": scans, "source": source,
                "at": crate::platform::iso(now)}),
     );
+    // The owner's running analytics for the card (seed 000's `card:analytics:updated`).
+    let analytics = outbox::draft(
+        "card:analytics:updated",
+        vec![
+            format!("user:{}", owner.owner_id),
+            format!("entity:card:{id}"),
+            "role:admin".into(),
+        ],
+        json!({"card_id": id, "slug": owner.slug, "scans": scans,
+               "last_scan_at": crate::platform::iso(now), "last_source": source}),
+    );
     let results = store::batch(
         &db,
         vec![
@@ -178,6 +189,9 @@ pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> 
                 &[t(tenant), t(&id), t(&crate::platform::iso(now)), t(&who), i(now)],
             )?,
             outbox::insert_when(&db, tenant, &event,
+                "SELECT 1 FROM card_scans WHERE tenant_id = ?2 AND card_id = ?8 AND visitor = ?9 AND at_ms = ?10",
+                &[t(&id), t(&who), i(now)])?,
+            outbox::insert_when(&db, tenant, &analytics,
                 "SELECT 1 FROM card_scans WHERE tenant_id = ?2 AND card_id = ?8 AND visitor = ?9 AND at_ms = ?10",
                 &[t(&id), t(&who), i(now)])?,
         ],

@@ -109,6 +109,27 @@ pub async fn snapshot(env: &Env, tenant: &str) -> ApiResult<Value> {
     }))
 }
 
+/// `reports:dashboard:updated` to the tenant with a fresh snapshot, after a change that
+/// moves its money figures (sales, payments, commission approvals). Best effort: the
+/// change is committed already, so a failure here is only logged.
+pub async fn announce(env: &Env, tenant: &str) {
+    let run = async {
+        let snap = snapshot(env, tenant).await?;
+        let db = store::db(env)?;
+        let event = crate::realtime::outbox::draft(
+            "reports:dashboard:updated",
+            vec!["tenant".into()],
+            snap,
+        );
+        store::run(crate::realtime::outbox::insert(&db, tenant, &event)?).await?;
+        crate::realtime::outbox::deliver_after_write(env, tenant).await;
+        Ok::<(), crate::domain::error::ApiError>(())
+    };
+    if let Err(e) = run.await {
+        worker::console_warn!("dashboard announce for {tenant} failed: {}", e.message);
+    }
+}
+
 pub async fn get(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
     json(200, &snapshot(env, &who.tenant_id).await?)

@@ -355,6 +355,7 @@ pub async fn create_sale(mut req: Request, env: &Env) -> ApiResult<Response> {
         return Err(ApiError::field(missing.0, missing.1));
     }
     outbox::deliver_after_write(env, tenant).await;
+    super::dashboard::announce(env, tenant).await;
     let mut resp = json(201, &view)?;
     resp.headers_mut()
         .set("location", &format!("/api/finance/sales/{}", view.sale.id))?;
@@ -496,6 +497,7 @@ pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> 
         ));
     }
     outbox::deliver_after_write(env, tenant).await;
+    super::dashboard::announce(env, tenant).await;
     json(201, &view)
 }
 
@@ -614,6 +616,7 @@ pub async fn approve_commission(req: Request, env: &Env, id: &str) -> ApiResult<
         ));
     }
     outbox::deliver_after_write(env, tenant).await;
+    super::dashboard::announce(env, tenant).await;
     json(200, &c)
 }
 

@@ -298,6 +298,10 @@ pub fn cards_public_flow(cx: &mut Ctx) {
     let e = ws.next_event();
     check::event(&e, "card:scanned");
     assert_eq!(e["data"]["scans"], 1);
+    let a = ws.next_event();
+    check::event(&a, "card:analytics:updated");
+    assert_eq!(a["data"]["scans"], 1);
+    assert_eq!(a["data"]["card_id"], id.as_str());
     assert_eq!(scan("198.51.100.20").body["counted"], false);
     assert_eq!(scan("198.51.100.21").body["scans"], 2);
     check::error(

@@ -38,7 +38,16 @@ pub fn sales_payments_and_events(cx: &mut Ctx) {
     let c = customer(cx, &broker);
     let mut ws = Ws::connect(&cx.server.base, &broker);
     ws.subscribe(&["user:b1"], None);
+    let viewer = cx.token(&t, "v1", "viewer");
+    let mut dash = Ws::connect(&cx.server.base, &viewer);
+    dash.subscribe(&["tenant"], None);
     let s = sale(cx, &broker, &c, 25_000_000);
+    let (d, _) = dash.wait_for("reports:dashboard:updated", Duration::from_secs(10));
+    assert_eq!(d["data"]["sales"]["count"], 1);
+    assert_eq!(
+        d["data"]["sales"]["by_currency"]["EUR"]["total_minor"],
+        25_000_000
+    );
     let id = s["id"].as_str().unwrap().to_string();
     assert_eq!(s["broker_id"], "b1");
     assert_eq!(s["status"], "open");
