@@ -18,6 +18,10 @@ use worker::{
 
 #[event(start)]
 fn start() {
+    // The size-tuned build (`-Cpanic=immediate-abort`, scripts/build.sh) traps on a panic
+    // before any hook could run, so the hook (and the formatting it pulls in) is left out.
+    #[allow(unexpected_cfgs)]
+    #[cfg(not(panic = "immediate-abort"))]
     console_error_panic_hook::set_once();
 }
 

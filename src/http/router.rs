@@ -97,7 +97,7 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
     match route {
         Route::Health => api::health::get(env).await,
         Route::OpenApi => api::docs::openapi(env).await,
-        Route::Docs => api::docs::page(),
+        Route::Docs => api::docs::page(env).await,
         Route::CustomersList => api::customers::list(req, env).await,
         Route::CustomersCreate => api::customers::create(req, env).await,
         Route::CustomerGet => api::customers::get(req, env, p0).await,
