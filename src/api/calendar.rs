@@ -4,7 +4,6 @@
 use crate::domain::auth::Action;
 use crate::domain::calendar::{self, Appointment};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::time;
 use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
 use crate::realtime::outbox;
@@ -87,15 +86,10 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
     let page = body::page(&req)?;
     let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
-    let bound = |k: &str| -> ApiResult<Option<String>> {
-        match q(k) {
-            None => Ok(None),
-            Some(v) => time::parse_rfc3339(&v)
-                .map(|ms| Some(time::format_ms(ms)))
-                .ok_or_else(|| ApiError::bad_request(format!("{k} must be an RFC 3339 time"))),
-        }
-    };
-    let (from, to) = (bound("from")?, bound("to")?);
+    let (from, to) = (
+        body::time_query(&req, "from")?,
+        body::time_query(&req, "to")?,
+    );
     let db = store::db(env)?;
     let rows: Vec<Appointment> = store::all(store::stmt(
         &db,

@@ -109,11 +109,12 @@ pub async fn snapshot(env: &Env, tenant: &str) -> ApiResult<Value> {
     }))
 }
 
-/// `reports:dashboard:updated` to the tenant with a fresh snapshot, after a change that
-/// moves its money figures (sales, payments, commission approvals). Best effort: the
-/// change is committed already, so a failure here is only logged.
-pub async fn announce(env: &Env, tenant: &str) {
-    let run = async {
+/// After a change that moves the money figures (sales, payments, commission approvals):
+/// records `reports:dashboard:updated` with a fresh snapshot, then delivers the tenant's
+/// pending events (the change's own and this one) to the hub in one go. The snapshot is
+/// derived data, so a failure to build it is only logged; delivery happens regardless.
+pub async fn announce_and_deliver(env: &Env, tenant: &str) {
+    let record = async {
         let snap = snapshot(env, tenant).await?;
         let db = store::db(env)?;
         let event = crate::realtime::outbox::draft(
@@ -122,12 +123,12 @@ pub async fn announce(env: &Env, tenant: &str) {
             snap,
         );
         store::run(crate::realtime::outbox::insert(&db, tenant, &event)?).await?;
-        crate::realtime::outbox::deliver_after_write(env, tenant).await;
         Ok::<(), crate::domain::error::ApiError>(())
     };
-    if let Err(e) = run.await {
+    if let Err(e) = record.await {
         worker::console_warn!("dashboard announce for {tenant} failed: {}", e.message);
     }
+    crate::realtime::outbox::deliver_after_write(env, tenant).await;
 }
 
 pub async fn get(req: Request, env: &Env) -> ApiResult<Response> {

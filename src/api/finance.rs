@@ -354,8 +354,7 @@ pub async fn create_sale(mut req: Request, env: &Env) -> ApiResult<Response> {
         };
         return Err(ApiError::field(missing.0, missing.1));
     }
-    outbox::deliver_after_write(env, tenant).await;
-    super::dashboard::announce(env, tenant).await;
+    super::dashboard::announce_and_deliver(env, tenant).await;
     let mut resp = json(201, &view)?;
     resp.headers_mut()
         .set("location", &format!("/api/finance/sales/{}", view.sale.id))?;
@@ -366,15 +365,10 @@ pub async fn list_sales(req: Request, env: &Env) -> ApiResult<Response> {
     let who = require(&req, env, Action::Read)?;
     let page = body::page(&req)?;
     let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
-    let bound = |k: &str| -> ApiResult<Option<String>> {
-        match q(k) {
-            None => Ok(None),
-            Some(v) => crate::domain::time::parse_rfc3339(&v)
-                .map(|ms| Some(crate::domain::time::format_ms(ms)))
-                .ok_or_else(|| ApiError::bad_request(format!("{k} must be an RFC 3339 time"))),
-        }
-    };
-    let (from, to) = (bound("from")?, bound("to")?);
+    let (from, to) = (
+        body::time_query(&req, "from")?,
+        body::time_query(&req, "to")?,
+    );
     let db = store::db(env)?;
     let rows: Vec<SaleRow> = store::all(store::stmt(
         &db,
@@ -496,8 +490,7 @@ pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> 
             "the payment exceeds the sale's balance",
         ));
     }
-    outbox::deliver_after_write(env, tenant).await;
-    super::dashboard::announce(env, tenant).await;
+    super::dashboard::announce_and_deliver(env, tenant).await;
     json(201, &view)
 }
 
@@ -615,8 +608,7 @@ pub async fn approve_commission(req: Request, env: &Env, id: &str) -> ApiResult<
             "the commission was approved meanwhile",
         ));
     }
-    outbox::deliver_after_write(env, tenant).await;
-    super::dashboard::announce(env, tenant).await;
+    super::dashboard::announce_and_deliver(env, tenant).await;
     json(200, &c)
 }
 

@@ -62,6 +62,16 @@ pub fn query(req: &Request, key: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// An optional RFC 3339 query parameter, normalised (`?from=`, `?to=`); 400 when malformed.
+pub fn time_query(req: &Request, key: &str) -> ApiResult<Option<String>> {
+    match query(req, key).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => crate::domain::time::parse_rfc3339(&v)
+            .map(|ms| Some(crate::domain::time::format_ms(ms)))
+            .ok_or_else(|| ApiError::bad_request(format!("{key} must be an RFC 3339 time"))),
+    }
+}
+
 pub fn path_id(id: &str, what: &str) -> ApiResult<String> {
     if crate::domain::ids::valid_path_id(id) {
         Ok(id.to_string())

@@ -63,27 +63,33 @@ async fn requeue_stale(env: &Env) -> crate::domain::error::ApiResult<()> {
         &[t(&cutoff)],
     )?)
     .await?;
+    if stale.is_empty() {
+        return Ok(());
+    }
+    // Touch them first (one batch), so the next cron run does not send them again at once.
     let iso_now = crate::platform::iso(now);
-    for j in &stale {
-        // Touch it first, so the next cron run does not send it again at once.
-        store::run(store::stmt(
-            &db,
-            "UPDATE jobs SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2 AND status = 'queued'",
-            &[t(&j.tenant_id), t(&j.id), t(&iso_now)],
-        )?)
-        .await?;
-        let msg = JobMessage {
-            tenant_id: j.tenant_id.clone(),
-            job_id: j.id.clone(),
-        };
-        if let Some(spec) = crate::domain::jobs::queue(&j.queue) {
-            if let Err(e) = env.queue(spec.binding)?.send(&msg).await {
-                worker::console_error!("cron: re-send of job {} failed: {e}", j.id);
-            }
-        }
-    }
-    if !stale.is_empty() {
-        worker::console_log!("cron: re-sent {} stale queued jobs", stale.len());
-    }
+    let touches = stale
+        .iter()
+        .map(|j| {
+            store::stmt(
+                &db,
+                "UPDATE jobs SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2 AND status = 'queued'",
+                &[t(&j.tenant_id), t(&j.id), t(&iso_now)],
+            )
+        })
+        .collect::<crate::domain::error::ApiResult<Vec<_>>>()?;
+    store::batch(&db, touches).await?;
+    let msgs: Vec<(&str, JobMessage)> = stale
+        .iter()
+        .map(|j| {
+            let m = JobMessage {
+                tenant_id: j.tenant_id.clone(),
+                job_id: j.id.clone(),
+            };
+            (j.queue.as_str(), m)
+        })
+        .collect();
+    super::send(env, &msgs).await;
+    worker::console_log!("cron: re-sent {} stale queued jobs", stale.len());
     Ok(())
 }

@@ -160,27 +160,39 @@ pub fn insert_when(
 /// Puts committed jobs on their queues, one `send_batch` per queue. A failed send leaves
 /// the job `queued`; the cron re-sends it (`maintenance_cron`), so nothing is lost.
 pub async fn enqueue(env: &Env, tenant: &str, jobs: &[Job]) {
-    for spec in rules::QUEUES {
-        let msgs: Vec<JobMessage> = jobs
-            .iter()
-            .filter(|j| j.queue == spec.name)
-            .map(|j| JobMessage {
+    let msgs: Vec<(&str, JobMessage)> = jobs
+        .iter()
+        .map(|j| {
+            let m = JobMessage {
                 tenant_id: tenant.into(),
                 job_id: j.id.clone(),
-            })
+            };
+            (j.queue.as_str(), m)
+        })
+        .collect();
+    send(env, &msgs).await;
+}
+
+/// Sends `(queue name, message)` pairs, grouped into one `send_batch` per queue.
+pub async fn send(env: &Env, msgs: &[(&str, JobMessage)]) {
+    for spec in rules::QUEUES {
+        let batch: Vec<&JobMessage> = msgs
+            .iter()
+            .filter(|(q, _)| *q == spec.name)
+            .map(|(_, m)| m)
             .collect();
-        if msgs.is_empty() {
+        if batch.is_empty() {
             continue;
         }
         let sent = match env.queue(spec.binding) {
-            Ok(q) if msgs.len() == 1 => q.send(&msgs[0]).await,
-            Ok(q) => q.send_batch(msgs.clone()).await,
+            Ok(q) if batch.len() == 1 => q.send(batch[0]).await,
+            Ok(q) => q.send_batch(batch.clone()).await,
             Err(e) => Err(e),
         };
         if let Err(e) = sent {
             worker::console_error!(
                 "enqueue of {} jobs on {} failed (the cron re-sends them): {e}",
-                msgs.len(),
+                batch.len(),
                 spec.name
             );
         }

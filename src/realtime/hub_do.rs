@@ -990,11 +990,9 @@ impl TenantHub {
         };
         let head = self.history.head().unwrap_or(0);
         let frame = protocol::snapshot_frame("dashboard", head, &data);
-        for ws in self.state.get_websockets() {
-            if let Some(att) = attachment(&ws) {
-                if att.subs.iter().any(|s| s.channel == "dashboard") {
-                    send(&ws, &frame);
-                }
+        for (ws, att) in self.live_sockets().iter() {
+            if att.subs.iter().any(|s| s.channel == "dashboard") {
+                send(ws, &frame);
             }
         }
     }
@@ -1062,11 +1060,9 @@ impl TenantHub {
 
     /// Live connections as `(user, subscriptions)`.
     fn live(&self) -> Vec<(Identity, Vec<Sub>)> {
-        self.state
-            .get_websockets()
+        self.live_sockets()
             .iter()
-            .filter_map(attachment)
-            .map(|a| (a.who, a.subs))
+            .map(|(_, a)| (a.who.clone(), a.subs.clone()))
             .collect()
     }
 
@@ -1087,11 +1083,9 @@ impl TenantHub {
 
     /// Sends a presence frame to every live connection subscribed to `channel`.
     fn broadcast_presence(&self, channel: &str, frame: &str) {
-        for ws in self.state.get_websockets() {
-            if let Some(att) = attachment(&ws) {
-                if att.subs.iter().any(|s| s.channel == channel) {
-                    send(&ws, frame);
-                }
+        for (ws, att) in self.live_sockets().iter() {
+            if att.subs.iter().any(|s| s.channel == channel) {
+                send(ws, frame);
             }
         }
     }
