@@ -8,6 +8,8 @@ if [ "$PULSE_WASM_ENV" = debian ]; then
   # Debian's rustc-web has no prebuilt wasm32 std: build it from source (build-std).
   export RUSTC_BOOTSTRAP=1
   export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+  # std's size-over-speed variants (smaller sort, formatting and collections code).
+  export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
   # Smaller Wasm (issue 6: <= 500 KB gzipped): std is built without panic formatting and
   # without file/line strings in panics, and Debug formatting is compiled out (it only
   # fed internal logs). Pulse never panics on input by design; a panic

@@ -4,6 +4,7 @@
 
 use crate::domain::auth::Action;
 use crate::domain::error::ApiResult;
+use crate::domain::policy;
 use crate::http::auth;
 use crate::http::router::json;
 use crate::store::{self, t};
@@ -55,6 +56,19 @@ pub async fn snapshot(env: &Env, tenant: &str) -> ApiResult<Value> {
                  FROM commissions WHERE tenant_id = ?1 GROUP BY currency, status",
                 &[t(tenant)],
             )?,
+            store::stmt(
+                &db,
+                "SELECT broker_id, currency, COUNT(*) AS n, SUM(total_minor) AS total_minor,
+                   SUM(paid_minor) AS paid_minor
+                 FROM sales WHERE tenant_id = ?1 GROUP BY broker_id, currency",
+                &[t(tenant)],
+            )?,
+            store::stmt(
+                &db,
+                "SELECT broker_id, currency, status, COUNT(*) AS n, SUM(amount_minor) AS amount_minor
+                 FROM commissions WHERE tenant_id = ?1 GROUP BY broker_id, currency, status",
+                &[t(tenant)],
+            )?,
         ],
     )
     .await?
@@ -77,36 +91,73 @@ pub async fn snapshot(env: &Env, tenant: &str) -> ApiResult<Value> {
             .results::<Map<String, Value>>()
             .map_err(|e| store::internal("D1 decode", e))
     };
-    let num =
-        |r: &Map<String, Value>, k: &str| r.get(k).and_then(Value::as_f64).unwrap_or(0.0) as i64;
-    let text = |r: &Map<String, Value>, k: &str| {
-        r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
-    };
-    let mut sales = Map::new();
-    let mut sales_count = 0;
-    for r in rows()? {
-        sales_count += num(&r, "n");
-        let (total, paid) = (num(&r, "total_minor"), num(&r, "paid_minor"));
-        sales.insert(
-            text(&r, "currency"),
-            json!({"count": num(&r, "n"), "total_minor": total, "paid_minor": paid, "balance_minor": total - paid}),
+    let (sales_count, sales) = sales_by_currency(&rows()?);
+    let commissions = commissions_by_currency(&rows()?);
+    // Each broker's own figures, for the read policy to hand brokers theirs
+    // (`policy::redact_dashboard`); only admins see this map.
+    let mut by_broker = Map::new();
+    let broker_of = |r: &Map<String, Value>| text(r, "broker_id");
+    let sale_rows = rows()?;
+    let commission_rows = rows()?;
+    let mut brokers: Vec<String> = sale_rows.iter().map(broker_of).collect();
+    brokers.extend(commission_rows.iter().map(broker_of));
+    brokers.sort();
+    brokers.dedup();
+    for b in brokers {
+        let mine = |rs: &[Map<String, Value>]| -> Vec<Map<String, Value>> {
+            rs.iter().filter(|r| broker_of(r) == b).cloned().collect()
+        };
+        let (n, s) = sales_by_currency(&mine(&sale_rows));
+        by_broker.insert(
+            b.clone(),
+            json!({"sales": {"count": n, "by_currency": s},
+                   "commissions": {"by_currency": commissions_by_currency(&mine(&commission_rows))}}),
         );
-    }
-    let mut commissions = Map::new();
-    for r in rows()? {
-        let entry = commissions
-            .entry(text(&r, "currency"))
-            .or_insert_with(|| json!({"pending_minor": 0, "approved_minor": 0, "count": 0}));
-        entry[format!("{}_minor", text(&r, "status"))] = json!(num(&r, "amount_minor"));
-        entry["count"] = json!(entry["count"].as_i64().unwrap_or(0) + num(&r, "n"));
     }
     Ok(json!({
         "customers": {"total": customers, "by_status": customers_by_status},
         "jobs": {"total": jobs, "by_status": jobs_by_status},
         "sales": {"count": sales_count, "by_currency": sales},
         "commissions": {"by_currency": commissions},
+        policy::BY_BROKER: by_broker,
         "as_of": crate::platform::iso(crate::platform::now_ms()),
     }))
+}
+
+fn num(r: &Map<String, Value>, k: &str) -> i64 {
+    r.get(k).and_then(Value::as_f64).unwrap_or(0.0) as i64
+}
+
+fn text(r: &Map<String, Value>, k: &str) -> String {
+    r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+/// Sales rows (currency, n, total_minor, paid_minor) as (count, per-currency totals).
+fn sales_by_currency(rows: &[Map<String, Value>]) -> (i64, Value) {
+    let mut sales = Map::new();
+    let mut count = 0;
+    for r in rows {
+        count += num(r, "n");
+        let (total, paid) = (num(r, "total_minor"), num(r, "paid_minor"));
+        sales.insert(
+            text(r, "currency"),
+            json!({"count": num(r, "n"), "total_minor": total, "paid_minor": paid, "balance_minor": total - paid}),
+        );
+    }
+    (count, Value::Object(sales))
+}
+
+/// Commission rows (currency, status, n, amount_minor) as per-currency totals by status.
+fn commissions_by_currency(rows: &[Map<String, Value>]) -> Value {
+    let mut commissions = Map::new();
+    for r in rows {
+        let entry = commissions
+            .entry(text(r, "currency"))
+            .or_insert_with(|| json!({"pending_minor": 0, "approved_minor": 0, "count": 0}));
+        entry[format!("{}_minor", text(r, "status"))] = json!(num(r, "amount_minor"));
+        entry["count"] = json!(entry["count"].as_i64().unwrap_or(0) + num(r, "n"));
+    }
+    Value::Object(commissions)
 }
 
 /// After a change that moves the money figures (sales, payments, commission approvals):
@@ -131,7 +182,10 @@ pub async fn announce_and_deliver(env: &Env, tenant: &str) {
     crate::realtime::outbox::deliver_after_write(env, tenant).await;
 }
 
+/// The snapshot with the money figures the caller may read (`policy::redact_dashboard`:
+/// admins all, brokers their own, viewers none), like the `dashboard` channel.
 pub async fn get(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
-    json(200, &snapshot(env, &who.tenant_id).await?)
+    let snap = snapshot(env, &who.tenant_id).await?;
+    json(200, &policy::redact_dashboard(&who.reader(), &snap))
 }

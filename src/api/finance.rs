@@ -4,6 +4,7 @@
 use crate::domain::auth::{Action, Principal, Role};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::finance::{self as rules, Commission, Payment, Sale};
+use crate::domain::policy;
 use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
 use crate::realtime::outbox;
@@ -19,13 +20,29 @@ const PAYMENT_COLUMNS: &str =
 const COMMISSION_COLUMNS: &str = "id, sale_id, broker_id, amount_minor, currency, rate_bps,
     status, approved_by, approved_at, created_at, updated_at";
 
-/// Money is for brokers and admins (seed 000 authorizes `broker, admin` on finance).
+/// Money is for brokers and admins (`policy::Resource::FinanceAny`); each row then only
+/// for admins and its broker (`own_broker`).
 fn require(req: &Request, env: &Env, action: Action) -> ApiResult<Principal> {
     let who = auth::require(req, env, action)?;
-    if who.role == Role::Viewer {
+    if !policy::may_read(&who.reader(), &policy::Resource::FinanceAny) {
         return Err(ApiError::forbidden("finance is for brokers and admins"));
     }
     Ok(who)
+}
+
+/// The broker whose rows a finance list is limited to: none for admins (or the
+/// `broker_id` filter they chose), the caller themself for anyone else.
+fn own_broker(who: &Principal, requested: Option<String>) -> Option<String> {
+    if policy::may_read(&who.reader(), &policy::Resource::AdminOnly) {
+        requested
+    } else {
+        Some(who.user_id.clone())
+    }
+}
+
+/// The read rule for one sale's data (the sale, its payments, its commission).
+fn may_read_sale(who: &Principal, broker: &str) -> bool {
+    policy::may_read(&who.reader(), &policy::Resource::Finance { broker })
 }
 
 #[derive(Deserialize)]
@@ -381,7 +398,7 @@ pub async fn list_sales(req: Request, env: &Env) -> ApiResult<Response> {
         ),
         &[
             t(&who.tenant_id),
-            ot(q("broker_id").as_deref()),
+            ot(own_broker(&who, q("broker_id")).as_deref()),
             ot(q("customer_id").as_deref()),
             ot(q("status").as_deref()),
             ot(from.as_deref()),
@@ -402,9 +419,12 @@ pub async fn get_sale(req: Request, env: &Env, id: &str) -> ApiResult<Response> 
     let sale = load_sale(&db, &who.tenant_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("sale"))?;
+    if !may_read_sale(&who, &sale.broker_id) {
+        return Err(ApiError::forbidden("a sale is for admins and its broker"));
+    }
     let commission = load_commission_of(&db, &who.tenant_id, &id)
         .await?
-        .filter(|c| who.role == Role::Admin || c.broker_id == who.user_id);
+        .filter(|c| may_read_sale(&who, &c.broker_id));
     json(200, &SaleView { sale, commission })
 }
 
@@ -505,6 +525,8 @@ pub async fn list_payments(req: Request, env: &Env) -> ApiResult<Response> {
         &format!(
             "SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = ?1
                AND (?2 IS NULL OR sale_id = ?2) AND (?3 IS NULL OR id < ?3)
+               AND (?5 IS NULL OR sale_id IN
+                    (SELECT id FROM sales WHERE tenant_id = ?1 AND broker_id = ?5))
              ORDER BY id DESC LIMIT ?4"
         ),
         &[
@@ -512,6 +534,7 @@ pub async fn list_payments(req: Request, env: &Env) -> ApiResult<Response> {
             ot(sale.as_deref()),
             ot(page.after.as_deref()),
             i(i64::from(page.limit) + 1),
+            ot(own_broker(&who, None).as_deref()),
         ],
     )?)
     .await?;
@@ -524,11 +547,7 @@ pub async fn list_commissions(req: Request, env: &Env) -> ApiResult<Response> {
     let who = require(&req, env, Action::Read)?;
     let page = body::page(&req)?;
     let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
-    let broker = if who.role == Role::Admin {
-        q("broker_id")
-    } else {
-        Some(who.user_id.clone())
-    };
+    let broker = own_broker(&who, q("broker_id"));
     let db = store::db(env)?;
     let rows: Vec<CommissionRow> = store::all(store::stmt(
         &db,

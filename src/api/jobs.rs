@@ -4,6 +4,7 @@
 use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::{self as rules, Job};
+use crate::domain::policy;
 use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
 use crate::jobs::{Change, JobRow, COLUMNS};
@@ -25,14 +26,16 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
             )));
         }
     }
-    let mine = (who.role != crate::domain::auth::Role::Admin).then(|| who.user_id.clone());
+    let admin = policy::may_read(&who.reader(), &policy::Resource::AdminOnly);
+    let mine = (!admin).then(|| who.user_id.clone());
     let db = store::db(env)?;
     let rows: Vec<JobRow> = store::all(store::stmt(
         &db,
         &format!(
             "SELECT {COLUMNS} FROM jobs WHERE tenant_id = ?1
                AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR queue = ?3)
-               AND (?4 IS NULL OR subject = ?4) AND (?5 IS NULL OR created_by = ?5)
+               AND (?4 IS NULL OR subject = ?4)
+               AND (?5 IS NULL OR (created_by = ?5 AND queue <> ?8))
                AND (?6 IS NULL OR id < ?6)
              ORDER BY id DESC LIMIT ?7"
         ),
@@ -44,6 +47,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
             ot(mine.as_deref()),
             ot(page.after.as_deref()),
             i(i64::from(page.limit) + 1),
+            t(policy::REPORTS_QUEUE),
         ],
     )?)
     .await?;
@@ -55,10 +59,20 @@ pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
     let id = body::path_id(id, "job")?;
     let db = store::db(env)?;
+    // A job the caller may not read is answered like a missing one, as the list hides it.
     match crate::jobs::load(&db, &who.tenant_id, &id).await? {
-        Some(job) => json(200, &job),
-        None => Err(crate::jobs::not_found()),
+        Some(job) if may_read(&who, &job) => json(200, &job),
+        _ => Err(crate::jobs::not_found()),
     }
+}
+
+/// The read rule for a job, the same one its `job:*` events follow: admins, and the user
+/// who started it; report jobs (their results are report totals) are admin-only.
+fn may_read(who: &crate::domain::auth::Principal, job: &Job) -> bool {
+    policy::may_read(
+        &who.reader(),
+        &policy::job_resource(&job.queue, &job.created_by),
+    )
 }
 
 /// `POST /api/jobs/:id/retry` (admin): a `dead` or `failed` job runs again from a fresh

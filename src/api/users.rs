@@ -3,6 +3,7 @@
 
 use crate::domain::auth::{Action, Principal, Role};
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::policy;
 use crate::domain::user::{self, User};
 use crate::http::router::{json, json_page};
 use crate::http::{auth, body};
@@ -47,32 +48,36 @@ async fn email_taken(db: &D1Database, tenant: &str, email: &str) -> ApiResult<bo
     .is_some())
 }
 
-/// Brokers and admins see the tenant's users; a viewer sees only themselves.
-fn may_read(who: &Principal, id: Option<&str>) -> ApiResult<()> {
-    if who.role != Role::Viewer || id == Some(who.user_id.as_str()) {
+/// A user's record is for admins and that user (`policy::Resource::User`, the same rule
+/// as the `entity:user:<id>` channel and `users:*` events).
+fn may_read(who: &Principal, id: &str) -> ApiResult<()> {
+    if policy::may_read(&who.reader(), &policy::Resource::User(id)) {
         Ok(())
     } else {
         Err(ApiError::forbidden(
-            "role 'viewer' may only read its own user",
+            "only admins and the user themself may read a user",
         ))
     }
 }
 
 pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
-    may_read(&who, None)?;
+    // Admins list everyone; anyone else lists only the users they may read: themself.
+    let only = (who.role != Role::Admin).then_some(who.user_id.as_str());
     let page = body::page(&req)?;
     let db = store::db(env)?;
     let rows: Vec<User> = store::all(store::stmt(
         &db,
         &format!(
             "SELECT {COLUMNS} FROM users WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2)
+               AND (?4 IS NULL OR id = ?4)
              ORDER BY id DESC LIMIT ?3"
         ),
         &[
             t(&who.tenant_id),
             ot(page.after.as_deref()),
             i(i64::from(page.limit) + 1),
+            ot(only),
         ],
     )?)
     .await?;
@@ -82,7 +87,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
 pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
     let id = body::path_id(id, "user")?;
-    may_read(&who, Some(&id))?;
+    may_read(&who, &id)?;
     let db = store::db(env)?;
     match load(&db, &who.tenant_id, &id).await? {
         Some(u) => json(200, &u),

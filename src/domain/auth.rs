@@ -61,6 +61,13 @@ pub struct Principal {
     pub exp: i64,
 }
 
+impl Principal {
+    /// The caller as the read policy sees it.
+    pub fn reader(&self) -> crate::domain::policy::Reader<'_> {
+        crate::domain::policy::Reader::new(&self.user_id, self.role)
+    }
+}
+
 /// The contract's custom claims (`exp`/`iat` are jwt-compact's standard fields).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PulseClaims {

@@ -16,6 +16,7 @@ pub mod matching;
 pub mod owners;
 pub mod pagination;
 pub mod password;
+pub mod policy;
 pub mod publishing;
 pub mod report;
 pub mod schema;

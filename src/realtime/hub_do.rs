@@ -5,11 +5,13 @@
 
 use super::history::{self, Appended, HistoryStore};
 use super::protocol::{
-    self, close, Bucket, Channel, ClientFrame, FrameError, Identity, Limits, SnapshotKind, Sub,
+    self, close, Bucket, Channel, ClientFrame, FrameError, Identity, Limits, OwnerCheck, OwnerKind,
+    SnapshotKind, Sub,
 };
 use super::{presence, sse};
 use crate::domain::auth::Role;
 use crate::domain::event::{Event, EventDraft};
+use crate::domain::policy::{self, View};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -66,11 +68,18 @@ struct SseConn {
     who: Identity,
     subs: Vec<Sub>,
     tx: UnboundedSender<std::result::Result<Vec<u8>, worker::Error>>,
+    /// Bytes pushed that the runtime has not pulled yet: a reader that stops reading
+    /// makes this grow, and is dropped past `SSE_MAX_BUFFERED_BYTES`.
+    buffered: Rc<Cell<usize>>,
 }
 
 impl SseConn {
     fn push(&self, text: &str) -> bool {
+        self.buffered.set(self.buffered.get() + text.len());
         self.tx.unbounded_send(Ok(text.as_bytes().to_vec())).is_ok()
+    }
+    fn buffered(&self) -> usize {
+        self.buffered.get()
     }
 }
 
@@ -324,24 +333,6 @@ fn identity(req: &Request) -> Option<Identity> {
     })
 }
 
-/// The verified identity and its subscriptions from `?channels=&types=` for SSE and
-/// the REST history, or the error response (403 for a forbidden channel, else 400).
-fn reader(
-    req: &Request,
-    url: &worker::Url,
-) -> std::result::Result<(Identity, Vec<Sub>), Result<Response>> {
-    let Some(who) = identity(req) else {
-        return Err(json_error(400, "bad_request", "missing identity"));
-    };
-    match subs_from_query(url, &who) {
-        Ok(subs) => Ok((who, subs)),
-        Err(e) => {
-            let status = if e.code == "forbidden" { 403 } else { 400 };
-            Err(json_error(status, e.code, &e.message))
-        }
-    }
-}
-
 fn json_error(status: u16, code: &str, message: &str) -> Result<Response> {
     Ok(
         Response::from_json(&json!({"error": {"code": code, "message": message}}))?
@@ -349,8 +340,21 @@ fn json_error(status: u16, code: &str, message: &str) -> Result<Response> {
     )
 }
 
-/// `?channels=a,b&types=x,y` as subscriptions (default: everything the identity may read).
-fn subs_from_query(url: &worker::Url, who: &Identity) -> std::result::Result<Vec<Sub>, FrameError> {
+fn frame_status(e: &FrameError) -> u16 {
+    if e.code == "forbidden" {
+        403
+    } else {
+        400
+    }
+}
+
+/// `?channels=a,b&types=x,y` as subscriptions (default: everything the identity may read),
+/// with the owner checks the hub still has to run. At most `max` channels, like a socket.
+fn subs_from_query(
+    url: &worker::Url,
+    who: &Identity,
+    max: usize,
+) -> std::result::Result<(Vec<Sub>, Vec<OwnerCheck>), FrameError> {
     let q = |k: &str| {
         url.query_pairs()
             .find(|(n, _)| n == k)
@@ -364,20 +368,27 @@ fn subs_from_query(url: &worker::Url, who: &Identity) -> std::result::Result<Vec
             format!("role:{}", who.role.as_str()),
         ],
     };
+    if channels.len() > max {
+        return Err(FrameError::new(
+            "too_many_channels",
+            format!("at most {max} channels per stream or history request"),
+        ));
+    }
     let types: Vec<String> = q("types")
         .filter(|t| !t.is_empty())
         .map(|t| t.split(',').map(|s| s.trim().to_string()).collect())
         .unwrap_or_default();
-    protocol::check_subscribe(who, &channels)?;
+    let checks = protocol::check_subscribe(who, &channels)?;
     protocol::check_types(&types)?;
-    Ok(channels
+    let subs = channels
         .into_iter()
         .map(|c| Sub {
             channel: c,
             types: types.clone(),
             presence: false,
         })
-        .collect())
+        .collect();
+    Ok((subs, checks))
 }
 
 /// Open sockets with their decoded attachments.
@@ -449,8 +460,8 @@ impl DurableObject for TenantHub {
         match (req.method(), path.as_str()) {
             (worker::Method::Post, "/append") => self.append(req).await,
             (worker::Method::Get, "/ws") => self.accept(&req),
-            (worker::Method::Get, "/sse") => self.open_sse(&req),
-            (worker::Method::Get, "/events") => self.events(&req),
+            (worker::Method::Get, "/sse") => self.open_sse(&req).await,
+            (worker::Method::Get, "/events") => self.events(&req).await,
             (worker::Method::Get, "/stats") => self.stats(),
             (worker::Method::Get, "/analytics") => match identity(&req) {
                 Some(who) => Response::from_json(&self.analytics(&who)),
@@ -538,15 +549,21 @@ impl DurableObject for TenantHub {
                         _ => None,
                     })
                     .collect();
-                let r = self.subscribe(
-                    &ws,
-                    &mut att,
-                    channels,
-                    since,
-                    epoch,
-                    types.unwrap_or_default(),
-                    presence,
-                );
+                let owners = match protocol::check_subscribe(&att.who, &channels) {
+                    Ok(checks) => self.check_owners(&att.who, &checks).await,
+                    Err(e) => Err(e),
+                };
+                let r = owners.and_then(|_| {
+                    self.subscribe(
+                        &ws,
+                        &mut att,
+                        channels,
+                        since,
+                        epoch,
+                        types.unwrap_or_default(),
+                        presence,
+                    )
+                });
                 if r.is_ok() {
                     for k in kinds {
                         self.send_snapshot(&ws, &att.who, k).await;
@@ -630,6 +647,71 @@ impl DurableObject for TenantHub {
 }
 
 impl TenantHub {
+    /// Runs the owner checks of entity channels (a sale's broker, a job's creator) against
+    /// D1, so a subscription to a record the caller cannot read over REST is refused.
+    async fn check_owners(
+        &self,
+        who: &Identity,
+        checks: &[OwnerCheck],
+    ) -> std::result::Result<(), FrameError> {
+        if checks.is_empty() {
+            return Ok(());
+        }
+        let tenant = self.tenant.borrow().clone().unwrap_or_default();
+        let db = self
+            .env
+            .d1("DB")
+            .map_err(|e| FrameError::new("internal", e.to_string()))?;
+        #[derive(Deserialize)]
+        struct Owner {
+            owner: String,
+            #[serde(default)]
+            queue: Option<String>,
+        }
+        for c in checks {
+            let sql = match c.owner {
+                OwnerKind::Sale => {
+                    "SELECT broker_id AS owner FROM sales WHERE tenant_id = ?1 AND id = ?2"
+                }
+                OwnerKind::Job => {
+                    "SELECT created_by AS owner, queue FROM jobs WHERE tenant_id = ?1 AND id = ?2"
+                }
+            };
+            let row: Option<Owner> = db
+                .prepare(sql)
+                .bind(&[tenant.as_str().into(), c.id.as_str().into()])
+                .map_err(|e| FrameError::new("internal", e.to_string()))?
+                .first(None)
+                .await
+                .map_err(|e| FrameError::new("internal", e.to_string()))?;
+            let admin_only = row
+                .as_ref()
+                .is_some_and(|r| r.queue.as_deref() == Some(crate::domain::policy::REPORTS_QUEUE));
+            protocol::owner_allows(who, c, row.as_ref().map(|r| r.owner.as_str()), admin_only)?;
+        }
+        Ok(())
+    }
+
+    /// The verified identity and its subscriptions from `?channels=&types=` for SSE and
+    /// the REST history, or the error response (403 for a forbidden channel, else 400).
+    async fn reader(
+        &self,
+        req: &Request,
+        url: &worker::Url,
+    ) -> std::result::Result<(Identity, Vec<Sub>), Result<Response>> {
+        let Some(who) = identity(req) else {
+            return Err(json_error(400, "bad_request", "missing identity"));
+        };
+        let checked = match subs_from_query(url, &who, self.limits.max_subscriptions) {
+            Ok((subs, checks)) => self.check_owners(&who, &checks).await.map(|_| subs),
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(subs) => Ok((who, subs)),
+            Err(e) => Err(json_error(frame_status(&e), e.code, &e.message)),
+        }
+    }
+
     fn count(&self, f: impl FnOnce(&mut Counters)) {
         let mut c = self.counters.get();
         f(&mut c);
@@ -712,7 +794,8 @@ impl TenantHub {
 
     fn fan_out(&self, events: &[&Event]) {
         let mut out = 0u64;
-        // Each event is rendered once, whatever the number of sockets.
+        // Each event is rendered once, whatever the number of sockets; only readers who
+        // get a redacted copy (fields removed by the read policy) cost a render of their own.
         let frames: Vec<String> = events.iter().map(|e| protocol::event_frame(e)).collect();
         let mut expired = false;
         for (ws, att) in self.live_sockets().iter() {
@@ -732,15 +815,20 @@ impl TenantHub {
                 continue;
             }
             for (e, frame) in events.iter().zip(&frames) {
-                if protocol::should_deliver(&att.who, &att.subs, e) {
-                    send(ws, frame);
-                    out += 1;
+                match protocol::view(&att.who, &att.subs, e) {
+                    View::Hidden => continue,
+                    View::Full => send(ws, frame),
+                    v @ View::Redacted(_) => {
+                        send(ws, &protocol::event_frame(&protocol::visible_event(e, &v)))
+                    }
                 }
+                out += 1;
             }
         }
         if expired {
             self.sockets.replace(None);
         }
+        let max_buffered = self.limits.sse_max_buffered_bytes;
         self.sse.borrow_mut().retain(|c| {
             if token_expired(&c.who) {
                 c.push(&sse::error(
@@ -750,12 +838,18 @@ impl TenantHub {
                 return false;
             }
             for e in events {
-                if protocol::should_deliver(&c.who, &c.subs, e) {
-                    if !c.push(&sse::event(e)) {
-                        return false;
-                    }
-                    out += 1;
+                let v = protocol::view(&c.who, &c.subs, e);
+                if v == View::Hidden {
+                    continue;
                 }
+                if c.buffered() > max_buffered {
+                    // A reader that stopped reading: drop it rather than buffer forever.
+                    return false;
+                }
+                if !c.push(&sse::event(&protocol::visible_event(e, &v))) {
+                    return false;
+                }
+                out += 1;
             }
             true
         });
@@ -780,8 +874,9 @@ impl TenantHub {
             let Some(last) = page.last() else { break };
             cursor = last.seq;
             for e in &page {
-                if protocol::should_deliver(who, subs, e) {
-                    sink(e);
+                let v = protocol::view(who, subs, e);
+                if v != View::Hidden {
+                    sink(&protocol::visible_event(e, &v));
                 }
             }
         }
@@ -989,10 +1084,22 @@ impl TenantHub {
             }
         };
         let head = self.history.head().unwrap_or(0);
-        let frame = protocol::snapshot_frame("dashboard", head, &data);
+        // Each reader gets the figures the read policy allows them (one render per reader
+        // kind: admins share one frame).
+        let full = protocol::snapshot_frame("dashboard", head, &data);
         for (ws, att) in self.live_sockets().iter() {
             if att.subs.iter().any(|s| s.channel == "dashboard") {
-                send(ws, &frame);
+                match policy::money_scope(&att.who.reader()) {
+                    policy::MoneyScope::All => send(ws, &full),
+                    _ => send(
+                        ws,
+                        &protocol::snapshot_frame(
+                            "dashboard",
+                            head,
+                            &policy::redact_dashboard(&att.who.reader(), &data),
+                        ),
+                    ),
+                }
             }
         }
     }
@@ -1030,7 +1137,7 @@ impl TenantHub {
                 let tenant = self.tenant.borrow().clone();
                 let Some(tenant) = tenant else { return };
                 match crate::api::dashboard::snapshot(&self.env, &tenant).await {
-                    Ok(d) => d,
+                    Ok(d) => policy::redact_dashboard(&who.reader(), &d),
                     Err(e) => {
                         send_error(ws, &FrameError::new("snapshot_failed", e.message));
                         return;
@@ -1048,7 +1155,10 @@ impl TenantHub {
                     .recent(REPLAY_PAGE, 0)
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|e| protocol::should_deliver(who, &subs, e))
+                    .filter_map(|e| {
+                        let v = protocol::view(who, &subs, &e);
+                        (v != View::Hidden).then(|| protocol::visible_event(&e, &v).into_owned())
+                    })
                     .take(20)
                     .collect();
                 json!({ "items": items })
@@ -1160,9 +1270,9 @@ impl TenantHub {
         Ok(())
     }
 
-    fn open_sse(&self, req: &Request) -> Result<Response> {
+    async fn open_sse(&self, req: &Request) -> Result<Response> {
         let url = req.url()?;
-        let (who, subs) = match reader(req, &url) {
+        let (who, subs) = match self.reader(req, &url).await {
             Ok(r) => r,
             Err(resp) => return resp,
         };
@@ -1193,7 +1303,23 @@ impl TenantHub {
                 )
             });
         let (tx, rx) = unbounded();
-        let conn = SseConn { who, subs, tx };
+        let buffered = Rc::new(Cell::new(0usize));
+        let pulled = buffered.clone();
+        let rx = futures_util::StreamExt::map(
+            rx,
+            move |chunk: std::result::Result<Vec<u8>, worker::Error>| {
+                if let Ok(bytes) = &chunk {
+                    pulled.set(pulled.get().saturating_sub(bytes.len()));
+                }
+                chunk
+            },
+        );
+        let conn = SseConn {
+            who,
+            subs,
+            tx,
+            buffered,
+        };
         let (head, recovered) = self.recovery(since, None)?;
         let channels: Vec<String> = conn.subs.iter().map(|s| s.channel.clone()).collect();
         conn.push(&sse::preamble(
@@ -1225,11 +1351,12 @@ impl TenantHub {
         let conns = self.sse.clone();
         let running = self.heartbeat_running.clone();
         let every = std::time::Duration::from_secs(self.limits.sse_heartbeat_seconds);
+        let max_buffered = self.limits.sse_max_buffered_bytes;
         worker::wasm_bindgen_futures::spawn_local(async move {
             loop {
                 worker::Delay::from(every).await;
                 let mut c = conns.borrow_mut();
-                c.retain(|conn| conn.push(sse::HEARTBEAT));
+                c.retain(|conn| conn.buffered() <= max_buffered && conn.push(sse::HEARTBEAT));
                 if c.is_empty() {
                     running.set(false);
                     break;
@@ -1240,9 +1367,9 @@ impl TenantHub {
 
     /// `GET /events?since=&limit=&channels=&types=`: the history for polling clients, with
     /// the same authorization as live delivery.
-    fn events(&self, req: &Request) -> Result<Response> {
+    async fn events(&self, req: &Request) -> Result<Response> {
         let url = req.url()?;
-        let (who, subs) = match reader(req, &url) {
+        let (who, subs) = match self.reader(req, &url).await {
             Ok(r) => r,
             Err(resp) => return resp,
         };
@@ -1288,8 +1415,9 @@ impl TenantHub {
                     break;
                 }
                 cursor = e.seq;
-                if protocol::should_deliver(&who, &subs, &e) {
-                    data.push(e);
+                let v = protocol::view(&who, &subs, &e);
+                if v != View::Hidden {
+                    data.push(protocol::visible_event(&e, &v).into_owned());
                 }
             }
             if data.len() < limit as usize {

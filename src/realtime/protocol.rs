@@ -3,6 +3,7 @@
 
 use crate::domain::auth::Role;
 use crate::domain::event::Event;
+use crate::domain::policy::{self, EntityResource, Reader, Resource, View};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -160,23 +161,75 @@ pub struct Identity {
     pub anonymous: bool,
 }
 
-/// May this identity subscribe to this channel? Checked on the server for every subscribe.
-pub fn may_subscribe(who: &Identity, ch: &Channel) -> Result<(), FrameError> {
+impl Identity {
+    /// The identity as the read policy sees it.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader {
+            user: &self.user_id,
+            role: self.role,
+            anonymous: self.anonymous,
+        }
+    }
+}
+
+/// An entity channel whose owner the hub must look up before it may admit a subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerCheck {
+    pub channel: String,
+    pub owner: OwnerKind,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerKind {
+    /// `sales.broker_id`
+    Sale,
+    /// `jobs.created_by` (and whether it is a report job)
+    Job,
+}
+
+fn forbidden_entity(kind: &str) -> FrameError {
+    FrameError::new(
+        "forbidden",
+        format!("your role may not read this {kind} (the REST route refuses it too)"),
+    )
+}
+
+/// May this identity subscribe to this channel? Checked on the server for every subscribe
+/// (and again at every delivery and replay). The entity rule is the REST read rule
+/// (`policy::may_read`); an owner check left for the hub comes back as `Ok(Some(..))`.
+pub fn may_subscribe(who: &Identity, ch: &Channel) -> Result<Option<OwnerKind>, FrameError> {
     if who.anonymous && *ch != Channel::Public {
         return Err(FrameError::new(
             "forbidden",
             "anonymous visitors may read the public channel only",
         ));
     }
+    let r = who.reader();
     match ch {
-        Channel::Public => Ok(()),
-        Channel::Tenant | Channel::Entity(..) | Channel::Snapshot(_) => Ok(()),
-        Channel::User(id) if *id == who.user_id || who.role == Role::Admin => Ok(()),
+        Channel::Public | Channel::Tenant | Channel::Snapshot(_) => Ok(None),
+        Channel::Entity(kind, id) => match policy::entity_resource(kind, id) {
+            None => Err(FrameError::new(
+                "bad_channel",
+                format!("unknown entity kind '{kind}'"),
+            )),
+            Some(what) => match what {
+                EntityResource::Known(res) if policy::may_read(&r, &res) => Ok(None),
+                EntityResource::Known(_) => Err(forbidden_entity(kind)),
+                _ if who.role == Role::Admin => Ok(None),
+                EntityResource::SaleOwner if policy::may_read(&r, &Resource::FinanceAny) => {
+                    Ok(Some(OwnerKind::Sale))
+                }
+                EntityResource::JobOwner => Ok(Some(OwnerKind::Job)),
+                _ => Err(forbidden_entity(kind)),
+            },
+        },
+        Channel::User(id) if policy::may_read(&r, &Resource::User(id)) => Ok(None),
         Channel::User(_) => Err(FrameError::new(
             "forbidden",
             "only your own user: channel (admins may subscribe to any)",
         )),
-        Channel::Role(r) if *r == who.role => Ok(()),
+        Channel::Role(r) if *r == who.role => Ok(None),
         Channel::Role(_) => Err(FrameError::new(
             "forbidden",
             "only the role: channel of your role",
@@ -185,16 +238,47 @@ pub fn may_subscribe(who: &Identity, ch: &Channel) -> Result<(), FrameError> {
 }
 
 /// Validates a subscribe request as a whole: all channels valid and allowed, or none.
-pub fn check_subscribe(who: &Identity, channels: &[String]) -> Result<(), FrameError> {
+/// Returns the entity channels whose owner the hub still has to check.
+pub fn check_subscribe(who: &Identity, channels: &[String]) -> Result<Vec<OwnerCheck>, FrameError> {
     if channels.is_empty() {
         return Err(FrameError::new("bad_channel", "channels must not be empty"));
     }
+    let mut checks = Vec::new();
     for name in channels {
         let ch = parse_channel(name)
             .ok_or_else(|| FrameError::new("bad_channel", format!("unknown channel '{name}'")))?;
-        may_subscribe(who, &ch)?;
+        if let (Some(owner), Channel::Entity(_, id)) = (may_subscribe(who, &ch)?, &ch) {
+            checks.push(OwnerCheck {
+                channel: name.clone(),
+                owner,
+                id: id.clone(),
+            });
+        }
     }
-    Ok(())
+    Ok(checks)
+}
+
+/// The hub's answer to an owner check: the owner it found (if any) and whether the row
+/// is admin-only (a report job).
+pub fn owner_allows(
+    who: &Identity,
+    check: &OwnerCheck,
+    owner: Option<&str>,
+    admin_only: bool,
+) -> Result<(), FrameError> {
+    let what = match check.owner {
+        OwnerKind::Sale => EntityResource::SaleOwner,
+        OwnerKind::Job => EntityResource::JobOwner,
+    };
+    if policy::may_stream_entity(&who.reader(), &what, owner, admin_only) {
+        Ok(())
+    } else {
+        let kind = match check.owner {
+            OwnerKind::Sale => "sale",
+            OwnerKind::Job => "job",
+        };
+        Err(forbidden_entity(kind))
+    }
 }
 
 /// One subscription of a connection: a channel, an optional type filter, presence opt-in.
@@ -243,15 +327,38 @@ pub fn type_matches(filters: &[String], kind: &str) -> bool {
 }
 
 /// Does a connection with `subs` get `event`? One of its channels must be in the event's
-/// audience with a matching type filter, and its identity must still be allowed to read
-/// that channel (re-checked at delivery and at replay).
+/// audience with a matching type filter, its identity must still be allowed to read that
+/// channel, and the event's own audience (`policy::event_view`) must include it: all
+/// re-checked at delivery and at replay.
 pub fn should_deliver(who: &Identity, subs: &[Sub], event: &Event) -> bool {
-    event.channels.iter().any(|c| {
+    !matches!(view(who, subs, event), View::Hidden)
+}
+
+/// What a connection with `subs` gets of `event`: nothing, all of it, or its data with
+/// fields removed for this reader.
+pub fn view(who: &Identity, subs: &[Sub], event: &Event) -> View {
+    let on_channel = event.channels.iter().any(|c| {
         subs.iter().any(|s| {
             (s.channel == *c || covered_channels(&s.channel, who).contains(c))
                 && type_matches(&s.types, &event.kind)
         }) && parse_channel(c).is_some_and(|ch| may_subscribe(who, &ch).is_ok())
-    })
+    });
+    if !on_channel {
+        return View::Hidden;
+    }
+    policy::event_view(&who.reader(), &event.kind, &event.channels, &event.data)
+}
+
+/// The event as `view` says this reader gets it (a redacted copy, or the event itself).
+pub fn visible_event<'a>(event: &'a Event, view: &View) -> std::borrow::Cow<'a, Event> {
+    match view {
+        View::Redacted(data) => {
+            let mut e = event.clone();
+            e.data = data.clone();
+            std::borrow::Cow::Owned(e)
+        }
+        _ => std::borrow::Cow::Borrowed(event),
+    }
 }
 
 /// Adds (or replaces) subscriptions; errors past `max` subscriptions.
@@ -300,6 +407,8 @@ pub struct Limits {
     pub dashboard_interval_ms: u64,
     /// `SSE_HEARTBEAT_SECONDS`: comment frames on open SSE streams
     pub sse_heartbeat_seconds: u64,
+    /// `SSE_MAX_BUFFERED_BYTES`: an SSE reader with more unread bytes than this is dropped
+    pub sse_max_buffered_bytes: usize,
 }
 
 impl Default for Limits {
@@ -315,6 +424,7 @@ impl Default for Limits {
             presence_grace_ms: 5_000,
             dashboard_interval_ms: 5_000,
             sse_heartbeat_seconds: 15,
+            sse_max_buffered_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -338,6 +448,7 @@ impl Limits {
             dashboard_interval_ms: num(get("DASHBOARD_MIN_INTERVAL_MS"), d.dashboard_interval_ms),
             sse_heartbeat_seconds: num(get("SSE_HEARTBEAT_SECONDS"), d.sse_heartbeat_seconds)
                 .max(1),
+            sse_max_buffered_bytes: num(get("SSE_MAX_BUFFERED_BYTES"), d.sse_max_buffered_bytes),
         }
     }
 }
@@ -662,8 +773,11 @@ mod tests {
                 "{ch}"
             );
         }
-        let both = ev("card:scanned", &["public", "tenant"]);
+        let both = ev("product:viewers", &["public", "tenant"]);
         assert!(should_deliver(&anon, &[sub("public", &[])], &both));
+        // Tenant records never reach anonymous visitors, whatever channel they are put on.
+        let record = ev("crm:customer:created", &["public"]);
+        assert!(!should_deliver(&anon, &[sub("public", &[])], &record));
         assert!(!should_deliver(
             &anon,
             &[sub("tenant", &[])],

@@ -254,7 +254,7 @@ pub fn limits_close_the_offender_only(cx: &mut Ctx) {
     assert_eq!(frames.last().unwrap()["code"], "frame_too_large");
     assert_eq!(code, Some(1009));
     // Subscriptions: at most 50.
-    let many: Vec<String> = (0..51).map(|n| format!("entity:c:{n}")).collect();
+    let many: Vec<String> = (0..51).map(|n| format!("entity:customer:c{n}")).collect();
     five[2].send(&json!({"op": "subscribe", "channels": many}));
     assert_eq!(five[2].expect("error")["code"], "too_many_channels");
     // The other client is unaffected: it still gets pongs and events promptly.

@@ -298,12 +298,19 @@ pub fn users_crud_roles_and_isolation(cx: &mut Ctx) {
         "unsupported_media_type",
     );
 
-    // Reads: brokers and admins; a viewer only itself.
-    let g = cx.api.get(&one, &broker);
+    // Reads: admins, and each user their own record (the list holds only themself).
+    let g = cx.api.get(&one, &admin);
     check::status(&g, 200);
     assert_eq!(g.body, r.body);
-    check::status(&cx.api.get(USERS, &broker), 200);
-    check::error(&cx.api.get(USERS, &viewer), 403, "forbidden");
+    check::error(&cx.api.get(&one, &broker), 403, "forbidden");
+    let mine = cx.api.get(USERS, &broker);
+    check::status(&mine, 200);
+    assert!(mine.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["id"] == claim_sub(&broker)));
+    check::status(&cx.api.get(USERS, &viewer), 200);
     check::error(&cx.api.get(&one, &viewer), 403, "forbidden");
     let dee = cx.token(&t, &id, "viewer");
     check::status(&cx.api.get(&one, &dee), 200);
@@ -474,4 +481,8 @@ pub fn user_events_reach_admins_without_secrets(cx: &mut Ctx) {
     let (deleted, _) = ws.wait_for("users:user:deleted", Duration::from_secs(10));
     assert_eq!(deleted["data"], json!({"id": id}));
     ws.close();
+}
+
+fn claim_sub(token: &str) -> String {
+    crate::client::claim(token, "sub")
 }

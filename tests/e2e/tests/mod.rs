@@ -5,6 +5,7 @@ mod browser;
 mod crm;
 mod crud;
 mod finance;
+mod hardening_realtime;
 mod hub;
 mod identity;
 mod jobs;
@@ -171,6 +172,22 @@ pub fn all() -> Vec<(&'static str, Test)> {
         (
             "jobs_scheduled_publishing_via_cron",
             jobs_v2::scheduled_publishing_via_cron,
+        ),
+        (
+            "sec_user_channel_follows_rest",
+            hardening_realtime::user_channel_follows_rest,
+        ),
+        (
+            "sec_finance_channels_follow_rest",
+            hardening_realtime::finance_channels_follow_rest,
+        ),
+        (
+            "sec_money_and_reports_follow_rest",
+            hardening_realtime::money_and_reports_follow_rest,
+        ),
+        (
+            "sec_history_and_sse_channel_limit",
+            hardening_realtime::history_and_sse_channel_limit,
         ),
     ]
 }
