@@ -328,3 +328,80 @@ pub fn history_and_sse_channel_limit(cx: &mut Ctx) {
     );
     assert_eq!(sse.status, 400, "{}", sse.body);
 }
+
+/// An SSE client that stops reading is dropped once its bounded buffer fills, instead of
+/// making the hub buffer every event for it.
+pub fn sse_stalled_reader_is_dropped(cx: &mut Ctx) {
+    use std::io::{Read, Write};
+    let t = fresh_tenant("sec-slow");
+    let admin = cx.token(&t, "a1", "admin");
+    let v = cx.token(&t, "v1", "viewer");
+    let addr = cx.server.base.trim_start_matches("http://").to_string();
+    let mut sock = std::net::TcpStream::connect(&addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // A small receive buffer, so the stall reaches the server soon.
+    write!(
+        sock,
+        "GET /api/realtime/stream?token={v}&channels=tenant HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = [0u8; 512];
+    let n = sock.read(&mut head).unwrap();
+    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"));
+    let sse_open = |cx: &Ctx| {
+        let s = cx.api.get("/api/realtime/stats", &admin);
+        check::status(&s, 200);
+        s.body["connections"]["sse"].as_u64().unwrap()
+    };
+    assert_eq!(sse_open(cx), 1);
+    // A second client that keeps reading must survive the same flood.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (base, v2, stop2) = (cx.server.base.clone(), v.clone(), stop.clone());
+    let reader = std::thread::spawn(move || {
+        let mut sse = Sse::open(
+            &base,
+            &format!("/api/realtime/stream?token={v2}&channels=tenant"),
+            None,
+        );
+        assert_eq!(sse.status, 200);
+        let mut lines = 0u64;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            match sse.next_line() {
+                Some(_) => lines += 1,
+                None => break,
+            }
+        }
+        lines
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sse_open(cx) < 2 {
+        assert!(Instant::now() < deadline, "the reading stream did not open");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // From now on the first client reads nothing. Flood the tenant channel in appends
+    // well under the buffer (20 x 20 KB), so only a reader that falls behind overflows.
+    let big = "x".repeat(20_000);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut sent = 0;
+    while sse_open(cx) > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled stream is still open after {sent} events"
+        );
+        let r = cx.api.post(
+            "/api/dev/hub-append",
+            &admin,
+            &json!({"type": "system:flood", "channels": ["tenant"], "data": {"pad": big}, "repeat": 20}),
+        );
+        check::status(&r, 202);
+        sent += 20;
+    }
+    assert!(sent >= 40, "dropped after only {sent} events: not a stall");
+    // The reading client is still there.
+    assert_eq!(sse_open(cx), 1);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let lines = reader.join().unwrap();
+    assert!(lines > 0);
+    drop(sock);
+}

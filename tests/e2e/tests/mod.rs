@@ -189,5 +189,9 @@ pub fn all() -> Vec<(&'static str, Test)> {
             "sec_history_and_sse_channel_limit",
             hardening_realtime::history_and_sse_channel_limit,
         ),
+        (
+            "sec_sse_stalled_reader_is_dropped",
+            hardening_realtime::sse_stalled_reader_is_dropped,
+        ),
     ]
 }
