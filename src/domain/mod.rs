@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod password;
 pub mod policy;
 pub mod publishing;
+pub mod query;
 pub mod report;
 pub mod schema;
 pub mod time;

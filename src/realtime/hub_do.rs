@@ -12,6 +12,7 @@ use super::{presence, sse};
 use crate::domain::auth::Role;
 use crate::domain::event::{Event, EventDraft};
 use crate::domain::policy::{self, View};
+use crate::domain::query;
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -351,15 +352,11 @@ fn frame_status(e: &FrameError) -> u16 {
 /// `?channels=a,b&types=x,y` as subscriptions (default: everything the identity may read),
 /// with the owner checks the hub still has to run. At most `max` channels, like a socket.
 fn subs_from_query(
-    url: &worker::Url,
+    url: &str,
     who: &Identity,
     max: usize,
 ) -> std::result::Result<(Vec<Sub>, Vec<OwnerCheck>), FrameError> {
-    let q = |k: &str| {
-        url.query_pairs()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.into_owned())
-    };
+    let q = |k: &str| query::get(url, k);
     let channels: Vec<String> = match q("channels").filter(|c| !c.is_empty()) {
         Some(c) => c.split(',').map(|s| s.trim().to_string()).collect(),
         None => vec![
@@ -697,7 +694,7 @@ impl TenantHub {
     async fn reader(
         &self,
         req: &Request,
-        url: &worker::Url,
+        url: &str,
     ) -> std::result::Result<(Identity, Vec<Sub>), Result<Response>> {
         let Some(who) = identity(req) else {
             return Err(json_error(400, "bad_request", "missing identity"));
@@ -1271,7 +1268,7 @@ impl TenantHub {
     }
 
     async fn open_sse(&self, req: &Request) -> Result<Response> {
-        let url = req.url()?;
+        let url = req.inner().url();
         let (who, subs) = match self.reader(req, &url).await {
             Ok(r) => r,
             Err(resp) => return resp,
@@ -1293,15 +1290,8 @@ impl TenantHub {
                 return Ok(r);
             }
         }
-        let since =
-            sse::parse_cursor(req.headers().get("last-event-id")?.as_deref()).or_else(|| {
-                sse::parse_cursor(
-                    url.query_pairs()
-                        .find(|(k, _)| k == "since")
-                        .map(|(_, v)| v.into_owned())
-                        .as_deref(),
-                )
-            });
+        let since = sse::parse_cursor(req.headers().get("last-event-id")?.as_deref())
+            .or_else(|| sse::parse_cursor(query::get(&url, "since").as_deref()));
         let (tx, rx) = unbounded();
         let buffered = Rc::new(Cell::new(0usize));
         let pulled = buffered.clone();
@@ -1368,16 +1358,12 @@ impl TenantHub {
     /// `GET /events?since=&limit=&channels=&types=`: the history for polling clients, with
     /// the same authorization as live delivery.
     async fn events(&self, req: &Request) -> Result<Response> {
-        let url = req.url()?;
+        let url = req.inner().url();
         let (who, subs) = match self.reader(req, &url).await {
             Ok(r) => r,
             Err(resp) => return resp,
         };
-        let q = |k: &str| {
-            url.query_pairs()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.into_owned())
-        };
+        let q = |k: &str| query::get(&url, k);
         let since = match q("since") {
             None => 0,
             Some(s) => match s.parse::<u64>() {

@@ -11,21 +11,16 @@ use crate::store::{self, t};
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
-/// Query keys the hub understands, passed through verbatim (already URL-encoded).
+/// Query keys the hub understands, passed through re-encoded.
 fn hub_query(req: &Request, keys: &[&str]) -> String {
-    let Ok(url) = req.url() else {
-        return String::new();
-    };
-    let mut ser = worker::Url::parse("https://x/").expect("static url");
-    {
-        let mut q = ser.query_pairs_mut();
-        for (k, v) in url.query_pairs() {
-            if keys.contains(&k.as_ref()) {
-                q.append_pair(&k, &v);
-            }
-        }
-    }
-    ser.query().map(|q| format!("?{q}")).unwrap_or_default()
+    let url = req.inner().url();
+    let pairs = crate::domain::query::pairs(&url);
+    crate::domain::query::build(
+        pairs
+            .iter()
+            .filter(|(k, _)| keys.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    )
 }
 
 pub async fn websocket(req: Request, env: &Env) -> ApiResult<Response> {
