@@ -212,7 +212,7 @@ async fn configured_rates(
     Ok((find(broker), find("")))
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct SettingsRow {
     broker_rate_override_max_bps: Option<f64>,
     updated_by: Option<String>,
@@ -607,15 +607,17 @@ pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> 
             "the payment exceeds the sale's balance",
         ));
     }
-    let after: Vec<PaidRow> = results
-        .first()
-        .map(|r| r.results::<PaidRow>())
-        .transpose()
-        .map_err(|e| store::internal("D1 decode", e))?
-        .unwrap_or_default();
-    let after = after.first().ok_or_else(ApiError::internal)?;
-    view.sale_balance_minor = after.total_minor as i64 - after.paid_minor as i64;
-    view.sale_status = after.status.clone();
+    // The payment is committed: a missing RETURNING row must not turn it into an error.
+    match results.first().map(|r| r.results::<PaidRow>()) {
+        Some(Ok(rows)) if !rows.is_empty() => {
+            view.sale_balance_minor = rows[0].total_minor as i64 - rows[0].paid_minor as i64;
+            view.sale_status = rows[0].status.clone();
+        }
+        _ => worker::console_warn!(
+            "payment {}: no RETURNING row from the sale update",
+            view.payment.id
+        ),
+    }
     super::dashboard::announce_and_deliver(env, tenant).await;
     json(201, &view)
 }
