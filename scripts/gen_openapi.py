@@ -24,6 +24,9 @@ def op(summary, tag, responses, *, params=None, request=None, security="bearer",
     return o
 
 ws_responses = {"101": {"description": "Switching Protocols: the WebSocket (protocol in docs/realtime.md)"}, **err(401, 404, 426)}
+etag_h = {"ETag": {"description": "the record's version, quoted; send it back in If-Match", "schema": {"type": "string", "examples": ["\"3\""]}}}
+version_p = {"type": "integer", "minimum": 1, "description": "the version you read: the update applies only to that version (409 `conflict` otherwise); leave it (and If-Match) out to apply to the current one"}
+version_f = {"type": "integer", "minimum": 1, "description": "bumped by every update (optimistic concurrency: If-Match / ETag)"}
 list_of = lambda item: {"type": "object", "required": ["data", "next_cursor"], "properties": {
     "data": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}}}
 
@@ -38,8 +41,9 @@ paths = {
                desc="Emits `crm:customer:created`. With an email, a welcome-email job starts."),
   },
   "/api/crm/customers/{id}": {
-    "get": op("Get a customer", "crm", {"200": resp("The customer", ref("Customer")), **err(401, 404)}, params=[P("id")], op_id="getCustomer"),
-    "put": op("Update a customer (partial; broker, admin)", "crm", {"200": resp("Updated", ref("Customer")), **err(400, 401, 403, 404, 413, 415, 422)}, params=[P("id")], request=body(ref("CustomerPatch")), op_id="updateCustomer", desc="Emits `crm:customer:updated`."),
+    "get": op("Get a customer", "crm", {"200": resp("The customer", ref("Customer"), etag_h), **err(401, 404)}, params=[P("id")], op_id="getCustomer"),
+    "put": op("Update a customer (partial; broker, admin)", "crm", {"200": resp("Updated", ref("Customer"), etag_h), **err(400, 401, 403, 404, 409, 413, 415, 422)}, params=[P("id"), P("ifMatch")], request=body(ref("CustomerPatch")), op_id="updateCustomer",
+              desc="Emits `crm:customer:updated`. With `version` (or If-Match): 409 `conflict` unless it is the current version. Without: applied to the current version; concurrent updates of other fields are never lost."),
     "delete": op("Delete a customer (admin)", "crm", {"204": {"description": "Deleted"}, **err(401, 403, 404)}, params=[P("id")], op_id="deleteCustomer", desc="Emits `crm:customer:deleted`."),
   },
   "/api/crm/interactions": {
@@ -52,9 +56,9 @@ paths = {
                desc="Emits `crm:followup:created`; when due, the cron emits `crm:followup:due` to the assignee once."),
   },
   "/api/crm/followups/{id}": {
-    "get": op("Get a follow-up", "crm", {"200": resp("The follow-up", ref("Followup")), **err(401, 404)}, params=[P("id")], op_id="getFollowup"),
-    "put": op("Complete, cancel, reopen or reschedule (broker, admin)", "crm", {"200": resp("Updated", ref("Followup")), **err(400, 401, 403, 404, 415, 422)}, params=[P("id")], request=body(ref("FollowupPatch")), op_id="updateFollowup",
-              desc="Emits `crm:followup:completed` (status → done) or `crm:followup:updated`."),
+    "get": op("Get a follow-up", "crm", {"200": resp("The follow-up", ref("Followup"), etag_h), **err(401, 404)}, params=[P("id")], op_id="getFollowup"),
+    "put": op("Complete, cancel, reopen or reschedule (broker, admin)", "crm", {"200": resp("Updated", ref("Followup"), etag_h), **err(400, 401, 403, 404, 409, 415, 422)}, params=[P("id"), P("ifMatch")], request=body(ref("FollowupPatch")), op_id="updateFollowup",
+              desc="Emits `crm:followup:completed` (status → done) or `crm:followup:updated`. Versioned like customers (`version` or If-Match, else 409)."),
   },
   "/api/calendar/appointments": {
     "get": op("List appointments", "calendar", {"200": resp("A page", list_of(ref("Appointment"))), **err(400, 401)}, params=[P("limit"), P("cursor")] + [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ["assigned_to", "status", "from", "to"]], op_id="listAppointments"),
@@ -81,8 +85,9 @@ paths = {
     "post": op("Create a user (admin)", "users", {"201": resp("Created", ref("User")), **err(400, 401, 403, 409, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("UserInput")), op_id="createUser", desc="Emits `users:user:created`."),
   },
   "/api/users/{id}": {
-    "get": op("Get a user (broker, admin; a viewer only itself)", "users", {"200": resp("The user", ref("User")), **err(401, 403, 404)}, params=[P("id")], op_id="getUser"),
-    "put": op("Change a user's name, role or password (admin)", "users", {"200": resp("Updated", ref("User")), **err(400, 401, 403, 404, 415, 422)}, params=[P("id")], request=body(ref("UserPatch")), op_id="updateUser", desc="Emits `users:user:updated`; a password reset ends the user's sessions."),
+    "get": op("Get a user (broker, admin; a viewer only itself)", "users", {"200": resp("The user", ref("User"), etag_h), **err(401, 403, 404)}, params=[P("id")], op_id="getUser"),
+    "put": op("Change a user's name, role or password (admin)", "users", {"200": resp("Updated", ref("User"), etag_h), **err(400, 401, 403, 404, 409, 415, 422)}, params=[P("id"), P("ifMatch")], request=body(ref("UserPatch")), op_id="updateUser",
+              desc="Emits `users:user:updated`; a password reset ends the user's sessions. Versioned like customers (`version` or If-Match, else 409)."),
     "delete": op("Delete a user (admin; not yourself)", "users", {"204": {"description": "Deleted"}, **err(401, 403, 404, 409)}, params=[P("id")], op_id="deleteUser", desc="Emits `users:user:deleted`."),
   },
   "/api/security/blocked-ips": {
@@ -117,26 +122,26 @@ schemas = {
       "code": {"type": "string", "examples": ["validation_failed"]}, "message": {"type": "string"},
       "details": {"description": "e.g. `{\"fields\": {\"name\": \"is required\"}}`"}}}}},
   "Health": {"type": "object", "properties": {"status": {"type": "string"}, "service": {"type": "string"}, "d1": {"type": "boolean"}, "time": {"type": "string", "format": "date-time"}}},
-  "Customer": {"type": "object", "required": ["id", "name", "status", "created_by", "created_at", "updated_at"], "properties": {
+  "Customer": {"type": "object", "required": ["id", "name", "status", "created_by", "created_at", "updated_at", "version"], "properties": {
       "id": {"type": "string"}, "name": {"type": "string", "maxLength": 200}, "email": nullable("string", format="email"), "phone": nullable("string"),
       "status": {"type": "string", "enum": ["lead", "prospect", "active", "inactive", "closed"]}, "source": nullable("string"), "notes": nullable("string"),
-      "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+      "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}, "version": version_f}},
   "CustomerInput": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
       "name": {"type": "string", "minLength": 1, "maxLength": 200}, "email": nullable("string", format="email", maxLength=254), "phone": nullable("string", maxLength=32),
       "status": {"type": "string", "enum": ["lead", "prospect", "active", "inactive", "closed"]}, "source": nullable("string", maxLength=100), "notes": nullable("string", maxLength=5000)}},
   "CustomerPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "description": "Fields present change; null clears an optional field.", "properties": {
       "name": {"type": "string", "minLength": 1, "maxLength": 200}, "email": nullable("string", format="email", maxLength=254), "phone": nullable("string", maxLength=32),
-      "status": {"type": "string", "enum": ["lead", "prospect", "active", "inactive", "closed"]}, "source": nullable("string", maxLength=100), "notes": nullable("string", maxLength=5000)}},
+      "status": {"type": "string", "enum": ["lead", "prospect", "active", "inactive", "closed"]}, "source": nullable("string", maxLength=100), "notes": nullable("string", maxLength=5000), "version": version_p}},
   "Interaction": {"type": "object", "properties": {"id": {"type": "string"}, "customer_id": {"type": "string"}, "type": {"type": "string", "enum": ["call", "email", "meeting", "sms", "viewing", "note"]},
       "summary": {"type": "string"}, "occurred_at": {"type": "string", "format": "date-time"}, "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}},
   "InteractionInput": {"type": "object", "required": ["customer_id", "type", "summary"], "additionalProperties": False, "properties": {"customer_id": {"type": "string"},
       "type": {"type": "string", "enum": ["call", "email", "meeting", "sms", "viewing", "note"]}, "summary": {"type": "string", "minLength": 1, "maxLength": 2000}, "occurred_at": {"type": "string", "format": "date-time"}}},
   "Followup": {"type": "object", "properties": {"id": {"type": "string"}, "customer_id": {"type": "string"}, "assigned_to": {"type": "string"}, "due_at": {"type": "string", "format": "date-time"},
-      "note": {"type": ["string", "null"]}, "status": {"type": "string", "enum": ["open", "done", "cancelled"]}, "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+      "note": {"type": ["string", "null"]}, "status": {"type": "string", "enum": ["open", "done", "cancelled"]}, "created_by": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}, "version": version_f}},
   "FollowupInput": {"type": "object", "required": ["customer_id", "due_at"], "additionalProperties": False, "properties": {"customer_id": {"type": "string"}, "assigned_to": {"type": "string"},
       "due_at": {"type": "string", "format": "date-time"}, "note": {"type": "string", "maxLength": 2000}}},
   "FollowupPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {"status": {"type": "string", "enum": ["open", "done", "cancelled"]},
-      "due_at": {"type": "string", "format": "date-time"}, "note": {"type": ["string", "null"], "maxLength": 2000}}},
+      "due_at": {"type": "string", "format": "date-time"}, "note": {"type": ["string", "null"], "maxLength": 2000}, "version": version_p}},
   "Appointment": {"type": "object", "properties": {k: {"type": "string"} for k in ["id", "title", "assigned_to", "starts_at", "ends_at", "status", "created_by", "created_at", "updated_at"]} | {k: {"type": ["string", "null"]} for k in ["customer_id", "location", "notes", "outcome"]}},
   "AppointmentInput": {"type": "object", "required": ["title", "starts_at", "ends_at"], "additionalProperties": False, "properties": {
       "title": {"type": "string", "minLength": 1, "maxLength": 200}, "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
@@ -149,13 +154,13 @@ schemas = {
   "RefreshInput": {"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}},
   "TokenPair": {"type": "object", "required": ["access_token", "token_type", "expires_in", "refresh_token"], "properties": {
       "access_token": {"type": "string"}, "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer", "examples": [900]}, "refresh_token": {"type": "string"}}},
-  "User": {"type": "object", "required": ["id", "email", "name", "role", "created_at", "updated_at"], "properties": {
+  "User": {"type": "object", "required": ["id", "email", "name", "role", "created_at", "updated_at", "version"], "properties": {
       "id": {"type": "string"}, "email": {"type": "string", "format": "email"}, "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "broker", "viewer"]},
-      "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+      "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}, "version": version_f}},
   "UserInput": {"type": "object", "required": ["email", "name", "role", "password"], "additionalProperties": False, "properties": {
       "email": {"type": "string", "format": "email"}, "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "broker", "viewer"]}, "password": {"type": "string", "minLength": 10, "maxLength": 1024}}},
   "UserPatch": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {
-      "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "broker", "viewer"]}, "password": {"type": "string", "minLength": 10, "maxLength": 1024}}},
+      "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "broker", "viewer"]}, "password": {"type": "string", "minLength": 10, "maxLength": 1024}, "version": version_p}},
   "BlockedIp": {"type": "object", "properties": {"ip": {"type": "string"}, "reason": {"type": ["string", "null"]}, "created_by": {"type": "string"}, "expires_ms": {"type": ["integer", "null"]}}},
   "BlockIpInput": {"type": "object", "required": ["ip"], "additionalProperties": False, "properties": {"ip": {"type": "string"}, "reason": {"type": "string", "maxLength": 200}, "ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 31536000}}},
   "Job": {"type": "object", "properties": {"id": {"type": "string"}, "queue": {"type": "string"}, "kind": {"type": "string"}, "status": {"type": "string"},
@@ -246,19 +251,24 @@ paths.update({
   "/api/finance/sales": {
     "get": op(fin("List sales"), "finance", {"200": resp("A page", list_of(ref("Sale"))), **err(400, 401, 403)}, params=[P("limit"), P("cursor")] + Q("broker_id", "customer_id", "status", "from", "to"), op_id="listSales"),
     "post": op(fin("Record a sale and its commission"), "finance", {"201": resp("Created", ref("Sale")), **err(400, 401, 403, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("SaleInput")), op_id="createSale",
-               desc="Emits `finance:sale:created` and `finance:commission:calculated` (to the broker, admins and `entity:sale:<id>`). Rate: the sale's own, else the broker's, else the tenant's, else 300 bps."),
+               desc="Emits `finance:sale:created` and `finance:commission:calculated` (to the broker, admins and `entity:sale:<id>`). Rate: the sale's own, else the broker's, else the tenant's, else 300 bps. Only admins may give a sale its own rate, or brokers up to the tenant's `broker_rate_override_max_bps` (403 `forbidden` otherwise)."),
   },
   "/api/finance/sales/{id}": {"get": op(fin("Get a sale"), "finance", {"200": resp("The sale", ref("Sale")), **err(401, 403, 404)}, params=[P("id")], op_id="getSale")},
   "/api/finance/payments": {
     "get": op(fin("List payments"), "finance", {"200": resp("A page", list_of(ref("Payment"))), **err(400, 401, 403)}, params=[P("limit"), P("cursor")] + Q("sale_id"), op_id="listPayments"),
     "post": op(fin("Record a payment"), "finance", {"201": resp("Recorded", ref("Payment")), **err(400, 401, 403, 409, 413, 415, 422)}, params=[P("idempotencyKey")], request=body(ref("PaymentInput")), op_id="createPayment",
-               desc="409 when it would pay the sale past its total (nothing is written). Emits `finance:payment:received`."),
+               desc="409 when it would pay the sale past its total (nothing is written). `sale_balance_minor`/`sale_status` (in the answer and in `finance:payment:received`) are the sale's right after this payment, even under concurrent payments."),
   },
   "/api/finance/commissions": {"get": op(fin("List commissions (brokers: their own)"), "finance", {"200": resp("A page", list_of(ref("Commission"))), **err(400, 401, 403)}, params=[P("limit"), P("cursor")] + Q("broker_id", "status", "sale_id"), op_id="listCommissions")},
   "/api/finance/commissions/{id}/approve": {"put": op("Approve a commission (admin)", "finance", {"200": resp("Approved", ref("Commission")), **err(401, 403, 404, 409)}, params=[P("id")], op_id="approveCommission", desc="Once (409 after). Emits `finance:commission:approved`.")},
   "/api/finance/commission-rates": {
     "get": op("Commission rates (admin)", "finance", {"200": resp("Rates", {"type": "object"}), **err(401, 403)}, op_id="listCommissionRates"),
     "put": op("Set the tenant's or a broker's rate (admin)", "finance", {"200": resp("Set", {"type": "object"}), **err(400, 401, 403, 415, 422)}, request=body({"type": "object", "required": ["rate_bps"], "additionalProperties": False, "properties": {"broker_id": S(), "rate_bps": {"type": "integer", "minimum": 0, "maximum": 10000}}}), op_id="putCommissionRate"),
+  },
+  "/api/finance/settings": {
+    "get": op("Finance settings (admin)", "finance", {"200": resp("Settings", ref("FinanceSettings")), **err(401, 403)}, op_id="getFinanceSettings"),
+    "put": op("Set the finance settings (admin)", "finance", {"200": resp("Set", ref("FinanceSettings")), **err(400, 401, 403, 415, 422)}, request=body({"type": "object", "required": ["broker_rate_override_max_bps"], "additionalProperties": False, "properties": {"broker_rate_override_max_bps": {"type": ["integer", "null"], "minimum": 0, "maximum": 10000}}}), op_id="putFinanceSettings",
+              desc="`broker_rate_override_max_bps`: the highest `commission_rate_bps` a broker may give their own sale; `null` (the default): brokers may not set one. Emits `finance:settings:updated` to admins."),
   },
   "/api/matching/run": {"post": op("Match seekers with properties (broker, admin)", "owners", {"202": resp("The matching job", ref("Job")), **err(400, 401, 403, 415, 422)}, params=[P("idempotencyKey")],
         request={"required": False, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": False, "properties": {"seeker_id": S()}}}}}, op_id="runMatching",
@@ -299,7 +309,8 @@ schemas.update({
       "commission_rate_bps": I(), "status": {"type": "string", "enum": ["open", "paid"]}, "sold_at": S(), "notes": NS(), "created_by": S(), "created_at": S(), "updated_at": S(),
       "commission": {"oneOf": [ref("Commission"), {"type": "null"}]}}},
   "SaleInput": {"type": "object", "required": ["customer_id", "total_minor", "currency"], "additionalProperties": False, "properties": {"customer_id": S(), "property_id": S(), "broker_id": {"type": "string", "description": "admins only: another broker"},
-      "total_minor": money, "currency": cur, "commission_rate_bps": {"type": "integer", "minimum": 0, "maximum": 10000}, "sold_at": {"type": "string", "format": "date-time"}, "notes": {"type": "string", "maxLength": 2000}}},
+      "total_minor": money, "currency": cur, "commission_rate_bps": {"type": "integer", "minimum": 0, "maximum": 10000, "description": "admins; brokers only up to the tenant's broker_rate_override_max_bps"}, "sold_at": {"type": "string", "format": "date-time"}, "notes": {"type": "string", "maxLength": 2000}}},
+  "FinanceSettings": {"type": "object", "properties": {"broker_rate_override_max_bps": NI(), "updated_by": NS(), "updated_at": NS()}},
   "Payment": {"type": "object", "properties": {"id": S(), "sale_id": S(), "amount_minor": I(), "currency": S(), "method": S(), "reference": NS(), "received_at": S(), "created_by": S(), "created_at": S(),
       "sale_balance_minor": I(), "sale_status": S()}},
   "PaymentInput": {"type": "object", "required": ["sale_id", "amount_minor", "currency", "method"], "additionalProperties": False, "properties": {"sale_id": S(), "amount_minor": money, "currency": cur,
@@ -329,6 +340,7 @@ doc = {
       "since": {"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
       "channels": {"name": "channels", "in": "query", "description": "comma-separated channels", "schema": {"type": "string"}},
       "types": {"name": "types", "in": "query", "description": "comma-separated types or prefixes ending in *", "schema": {"type": "string"}},
+      "ifMatch": {"name": "If-Match", "in": "header", "description": "the version (or ETag) the update expects; `*` or absent: the current one", "schema": {"type": "string"}},
       "idempotencyKey": {"name": "Idempotency-Key", "in": "header", "description": "replays the first response for 24 h", "schema": {"type": "string", "maxLength": 255}}},
     "responses": {f"E{c}": {"description": d, "content": {"application/json": {"schema": ref("Error")}}} for c, d in errors.items()},
     "schemas": schemas,

@@ -4,7 +4,8 @@ use crate::domain::auth::Action;
 use crate::domain::customer::{self, Customer};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::event::entity_channels;
-use crate::http::router::{json, json_page};
+use crate::domain::version;
+use crate::http::router::{json, json_page, json_versioned};
 use crate::http::{auth, body};
 use crate::jobs::email;
 use crate::realtime::outbox;
@@ -13,7 +14,7 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 const COLUMNS: &str =
-    "id, name, email, phone, status, source, notes, created_by, created_at, updated_at";
+    "id, name, email, phone, status, source, notes, created_by, created_at, updated_at, version";
 
 async fn load(env: &Env, tenant: &str, id: &str) -> ApiResult<Option<Customer>> {
     let db = store::db(env)?;
@@ -50,7 +51,7 @@ pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
     let id = body::path_id(id, "customer")?;
     match load(env, &who.tenant_id, &id).await? {
-        Some(c) => json(200, &c),
+        Some(c) => json_versioned(200, &c, c.version),
         None => Err(ApiError::not_found("customer")),
     }
 }
@@ -73,7 +74,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         store::stmt(
             &db,
             &format!(
-                "INSERT INTO customers (tenant_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                "INSERT INTO customers (tenant_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1)"
             ),
             &[
                 t(tenant),
@@ -100,7 +101,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     if let Some(job) = &welcome {
         crate::jobs::enqueue(env, tenant, std::slice::from_ref(job)).await;
     }
-    let mut resp = json(201, &c)?;
+    let mut resp = json_versioned(201, &c, c.version)?;
     if let Some(job) = welcome {
         resp.headers_mut().set("pulse-job-id", &job.id)?;
     }
@@ -109,51 +110,64 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     Ok(resp)
 }
 
+/// `PUT /api/crm/customers/:id`: a partial update. With an expected version (`version` in
+/// the body or `If-Match`) it applies only to that version, else 409; without one it is
+/// re-read and re-applied when a concurrent update wins, so no field is silently lost.
 pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Write)?;
     let id = body::path_id(id, "customer")?;
-    let input = body::json(&mut req).await?;
+    let (input, expected) = body::versioned_json(&mut req).await?;
     let fields = customer::validate_update(&input)?;
     let tenant = who.tenant_id.as_str();
-    let current = load(env, tenant, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("customer"))?;
-    let now = crate::platform::iso(crate::platform::now_ms());
-    let c = customer::apply(current, fields, &now);
     let db = store::db(env)?;
-    let event = outbox::draft(
-        "crm:customer:updated",
-        entity_channels("customer", &c.id),
-        serde_json::to_value(&c)?,
-    );
-    let results = store::batch(
-        &db,
-        vec![
-            outbox::insert_if_exists(&db, tenant, &event, "customers", &c.id)?,
-            store::stmt(
-                &db,
-                "UPDATE customers SET name = ?3, email = ?4, phone = ?5, status = ?6, source = ?7,
-                 notes = ?8, updated_at = ?9 WHERE tenant_id = ?1 AND id = ?2",
-                &[
-                    t(tenant),
-                    t(&c.id),
-                    t(&c.name),
-                    ot(c.email.as_deref()),
-                    ot(c.phone.as_deref()),
-                    t(&c.status),
-                    ot(c.source.as_deref()),
-                    ot(c.notes.as_deref()),
-                    t(&c.updated_at),
-                ],
-            )?,
-        ],
-    )
-    .await?;
-    if results.get(1).map(store::changes) != Some(1) {
-        return Err(ApiError::not_found("customer")); // deleted meanwhile
+    for _ in 0..version::BLIND_ATTEMPTS {
+        let current = load(env, tenant, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("customer"))?;
+        let read = current.version;
+        if expected.is_some_and(|v| v != read) {
+            return Err(version::conflict("customer", read));
+        }
+        let now = crate::platform::iso(crate::platform::now_ms());
+        let c = customer::apply(current, fields.clone(), &now);
+        let event = outbox::draft(
+            "crm:customer:updated",
+            entity_channels("customer", &c.id),
+            serde_json::to_value(&c)?,
+        );
+        let results = store::batch(
+            &db,
+            vec![
+                store::stmt(
+                    &db,
+                    "UPDATE customers SET name = ?3, email = ?4, phone = ?5, status = ?6, source = ?7,
+                     notes = ?8, updated_at = ?9, version = ?10 + 1
+                     WHERE tenant_id = ?1 AND id = ?2 AND version = ?10",
+                    &[
+                        t(tenant),
+                        t(&c.id),
+                        t(&c.name),
+                        ot(c.email.as_deref()),
+                        ot(c.phone.as_deref()),
+                        t(&c.status),
+                        ot(c.source.as_deref()),
+                        ot(c.notes.as_deref()),
+                        t(&c.updated_at),
+                        i(read),
+                    ],
+                )?,
+                // Only when the guarded update just above applied.
+                outbox::insert_when(&db, tenant, &event, "SELECT 1 WHERE changes() = 1", &[])?,
+            ],
+        )
+        .await?;
+        if results.first().map(store::changes) == Some(1) {
+            outbox::deliver_after_write(env, tenant).await;
+            return json_versioned(200, &c, c.version);
+        }
+        // Changed (or deleted) meanwhile: the next read says which.
     }
-    outbox::deliver_after_write(env, tenant).await;
-    json(200, &c)
+    Err(version::busy("customer"))
 }
 
 pub async fn delete(req: Request, env: &Env, id: &str) -> ApiResult<Response> {

@@ -229,6 +229,96 @@ async fn configured_rates(
     Ok((find(broker), find("")))
 }
 
+#[derive(Deserialize)]
+struct SettingsRow {
+    broker_rate_override_max_bps: Option<f64>,
+    updated_by: Option<String>,
+    updated_at: Option<String>,
+}
+
+async fn load_settings(db: &D1Database, tenant: &str) -> ApiResult<Option<SettingsRow>> {
+    store::first(store::stmt(
+        db,
+        "SELECT broker_rate_override_max_bps, updated_by, updated_at FROM finance_settings
+         WHERE tenant_id = ?1",
+        &[t(tenant)],
+    )?)
+    .await
+}
+
+/// The highest rate a broker may give their own sale (None: they may not give one).
+async fn broker_rate_max(db: &D1Database, tenant: &str) -> ApiResult<Option<i64>> {
+    Ok(load_settings(db, tenant)
+        .await?
+        .and_then(|r| r.broker_rate_override_max_bps)
+        .map(|m| m as i64))
+}
+
+fn settings_view(r: Option<SettingsRow>) -> Value {
+    let r = r.unwrap_or(SettingsRow {
+        broker_rate_override_max_bps: None,
+        updated_by: None,
+        updated_at: None,
+    });
+    json!({
+        "broker_rate_override_max_bps": r.broker_rate_override_max_bps.map(|m| m as i64),
+        "updated_by": r.updated_by,
+        "updated_at": r.updated_at,
+    })
+}
+
+/// `GET /api/finance/settings` (admin): the tenant's finance settings.
+pub async fn settings(req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let db = store::db(env)?;
+    json(
+        200,
+        &settings_view(load_settings(&db, &who.tenant_id).await?),
+    )
+}
+
+/// `PUT /api/finance/settings` `{"broker_rate_override_max_bps"}` (admin): how high a rate
+/// brokers may set on their own sales (`null`: they may not set one), with
+/// `finance:settings:updated` to admins.
+pub async fn put_settings(mut req: Request, env: &Env) -> ApiResult<Response> {
+    let who = auth::require(&req, env, Action::Admin)?;
+    let input = body::json(&mut req).await?;
+    let max = rules::validate_settings(&input)?;
+    let tenant = who.tenant_id.as_str();
+    let db = store::db(env)?;
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let data =
+        json!({"broker_rate_override_max_bps": max, "updated_by": who.user_id, "updated_at": now});
+    let event = outbox::draft(
+        "finance:settings:updated",
+        vec!["role:admin".into()],
+        data.clone(),
+    );
+    store::batch(
+        &db,
+        vec![
+            store::stmt(
+                &db,
+                "INSERT INTO finance_settings (tenant_id, broker_rate_override_max_bps, updated_by, updated_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant_id) DO UPDATE SET
+                   broker_rate_override_max_bps = excluded.broker_rate_override_max_bps,
+                   updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                &[
+                    t(tenant),
+                    max.map_or(worker::wasm_bindgen::JsValue::NULL, i),
+                    t(&who.user_id),
+                    t(&now),
+                ],
+            )?,
+            outbox::insert(&db, tenant, &event)?,
+        ],
+    )
+    .await?;
+    outbox::deliver_after_write(env, tenant).await;
+    json(200, &data)
+}
+
 /// `POST /api/finance/sales`: the sale and its pending commission, with
 /// `finance:sale:created` and `finance:commission:calculated`, in one batch.
 pub async fn create_sale(mut req: Request, env: &Env) -> ApiResult<Response> {
@@ -244,6 +334,11 @@ pub async fn create_sale(mut req: Request, env: &Env) -> ApiResult<Response> {
     }
     let broker = n.broker_id.clone().unwrap_or_else(|| who.user_id.clone());
     let db = store::db(env)?;
+    let by_admin = who.role == Role::Admin;
+    if n.commission_rate_bps.is_some() && !by_admin {
+        let max = broker_rate_max(&db, tenant).await?;
+        rules::check_rate_override(n.commission_rate_bps, by_admin, max)?;
+    }
     let (broker_rate, tenant_rate) = configured_rates(&db, tenant, &broker).await?;
     let rate = rules::resolve_rate(n.commission_rate_bps, broker_rate, tenant_rate);
     let now = crate::platform::iso(crate::platform::now_ms());
@@ -428,8 +523,19 @@ pub async fn get_sale(req: Request, env: &Env, id: &str) -> ApiResult<Response> 
     json(200, &SaleView { sale, commission })
 }
 
+/// The sale as the guarded payment update left it (`RETURNING`).
+#[derive(Deserialize)]
+struct PaidRow {
+    total_minor: f64,
+    paid_minor: f64,
+    status: String,
+}
+
 /// `POST /api/finance/payments`: the balance check and the sale's update happen in the
-/// same guarded statement, so two concurrent payments can never overpay (409).
+/// same guarded statement, so two concurrent payments can never overpay (409). The answer
+/// and the `finance:payment:received` event carry the balance that statement left (its
+/// `RETURNING` row, and the sale row read inside the same batch), never the one read
+/// before it, so each concurrent payment reports its own point in the sequence.
 pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> {
     let who = require(&req, env, Action::Write)?;
     let input = body::json(&mut req).await?;
@@ -439,6 +545,7 @@ pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> 
     let sale = load_sale(&db, tenant, &n.sale_id)
         .await?
         .ok_or_else(|| ApiError::field("sale_id", "no such sale"))?;
+    // An early answer from the read; the guarded update below decides.
     let balance = rules::check_payment(
         sale.total_minor,
         sale.paid_minor,
@@ -458,7 +565,7 @@ pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> 
         created_by: who.user_id.clone(),
         created_at: now.clone(),
     };
-    let view = PaymentView {
+    let mut view = PaymentView {
         payment,
         sale_balance_minor: balance,
         sale_status: rules::sale_status(sale.total_minor, sale.total_minor - balance).into(),
@@ -477,7 +584,8 @@ pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> 
                 "UPDATE sales SET paid_minor = paid_minor + ?3,
                    status = CASE WHEN paid_minor + ?3 >= total_minor THEN 'paid' ELSE 'open' END,
                    updated_at = ?4
-                 WHERE tenant_id = ?1 AND id = ?2 AND currency = ?5 AND paid_minor + ?3 <= total_minor",
+                 WHERE tenant_id = ?1 AND id = ?2 AND currency = ?5 AND paid_minor + ?3 <= total_minor
+                 RETURNING total_minor, paid_minor, status",
                 &[t(tenant), t(&sale.id), i(p.amount_minor), t(&now), t(&p.currency)],
             )?,
             // Only when the guarded UPDATE just above changed the sale.
@@ -499,7 +607,16 @@ pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> 
                     t(&p.created_at),
                 ],
             )?,
-            outbox::insert_if_exists(&db, tenant, &event, "payments", &p.id)?,
+            // The balance as this batch left it: the sale row, read inside the batch.
+            outbox::insert_computed(
+                &db,
+                tenant,
+                &event,
+                "json_set(?5, '$.sale_balance_minor', s.total_minor - s.paid_minor, '$.sale_status', s.status)",
+                "FROM sales s WHERE s.tenant_id = ?2 AND s.id = ?8
+                   AND EXISTS (SELECT 1 FROM payments WHERE tenant_id = ?2 AND id = ?9)",
+                &[t(&sale.id), t(&p.id)],
+            )?,
         ],
     )
     .await?;
@@ -509,6 +626,17 @@ pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> 
             "conflict",
             "the payment exceeds the sale's balance",
         ));
+    }
+    // The payment is committed: a missing RETURNING row must not turn it into an error.
+    match results.first().map(|r| r.results::<PaidRow>()) {
+        Some(Ok(rows)) if !rows.is_empty() => {
+            view.sale_balance_minor = rows[0].total_minor as i64 - rows[0].paid_minor as i64;
+            view.sale_status = rows[0].status.clone();
+        }
+        _ => worker::console_warn!(
+            "payment {}: no RETURNING row from the sale update",
+            view.payment.id
+        ),
     }
     super::dashboard::announce_and_deliver(env, tenant).await;
     json(201, &view)

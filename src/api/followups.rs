@@ -4,14 +4,15 @@
 use crate::domain::auth::Action;
 use crate::domain::crm::{self, Followup};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::http::router::{json, json_page};
+use crate::domain::version;
+use crate::http::router::{json_page, json_versioned};
 use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
 use worker::{Env, Request, Response};
 
 const COLUMNS: &str =
-    "id, customer_id, assigned_to, due_at, note, status, created_by, created_at, updated_at";
+    "id, customer_id, assigned_to, due_at, note, status, created_by, created_at, updated_at, version";
 
 fn channels(f: &Followup) -> Vec<String> {
     vec![
@@ -61,6 +62,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         created_by: who.user_id.clone(),
         created_at: now.clone(),
         updated_at: now,
+        version: 1,
     };
     let event = outbox::draft(
         "crm:followup:created",
@@ -75,7 +77,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
                 &db,
                 &format!(
                     "INSERT INTO followups (tenant_id, {COLUMNS})
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?8
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?8, 1
                      WHERE EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?3)"
                 ),
                 &[
@@ -96,7 +98,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         return Err(ApiError::field("customer_id", "no such customer"));
     }
     outbox::deliver_after_write(env, tenant).await;
-    json(201, &f)
+    json_versioned(201, &f, f.version)
 }
 
 pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
@@ -148,64 +150,65 @@ pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Read)?;
     let id = body::path_id(id, "follow-up")?;
     match load(env, &who.tenant_id, &id).await? {
-        Some(f) => json(200, &f),
+        Some(f) => json_versioned(200, &f, f.version),
         None => Err(ApiError::not_found("follow-up")),
     }
 }
 
-/// `PUT /api/crm/followups/:id`: complete, cancel, reopen, reschedule or re-note.
+/// `PUT /api/crm/followups/:id`: complete, cancel, reopen, reschedule or re-note; versioned
+/// like customers (expected version or 409; a blind change is re-read and re-applied when
+/// a concurrent change wins).
 pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Write)?;
     let id = body::path_id(id, "follow-up")?;
-    let input = body::json(&mut req).await?;
+    let (input, expected) = body::versioned_json(&mut req).await?;
     let ch = crm::validate_followup_change(&input)?;
     let tenant = who.tenant_id.as_str();
-    let mut f = load(env, tenant, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("follow-up"))?;
-    let before = f.status.clone();
     let rescheduled = ch.due_at.is_some();
-    if let Some(s) = ch.status {
-        f.status = s;
-    }
-    if let Some(d) = ch.due_at {
-        f.due_at = d;
-    }
-    if let Some(n) = ch.note {
-        f.note = n;
-    }
-    f.updated_at = crate::platform::iso(crate::platform::now_ms());
-    let kind = crm::followup_event(&before, &f.status);
-    let event = outbox::draft(kind, channels(&f), serde_json::to_value(&f)?);
     let db = store::db(env)?;
-    let results = store::batch(
-        &db,
-        vec![
-            outbox::insert_if_exists(&db, tenant, &event, "followups", &f.id)?,
-            store::stmt(
-                &db,
-                // A reschedule makes the follow-up due again (announced again when due).
-                "UPDATE followups SET status = ?3, due_at = ?4, note = ?5, updated_at = ?6,
-                 notified_at = CASE WHEN ?7 = 1 THEN NULL ELSE notified_at END
-                 WHERE tenant_id = ?1 AND id = ?2",
-                &[
-                    t(tenant),
-                    t(&f.id),
-                    t(&f.status),
-                    t(&f.due_at),
-                    ot(f.note.as_deref()),
-                    t(&f.updated_at),
-                    i(i64::from(rescheduled)),
-                ],
-            )?,
-        ],
-    )
-    .await?;
-    if results.get(1).map(store::changes) != Some(1) {
-        return Err(ApiError::not_found("follow-up"));
+    for _ in 0..version::BLIND_ATTEMPTS {
+        let current = load(env, tenant, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("follow-up"))?;
+        let read = current.version;
+        if expected.is_some_and(|v| v != read) {
+            return Err(version::conflict("follow-up", read));
+        }
+        let now = crate::platform::iso(crate::platform::now_ms());
+        let (f, kind) = crm::apply_followup_change(current, &ch, &now);
+        let event = outbox::draft(kind, channels(&f), serde_json::to_value(&f)?);
+        let results = store::batch(
+            &db,
+            vec![
+                store::stmt(
+                    &db,
+                    // A reschedule makes the follow-up due again (announced again when due).
+                    "UPDATE followups SET status = ?3, due_at = ?4, note = ?5, updated_at = ?6,
+                     notified_at = CASE WHEN ?7 = 1 THEN NULL ELSE notified_at END,
+                     version = ?8 + 1
+                     WHERE tenant_id = ?1 AND id = ?2 AND version = ?8",
+                    &[
+                        t(tenant),
+                        t(&f.id),
+                        t(&f.status),
+                        t(&f.due_at),
+                        ot(f.note.as_deref()),
+                        t(&f.updated_at),
+                        i(i64::from(rescheduled)),
+                        i(read),
+                    ],
+                )?,
+                // Only when the guarded update just above applied.
+                outbox::insert_when(&db, tenant, &event, "SELECT 1 WHERE changes() = 1", &[])?,
+            ],
+        )
+        .await?;
+        if results.first().map(store::changes) == Some(1) {
+            outbox::deliver_after_write(env, tenant).await;
+            return json_versioned(200, &f, f.version);
+        }
     }
-    outbox::deliver_after_write(env, tenant).await;
-    json(200, &f)
+    Err(version::busy("follow-up"))
 }
 
 /// Cron: announces each open follow-up that came due, exactly once.

@@ -5,7 +5,8 @@ use crate::domain::auth::{Action, Principal, Role};
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};
 use crate::domain::policy;
 use crate::domain::user::{self, User};
-use crate::http::router::{json, json_page};
+use crate::domain::version;
+use crate::http::router::{json, json_page, json_versioned};
 use crate::http::{auth, body};
 use crate::platform;
 use crate::realtime::outbox;
@@ -14,7 +15,7 @@ use serde_json::json;
 use worker::{D1Database, Env, Request, Response};
 
 const COLUMNS: &str =
-    "id, email, name, role, created_at, COALESCE(updated_at, created_at) AS updated_at";
+    "id, email, name, role, created_at, COALESCE(updated_at, created_at) AS updated_at, version";
 
 fn channels(id: &str) -> Vec<String> {
     vec!["role:admin".to_string(), format!("entity:user:{id}")]
@@ -90,7 +91,7 @@ pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     may_read(&who, &id)?;
     let db = store::db(env)?;
     match load(&db, &who.tenant_id, &id).await? {
-        Some(u) => json(200, &u),
+        Some(u) => json_versioned(200, &u, u.version),
         None => Err(ApiError::not_found("user")),
     }
 }
@@ -112,6 +113,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         role: input.role.as_str().to_string(),
         created_at: now.clone(),
         updated_at: now,
+        version: 1,
     };
     let event = outbox::draft(
         "users:user:created",
@@ -159,10 +161,13 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     Ok(resp)
 }
 
+/// `PUT /api/users/:id`: a partial update, versioned like customers (expected version or
+/// 409; a blind update is re-read and re-applied when a concurrent update wins).
 pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Admin)?;
     let id = body::path_id(id, "user")?;
-    let changes = user::validate_update(&body::json(&mut req).await?)?;
+    let (input, expected) = body::versioned_json(&mut req).await?;
+    let changes = user::validate_update(&input)?;
     if id == who.user_id && changes.role.is_some_and(|r| r != Role::Admin) {
         let mut e = FieldErrors::default();
         e.add("role", "you cannot take the admin role from yourself");
@@ -170,52 +175,61 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
     }
     let tenant = who.tenant_id.as_str();
     let db = store::db(env)?;
-    let mut u = load(&db, tenant, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
     let hash = match &changes.password {
         Some(p) => Some(crate::webcrypto::hash_password(p).await?),
         None => None,
     };
-    let now_ms = platform::now_ms();
-    if let Some(n) = changes.name {
-        u.name = n;
+    for _ in 0..version::BLIND_ATTEMPTS {
+        let current = load(&db, tenant, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        let read = current.version;
+        if expected.is_some_and(|v| v != read) {
+            return Err(version::conflict("user", read));
+        }
+        let now_ms = platform::now_ms();
+        let u = user::apply(current, &changes, &platform::iso(now_ms));
+        let event = outbox::draft(
+            "users:user:updated",
+            channels(&u.id),
+            serde_json::to_value(&u)?,
+        );
+        let mut stmts = vec![
+            store::stmt(
+                &db,
+                "UPDATE users SET name = ?3, role = ?4, password_hash = COALESCE(?5, password_hash),
+                 updated_at = ?6, version = ?7 + 1 WHERE tenant_id = ?1 AND id = ?2 AND version = ?7",
+                &[
+                    t(tenant),
+                    t(&u.id),
+                    t(&u.name),
+                    t(&u.role),
+                    ot(hash.as_deref()),
+                    t(&u.updated_at),
+                    i(read),
+                ],
+            )?,
+            // Only when the guarded update just above applied.
+            outbox::insert_when(&db, tenant, &event, "SELECT 1 WHERE changes() = 1", &[])?,
+        ];
+        if hash.is_some() {
+            // A password reset ends the user's sessions, only when the update applied
+            // (its event row exists).
+            stmts.push(store::stmt(
+                &db,
+                "UPDATE refresh_tokens SET revoked_ms = ?3
+                 WHERE tenant_id = ?1 AND user_id = ?2 AND revoked_ms IS NULL
+                   AND EXISTS (SELECT 1 FROM outbox WHERE id = ?4 AND tenant_id = ?1)",
+                &[t(tenant), t(&u.id), i(now_ms), t(&event.id)],
+            )?);
+        }
+        let results = store::batch(&db, stmts).await?;
+        if results.first().map(store::changes) == Some(1) {
+            outbox::deliver_after_write(env, tenant).await;
+            return json_versioned(200, &u, u.version);
+        }
     }
-    if let Some(r) = changes.role {
-        u.role = r.as_str().to_string();
-    }
-    u.updated_at = platform::iso(now_ms);
-    let event = outbox::draft(
-        "users:user:updated",
-        channels(&u.id),
-        serde_json::to_value(&u)?,
-    );
-    let mut stmts = vec![
-        outbox::insert_if_exists(&db, tenant, &event, "users", &u.id)?,
-        store::stmt(
-            &db,
-            "UPDATE users SET name = ?3, role = ?4, password_hash = COALESCE(?5, password_hash),
-             updated_at = ?6 WHERE tenant_id = ?1 AND id = ?2",
-            &[
-                t(tenant),
-                t(&u.id),
-                t(&u.name),
-                t(&u.role),
-                ot(hash.as_deref()),
-                t(&u.updated_at),
-            ],
-        )?,
-    ];
-    if hash.is_some() {
-        // A password reset ends the user's sessions.
-        stmts.push(crate::api::auth::revoke_user(&db, tenant, &u.id, now_ms)?);
-    }
-    let results = store::batch(&db, stmts).await?;
-    if results.get(1).map(store::changes) != Some(1) {
-        return Err(ApiError::not_found("user"));
-    }
-    outbox::deliver_after_write(env, tenant).await;
-    json(200, &u)
+    Err(version::busy("user"))
 }
 
 pub async fn delete(req: Request, env: &Env, id: &str) -> ApiResult<Response> {

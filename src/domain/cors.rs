@@ -9,8 +9,9 @@ pub struct CorsPolicy {
 }
 
 pub const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
-pub const ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, last-event-id";
-pub const EXPOSE_HEADERS: &str = "pulse-job-id, location, retry-after";
+pub const ALLOW_HEADERS: &str =
+    "authorization, content-type, idempotency-key, if-match, last-event-id";
+pub const EXPOSE_HEADERS: &str = "pulse-job-id, location, retry-after, etag";
 
 impl CorsPolicy {
     pub fn parse(v: &str) -> CorsPolicy {

@@ -33,6 +33,8 @@ pub struct Followup {
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
+    /// Bumped by every update; the optimistic-concurrency token (`If-Match`, ETag).
+    pub version: i64,
 }
 
 fn object<'a>(
@@ -198,7 +200,7 @@ pub fn validate_followup(body: &Value) -> ApiResult<NewFollowup> {
 }
 
 /// A follow-up change: `status` (done/cancelled/open), `due_at` (reschedule), `note`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct FollowupChange {
     pub status: Option<String>,
     pub due_at: Option<String>,
@@ -229,6 +231,28 @@ pub fn validate_followup_change(body: &Value) -> ApiResult<FollowupChange> {
     }
     errs.into_result()?;
     Ok(ch)
+}
+
+/// Applies a change to a follow-up: the result and the event it emits.
+pub fn apply_followup_change(
+    mut f: Followup,
+    ch: &FollowupChange,
+    now_iso: &str,
+) -> (Followup, &'static str) {
+    let before = f.status.clone();
+    if let Some(s) = &ch.status {
+        f.status = s.clone();
+    }
+    if let Some(d) = &ch.due_at {
+        f.due_at = d.clone();
+    }
+    if let Some(n) = &ch.note {
+        f.note = n.clone();
+    }
+    f.updated_at = now_iso.to_string();
+    f.version += 1;
+    let kind = followup_event(&before, &f.status);
+    (f, kind)
 }
 
 /// The event a follow-up change emits.
@@ -285,6 +309,25 @@ mod tests {
             Some(None)
         );
         assert_eq!(followup_event("open", "done"), "crm:followup:completed");
+        let f = Followup {
+            id: "fu_1".into(),
+            customer_id: "c_1".into(),
+            assigned_to: "u".into(),
+            due_at: "d0".into(),
+            note: Some("n".into()),
+            status: "open".into(),
+            created_by: "u".into(),
+            created_at: "t0".into(),
+            updated_at: "t0".into(),
+            version: 4,
+        };
+        let ch = validate_followup_change(&json!({"status": "done"})).unwrap();
+        let (g, kind) = apply_followup_change(f, &ch, "t1");
+        assert_eq!(kind, "crm:followup:completed");
+        assert_eq!(
+            (g.version, g.note.as_deref(), g.due_at.as_str()),
+            (5, Some("n"), "d0")
+        );
         assert_eq!(followup_event("done", "done"), "crm:followup:updated");
     }
 }

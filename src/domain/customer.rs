@@ -25,6 +25,8 @@ pub struct Customer {
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
+    /// Bumped by every update; the optimistic-concurrency token (`If-Match`, ETag).
+    pub version: i64,
 }
 
 /// Validated fields of a create or update. `None` = not given; `Some(None)` = cleared.
@@ -182,6 +184,7 @@ pub fn apply(mut c: Customer, f: CustomerFields, now_iso: &str) -> Customer {
         c.notes = v;
     }
     c.updated_at = now_iso.to_string();
+    c.version += 1;
     c
 }
 
@@ -198,6 +201,7 @@ pub fn build(id: String, f: CustomerFields, created_by: &str, now_iso: &str) -> 
         created_by: created_by.into(),
         created_at: now_iso.into(),
         updated_at: now_iso.into(),
+        version: 1,
     }
 }
 
@@ -284,6 +288,7 @@ mod tests {
             (c2.name.as_str(), c2.phone.clone(), c2.updated_at.as_str()),
             ("A", None, "t1")
         );
+        assert_eq!(c2.version, 2);
         assert!(validate_update(&json!({"name": null})).is_err());
     }
 }

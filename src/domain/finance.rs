@@ -70,6 +70,43 @@ pub fn resolve_rate(explicit: Option<i64>, broker: Option<i64>, tenant: Option<i
     explicit.or(broker).or(tenant).unwrap_or(DEFAULT_RATE_BPS)
 }
 
+/// Who may give a sale its own rate (`commission_rate_bps`): an admin, any rate; a broker
+/// only up to the tenant's broker maximum (`broker_max`), and not at all when the tenant
+/// has none. Anyone may leave it out (the configured rates then apply).
+pub fn check_rate_override(
+    explicit: Option<i64>,
+    by_admin: bool,
+    broker_max: Option<i64>,
+) -> ApiResult<()> {
+    match (explicit, by_admin, broker_max) {
+        (None, ..) | (Some(_), true, _) => Ok(()),
+        (Some(_), false, None) => Err(ApiError::forbidden(
+            "only admins may set commission_rate_bps in this tenant (no broker maximum is \
+             configured); leave it out to use the configured rate",
+        )),
+        (Some(r), false, Some(max)) if r > max => Err(ApiError::forbidden(format!(
+            "commission_rate_bps {r} is above this tenant's broker maximum of {max}"
+        ))),
+        (Some(_), false, Some(_)) => Ok(()),
+    }
+}
+
+/// `PUT /api/finance/settings` `{"broker_rate_override_max_bps": 0-10000 | null}` (null:
+/// brokers may not set a sale's rate).
+pub fn validate_settings(body: &Value) -> ApiResult<Option<i64>> {
+    let mut errs = FieldErrors::default();
+    let f = "broker_rate_override_max_bps";
+    let Some(o) = object(body, &[f], &mut errs) else {
+        return Err(ApiError::validation(errs));
+    };
+    if !o.contains_key(f) {
+        errs.add(f, "is required: basis points from 0 to 10000, or null");
+    }
+    let max = rate(o.get(f), f, false, &mut errs);
+    errs.into_result()?;
+    Ok(max)
+}
+
 /// A payment is accepted only in the sale's currency and up to its balance.
 pub fn check_payment(
     total: i64,
@@ -335,6 +372,38 @@ mod tests {
         assert_eq!(resolve_rate(None, None, Some(400)), 400);
         assert_eq!(resolve_rate(None, None, None), DEFAULT_RATE_BPS);
         assert_eq!(resolve_rate(Some(0), Some(200), None), 0);
+    }
+
+    #[test]
+    fn only_admins_or_capped_brokers_set_a_sales_rate() {
+        assert!(check_rate_override(None, false, None).is_ok());
+        assert!(check_rate_override(Some(9_000), true, None).is_ok());
+        assert!(check_rate_override(Some(9_000), true, Some(100)).is_ok());
+        let e = check_rate_override(Some(100), false, None).unwrap_err();
+        assert_eq!((e.status, e.code), (403, "forbidden"));
+        assert!(e.message.contains("only admins"));
+        let e = check_rate_override(Some(501), false, Some(500)).unwrap_err();
+        assert_eq!(e.status, 403);
+        assert!(e.message.contains("500"));
+        assert!(check_rate_override(Some(500), false, Some(500)).is_ok());
+        assert!(check_rate_override(Some(0), false, Some(0)).is_ok());
+        assert_eq!(
+            validate_settings(&json!({"broker_rate_override_max_bps": 450})).unwrap(),
+            Some(450)
+        );
+        assert_eq!(
+            validate_settings(&json!({"broker_rate_override_max_bps": null})).unwrap(),
+            None
+        );
+        for bad in [
+            json!({}),
+            json!({"broker_rate_override_max_bps": 10_001}),
+            json!({"broker_rate_override_max_bps": "5"}),
+            json!({"broker_rate_override_max_bps": 5, "x": 1}),
+            json!([]),
+        ] {
+            assert_eq!(validate_settings(&bad).unwrap_err().status, 422, "{bad}");
+        }
     }
 
     #[test]

@@ -23,3 +23,4 @@ pub mod report;
 pub mod schema;
 pub mod time;
 pub mod user;
+pub mod version;

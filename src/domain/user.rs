@@ -20,6 +20,8 @@ pub struct User {
     pub role: String,
     pub created_at: String,
     pub updated_at: String,
+    /// Bumped by every update; the optimistic-concurrency token (`If-Match`, ETag).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +156,19 @@ pub fn validate_update(body: &Value) -> ApiResult<UserChanges> {
     Ok(out)
 }
 
+/// Applies validated changes to a user (the password is stored apart, as a hash).
+pub fn apply(mut u: User, c: &UserChanges, now_iso: &str) -> User {
+    if let Some(n) = &c.name {
+        u.name = n.clone();
+    }
+    if let Some(r) = c.role {
+        u.role = r.as_str().to_string();
+    }
+    u.updated_at = now_iso.to_string();
+    u.version += 1;
+    u
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,9 +221,21 @@ mod tests {
             role: "admin".into(),
             created_at: "t".into(),
             updated_at: "t".into(),
+            version: 1,
         };
         let v = serde_json::to_value(&u).unwrap();
         assert!(v.get("password_hash").is_none());
-        assert_eq!(v.as_object().unwrap().len(), 6);
+        assert_eq!(v.as_object().unwrap().len(), 7);
+        let ch = validate_update(&json!({"role": "viewer"})).unwrap();
+        let u2 = apply(u, &ch, "t2");
+        assert_eq!(
+            (
+                u2.name.as_str(),
+                u2.role.as_str(),
+                u2.version,
+                u2.updated_at.as_str()
+            ),
+            ("A", "viewer", 2, "t2")
+        );
     }
 }

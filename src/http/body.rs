@@ -54,6 +54,15 @@ pub async fn json_or_empty(req: &mut Request) -> ApiResult<Value> {
     }
 }
 
+/// A versioned update's JSON body and the version it expects: the body's `version` (taken
+/// out of the body) or `If-Match`; `None` for a blind update.
+pub async fn versioned_json(req: &mut Request) -> ApiResult<(Value, Option<i64>)> {
+    let if_match = req.headers().get("if-match").ok().flatten();
+    let mut input = json(req).await?;
+    let expected = crate::domain::version::expected(&mut input, if_match.as_deref())?;
+    Ok((input, expected))
+}
+
 pub fn query(req: &Request, key: &str) -> Option<String> {
     req.url()
         .ok()?

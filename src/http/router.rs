@@ -133,6 +133,8 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         Route::CommissionApprove => api::finance::approve_commission(req, env, p0).await,
         Route::CommissionRatesGet => api::finance::list_rates(req, env).await,
         Route::CommissionRatesPut => api::finance::put_rate(req, env).await,
+        Route::FinanceSettingsGet => api::finance::settings(req, env).await,
+        Route::FinanceSettingsPut => api::finance::put_settings(req, env).await,
         Route::OwnersList => api::records::list(&owners::OWNER, req, env).await,
         Route::OwnersCreate => api::records::create(&owners::OWNER, req, env).await,
         Route::OwnerGet => api::records::get(&owners::OWNER, req, env, p0).await,
@@ -191,6 +193,18 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
 /// A JSON response with a status.
 pub fn json<T: serde::Serialize>(status: u16, body: &T) -> ApiResult<Response> {
     Ok(Response::from_json(body)?.with_status(status))
+}
+
+/// A JSON response for a versioned record, with its `ETag` (the version, for `If-Match`).
+pub fn json_versioned<T: serde::Serialize>(
+    status: u16,
+    body: &T,
+    version: i64,
+) -> ApiResult<Response> {
+    let mut resp = json(status, body)?;
+    resp.headers_mut()
+        .set("etag", &crate::domain::version::etag(version))?;
+    Ok(resp)
 }
 
 /// A list page: `{"data": [...], "next_cursor": ...}` from `limit + 1` fetched rows.

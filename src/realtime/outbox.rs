@@ -80,6 +80,27 @@ pub fn insert_when(
     store::stmt(db, &sql, &a)
 }
 
+/// Like `insert_when`, but the event's `data` is the SQL expression `data_sql`, evaluated
+/// at commit time for each row of `from_sql` (`FROM … WHERE …`; ?5 is the draft's data as
+/// JSON text, ?2 the tenant, ?8, ?9, … `extra`): the event carries the values the batch's
+/// earlier statements left, not the ones read before it.
+pub fn insert_computed(
+    db: &D1Database,
+    tenant: &str,
+    d: &EventDraft,
+    data_sql: &str,
+    from_sql: &str,
+    extra: &[worker::wasm_bindgen::JsValue],
+) -> ApiResult<D1PreparedStatement> {
+    let sql = format!(
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
+         SELECT ?1, ?2, ?3, ?4, {data_sql}, ?6, ?7 {from_sql}"
+    );
+    let mut a = args(tenant, d)?;
+    a.extend_from_slice(extra);
+    store::stmt(db, &sql, &a)
+}
+
 fn args(tenant: &str, d: &EventDraft) -> ApiResult<Vec<worker::wasm_bindgen::JsValue>> {
     Ok(vec![
         t(&d.id),

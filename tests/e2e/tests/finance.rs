@@ -191,6 +191,9 @@ pub fn roles_rates_approval_and_dashboard(cx: &mut Ctx) {
     let s2 = sale(cx, &b2, &c, 10_001);
     assert_eq!(s2["commission"]["rate_bps"], 500);
     assert_eq!(s2["commission"]["amount_minor"], 500); // 500.05 → 500
+                                                       // A broker may set a sale's own rate only within the tenant's broker maximum.
+    let max = json!({"broker_rate_override_max_bps": 1000});
+    check::status(&cx.api.put("/api/finance/settings", &admin, &max), 200);
     let r = cx.api.post(SALES, &b1, &json!({"customer_id": c, "total_minor": 1_000, "currency": "EUR", "commission_rate_bps": 1000}));
     assert_eq!(r.body["commission"]["amount_minor"], 100);
     let rates = cx.api.get("/api/finance/commission-rates", &admin);

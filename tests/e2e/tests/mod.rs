@@ -5,6 +5,7 @@ mod browser;
 mod crm;
 mod crud;
 mod finance;
+mod hardening_conc;
 mod hardening_realtime;
 mod hub;
 mod identity;
@@ -192,6 +193,22 @@ pub fn all() -> Vec<(&'static str, Test)> {
         (
             "sec_sse_stalled_reader_is_dropped",
             hardening_realtime::sse_stalled_reader_is_dropped,
+        ),
+        (
+            "conc_payments_report_their_own_balance",
+            hardening_conc::payments_report_their_own_balance,
+        ),
+        (
+            "conc_customer_partial_updates_never_drop_fields",
+            hardening_conc::customer_partial_updates_never_drop_fields,
+        ),
+        (
+            "conc_users_and_followups_are_versioned",
+            hardening_conc::users_and_followups_are_versioned,
+        ),
+        (
+            "conc_broker_cannot_set_commission_rate",
+            hardening_conc::broker_cannot_set_commission_rate,
         ),
     ]
 }
