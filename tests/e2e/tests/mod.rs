@@ -5,6 +5,7 @@ mod browser;
 mod crm;
 mod crud;
 mod finance;
+mod hardening_auth;
 mod hub;
 mod identity;
 mod jobs;
@@ -171,6 +172,30 @@ pub fn all() -> Vec<(&'static str, Test)> {
         (
             "jobs_scheduled_publishing_via_cron",
             jobs_v2::scheduled_publishing_via_cron,
+        ),
+        (
+            "sec_idempotency_replay_runs_the_role_check",
+            hardening_auth::idempotency_replay_runs_the_role_check,
+        ),
+        (
+            "sec_bearer_reader_and_blocklist_cover_everything",
+            hardening_auth::bearer_reader_and_blocklist_cover_everything,
+        ),
+        (
+            "sec_login_lockout_is_atomic",
+            hardening_auth::login_lockout_is_atomic,
+        ),
+        (
+            "sec_jwt_nbf_and_partial_jwks",
+            hardening_auth::jwt_nbf_and_partial_jwks,
+        ),
+        (
+            "sec_chunked_body_is_limited_while_streaming",
+            hardening_auth::chunked_body_is_limited_while_streaming,
+        ),
+        (
+            "sec_public_visitor_id_hides_the_ip",
+            hardening_auth::public_visitor_id_hides_the_ip,
         ),
     ]
 }
