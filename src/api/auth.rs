@@ -7,7 +7,7 @@ use crate::domain::identity::{
     GLOBAL_TENANT, IP_LIMIT, WINDOW_MS,
 };
 use crate::domain::password::sha256_hex;
-use crate::http::{auth, body};
+use crate::http::{auth, body, guard};
 use crate::platform;
 use crate::store::{self, i, t};
 use crate::webcrypto;
@@ -15,14 +15,23 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
-/// One more failure on a counter, atomically; the same rule as `identity::after_failure`
-/// (in an upsert, the right-hand sides read the row as it was).
-const FAILURE_UPSERT: &str =
+/// Reserves one attempt on a failed-login counter in one guarded statement, before any
+/// password work: the counter after the reservation when it was below `?5` in its window
+/// (a new window starts once the old one is over), no row when it is full. A failed attempt
+/// keeps its reservation; a successful one gives it back. Same window rule as
+/// `identity::after_failure` (in an upsert, the right-hand sides read the row as it was).
+const RESERVE_ATTEMPT: &str =
     "INSERT INTO login_attempts (tenant_id, key, window_start_ms, failures)
      VALUES (?1, ?2, ?3, 1)
      ON CONFLICT (tenant_id, key) DO UPDATE SET
        failures = CASE WHEN ?3 - window_start_ms >= ?4 THEN 1 ELSE failures + 1 END,
-       window_start_ms = CASE WHEN ?3 - window_start_ms >= ?4 THEN ?3 ELSE window_start_ms END";
+       window_start_ms = CASE WHEN ?3 - window_start_ms >= ?4 THEN ?3 ELSE window_start_ms END
+     WHERE ?3 - window_start_ms >= ?4 OR failures < ?5
+     RETURNING window_start_ms, failures";
+
+/// Gives back a reservation (only within the window it was taken in).
+const RELEASE_ATTEMPT: &str = "UPDATE login_attempts SET failures = MAX(failures - 1, 0)
+     WHERE tenant_id = ?1 AND key = ?2 AND window_start_ms = ?3";
 
 fn client_ip(req: &Request) -> String {
     req.headers()
@@ -34,6 +43,15 @@ fn client_ip(req: &Request) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// A positive limit from env (`LOGIN_ACCOUNT_LIMIT`, `LOGIN_IP_LIMIT`), else the default.
+fn limit(env: &Env, name: &str, default: i64) -> i64 {
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(default)
+}
+
 async fn bucket(db: &D1Database, tenant: &str, key: &str) -> ApiResult<Option<Bucket>> {
     store::first(store::stmt(
         db,
@@ -41,6 +59,61 @@ async fn bucket(db: &D1Database, tenant: &str, key: &str) -> ApiResult<Option<Bu
         &[t(tenant), t(key)],
     )?)
     .await
+}
+
+/// A counter a login attempt is charged to: (tenant column, key, limit).
+struct Counter<'a> {
+    tenant: &'a str,
+    key: &'a str,
+    limit: i64,
+}
+
+/// Reserves an attempt on every counter at once. `Ok(windows)` (the window each reservation
+/// was taken in) when all had room; otherwise the reservations taken are given back and
+/// the 429 says how long the fullest counter stays full.
+async fn reserve(db: &D1Database, counters: &[Counter<'_>], now: i64) -> ApiResult<Vec<i64>> {
+    let stmts = counters
+        .iter()
+        .map(|c| {
+            store::stmt(
+                db,
+                RESERVE_ATTEMPT,
+                &[t(c.tenant), t(c.key), i(now), i(WINDOW_MS), i(c.limit)],
+            )
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let results = store::batch(db, stmts).await?;
+    let taken: Vec<Option<i64>> = results
+        .iter()
+        .map(|r| {
+            r.results::<Bucket>()
+                .ok()
+                .and_then(|rows| rows.first().map(|b| b.window_start_ms))
+        })
+        .collect();
+    if taken.len() == counters.len() && taken.iter().all(Option::is_some) {
+        return Ok(taken.into_iter().flatten().collect());
+    }
+    let mut undo = Vec::new();
+    let mut wait = 1;
+    for (c, w) in counters.iter().zip(&taken) {
+        match w {
+            Some(w) => undo.push(release(db, c, *w)?),
+            None => {
+                if let Err(s) = check_bucket(bucket(db, c.tenant, c.key).await?, c.limit, now) {
+                    wait = wait.max(s);
+                }
+            }
+        }
+    }
+    if !undo.is_empty() {
+        store::batch(db, undo).await?;
+    }
+    Err(identity::rate_limited(wait))
+}
+
+fn release(db: &D1Database, c: &Counter<'_>, window: i64) -> ApiResult<D1PreparedStatement> {
+    store::stmt(db, RELEASE_ATTEMPT, &[t(c.tenant), t(c.key), i(window)])
 }
 
 #[derive(Deserialize)]
@@ -88,20 +161,28 @@ fn new_refresh(tenant: &str) -> (String, String) {
 
 pub async fn login(mut req: Request, env: &Env) -> ApiResult<Response> {
     let input = identity::validate_login(&body::json(&mut req).await?)?;
+    let tenant = input.tenant.as_str();
+    guard::refuse_blocked(&req, env, tenant).await?;
     let ip_key = format!("ip:{}", client_ip(&req));
     let account_key = format!("email:{}", input.email);
-    let tenant = input.tenant.as_str();
     let db = store::db(env)?;
     let now = platform::now_ms();
 
-    // Limited callers are refused before any password work.
-    let limits = [
-        check_bucket(bucket(&db, tenant, &account_key).await?, ACCOUNT_LIMIT, now),
-        check_bucket(bucket(&db, GLOBAL_TENANT, &ip_key).await?, IP_LIMIT, now),
+    // Each attempt takes a slot on the account's and the address's counters before any
+    // password work, so concurrent attempts can never exceed either limit.
+    let counters = [
+        Counter {
+            tenant,
+            key: &account_key,
+            limit: limit(env, "LOGIN_ACCOUNT_LIMIT", ACCOUNT_LIMIT),
+        },
+        Counter {
+            tenant: GLOBAL_TENANT,
+            key: &ip_key,
+            limit: limit(env, "LOGIN_IP_LIMIT", IP_LIMIT),
+        },
     ];
-    if let Some(wait) = limits.iter().filter_map(|l| l.err()).max() {
-        return Err(identity::rate_limited(wait));
-    }
+    let windows = reserve(&db, &counters, now).await?;
 
     let user: Option<LoginRow> = store::first(store::stmt(
         &db,
@@ -116,17 +197,8 @@ pub async fn login(mut req: Request, env: &Env) -> ApiResult<Response> {
     .await?;
     let user = match user {
         Some(u) if ok => u,
-        _ => {
-            let fail = |tn: &str, key: &str| {
-                store::stmt(&db, FAILURE_UPSERT, &[t(tn), t(key), i(now), i(WINDOW_MS)])
-            };
-            store::batch(
-                &db,
-                vec![fail(tenant, &account_key)?, fail(GLOBAL_TENANT, &ip_key)?],
-            )
-            .await?;
-            return Err(identity::invalid_credentials());
-        }
+        // The reservations stay: they were this failure.
+        _ => return Err(identity::invalid_credentials()),
     };
 
     let access = mint(env, &user.id, tenant, &user.role)?;
@@ -154,6 +226,7 @@ pub async fn login(mut req: Request, env: &Env) -> ApiResult<Response> {
                 "DELETE FROM login_attempts WHERE tenant_id = ?1 AND key = ?2",
                 &[t(tenant), t(&account_key)],
             )?,
+            release(&db, &counters[1], windows[1])?,
         ],
     )
     .await?;
@@ -188,6 +261,7 @@ pub async fn refresh(mut req: Request, env: &Env) -> ApiResult<Response> {
     let token = identity::validate_refresh_body(&body::json(&mut req).await?)?;
     let (tenant, secret) =
         identity::parse_refresh_token(&token).ok_or_else(identity::invalid_refresh)?;
+    guard::refuse_blocked(&req, env, tenant).await?;
     let old_hash = sha256_hex(secret.as_bytes());
     let db = store::db(env)?;
     let now = platform::now_ms();
@@ -269,6 +343,7 @@ pub async fn refresh(mut req: Request, env: &Env) -> ApiResult<Response> {
 pub async fn logout(mut req: Request, env: &Env) -> ApiResult<Response> {
     let token = identity::validate_refresh_body(&body::json(&mut req).await?)?;
     if let Some((tenant, secret)) = identity::parse_refresh_token(&token) {
+        guard::refuse_blocked(&req, env, tenant).await?;
         let db = store::db(env)?;
         store::run(store::stmt(
             &db,

@@ -91,12 +91,25 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     json_page(rows, page.limit, |r| r.id.clone())
 }
 
-/// Public: the card's own details only.
-pub async fn public(env: &Env, slug: &str) -> ApiResult<Response> {
+#[derive(Deserialize)]
+struct CardTenant {
+    tenant_id: String,
+}
+
+/// Public: the card's own details only (refused to addresses its tenant blocks).
+pub async fn public(req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
     if !card::valid_slug(slug) {
         return Err(ApiError::not_found("card"));
     }
     let db = store::db(env)?;
+    let owner: CardTenant = store::first(store::stmt(
+        &db,
+        "SELECT tenant_id FROM cards WHERE slug = ?1",
+        &[t(slug)],
+    )?)
+    .await?
+    .ok_or_else(|| ApiError::not_found("card"))?;
+    guard::refuse_blocked(&req, env, &owner.tenant_id).await?;
     let c: Option<Card> = store::first(store::stmt(
         &db,
         &format!("SELECT {COLUMNS} FROM cards WHERE slug = ?1"),
@@ -117,10 +130,9 @@ struct Owner {
     scans: f64,
 }
 
-fn visitor(req: &Request) -> String {
-    let ip = guard::client_ip(req).unwrap_or_else(|| "unknown".into());
-    crate::domain::password::sha256_hex(format!("pulse-card-visitor:{ip}").as_bytes())[..16]
-        .to_string()
+/// A visitor's scans dedupe on a keyed tag of their address (never the address itself).
+fn visitor(req: &Request, env: &Env) -> String {
+    guard::ip_tag(req, env, "card-visitor")
 }
 
 /// Public: `POST /api/cards/:id/scan` `{"source"?: "qr"|"nfc"|"link"}`.
@@ -146,7 +158,8 @@ pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> 
     .await?
     .ok_or_else(|| ApiError::not_found("card"))?;
     let tenant = owner.tenant_id.as_str();
-    let who = visitor(&req);
+    guard::refuse_blocked(&req, env, tenant).await?;
+    let who = visitor(&req, env);
     let now = crate::platform::now_ms();
     let scans = owner.scans as i64 + 1;
     let event = outbox::draft(

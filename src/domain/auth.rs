@@ -97,6 +97,7 @@ pub enum AuthError {
     UnsupportedAlgorithm(String),
     BadSignature,
     Expired,
+    NotYetValid,
     MissingClaim(&'static str),
     InvalidClaim(&'static str),
 }
@@ -109,6 +110,7 @@ impl AuthError {
             AuthError::UnsupportedAlgorithm(a) => format!("token algorithm '{a}' is not accepted"),
             AuthError::BadSignature => "token signature is invalid".into(),
             AuthError::Expired => "token has expired".into(),
+            AuthError::NotYetValid => "token is not valid yet".into(),
             AuthError::MissingClaim(c) => format!("token lacks the '{c}' claim"),
             AuthError::InvalidClaim(c) => format!("token claim '{c}' is invalid"),
         }
@@ -131,6 +133,20 @@ pub fn valid_user_id(s: &str) -> bool {
 }
 
 const LEEWAY_SECONDS: i64 = 30;
+
+/// The token of an `Authorization` header value: the scheme is matched case-insensitively
+/// (RFC 7235) and whitespace around the scheme and the token is ignored. `None` when the
+/// scheme is not Bearer or the credentials are not one token.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let h = header.trim();
+    let split = h.find(|c: char| c.is_ascii_whitespace())?;
+    let (scheme, rest) = h.split_at(split);
+    let token = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer")
+        && !token.is_empty()
+        && !token.contains(|c: char| c.is_ascii_whitespace()))
+    .then_some(token)
+}
 
 pub fn verify(token: &str, cfg: &AuthConfig, now: DateTime<Utc>) -> Result<Principal, AuthError> {
     if token.is_empty() {
@@ -187,7 +203,12 @@ pub fn verify(token: &str, cfg: &AuthConfig, now: DateTime<Utc>) -> Result<Princ
         jwt_compact::ValidationError::NoClaim(_) => AuthError::MissingClaim("exp"),
         _ => AuthError::Expired,
     })?;
-    claims.validate_maturity(&opts).ok();
+    // `nbf` is optional; when present it gets the same leeway as `exp`.
+    if let Some(nbf) = claims.not_before {
+        if nbf > now + Duration::seconds(LEEWAY_SECONDS) {
+            return Err(AuthError::NotYetValid);
+        }
+    }
     let iat = claims.issued_at.ok_or(AuthError::MissingClaim("iat"))?;
     if iat > now + Duration::seconds(LEEWAY_SECONDS) {
         return Err(AuthError::InvalidClaim("iat"));
@@ -281,10 +302,13 @@ pub fn mint_ed25519(
     Ed25519.token(&header, &claims, secret).unwrap_or_default()
 }
 
-/// Parses `JWT_JWKS` (a JSON Web Key Set) into Ed25519 keys; other key types are skipped.
-pub fn ed25519_keys_from_jwks(
-    jwks: &str,
-) -> Result<Vec<(Option<String>, Ed25519PublicKey)>, String> {
+/// Ed25519 keys of a JWKS, and a warning for each key that could not be used.
+pub type JwksKeys = (Vec<(Option<String>, Ed25519PublicKey)>, Vec<String>);
+
+/// Parses `JWT_JWKS` (a JSON Web Key Set) into Ed25519 keys; other key types are skipped
+/// silently, malformed Ed25519 keys with a warning, and neither disables the other keys.
+/// `Err` only when the whole value is not a JWKS.
+pub fn ed25519_keys_from_jwks(jwks: &str) -> Result<JwksKeys, String> {
     #[derive(Deserialize)]
     struct Set {
         keys: Vec<serde_json::Value>,
@@ -292,19 +316,26 @@ pub fn ed25519_keys_from_jwks(
     let set: Set =
         serde_json::from_str(jwks).map_err(|e| format!("JWT_JWKS is not a JWKS: {e}"))?;
     let mut out = Vec::new();
-    for k in set.keys {
+    let mut warnings = Vec::new();
+    for (n, k) in set.keys.into_iter().enumerate() {
         if k.get("kty").and_then(|v| v.as_str()) != Some("OKP")
             || k.get("crv").and_then(|v| v.as_str()) != Some("Ed25519")
         {
             continue;
         }
         let kid = k.get("kid").and_then(|v| v.as_str()).map(String::from);
-        let jwk: jwt_compact::jwk::JsonWebKey<'_> =
-            serde_json::from_value(k).map_err(|e| format!("bad JWK: {e}"))?;
-        let key = Ed25519PublicKey::try_from(&jwk).map_err(|e| format!("bad Ed25519 JWK: {e}"))?;
-        out.push((kid, key));
+        let key = serde_json::from_value::<jwt_compact::jwk::JsonWebKey<'_>>(k)
+            .map_err(|e| e.to_string())
+            .and_then(|jwk| Ed25519PublicKey::try_from(&jwk).map_err(|e| e.to_string()));
+        match key {
+            Ok(key) => out.push((kid, key)),
+            Err(e) => warnings.push(format!(
+                "JWT_JWKS key #{n} (kid {}) skipped: {e}",
+                kid.as_deref().unwrap_or("-")
+            )),
+        }
     }
-    Ok(out)
+    Ok((out, warnings))
 }
 
 /// Seconds since the epoch as a `DateTime` (for callers holding a JS clock reading).
@@ -421,7 +452,7 @@ mod tests {
             r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"{x}"}},{{"kty":"RSA","n":"x","e":"AQAB"}}]}}"#
         );
         let cfg = AuthConfig {
-            ed25519_keys: ed25519_keys_from_jwks(&jwks).unwrap(),
+            ed25519_keys: ed25519_keys_from_jwks(&jwks).unwrap().0,
             ..Default::default()
         };
         let t = mint_ed25519(
@@ -461,6 +492,80 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn not_before_is_honoured_with_leeway() {
+        let secret = b"test-secret-please-ignore";
+        let token = |nbf: DateTime<Utc>| {
+            let mut c = claims_for("u", "demo", "admin", now(), 7200);
+            c.not_before = Some(nbf);
+            Hs256
+                .token(&Header::empty(), &c, &Hs256Key::new(secret))
+                .unwrap()
+        };
+        let future = token(now() + Duration::hours(1));
+        assert_eq!(
+            verify(&future, &hs_cfg(), now()),
+            Err(AuthError::NotYetValid)
+        );
+        // Valid once the time comes, and within the leeway just before it.
+        assert!(verify(&future, &hs_cfg(), now() + Duration::hours(1)).is_ok());
+        let soon = token(now() + Duration::seconds(LEEWAY_SECONDS));
+        assert!(verify(&soon, &hs_cfg(), now()).is_ok());
+        let later = token(now() + Duration::seconds(LEEWAY_SECONDS + 1));
+        assert_eq!(
+            verify(&later, &hs_cfg(), now()),
+            Err(AuthError::NotYetValid)
+        );
+        assert!(verify(&token(now() - Duration::hours(1)), &hs_cfg(), now()).is_ok());
+    }
+
+    #[test]
+    fn a_malformed_jwk_does_not_disable_the_others() {
+        let kp = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([9u8; 32]));
+        let x = base64url(kp.pk.as_ref());
+        let jwks = format!(
+            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"bad","x":"!!"}},
+                {{"kty":"OKP","crv":"Ed25519","kid":"short","x":"AAAA"}},
+                {{"kty":"OKP","crv":"Ed25519","kid":"good","x":"{x}"}}]}}"#
+        );
+        let (keys, warnings) = ed25519_keys_from_jwks(&jwks).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].0.as_deref(), Some("good"));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("kid bad"), "{warnings:?}");
+        let cfg = AuthConfig {
+            ed25519_keys: keys,
+            ..Default::default()
+        };
+        let t = mint_ed25519(&kp.sk, Some("good"), "u", "acme", "viewer", now(), 60);
+        assert!(verify(&t, &cfg, now()).is_ok());
+        assert!(ed25519_keys_from_jwks("not json").is_err());
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_whitespace_tolerant() {
+        for h in [
+            "Bearer abc.def.ghi",
+            "bearer abc.def.ghi",
+            "BEARER abc.def.ghi",
+            "Bearer  abc.def.ghi",
+            "  Bearer\tabc.def.ghi  ",
+        ] {
+            assert_eq!(bearer_token(h), Some("abc.def.ghi"), "{h:?}");
+        }
+        for h in [
+            "",
+            "Bearer",
+            "Bearer   ",
+            "Basic abc",
+            "Bearerabc",
+            "Bearer a b",
+            "Token abc",
+        ] {
+            assert_eq!(bearer_token(h), None, "{h:?}");
+        }
     }
 
     #[test]

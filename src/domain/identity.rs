@@ -13,7 +13,9 @@ pub const ACCESS_TTL_SECONDS: i64 = 15 * 60;
 /// Each refresh token lives 30 days from its issue (a refresh issues a fresh one).
 pub const REFRESH_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 
-/// Failed logins: per (tenant, email) 5 and per client IP 20 in a 15-minute window.
+/// Failed logins: per (tenant, email) 5 and per client IP 20 (across all accounts of all
+/// tenants) in a 15-minute window; env `LOGIN_ACCOUNT_LIMIT` and `LOGIN_IP_LIMIT` override
+/// the limits.
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 pub const ACCOUNT_LIMIT: i64 = 5;
 pub const IP_LIMIT: i64 = 20;
@@ -189,7 +191,6 @@ pub fn check_bucket(b: Option<Bucket>, limit: i64, now_ms: i64) -> Result<(), u3
 }
 
 /// The counter after one more failure (a new window starts once the old one is over).
-/// The store applies the same rule atomically in SQL (`api::auth::FAILURE_UPSERT`).
 pub fn after_failure(b: Option<Bucket>, now_ms: i64) -> Bucket {
     match b {
         Some(b) if now_ms - b.window_start_ms < WINDOW_MS => Bucket {
@@ -201,6 +202,16 @@ pub fn after_failure(b: Option<Bucket>, now_ms: i64) -> Bucket {
             failures: 1,
         },
     }
+}
+
+/// An attempt's reservation: the counter with this attempt counted, or `None` when the
+/// counter is full (`limit` failures in its window) and the attempt must be refused before
+/// any password work. The store applies the same rule in one guarded SQL statement
+/// (`api::auth::RESERVE_ATTEMPT`), so concurrent attempts cannot overshoot the limit.
+pub fn reserve(b: Option<Bucket>, limit: i64, now_ms: i64) -> Option<Bucket> {
+    check_bucket(b, limit, now_ms)
+        .ok()
+        .map(|()| after_failure(b, now_ms))
 }
 
 /// The 429 of a limited login.
@@ -377,6 +388,22 @@ mod tests {
                 window_start_ms: later,
                 failures: 1
             }
+        );
+        // Reservations stop at the limit, whatever the order of concurrent attempts.
+        let mut r = None;
+        let granted = (0..50)
+            .filter(|_| match reserve(r, ACCOUNT_LIMIT, t0) {
+                Some(next) => {
+                    r = Some(next);
+                    true
+                }
+                None => false,
+            })
+            .count();
+        assert_eq!(granted as i64, ACCOUNT_LIMIT);
+        assert_eq!(
+            reserve(r, ACCOUNT_LIMIT, t0 + WINDOW_MS).map(|b| b.failures),
+            Some(1)
         );
         // The IP limit is separate and higher.
         assert_eq!(check_bucket(b, IP_LIMIT, t0 + 2), Ok(()));

@@ -1,8 +1,11 @@
-//! Authentication and authorization at the edge: reads the bearer token (header, or
-//! `?token=` on realtime routes), verifies it with keys from env, and checks the role.
+//! Authentication and authorization at the edge: the one reader of the bearer token (header,
+//! or `?token=` on streaming routes), verified once per request, and the role check.
 
-use crate::domain::auth::{self, Action, AuthConfig, Principal};
+use super::routes::{self, Match, Route};
+use crate::domain::auth::{self, Action, AuthConfig, AuthError, Principal};
 use crate::domain::error::{ApiError, ApiResult};
+use sha2::{Digest, Sha256};
+use std::cell::{Cell, RefCell};
 use worker::{Env, Request};
 
 /// Builds the trusted-key configuration from env: `JWT_SECRET` (HS256), `JWT_JWKS` (a JWKS
@@ -15,11 +18,20 @@ pub fn config(env: &Env) -> AuthConfig {
             .ok()
             .filter(|s| !s.is_empty())
     };
-    let ed25519_keys = match get("JWT_JWKS") {
-        Some(j) => auth::ed25519_keys_from_jwks(&j).unwrap_or_else(|e| {
+    let ed25519_keys = match get("JWT_JWKS").map(|j| auth::ed25519_keys_from_jwks(&j)) {
+        Some(Ok((keys, warnings))) => {
+            // Once per isolate: the configuration does not change while it lives.
+            if !warnings.is_empty() && !JWKS_WARNED.replace(true) {
+                for w in warnings {
+                    worker::console_warn!("{w}");
+                }
+            }
+            keys
+        }
+        Some(Err(e)) => {
             worker::console_error!("JWT_JWKS ignored: {e}");
             Vec::new()
-        }),
+        }
         None => Vec::new(),
     };
     AuthConfig {
@@ -30,44 +42,91 @@ pub fn config(env: &Env) -> AuthConfig {
     }
 }
 
-fn bearer(req: &Request, allow_query: bool) -> ApiResult<String> {
+/// Streaming routes take the token as `?token=` (browsers cannot set headers on WebSocket
+/// or EventSource); every other route only reads the `Authorization` header.
+pub fn query_token_allowed(method: &str, path: &str) -> bool {
+    matches!(
+        routes::find(method, path),
+        Match::Found(Route::RealtimeWs | Route::RealtimeStream | Route::RoomWs, _)
+    )
+}
+
+/// The request's bearer token: `Ok(None)` when it carries none, `Err` when the
+/// `Authorization` header is not a bearer token.
+pub fn token(req: &Request) -> ApiResult<Option<String>> {
     if let Some(h) = req.headers().get("authorization").ok().flatten() {
-        return match h
-            .strip_prefix("Bearer ")
-            .or_else(|| h.strip_prefix("bearer "))
-        {
-            Some(t) => Ok(t.trim().to_string()),
+        return match auth::bearer_token(&h) {
+            Some(t) => Ok(Some(t.to_string())),
             None => Err(ApiError::unauthorized(
                 "Authorization must be 'Bearer <token>'",
             )),
         };
     }
-    if allow_query {
+    if query_token_allowed(req.method().as_ref(), &req.path()) {
         if let Ok(url) = req.url() {
             if let Some((_, v)) = url.query_pairs().find(|(k, _)| k == "token") {
-                return Ok(v.into_owned());
+                return Ok(Some(v.into_owned()));
             }
         }
     }
-    Err(ApiError::unauthorized(auth::AuthError::Missing.message()))
+    Ok(None)
 }
 
-fn verify(req: &Request, env: &Env, allow_query: bool) -> ApiResult<Principal> {
-    let token = bearer(req, allow_query)?;
-    let now = auth::at_millis(crate::platform::now_ms());
-    auth::verify(&token, &config(env), now).map_err(|e| ApiError::unauthorized(e.message()))
+/// How long a verification result is reused: it spans the guard and the handler of one
+/// request, not sessions.
+const MEMO_MS: i64 = 2_000;
+const MEMO_MAX: usize = 64;
+
+type Memo = Vec<([u8; 32], i64, Result<Principal, AuthError>)>;
+
+thread_local! {
+    static JWKS_WARNED: Cell<bool> = const { Cell::new(false) };
+    /// SHA-256 of the token -> (verified at ms, outcome). Keyed by a digest so that the
+    /// lookup compares no token bytes.
+    static VERIFIED: RefCell<Memo> = const { RefCell::new(Vec::new()) };
+}
+
+fn verify_memo(token: &str, env: &Env) -> Result<Principal, AuthError> {
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let now = crate::platform::now_ms();
+    let hit = VERIFIED.with(|m| {
+        m.borrow()
+            .iter()
+            .find(|(d, at, _)| *d == digest && now - at < MEMO_MS && now >= *at)
+            .map(|(_, _, r)| r.clone())
+    });
+    if let Some(r) = hit {
+        return r;
+    }
+    let r = auth::verify(token, &config(env), auth::at_millis(now));
+    VERIFIED.with(|m| {
+        let mut m = m.borrow_mut();
+        m.retain(|(d, at, _)| *d != digest && now - at < MEMO_MS);
+        if m.len() >= MEMO_MAX {
+            let _ = m.remove(0);
+        }
+        m.push((digest, now, r.clone()));
+    });
+    r
+}
+
+/// The verified caller: 401 without a valid token.
+pub fn principal(req: &Request, env: &Env) -> ApiResult<Principal> {
+    let token = token(req)?.ok_or_else(|| ApiError::unauthorized(AuthError::Missing.message()))?;
+    verify_memo(&token, env).map_err(|e| ApiError::unauthorized(e.message()))
 }
 
 /// Verifies the caller and checks that their role allows `action`.
 pub fn require(req: &Request, env: &Env, action: Action) -> ApiResult<Principal> {
-    let who = verify(req, env, false)?;
+    let who = principal(req, env)?;
     allow(&who, action)?;
     Ok(who)
 }
 
-/// Realtime routes also take `?token=` (browsers cannot set headers on WS/SSE).
+/// Streaming routes: any verified caller (channel rules apply in the hub); `?token=` is
+/// accepted on these routes by `token`.
 pub fn require_realtime(req: &Request, env: &Env) -> ApiResult<Principal> {
-    verify(req, env, true)
+    principal(req, env)
 }
 
 pub fn allow(who: &Principal, action: Action) -> ApiResult<()> {

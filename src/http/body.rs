@@ -1,57 +1,75 @@
 //! Request bodies and query strings: JSON only, size-capped, parse errors as 4xx.
 
 use crate::domain::error::{ApiError, ApiResult};
+use futures_util::StreamExt;
 use serde_json::Value;
 use worker::Request;
 
-/// Issue 4: bodies up to 1 MiB; field limits keep real payloads far smaller.
+/// Bodies up to 1 MiB; field limits keep real payloads far smaller.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub async fn json(req: &mut Request) -> ApiResult<Value> {
+/// Reads the body as it streams in and stops once it passes `limit`: 413 past the limit
+/// whether or not a `content-length` was sent (a chunked body is never buffered whole).
+/// A request without a body reads as empty.
+pub async fn read_limited(req: &mut Request, limit: usize) -> ApiResult<Vec<u8>> {
+    if let Some(len) = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+    {
+        if len > limit as u64 {
+            return Err(ApiError::too_large(limit));
+        }
+    }
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let unreadable = || ApiError::bad_request("could not read the request body");
+    let mut stream = req.stream().map_err(|_| unreadable())?;
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| unreadable())?;
+        if buf.len() + chunk.len() > limit {
+            return Err(ApiError::too_large(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+fn require_json(req: &Request) -> ApiResult<()> {
     let ct = req
         .headers()
         .get("content-type")
         .ok()
         .flatten()
         .unwrap_or_default();
-    if !ct.to_ascii_lowercase().starts_with("application/json") {
-        return Err(ApiError::unsupported_media());
+    if ct.to_ascii_lowercase().starts_with("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::unsupported_media())
     }
-    if let Some(len) = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|l| l.parse::<usize>().ok())
-    {
-        if len > MAX_BODY_BYTES {
-            return Err(ApiError::too_large(MAX_BODY_BYTES));
-        }
-    }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::bad_request("could not read the request body"))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::too_large(MAX_BODY_BYTES));
-    }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
 }
 
-/// Like `json`, but an absent body (no `content-length`, or 0) reads as `{}`.
+fn parse(bytes: &[u8]) -> ApiResult<Value> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
+}
+
+pub async fn json(req: &mut Request) -> ApiResult<Value> {
+    require_json(req)?;
+    parse(&read_limited(req, MAX_BODY_BYTES).await?)
+}
+
+/// Like `json`, but an absent or empty body reads as `{}`.
 pub async fn json_or_empty(req: &mut Request) -> ApiResult<Value> {
-    let has_body = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .is_some_and(|l| l != "0");
-    if has_body {
-        json(req).await
-    } else {
-        Ok(Value::Object(Default::default()))
+    let bytes = read_limited(req, MAX_BODY_BYTES).await?;
+    if bytes.is_empty() {
+        return Ok(Value::Object(Default::default()));
     }
+    require_json(req)?;
+    parse(&bytes)
 }
 
 /// A versioned update's JSON body and the version it expects: the body's `version` (taken

@@ -1,8 +1,8 @@
-//! Request guards that run before routing: the per-caller rate limit (seed 000's
-//! `apiLimiter`, a Workers rate-limiting binding) and the tenant's IP blocklist
-//! (`checkBlockedIP`), with the blocklist cached per isolate for a few seconds.
+//! Request guards that run before routing: the per-caller rate limit (a Workers
+//! rate-limiting binding) and the tenant's IP blocklist, which covers every request that
+//! names a tenant (cached per isolate for a few seconds).
 
-use crate::domain::auth::{self, Principal};
+use super::routes::{self, Match, Route};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::store::{self, i, t};
 use serde::Deserialize;
@@ -22,29 +22,23 @@ pub fn client_ip(req: &Request) -> Option<String> {
     req.headers().get("cf-connecting-ip").ok().flatten()
 }
 
-/// The caller's verified identity, if the request carries a valid token (header, or
-/// `?token=` on realtime routes); the handlers verify again and answer 401 themselves.
-fn caller(req: &Request, env: &Env) -> Option<Principal> {
-    let token = req
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .and_then(|h| h.strip_prefix("Bearer ").map(str::to_string))
-        .or_else(|| {
-            req.url()
-                .ok()?
-                .query_pairs()
-                .find(|(k, _)| k == "token")
-                .map(|(_, v)| v.into_owned())
-        })?;
-    let now = auth::at_millis(crate::platform::now_ms());
-    auth::verify(&token, &super::auth::config(env), now).ok()
+/// The tenant a request is attributable to before its body is read: the verified caller's,
+/// or the one a public-room path names. Logins, refreshes and public cards name theirs
+/// in the body or the stored card; their handlers call `refuse_blocked`.
+fn path_tenant(req: &Request) -> Option<String> {
+    match routes::find(req.method().as_ref(), &req.path()) {
+        Match::Found(Route::PublicRoomWs, p) => p
+            .first()
+            .filter(|t| crate::domain::auth::valid_tenant_id(t))
+            .map(|t| t.to_string()),
+        _ => None,
+    }
 }
 
 pub async fn check(req: &Request, env: &Env) -> ApiResult<()> {
     let ip = client_ip(req);
-    let who = caller(req, env);
+    // The same reader and verification the handlers use (memoized for them).
+    let who = super::auth::principal(req, env).ok();
     // Rate limit: per verified user, else per IP.
     let key = match (&who, &ip) {
         (Some(w), _) => format!("u:{}:{}", w.tenant_id, w.user_id),
@@ -62,16 +56,22 @@ pub async fn check(req: &Request, env: &Env) -> ApiResult<()> {
             Err(e) => worker::console_error!("rate limiter unavailable: {e}"),
         }
     }
-    if let (Some(w), Some(ip)) = (&who, &ip) {
-        if blocked(env, &w.tenant_id, ip).await? {
-            return Err(ApiError::new(
-                403,
-                "ip_blocked",
-                "requests from this address are blocked",
-            ));
-        }
+    if let Some(tenant) = who.map(|w| w.tenant_id).or_else(|| path_tenant(req)) {
+        refuse_blocked(req, env, &tenant).await?;
     }
     Ok(())
+}
+
+/// 403 `ip_blocked` when the client address is on `tenant`'s blocklist.
+pub async fn refuse_blocked(req: &Request, env: &Env, tenant: &str) -> ApiResult<()> {
+    match client_ip(req) {
+        Some(ip) if blocked(env, tenant, &ip).await? => Err(ApiError::new(
+            403,
+            "ip_blocked",
+            "requests from this address are blocked",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -115,4 +115,42 @@ async fn blocked(env: &Env, tenant: &str, ip: &str) -> ApiResult<bool> {
 /// Drops this isolate's cached list after a change (other isolates refresh within the TTL).
 pub fn forget(tenant: &str) {
     BLOCKLIST.with(|b| b.borrow_mut().remove(tenant));
+}
+
+/// A short tag of the client address that cannot be turned back into it without the
+/// server's secret: HMAC-SHA256 keyed from `VISITOR_ID_SECRET` (else `JWT_SECRET`) over
+/// `purpose` and the address. Stable per address and purpose, so per-visitor limits and
+/// deduplication still work. Without any secret the tag is random (per call).
+pub fn ip_tag(req: &Request, env: &Env, purpose: &str) -> String {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    let secret = ["VISITOR_ID_SECRET", "JWT_SECRET"].iter().find_map(|k| {
+        env.secret(k)
+            .map(|s| s.to_string())
+            .or_else(|_| env.var(k).map(|v| v.to_string()))
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    let Some(secret) = secret else {
+        return crate::platform::random_hex()[..16].to_string();
+    };
+    // A key of its own, so the tags have nothing in common with anything else the
+    // secret signs.
+    let mut kdf = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return crate::platform::random_hex()[..16].to_string(),
+    };
+    kdf.update(b"pulse ip tag key v1");
+    let key = kdf.finalize().into_bytes();
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+        return crate::platform::random_hex()[..16].to_string();
+    };
+    let ip = client_ip(req).unwrap_or_default();
+    mac.update(purpose.as_bytes());
+    mac.update(b"\0");
+    mac.update(ip.trim().as_bytes());
+    mac.finalize().into_bytes()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

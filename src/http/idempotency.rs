@@ -1,34 +1,46 @@
-//! `Idempotency-Key` on POST: the first response per (tenant, key) is stored and replayed
-//! to retries, so a retried request never writes twice. Keys live at least 24 h.
+//! `Idempotency-Key` on POST: the first response per (tenant, caller, route, key) is stored
+//! and replayed to that caller's retries, so a retried request never writes twice. Keys live
+//! at least 24 h; a key whose first request died is free again after a minute.
 
-use super::auth;
-use crate::domain::auth::Action;
+use super::{auth, body};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::store::{self, i, ot, t};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use worker::{Env, Headers, Request, Response};
+use worker::{Env, Headers, Request, RequestInit, Response};
 
 /// Headers a replay repeats (the body and status always are).
 const KEPT_HEADERS: &[&str] = &["content-type", "location", "pulse-job-id", "retry-after"];
 pub const TTL_MS: i64 = 24 * 3600 * 1000;
+/// A claim still pending after this long belongs to a request that died: it may be re-claimed.
+pub const STALE_PENDING_MS: i64 = 60 * 1000;
 
 pub fn valid_key(k: &str) -> bool {
     !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
+/// The stored key: the client's key scoped to the caller (user and role, as the handler
+/// authorized them) and the route. A replay therefore only ever answers the caller whose own
+/// request was authorized and produced it; anyone else runs the route's checks.
+fn scoped_key(user: &str, role: &str, method: &str, path: &str, key: &str) -> String {
+    format!("{user} {role} {method} {path} {key}")
+}
+
 pub enum Begin {
     /// No key on this request: handle it normally.
-    None,
+    None(Request),
     /// The key was seen with the same request: this is the stored response.
     Replay(Response),
-    /// First use: handle the request, then `finish` with its response.
-    Proceed(Guard),
+    /// First use: handle this request (the body already read, size-checked), then `finish`
+    /// with its response.
+    Proceed(Guard, Request),
 }
 
 pub struct Guard {
     tenant: String,
     key: String,
+    /// `created_ms` of this request's claim: only the claim's owner stores or releases it.
+    claimed_ms: i64,
 }
 
 #[derive(Deserialize)]
@@ -38,30 +50,69 @@ struct Row {
     status: Option<f64>,
     body: Option<String>,
     headers: Option<String>,
+    created_ms: f64,
 }
 
-pub async fn begin(req: &Request, env: &Env) -> ApiResult<Begin> {
+/// What a request with a key does, given the stored row of that key.
+#[derive(Debug, PartialEq, Eq)]
+enum Seen {
+    Claim,
+    Replay,
+    Reused,
+    InProgress,
+}
+
+fn decide(row: Option<(&str, &str, i64)>, hash: &str, now: i64) -> Seen {
+    match row {
+        None => Seen::Claim,
+        Some((_, _, created)) if created < now - TTL_MS => Seen::Claim,
+        Some((_, state, created)) if state != "done" && created < now - STALE_PENDING_MS => {
+            Seen::Claim
+        }
+        Some((h, _, _)) if h != hash => Seen::Reused,
+        Some((_, state, _)) if state != "done" => Seen::InProgress,
+        Some(_) => Seen::Replay,
+    }
+}
+
+fn in_progress() -> ApiError {
+    let mut e = ApiError::new(
+        409,
+        "request_in_progress",
+        "the first request with this key is still running",
+    );
+    e.retry_after = Some(1);
+    e
+}
+
+pub async fn begin(mut req: Request, env: &Env) -> ApiResult<Begin> {
     let Some(key) = req.headers().get("idempotency-key").ok().flatten() else {
-        return Ok(Begin::None);
+        return Ok(Begin::None(req));
     };
     // Token endpoints are never replayed (a stored answer would hold live credentials), and
     // public scans have no tenant-scoped caller to key on.
     if req.path().starts_with("/api/auth/") || req.path().ends_with("/scan") {
-        return Ok(Begin::None);
+        return Ok(Begin::None(req));
     }
     if !valid_key(&key) {
         return Err(ApiError::bad_request(
             "Idempotency-Key must be 1-255 visible ASCII characters",
         ));
     }
-    // Keys are scoped to the tenant, so the caller must be known first.
-    let who = auth::require(req, env, Action::Read)?;
-    let body = req
-        .clone()?
-        .bytes()
-        .await
-        .map_err(|_| ApiError::bad_request("could not read the request body"))?;
-    let mut material = req.path().into_bytes();
+    // Keys are scoped to the caller, so the caller must be authenticated first.
+    let who = auth::principal(&req, env)?;
+    let path = req.path();
+    let key = scoped_key(
+        &who.user_id,
+        who.role.as_str(),
+        req.method().as_ref(),
+        &path,
+        &key,
+    );
+    // Read once, as it streams in (never a tee of an unbounded body); the handler gets a
+    // copy of the request carrying these bytes.
+    let body = body::read_limited(&mut req, body::MAX_BODY_BYTES).await?;
+    let mut material = path.as_bytes().to_vec();
     material.push(0);
     material.extend_from_slice(&body);
     let hash = crate::domain::password::sha256_hex(&material);
@@ -69,54 +120,76 @@ pub async fn begin(req: &Request, env: &Env) -> ApiResult<Begin> {
     let now = crate::platform::now_ms();
     let existing: Option<Row> = store::first(store::stmt(
         &db,
-        "SELECT request_hash, state, status, body, headers FROM idempotency
-         WHERE tenant_id = ?1 AND key = ?2 AND created_ms >= ?3",
-        &[t(&who.tenant_id), t(&key), i(now - TTL_MS)],
+        "SELECT request_hash, state, status, body, headers, created_ms FROM idempotency
+         WHERE tenant_id = ?1 AND key = ?2",
+        &[t(&who.tenant_id), t(&key)],
     )?)
     .await?;
-    if let Some(row) = existing {
-        if row.request_hash != hash {
+    let seen = decide(
+        existing.as_ref().map(|r| {
+            (
+                r.request_hash.as_str(),
+                r.state.as_str(),
+                r.created_ms as i64,
+            )
+        }),
+        &hash,
+        now,
+    );
+    match (seen, existing) {
+        (Seen::Reused, _) => {
             return Err(ApiError::new(
                 422,
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with a different request",
-            ));
+            ))
         }
-        if row.state != "done" {
-            let mut e = ApiError::new(
-                409,
-                "request_in_progress",
-                "the first request with this key is still running",
-            );
-            e.retry_after = Some(1);
-            return Err(e);
-        }
-        return Ok(Begin::Replay(replay(&row)?));
+        (Seen::InProgress, _) => return Err(in_progress()),
+        (Seen::Replay, Some(row)) => return Ok(Begin::Replay(replay(&row)?)),
+        _ => {}
     }
-    // Claim the key (an expired row of the same key is replaced).
+    // Claim the key: a free key, an expired one, or one whose first request died.
     let claimed = store::run(store::stmt(
         &db,
         "INSERT INTO idempotency (tenant_id, key, request_hash, state, created_ms)
          VALUES (?1, ?2, ?3, 'pending', ?4)
          ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = excluded.request_hash,
            state = 'pending', status = NULL, body = NULL, headers = NULL, created_ms = excluded.created_ms
-         WHERE idempotency.created_ms < ?5",
-        &[t(&who.tenant_id), t(&key), t(&hash), i(now), i(now - TTL_MS)],
+         WHERE idempotency.created_ms < ?5
+            OR (idempotency.state = 'pending' AND idempotency.created_ms < ?6)",
+        &[
+            t(&who.tenant_id),
+            t(&key),
+            t(&hash),
+            i(now),
+            i(now - TTL_MS),
+            i(now - STALE_PENDING_MS),
+        ],
     )?)
     .await?;
     if store::changes(&claimed) == 0 {
-        let mut e = ApiError::new(
-            409,
-            "request_in_progress",
-            "a request with this key is running",
-        );
-        e.retry_after = Some(1);
-        return Err(e);
+        return Err(in_progress());
     }
-    Ok(Begin::Proceed(Guard {
+    let guard = Guard {
         tenant: who.tenant_id,
         key,
-    }))
+        claimed_ms: now,
+    };
+    Ok(Begin::Proceed(guard, with_body(&req, &body)?))
+}
+
+/// The same request (URL, method, headers) with its already-read body.
+fn with_body(req: &Request, body: &[u8]) -> ApiResult<Request> {
+    let headers = req.headers().clone();
+    // The new body has a known length; the original framing does not apply to it.
+    headers.delete("transfer-encoding")?;
+    headers.delete("content-length")?;
+    let mut init = RequestInit::new();
+    init.with_method(req.method()).with_headers(headers);
+    if !body.is_empty() {
+        init.with_body(Some(worker::js_sys::Uint8Array::from(body).into()));
+    }
+    Ok(Request::new_with_init(req.url()?.as_ref(), &init)?)
 }
 
 fn replay(row: &Row) -> ApiResult<Response> {
@@ -149,8 +222,9 @@ impl Guard {
         if status >= 500 {
             if let Ok(s) = store::stmt(
                 &db,
-                "DELETE FROM idempotency WHERE tenant_id = ?1 AND key = ?2 AND state = 'pending'",
-                &[t(&self.tenant), t(&self.key)],
+                "DELETE FROM idempotency
+                 WHERE tenant_id = ?1 AND key = ?2 AND state = 'pending' AND created_ms = ?3",
+                &[t(&self.tenant), t(&self.key), i(self.claimed_ms)],
             ) {
                 let _ = store::run(s).await;
             }
@@ -167,13 +241,14 @@ impl Guard {
         if let Ok(s) = store::stmt(
             &db,
             "UPDATE idempotency SET state = 'done', status = ?3, body = ?4, headers = ?5
-             WHERE tenant_id = ?1 AND key = ?2",
+             WHERE tenant_id = ?1 AND key = ?2 AND state = 'pending' AND created_ms = ?6",
             &[
                 t(&self.tenant),
                 t(&self.key),
                 i(i64::from(status)),
                 ot(Some(&body)),
                 t(&headers_json),
+                i(self.claimed_ms),
             ],
         ) {
             if let Err(e) = store::run(s).await {
@@ -187,6 +262,7 @@ impl Guard {
             status: Some(f64::from(status)),
             body: Some(body),
             headers: Some(headers_json),
+            created_ms: self.claimed_ms as f64,
         };
         match replay(&row) {
             Ok(r) => {
@@ -220,5 +296,37 @@ mod tests {
         assert!(!valid_key(""));
         assert!(!valid_key("has space"));
         assert!(!valid_key(&"k".repeat(256)));
+    }
+
+    #[test]
+    fn scoped_keys_differ_by_caller_role_and_route() {
+        let base = scoped_key("u1", "admin", "POST", "/api/users", "k");
+        assert_ne!(base, scoped_key("u2", "admin", "POST", "/api/users", "k"));
+        assert_ne!(base, scoped_key("u1", "viewer", "POST", "/api/users", "k"));
+        assert_ne!(base, scoped_key("u1", "admin", "POST", "/api/owners", "k"));
+        assert_eq!(base, scoped_key("u1", "admin", "POST", "/api/users", "k"));
+    }
+
+    #[test]
+    fn decisions() {
+        let now = 100 * TTL_MS;
+        assert_eq!(decide(None, "h", now), Seen::Claim);
+        assert_eq!(decide(Some(("h", "done", now - 5)), "h", now), Seen::Replay);
+        assert_eq!(decide(Some(("h", "done", now - 5)), "x", now), Seen::Reused);
+        assert_eq!(
+            decide(Some(("h", "pending", now - 5)), "h", now),
+            Seen::InProgress
+        );
+        assert_eq!(
+            decide(Some(("h", "pending", now - 5)), "x", now),
+            Seen::Reused
+        );
+        // A pending claim older than a minute belongs to a request that died.
+        let stale = now - STALE_PENDING_MS - 1;
+        assert_eq!(decide(Some(("h", "pending", stale)), "h", now), Seen::Claim);
+        assert_eq!(decide(Some(("h", "done", stale)), "h", now), Seen::Replay);
+        // Expired keys are free whatever they held.
+        let old = now - TTL_MS - 1;
+        assert_eq!(decide(Some(("h", "done", old)), "x", now), Seen::Claim);
     }
 }

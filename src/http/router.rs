@@ -31,10 +31,12 @@ pub async fn handle(req: Request, env: Env) -> Response {
     let resp = if let Err(e) = guarded {
         to_response(&e)
     } else if req.method() == Method::Post {
-        match idempotency::begin(&req, &env).await {
-            Ok(Begin::None) => respond(route(req, &env).await),
+        match idempotency::begin(req, &env).await {
+            Ok(Begin::None(req)) => respond(route(req, &env).await),
             Ok(Begin::Replay(r)) => r,
-            Ok(Begin::Proceed(guard)) => guard.finish(&env, respond(route(req, &env).await)).await,
+            Ok(Begin::Proceed(guard, req)) => {
+                guard.finish(&env, respond(route(req, &env).await)).await
+            }
             Err(e) => to_response(&e),
         }
     } else {
@@ -114,7 +116,7 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         Route::AppointmentComplete => api::calendar::complete(req, env, p0).await,
         Route::CardsList => api::cards::list(req, env).await,
         Route::CardsCreate => api::cards::create(req, env).await,
-        Route::CardPublic => api::cards::public(env, p0).await,
+        Route::CardPublic => api::cards::public(req, env, p0).await,
         Route::CardScan => api::cards::scan(req, env, p0).await,
         Route::AuthLogin => api::auth::login(req, env).await,
         Route::AuthRefresh => api::auth::refresh(req, env).await,

@@ -165,19 +165,13 @@ pub async fn websocket(req: Request, env: &Env, name: &str) -> ApiResult<Respons
     Ok(hub_client::get(env, &who, name, "/ws", &[("upgrade", "websocket".into())]).await?)
 }
 
-/// A short, stable, non-reversible tag of the visitor's IP (per-visitor limits, presence).
-fn visitor_id(req: &Request) -> String {
-    let ip = req
-        .headers()
-        .get("cf-connecting-ip")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "local".into());
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a
-    for b in ip.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("anon-{:08x}", h >> 32)
+/// A public visitor's id: a keyed tag of their address (stable, so the per-user socket limit
+/// applies to visitors too), which other visitors cannot turn back into the address.
+fn visitor_id(req: &Request, env: &Env) -> String {
+    format!(
+        "anon-{}",
+        crate::http::guard::ip_tag(req, env, "room-visitor")
+    )
 }
 
 /// `GET /api/public/rooms/:tenant/:name/ws`: token-less join, public rooms only.
@@ -196,7 +190,7 @@ pub async fn public_websocket(
         _ => return Err(ApiError::not_found("room")), // private rooms do not exist publicly
     }
     let visitor = Principal {
-        user_id: visitor_id(&req),
+        user_id: visitor_id(&req, env),
         tenant_id: tenant.to_string(),
         role: Role::Viewer,
         exp: 0,

@@ -5,6 +5,7 @@ mod browser;
 mod crm;
 mod crud;
 mod finance;
+mod hardening_auth;
 mod hardening_conc;
 mod hardening_realtime;
 mod hub;
@@ -209,6 +210,30 @@ pub fn all() -> Vec<(&'static str, Test)> {
         (
             "conc_broker_cannot_set_commission_rate",
             hardening_conc::broker_cannot_set_commission_rate,
+        ),
+        (
+            "sec_idempotency_replay_runs_the_role_check",
+            hardening_auth::idempotency_replay_runs_the_role_check,
+        ),
+        (
+            "sec_bearer_reader_and_blocklist_cover_everything",
+            hardening_auth::bearer_reader_and_blocklist_cover_everything,
+        ),
+        (
+            "sec_login_lockout_is_atomic",
+            hardening_auth::login_lockout_is_atomic,
+        ),
+        (
+            "sec_jwt_nbf_and_partial_jwks",
+            hardening_auth::jwt_nbf_and_partial_jwks,
+        ),
+        (
+            "sec_chunked_body_is_limited_while_streaming",
+            hardening_auth::chunked_body_is_limited_while_streaming,
+        ),
+        (
+            "sec_public_visitor_id_hides_the_ip",
+            hardening_auth::public_visitor_id_hides_the_ip,
         ),
     ]
 }
