@@ -125,3 +125,36 @@ mod tests {
         assert_eq!(build(std::iter::empty()), "");
     }
 }
+
+#[cfg(test)]
+mod no_url_parsing {
+    /// Keeps `url::Url` parsing out of the Worker (see the module docs): a request's URL is
+    /// read as a string (`req.inner().url()`) and its query with `query::get`.
+    #[test]
+    fn the_worker_never_parses_urls() {
+        fn walk(dir: &std::path::Path, hits: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, hits);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    // Built at run time, so this test does not find itself.
+                    let (call, path) = ([".url", "()"].concat(), ["Url", "::"].concat());
+                    for (n, line) in text.lines().enumerate() {
+                        let code = line.split("//").next().unwrap_or("");
+                        if code.contains(&call) || code.contains(&path) {
+                            hits.push(format!("{}:{}", path.display(), n + 1));
+                        }
+                    }
+                }
+            }
+        }
+        let mut hits = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut hits,
+        );
+        assert!(hits.is_empty(), "url::Url parsing in the Worker: {hits:?}");
+    }
+}

@@ -63,10 +63,8 @@ pub fn token(req: &Request) -> ApiResult<Option<String>> {
         };
     }
     if query_token_allowed(req.method().as_ref(), &req.path()) {
-        if let Ok(url) = req.url() {
-            if let Some((_, v)) = url.query_pairs().find(|(k, _)| k == "token") {
-                return Ok(Some(v.into_owned()));
-            }
+        if let Some(v) = crate::domain::query::get(&req.inner().url(), "token") {
+            return Ok(Some(v));
         }
     }
     Ok(None)

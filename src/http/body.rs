@@ -82,11 +82,7 @@ pub async fn versioned_json(req: &mut Request) -> ApiResult<(Value, Option<i64>)
 }
 
 pub fn query(req: &Request, key: &str) -> Option<String> {
-    req.url()
-        .ok()?
-        .query_pairs()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
+    crate::domain::query::get(&req.inner().url(), key)
 }
 
 /// An optional RFC 3339 query parameter, normalised (`?from=`, `?to=`); 400 when malformed.

@@ -189,7 +189,7 @@ fn with_body(req: &Request, body: &[u8]) -> ApiResult<Request> {
     if !body.is_empty() {
         init.with_body(Some(worker::js_sys::Uint8Array::from(body).into()));
     }
-    Ok(Request::new_with_init(req.url()?.as_ref(), &init)?)
+    Ok(Request::new_with_init(&req.inner().url(), &init)?)
 }
 
 fn replay(row: &Row) -> ApiResult<Response> {
