@@ -5,6 +5,7 @@ mod browser;
 mod crm;
 mod crud;
 mod finance;
+mod hardening_jobs;
 mod hub;
 mod identity;
 mod jobs;
@@ -171,6 +172,26 @@ pub fn all() -> Vec<(&'static str, Test)> {
         (
             "jobs_scheduled_publishing_via_cron",
             jobs_v2::scheduled_publishing_via_cron,
+        ),
+        (
+            "rel_job_survives_a_crash_mid_run",
+            hardening_jobs::job_survives_a_crash_mid_run,
+        ),
+        (
+            "rel_duplicate_messages_end_dead_not_failed",
+            hardening_jobs::duplicate_messages_end_dead_not_failed,
+        ),
+        (
+            "rel_matching_retry_announces_nothing_old",
+            hardening_jobs::matching_retry_announces_nothing_old,
+        ),
+        (
+            "rel_card_scans_are_coalesced",
+            hardening_jobs::card_scans_are_coalesced,
+        ),
+        (
+            "rel_cron_prunes_old_rows",
+            hardening_jobs::cron_prunes_old_rows,
         ),
     ]
 }
