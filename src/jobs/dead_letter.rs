@@ -33,18 +33,8 @@ pub async fn consume(batch: &MessageBatch<Value>, env: &Env) {
 /// `false` when D1 could not be reached (try again later).
 async fn mark_dead(env: &Env, m: &JobMessage) -> bool {
     let Ok(db) = store::db(env) else { return false };
-    let row: Option<super::JobRow> = match store::stmt(
-        &db,
-        &format!(
-            "SELECT {}, lease_until FROM jobs WHERE tenant_id = ?1 AND id = ?2",
-            super::COLUMNS
-        ),
-        &[t(&m.tenant_id), t(&m.job_id)],
-    ) {
-        Ok(s) => match store::first(s).await {
-            Ok(r) => r,
-            Err(_) => return false,
-        },
+    let row = match super::load_row(&db, &m.tenant_id, &m.job_id).await {
+        Ok(r) => r,
         Err(_) => return false,
     };
     let Some(row) = row else { return true };

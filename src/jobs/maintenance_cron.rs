@@ -10,7 +10,6 @@ use crate::domain::error::ApiResult;
 use crate::domain::jobs::{self as rules, JobMessage, Sweep};
 use crate::realtime::outbox;
 use crate::store::{self, i, t};
-use serde::Deserialize;
 use worker::Env;
 
 /// Rows each prune statement deletes per cron run at most (one short D1 batch).
@@ -67,13 +66,6 @@ pub async fn run(env: &Env) {
     }
 }
 
-#[derive(Deserialize)]
-struct SweepRow {
-    tenant_id: String,
-    #[serde(flatten)]
-    job: JobRow,
-}
-
 /// Finds jobs that may be stuck (one query per kind, each on its partial index) and moves
 /// each towards `completed` or `dead` (`rules::sweep`).
 async fn sweep_jobs(env: &Env) -> ApiResult<()> {
@@ -106,10 +98,10 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
             )
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    let mut rows: Vec<SweepRow> = Vec::new();
+    let mut rows: Vec<JobRow> = Vec::new();
     for r in store::batch(&db, stmts).await? {
         rows.extend(
-            r.results::<SweepRow>()
+            r.results::<JobRow>()
                 .map_err(|e| store::internal("D1 decode", e))?,
         );
     }
@@ -118,8 +110,9 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
     let mut touches = Vec::new();
     let (mut retried, mut buried) = (0, 0);
     for r in rows {
-        let left = rules::lease_left_ms(r.job.lease_until(), now);
-        let job: rules::Job = r.job.into();
+        let left = rules::lease_left_ms(r.lease_until(), now);
+        let tenant = r.tenant_id().to_string();
+        let job: rules::Job = r.into();
         let idle =
             crate::domain::time::parse_rfc3339(&job.updated_at).map_or(i64::MAX, |u| now - u);
         match rules::sweep(
@@ -136,9 +129,9 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
                 touches.push(store::stmt(
                     &db,
                     "UPDATE jobs SET updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 AND status = ?3",
-                    &[t(&r.tenant_id), t(&job.id), t(&job.status), t(&iso_now)],
+                    &[t(&tenant), t(&job.id), t(&job.status), t(&iso_now)],
                 )?);
-                resend.push((r.tenant_id, job));
+                resend.push((tenant, job));
             }
             Sweep::Retry => {
                 let change = super::Change {
@@ -148,14 +141,14 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
                     reclaim: true,
                     ..super::Change::default()
                 };
-                if let Some(j) = super::transition(env, &r.tenant_id, &job, change, vec![]).await? {
+                if let Some(j) = super::transition(env, &tenant, &job, change, vec![]).await? {
                     retried += 1;
-                    resend.push((r.tenant_id, j));
+                    resend.push((tenant, j));
                 }
             }
             Sweep::Bury => {
                 let reclaim = job.status == "running";
-                if super::bury(env, &r.tenant_id, &job, reclaim).await? {
+                if super::bury(env, &tenant, &job, reclaim).await? {
                     buried += 1;
                 }
             }

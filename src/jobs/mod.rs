@@ -27,7 +27,7 @@ pub const COLUMNS: &str =
 #[derive(Deserialize)]
 pub struct JobRow {
     id: String,
-    queue: String,
+    pub queue: String,
     kind: String,
     status: String,
     attempts: f64,
@@ -41,13 +41,18 @@ pub struct JobRow {
     updated_at: String,
     started_at: Option<String>,
     finished_at: Option<String>,
-    /// Only when selected (`COLUMNS` leaves it out: it is not part of the resource).
+    /// Only when selected (`COLUMNS` leaves them out: not part of the resource).
     lease_until: Option<String>,
+    tenant_id: Option<String>,
 }
 
 impl JobRow {
     pub fn lease_until(&self) -> Option<&str> {
         self.lease_until.as_deref()
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        self.tenant_id.as_deref().unwrap_or_default()
     }
 }
 
@@ -76,13 +81,17 @@ impl From<JobRow> for Job {
 }
 
 pub async fn load(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<Job>> {
-    let row: Option<JobRow> = store::first(store::stmt(
+    Ok(load_row(db, tenant, id).await?.map(Job::from))
+}
+
+/// The job's row with its lease (for the delivery rules).
+pub async fn load_row(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<JobRow>> {
+    store::first(store::stmt(
         db,
-        &format!("SELECT {COLUMNS} FROM jobs WHERE tenant_id = ?1 AND id = ?2"),
+        &format!("SELECT {COLUMNS}, lease_until FROM jobs WHERE tenant_id = ?1 AND id = ?2"),
         &[t(tenant), t(id)],
     )?)
-    .await?;
-    Ok(row.map(Job::from))
+    .await
 }
 
 /// Who hears about a job: the tenant (as since the first job), anyone watching the job,

@@ -3,9 +3,9 @@
 //! is taken over), run the queue's handler, and ack, retry with backoff, or give up,
 //! recording each step as a `job:*` event.
 
-use super::{Change, JobRow};
+use super::Change;
 use crate::domain::jobs::{self as rules, Delivery, Failure, Job, JobMessage, QueueSpec};
-use crate::store::{self, t};
+use crate::store;
 use serde_json::Value;
 use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
 
@@ -97,20 +97,10 @@ async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verd
     let Ok(db) = store::db(env) else {
         return Verdict::RetryIn(base);
     };
-    let row: Result<Option<JobRow>, _> = store::first(
-        match store::stmt(
-            &db,
-            &format!(
-                "SELECT {}, lease_until FROM jobs WHERE tenant_id = ?1 AND id = ?2 AND queue = ?3",
-                super::COLUMNS
-            ),
-            &[t(&m.tenant_id), t(&m.job_id), t(spec.name)],
-        ) {
-            Ok(s) => s,
-            Err(_) => return Verdict::RetryIn(base),
-        },
-    )
-    .await;
+    // A message naming another queue's job names no job of this queue.
+    let row = super::load_row(&db, &m.tenant_id, &m.job_id)
+        .await
+        .map(|r| r.filter(|r| r.queue == spec.name));
     let (job, lease_left): (Job, i64) = match row {
         Ok(Some(r)) => {
             let left = rules::lease_left_ms(r.lease_until(), crate::platform::now_ms());

@@ -158,6 +158,13 @@ pub fn job_survives_a_crash_mid_run(cx: &mut Ctx) {
     });
     assert_eq!(j["attempts"], 2, "{j}");
     assert!(
+        j["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("interrupted"),
+        "the takeover is recorded: {j}"
+    );
+    assert!(
         cx.fake.seen(SMS_PATH, &id).len() >= 2,
         "the provider was asked again"
     );
@@ -319,7 +326,7 @@ pub fn card_scans_are_coalesced(cx: &mut Ctx) {
         )
     };
     let (s, a) = events(cx);
-    assert_eq!(s.len(), 1, "one announcement per window: {s:?}");
+    assert_eq!(s.len(), 1, "one announcement per window");
     assert_eq!(
         (
             s[0]["data"]["count"].as_u64(),
