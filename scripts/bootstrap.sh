@@ -68,13 +68,18 @@ if ! "$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | grep -q " $WB_VERSION"; t
   cargo install -q --root "$TOOLS" wasm-bindgen-cli --version "$WB_VERSION" --force
 fi
 
-# 4. A real browser for the EventSource/CORS end-to-end test: Debian's chromium (optional;
-#    without it that one test reports SKIPPED). PULSE_CHROMIUM points at another binary.
-if [ -z "${PULSE_CHROMIUM:-}" ] && ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then
+# 4. A real browser for the EventSource/CORS end-to-end test: Debian's chromium. Without
+#    one that test fails, so a missing browser is an error here unless PULSE_CHROMIUM
+#    points at another binary.
+if [ -n "${PULSE_CHROMIUM:-}" ]; then
+  [ -x "$PULSE_CHROMIUM" ] || die "PULSE_CHROMIUM=$PULSE_CHROMIUM is not an executable"
+elif ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  command -v apt-get >/dev/null || die "no chromium and no apt-get to install it: install Chromium or set PULSE_CHROMIUM"
   say "installing Debian's chromium for the browser test (about 30 s, once)"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
     || { as_root apt-get update -qq >/dev/null 2>&1 && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } \
-    || say "chromium could not be installed: the browser test will be skipped"
+    || die "chromium could not be installed (needs root or sudo and Debian's mirror): install it, or set PULSE_CHROMIUM"
+  command -v chromium >/dev/null || die "chromium was installed but is not on PATH"
 fi
 
 # 5. The environment every later step uses.

@@ -1,6 +1,7 @@
 //! `/api/cards`: digital business cards. Brokers create and list them; anyone may view a
 //! card's public page (`/api/cards/public/:slug`) and record a scan (`POST
-//! /api/cards/:id/scan`, counted once per visitor per 10 minutes).
+//! /api/cards/:id/scan`, counted once per visitor per 10 minutes, announced at most once
+//! per card per 10 seconds with the count since the last announcement).
 
 use crate::domain::auth::Action;
 use crate::domain::card::{self, Card, PublicCard};
@@ -17,6 +18,11 @@ const COLUMNS: &str =
     "id, slug, owner_id, display_name, title, phone, email, bio, scans, created_at, updated_at";
 /// A visitor's repeated scans within this window count once.
 const SCAN_DEDUP_MS: i64 = 10 * 60 * 1000;
+/// A card's scans are announced at most once per this window (`CARD_SCAN_EVENT_WINDOW_MS`).
+const SCAN_EVENT_WINDOW_MS: i64 = 10_000;
+/// Cards the cron announces pending scans for per run, and per D1 batch.
+const FLUSH_LIMIT: i64 = 100;
+const FLUSH_CHUNK: usize = 25;
 
 fn channels(c: &Card) -> Vec<String> {
     vec![
@@ -126,13 +132,101 @@ pub async fn public(req: Request, env: &Env, slug: &str) -> ApiResult<Response> 
 struct Owner {
     tenant_id: String,
     owner_id: String,
-    slug: String,
     scans: f64,
 }
 
 /// A visitor's scans dedupe on a keyed tag of their address (never the address itself).
 fn visitor(req: &Request, env: &Env) -> String {
     guard::ip_tag(req, env, "card-visitor")
+}
+
+fn scan_window_ms(env: &Env) -> i64 {
+    env.var("CARD_SCAN_EVENT_WINDOW_MS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .filter(|n| (0..=3_600_000).contains(n))
+        .unwrap_or(SCAN_EVENT_WINDOW_MS)
+}
+
+/// The statements announcing a card's scans counted since its last announcement, once the
+/// window since that one has passed: the card row claims the announcement (a guarded
+/// UPDATE that one concurrent batch wins), `card:scanned` and `card:analytics:updated`
+/// are recorded only for the winner with the count read in the same batch, and the
+/// pending count restarts. `visitor` (with `now`) also requires that this request's scan
+/// was counted.
+fn announce(
+    db: &worker::D1Database,
+    c: &ScanTarget,
+    now: i64,
+    window: i64,
+    visitor: Option<&str>,
+    source: Option<&str>,
+) -> ApiResult<Vec<worker::D1PreparedStatement>> {
+    let scanned = outbox::draft(
+        "card:scanned",
+        vec![
+            "tenant".into(),
+            format!("user:{}", c.owner_id),
+            format!("entity:card:{}", c.id),
+        ],
+        Value::Null,
+    );
+    let analytics = outbox::draft(
+        "card:analytics:updated",
+        vec![
+            format!("user:{}", c.owner_id),
+            format!("entity:card:{}", c.id),
+            "role:admin".into(),
+        ],
+        Value::Null,
+    );
+    let tenant = c.tenant_id.as_str();
+    let claimed = "FROM cards c WHERE c.tenant_id = ?2 AND c.id = ?8 AND c.scan_event_id = ?9";
+    let marker = [t(&c.id), t(&scanned.id), ot(source)];
+    Ok(vec![
+        store::stmt(
+            db,
+            "UPDATE cards SET scan_event_ms = ?3, scan_event_id = ?4
+             WHERE tenant_id = ?1 AND id = ?2 AND scans_pending > 0
+               AND (scan_event_ms IS NULL OR scan_event_ms <= ?3 - ?5)
+               AND (?6 IS NULL OR EXISTS (SELECT 1 FROM card_scans WHERE tenant_id = ?1
+                      AND card_id = ?2 AND visitor = ?6 AND at_ms = ?3))",
+            &[t(tenant), t(&c.id), i(now), t(&scanned.id), i(window), ot(visitor)],
+        )?,
+        outbox::insert_select(
+            db,
+            tenant,
+            &scanned,
+            &format!(
+                "SELECT json_object('card_id', c.id, 'slug', c.slug, 'scans', c.scans,
+                   'count', c.scans_pending, 'source', ?10, 'at', c.updated_at) AS data {claimed}"
+            ),
+            &marker,
+        )?,
+        outbox::insert_select(
+            db,
+            tenant,
+            &analytics,
+            &format!(
+                "SELECT json_object('card_id', c.id, 'slug', c.slug, 'scans', c.scans,
+                   'count', c.scans_pending, 'last_scan_at', c.updated_at,
+                   'last_source', ?10) AS data {claimed}"
+            ),
+            &marker,
+        )?,
+        store::stmt(
+            db,
+            "UPDATE cards SET scans_pending = 0 WHERE tenant_id = ?1 AND id = ?2 AND scan_event_id = ?3",
+            &[t(tenant), t(&c.id), t(&scanned.id)],
+        )?,
+    ])
+}
+
+#[derive(Deserialize)]
+struct ScanTarget {
+    tenant_id: String,
+    id: String,
+    owner_id: String,
 }
 
 /// Public: `POST /api/cards/:id/scan` `{"source"?: "qr"|"nfc"|"link"}`.
@@ -152,7 +246,7 @@ pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> 
     // Card ids are unguessable and global: the lookup names the tenant.
     let owner: Owner = store::first(store::stmt(
         &db,
-        "SELECT tenant_id, owner_id, slug, scans FROM cards WHERE id = ?1",
+        "SELECT tenant_id, owner_id, scans FROM cards WHERE id = ?1",
         &[t(&id)],
     )?)
     .await?
@@ -162,60 +256,74 @@ pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> 
     let who = visitor(&req, env);
     let now = crate::platform::now_ms();
     let scans = owner.scans as i64 + 1;
-    let event = outbox::draft(
-        "card:scanned",
+    let target = ScanTarget {
+        tenant_id: owner.tenant_id.clone(),
+        id: id.clone(),
+        owner_id: owner.owner_id.clone(),
+    };
+    let mut stmts =
         vec![
-            "tenant".into(),
-            format!("user:{}", owner.owner_id),
-            format!("entity:card:{id}"),
-        ],
-        json!({"card_id": id, "slug": owner.slug, "scans": scans, "source": source,
-               "at": crate::platform::iso(now)}),
-    );
-    // The owner's running analytics for the card (seed 000's `card:analytics:updated`).
-    let analytics = outbox::draft(
-        "card:analytics:updated",
-        vec![
-            format!("user:{}", owner.owner_id),
-            format!("entity:card:{id}"),
-            "role:admin".into(),
-        ],
-        json!({"card_id": id, "slug": owner.slug, "scans": scans,
-               "last_scan_at": crate::platform::iso(now), "last_source": source}),
-    );
-    let results = store::batch(
+        store::stmt(
+            &db,
+            "INSERT INTO card_scans (tenant_id, card_id, visitor, source, at_ms)
+             SELECT ?1, ?2, ?3, ?4, ?5
+             WHERE NOT EXISTS (SELECT 1 FROM card_scans WHERE tenant_id = ?1 AND card_id = ?2
+                               AND visitor = ?3 AND at_ms > ?6)",
+            &[t(tenant), t(&id), t(&who), ot(source.as_deref()), i(now), i(now - SCAN_DEDUP_MS)],
+        )?,
+        store::stmt(
+            &db,
+            "UPDATE cards SET scans = scans + 1, scans_pending = scans_pending + 1, updated_at = ?3
+             WHERE tenant_id = ?1 AND id = ?2 AND EXISTS (SELECT 1 FROM card_scans
+               WHERE tenant_id = ?1 AND card_id = ?2 AND visitor = ?4 AND at_ms = ?5)",
+            &[t(tenant), t(&id), t(&crate::platform::iso(now)), t(&who), i(now)],
+        )?,
+    ];
+    stmts.extend(announce(
         &db,
-        vec![
-            store::stmt(
-                &db,
-                "INSERT INTO card_scans (tenant_id, card_id, visitor, source, at_ms)
-                 SELECT ?1, ?2, ?3, ?4, ?5
-                 WHERE NOT EXISTS (SELECT 1 FROM card_scans WHERE tenant_id = ?1 AND card_id = ?2
-                                   AND visitor = ?3 AND at_ms > ?6)",
-                &[t(tenant), t(&id), t(&who), ot(source.as_deref()), i(now), i(now - SCAN_DEDUP_MS)],
-            )?,
-            store::stmt(
-                &db,
-                "UPDATE cards SET scans = scans + 1, updated_at = ?3
-                 WHERE tenant_id = ?1 AND id = ?2 AND EXISTS (SELECT 1 FROM card_scans
-                   WHERE tenant_id = ?1 AND card_id = ?2 AND visitor = ?4 AND at_ms = ?5)",
-                &[t(tenant), t(&id), t(&crate::platform::iso(now)), t(&who), i(now)],
-            )?,
-            outbox::insert_when(&db, tenant, &event,
-                "SELECT 1 FROM card_scans WHERE tenant_id = ?2 AND card_id = ?8 AND visitor = ?9 AND at_ms = ?10",
-                &[t(&id), t(&who), i(now)])?,
-            outbox::insert_when(&db, tenant, &analytics,
-                "SELECT 1 FROM card_scans WHERE tenant_id = ?2 AND card_id = ?8 AND visitor = ?9 AND at_ms = ?10",
-                &[t(&id), t(&who), i(now)])?,
-        ],
-    )
-    .await?;
+        &target,
+        now,
+        scan_window_ms(env),
+        Some(&who),
+        source.as_deref(),
+    )?);
+    let results = store::batch(&db, stmts).await?;
     let counted = results.first().map(store::changes) == Some(1);
-    if counted {
+    if results.get(2).map(store::changes) == Some(1) {
         outbox::deliver_after_write(env, tenant).await;
     }
     json(
         202,
         &json!({"counted": counted, "scans": if counted { scans } else { scans - 1 }}),
     )
+}
+
+/// Cron: announces the scans still pending on cards whose window has passed (the trailing
+/// scans of a burst). Returns how many cards were announced.
+pub async fn flush_scans(env: &Env) -> ApiResult<usize> {
+    let db = store::db(env)?;
+    let now = crate::platform::now_ms();
+    let window = scan_window_ms(env);
+    let due: Vec<ScanTarget> = store::all(store::stmt(
+        &db,
+        "SELECT tenant_id, id, owner_id FROM cards
+         WHERE scans_pending > 0 AND (scan_event_ms IS NULL OR scan_event_ms <= ?1) LIMIT ?2",
+        &[i(now - window), i(FLUSH_LIMIT)],
+    )?)
+    .await?;
+    let mut announced = 0;
+    for chunk in due.chunks(FLUSH_CHUNK) {
+        let mut stmts = Vec::with_capacity(chunk.len() * 4);
+        for c in chunk {
+            stmts.extend(announce(&db, c, now, window, None, None)?);
+        }
+        let results = store::batch(&db, stmts).await?;
+        announced += results
+            .iter()
+            .step_by(4)
+            .filter(|r| store::changes(r) == 1)
+            .count();
+    }
+    outbox::deliver_tenants(env, due.iter().map(|c| &c.tenant_id)).await;
+    Ok(announced)
 }

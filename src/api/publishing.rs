@@ -16,8 +16,9 @@ use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
 pub const KIND_PUBLISH: &str = "publish_listing";
 
-/// The listing's columns plus its publications as one JSON array.
-const LISTING_SELECT: &str = "SELECT l.id, l.property_id, l.title, l.description, l.price_minor,
+/// The listing's columns plus its publications as one JSON array (the publishing job also
+/// builds its `publishing:completed` data from it, in the same batch as its update).
+pub const LISTING_SELECT: &str = "SELECT l.id, l.property_id, l.title, l.description, l.price_minor,
     l.currency, l.city, l.kind, l.bedrooms, l.platforms, l.status, l.created_by, l.created_at,
     l.updated_at, l.published_at,
     (SELECT json_group_array(json_object('platform', p.platform, 'status', p.status,

@@ -166,10 +166,109 @@ pub fn retryable_by_admin(status: &str) -> bool {
     matches!(status, "dead" | "failed")
 }
 
-/// Whether a delivery of a job in `status` should run it (a duplicate delivery of a job
-/// that is finished, or running under a live lease, does nothing).
-pub fn runnable(status: &str) -> bool {
-    matches!(status, "queued" | "retrying")
+/// How long a run's claim lasts by default; every progress step renews it.
+pub const DEFAULT_LEASE_MS: i64 = 5 * 60 * 1000;
+/// A `queued` job untouched this long is assumed lost on its way to the queue.
+pub const STALE_QUEUED_MS: i64 = 2 * 60 * 1000;
+/// A `failed` job (its last try failed) that no dead-letter delivery marked `dead` within
+/// this long is marked by the cron.
+pub const FAILED_GRACE_MS: i64 = 60 * 1000;
+
+/// Milliseconds left on a running claim at `now_ms`; 0 when it has run out, is missing or
+/// cannot be read (nothing holds the job then).
+pub fn lease_left_ms(lease_until: Option<&str>, now_ms: i64) -> i64 {
+    lease_until
+        .and_then(super::time::parse_rfc3339)
+        .map_or(0, |until| (until - now_ms).max(0))
+}
+
+/// What one delivery of a job's message does, from the job as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Claim it (guarded by status and attempt as read) and run it.
+    Run,
+    /// Its last run ended without a record (crash, CPU limit): claim it again, guarded by
+    /// the expired lease as well, and run it.
+    Reclaim,
+    /// A run holds a live lease: come back after this many seconds.
+    Wait(u32),
+    /// No tries left (`failed`, or the last try was interrupted): mark it `dead`.
+    Bury,
+    /// Finished (`completed`, `dead`): nothing to do.
+    Done,
+}
+
+/// The delivery rule: every job ends `completed` or `dead`, whichever message reaches it.
+pub fn on_delivery(status: &str, attempts: u32, max_attempts: u32, lease_left_ms: i64) -> Delivery {
+    match status {
+        "queued" | "retrying" => Delivery::Run,
+        "running" if lease_left_ms > 0 => {
+            let secs = (lease_left_ms + 999) / 1000 + 1;
+            Delivery::Wait(secs.clamp(1, i64::from(MAX_DELAY_SECONDS)) as u32)
+        }
+        "running" if attempts < max_attempts => Delivery::Reclaim,
+        "running" | "failed" => Delivery::Bury,
+        _ => Delivery::Done,
+    }
+}
+
+/// What the dead-letter consumer does with a job whose message ran out of deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadLetter {
+    /// The job still has tries (only this message ran out): send it a fresh message.
+    Resend,
+    /// Mark it `dead`.
+    Bury,
+    /// Nothing: finished, or a live run holds it (the cron reclaims it if that run dies).
+    Leave,
+}
+
+pub fn on_dead_letter(
+    status: &str,
+    attempts: u32,
+    max_attempts: u32,
+    lease_left_ms: i64,
+) -> DeadLetter {
+    match on_delivery(status, attempts, max_attempts, lease_left_ms) {
+        Delivery::Run | Delivery::Reclaim => DeadLetter::Resend,
+        Delivery::Bury => DeadLetter::Bury,
+        Delivery::Wait(_) | Delivery::Done => DeadLetter::Leave,
+    }
+}
+
+/// What the every-minute sweep does with a job that may be stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// Its message was probably lost: send another (a duplicate is harmless).
+    Resend,
+    /// Its run was interrupted with tries left: `retrying` (`job:failed`), then resend.
+    Retry,
+    /// Out of tries: `dead` (`job:dead`).
+    Bury,
+    Skip,
+}
+
+/// `idle_ms` = time since the row last changed; `base` = the backoff base in seconds.
+pub fn sweep(
+    status: &str,
+    attempts: u32,
+    max_attempts: u32,
+    lease_left_ms: i64,
+    idle_ms: i64,
+    base: u32,
+) -> Sweep {
+    match status {
+        "queued" if idle_ms >= STALE_QUEUED_MS => Sweep::Resend,
+        "retrying"
+            if idle_ms >= i64::from(backoff_seconds(base, attempts)) * 1000 + STALE_QUEUED_MS =>
+        {
+            Sweep::Resend
+        }
+        "running" if lease_left_ms <= 0 && attempts < max_attempts => Sweep::Retry,
+        "running" if lease_left_ms <= 0 => Sweep::Bury,
+        "failed" if idle_ms >= FAILED_GRACE_MS => Sweep::Bury,
+        _ => Sweep::Skip,
+    }
 }
 
 #[cfg(test)]
@@ -223,7 +322,6 @@ mod tests {
         assert_eq!(status_after_failure(&p, 1, 4), "dead");
         assert!(retryable_by_admin("dead") && retryable_by_admin("failed"));
         assert!(!retryable_by_admin("completed") && !retryable_by_admin("running"));
-        assert!(runnable("queued") && runnable("retrying") && !runnable("completed"));
     }
 
     #[test]
@@ -272,5 +370,64 @@ mod tests {
                 q.binding
             );
         }
+    }
+    #[test]
+    fn leases() {
+        let now = 1_800_000_000_000;
+        let iso = crate::domain::time::format_ms;
+        assert_eq!(lease_left_ms(Some(&iso(now + 1500)), now), 1500);
+        assert_eq!(lease_left_ms(Some(&iso(now - 1)), now), 0);
+        assert_eq!(lease_left_ms(None, now), 0);
+        assert_eq!(lease_left_ms(Some("garbage"), now), 0);
+    }
+
+    #[test]
+    fn every_delivery_moves_a_job_towards_an_end() {
+        assert_eq!(on_delivery("queued", 0, 3, 0), Delivery::Run);
+        assert_eq!(on_delivery("retrying", 2, 3, 0), Delivery::Run);
+        // A live lease: come back just after it runs out.
+        assert_eq!(on_delivery("running", 1, 3, 1500), Delivery::Wait(3));
+        assert_eq!(
+            on_delivery("running", 1, 3, i64::MAX / 2),
+            Delivery::Wait(MAX_DELAY_SECONDS)
+        );
+        // The run died: run again while tries are left, else dead.
+        assert_eq!(on_delivery("running", 1, 3, 0), Delivery::Reclaim);
+        assert_eq!(on_delivery("running", 3, 3, 0), Delivery::Bury);
+        // A duplicate message reaching a job whose last try failed buries it.
+        assert_eq!(on_delivery("failed", 3, 3, 0), Delivery::Bury);
+        assert_eq!(on_delivery("completed", 1, 3, 0), Delivery::Done);
+        assert_eq!(on_delivery("dead", 3, 3, 0), Delivery::Done);
+    }
+
+    #[test]
+    fn dead_letters_never_kill_a_job_with_tries_left() {
+        assert_eq!(on_dead_letter("retrying", 1, 5, 0), DeadLetter::Resend);
+        assert_eq!(on_dead_letter("queued", 0, 5, 0), DeadLetter::Resend);
+        assert_eq!(on_dead_letter("running", 2, 5, 0), DeadLetter::Resend);
+        assert_eq!(on_dead_letter("running", 2, 5, 10_000), DeadLetter::Leave);
+        assert_eq!(on_dead_letter("running", 5, 5, 0), DeadLetter::Bury);
+        assert_eq!(on_dead_letter("failed", 5, 5, 0), DeadLetter::Bury);
+        assert_eq!(on_dead_letter("completed", 1, 5, 0), DeadLetter::Leave);
+    }
+
+    #[test]
+    fn the_sweep_finds_stuck_jobs_only() {
+        let min = 60_000;
+        assert_eq!(sweep("queued", 0, 3, 0, 3 * min, 5), Sweep::Resend);
+        assert_eq!(sweep("queued", 0, 3, 0, min, 5), Sweep::Skip);
+        // A retrying job waits out its backoff first (attempt 2 at base 5 s: 10 s).
+        assert_eq!(sweep("retrying", 2, 4, 0, 2 * min, 5), Sweep::Skip);
+        assert_eq!(
+            sweep("retrying", 2, 4, 0, 2 * min + 10_000, 5),
+            Sweep::Resend
+        );
+        assert_eq!(sweep("running", 1, 3, 0, 10 * min, 5), Sweep::Retry);
+        assert_eq!(sweep("running", 3, 3, 0, 10 * min, 5), Sweep::Bury);
+        assert_eq!(sweep("running", 1, 3, 5_000, 10 * min, 5), Sweep::Skip);
+        assert_eq!(sweep("failed", 3, 3, 0, 2 * min, 5), Sweep::Bury);
+        assert_eq!(sweep("failed", 3, 3, 0, 1_000, 5), Sweep::Skip);
+        assert_eq!(sweep("completed", 1, 3, 0, 10 * min, 5), Sweep::Skip);
+        assert_eq!(sweep("dead", 3, 3, 0, 10 * min, 5), Sweep::Skip);
     }
 }

@@ -1,8 +1,8 @@
 //! The dead-letter queue's consumer: a job whose message ran out of retries is marked
-//! `dead` (`job:dead`); poison messages that name no job are kept in `dead_letters`.
+//! `dead` (`job:dead`) when its own tries are used up too, and re-sent when only that
+//! message ran out; poison messages that name no job are kept in `dead_letters`.
 
-use super::Change;
-use crate::domain::jobs::JobMessage;
+use crate::domain::jobs::{self as rules, DeadLetter, JobMessage};
 use crate::store::{self, t};
 use serde_json::Value;
 use worker::{Env, MessageBatch, MessageExt};
@@ -33,31 +33,23 @@ pub async fn consume(batch: &MessageBatch<Value>, env: &Env) {
 /// `false` when D1 could not be reached (try again later).
 async fn mark_dead(env: &Env, m: &JobMessage) -> bool {
     let Ok(db) = store::db(env) else { return false };
-    let job = match super::load(&db, &m.tenant_id, &m.job_id).await {
-        Ok(Some(j)) => j,
-        Ok(None) => return true,
+    let row = match super::load_row(&db, &m.tenant_id, &m.job_id).await {
+        Ok(r) => r,
         Err(_) => return false,
     };
-    if matches!(job.status.as_str(), "completed" | "dead") {
-        return true;
-    }
-    let error = job
-        .last_error
-        .clone()
-        .or_else(|| Some("retries exhausted".into()));
-    let change = Change {
-        status: "dead",
-        event: "job:dead",
-        error,
-        ..Change::default()
-    };
-    match super::transition(env, &m.tenant_id, &job, change, vec![]).await {
-        Ok(Some(dead)) => {
-            super::on_dead(env, &m.tenant_id, &dead).await;
+    let Some(row) = row else { return true };
+    let left = rules::lease_left_ms(row.lease_until(), crate::platform::now_ms());
+    let job: rules::Job = row.into();
+    match rules::on_dead_letter(&job.status, job.attempts, job.max_attempts, left) {
+        DeadLetter::Leave => true,
+        DeadLetter::Resend => {
+            super::send(env, &[(job.queue.as_str(), m.clone())]).await;
             true
         }
-        Ok(None) => true,
-        Err(_) => false,
+        DeadLetter::Bury => {
+            let reclaim = job.status == "running";
+            super::bury(env, &m.tenant_id, &job, reclaim).await.is_ok()
+        }
     }
 }
 

@@ -1,23 +1,27 @@
 //! The every-minute cron: redrives undelivered outbox rows to the tenant hubs, announces
 //! due follow-ups and upcoming appointments (with reminder emails), starts due publishing
-//! schedules, forgets old idempotency keys and re-sends jobs whose queue send was lost.
+//! schedules, flushes coalesced card scans, forgets old idempotency keys, finishes stuck
+//! jobs (lost messages, runs interrupted past their lease, `failed` jobs nobody buried)
+//! and prunes what would otherwise grow forever, a bounded slice per run.
 //! Operator-level, so it spans tenants; each step is idempotent per period.
 
-use crate::domain::jobs::JobMessage;
+use super::JobRow;
+use crate::domain::error::ApiResult;
+use crate::domain::jobs::{self as rules, JobMessage, Sweep};
 use crate::realtime::outbox;
-use crate::store::{self, t};
-use serde::Deserialize;
+use crate::store::{self, i, t};
 use worker::Env;
 
-/// A `queued` job untouched this long is assumed lost on its way to the queue.
-const STALE_QUEUED_MS: i64 = 2 * 60 * 1000;
-
-#[derive(Deserialize)]
-struct StaleJob {
-    tenant_id: String,
-    id: String,
-    queue: String,
-}
+/// Rows each prune statement deletes per cron run at most (one short D1 batch).
+const PRUNE_LIMIT: i64 = 500;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// How long dead letters, login-attempt windows and raw card scans are kept. A card's
+/// scan total lives on the card itself (`cards.scans`), so raw rows may go.
+const DEAD_LETTERS_KEEP_MS: i64 = 30 * DAY_MS;
+const LOGIN_ATTEMPTS_KEEP_MS: i64 = DAY_MS;
+const CARD_SCANS_KEEP_MS: i64 = 90 * DAY_MS;
+/// Jobs each sweep query looks at per run.
+const SWEEP_LIMIT: i64 = 100;
 
 pub async fn run(env: &Env) {
     match outbox::redrive(env).await {
@@ -42,54 +46,169 @@ pub async fn run(env: &Env) {
         Ok(_) => {}
         Err(e) => worker::console_error!("cron: publishing schedules failed: {}", e.message),
     }
+    match crate::api::cards::flush_scans(env).await {
+        Ok(n) if n > 0 => worker::console_log!("cron: announced pending scans of {n} cards"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("cron: card scan flush failed: {}", e.message),
+    }
     match crate::http::idempotency::cleanup(env).await {
         Ok(n) if n > 0 => worker::console_log!("cron: forgot {n} idempotency keys"),
         Ok(_) => {}
         Err(e) => worker::console_error!("cron: idempotency cleanup failed: {}", e.message),
     }
-    if let Err(e) = requeue_stale(env).await {
-        worker::console_error!("cron: job requeue failed: {}", e.message);
+    if let Err(e) = sweep_jobs(env).await {
+        worker::console_error!("cron: job sweep failed: {}", e.message);
+    }
+    match prune(env).await {
+        Ok(n) if n > 0 => worker::console_log!("cron: pruned {n} old rows"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("cron: pruning failed: {}", e.message),
     }
 }
 
-async fn requeue_stale(env: &Env) -> crate::domain::error::ApiResult<()> {
+/// Finds jobs that may be stuck (one query per kind, each on its partial index) and moves
+/// each towards `completed` or `dead` (`rules::sweep`).
+async fn sweep_jobs(env: &Env) -> ApiResult<()> {
     let db = store::db(env)?;
     let now = crate::platform::now_ms();
-    let cutoff = crate::platform::iso(now - STALE_QUEUED_MS);
-    let stale: Vec<StaleJob> = store::all(store::stmt(
-        &db,
-        "SELECT tenant_id, id, queue FROM jobs WHERE status = 'queued' AND updated_at < ?1
-         ORDER BY updated_at LIMIT 100",
-        &[t(&cutoff)],
-    )?)
-    .await?;
-    if stale.is_empty() {
-        return Ok(());
-    }
-    // Touch them first (one batch), so the next cron run does not send them again at once.
     let iso_now = crate::platform::iso(now);
-    let touches = stale
+    let cols = format!("tenant_id, {}, lease_until", super::COLUMNS);
+    // Each: (query on ?1 = a time bound, ?2 = the limit; that bound).
+    let queries = [
+        (
+            "status IN ('queued', 'retrying') AND updated_at < ?1 ORDER BY updated_at",
+            crate::platform::iso(now - rules::STALE_QUEUED_MS),
+        ),
+        (
+            "status = 'running' AND (lease_until IS NULL OR lease_until < ?1) ORDER BY lease_until",
+            iso_now.clone(),
+        ),
+        (
+            "status = 'failed' AND updated_at < ?1 ORDER BY updated_at",
+            crate::platform::iso(now - rules::FAILED_GRACE_MS),
+        ),
+    ];
+    let stmts = queries
         .iter()
-        .map(|j| {
+        .map(|(cond, bound)| {
             store::stmt(
                 &db,
-                "UPDATE jobs SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2 AND status = 'queued'",
-                &[t(&j.tenant_id), t(&j.id), t(&iso_now)],
+                &format!("SELECT {cols} FROM jobs WHERE {cond} LIMIT ?2"),
+                &[t(bound), i(SWEEP_LIMIT)],
             )
         })
-        .collect::<crate::domain::error::ApiResult<Vec<_>>>()?;
-    store::batch(&db, touches).await?;
-    let msgs: Vec<(&str, JobMessage)> = stale
-        .iter()
-        .map(|j| {
-            let m = JobMessage {
-                tenant_id: j.tenant_id.clone(),
-                job_id: j.id.clone(),
-            };
-            (j.queue.as_str(), m)
-        })
-        .collect();
-    super::send(env, &msgs).await;
-    worker::console_log!("cron: re-sent {} stale queued jobs", stale.len());
+        .collect::<ApiResult<Vec<_>>>()?;
+    let mut rows: Vec<JobRow> = Vec::new();
+    for r in store::batch(&db, stmts).await? {
+        rows.extend(
+            r.results::<JobRow>()
+                .map_err(|e| store::internal("D1 decode", e))?,
+        );
+    }
+    let base = super::runner::backoff_base(env);
+    let mut resend: Vec<(String, rules::Job)> = Vec::new();
+    let mut touches = Vec::new();
+    let (mut retried, mut buried) = (0, 0);
+    for r in rows {
+        let left = rules::lease_left_ms(r.lease_until(), now);
+        let tenant = r.tenant_id().to_string();
+        let job: rules::Job = r.into();
+        let idle =
+            crate::domain::time::parse_rfc3339(&job.updated_at).map_or(i64::MAX, |u| now - u);
+        match rules::sweep(
+            &job.status,
+            job.attempts,
+            job.max_attempts,
+            left,
+            idle,
+            base,
+        ) {
+            Sweep::Skip => {}
+            Sweep::Resend => {
+                // Touched first, so the next run does not send it again at once.
+                touches.push(store::stmt(
+                    &db,
+                    "UPDATE jobs SET updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 AND status = ?3",
+                    &[t(&tenant), t(&job.id), t(&job.status), t(&iso_now)],
+                )?);
+                resend.push((tenant, job));
+            }
+            Sweep::Retry => {
+                let change = super::Change {
+                    status: "retrying",
+                    event: "job:failed",
+                    error: Some("interrupted: the run's lease ran out".into()),
+                    reclaim: true,
+                    ..super::Change::default()
+                };
+                if let Some(j) = super::transition(env, &tenant, &job, change, vec![]).await? {
+                    retried += 1;
+                    resend.push((tenant, j));
+                }
+            }
+            Sweep::Bury => {
+                let reclaim = job.status == "running";
+                if super::bury(env, &tenant, &job, reclaim).await? {
+                    buried += 1;
+                }
+            }
+        }
+    }
+    if !touches.is_empty() {
+        store::batch(&db, touches).await?;
+    }
+    if !resend.is_empty() {
+        let msgs: Vec<(&str, JobMessage)> = resend
+            .iter()
+            .map(|(tenant, j)| {
+                let m = JobMessage {
+                    tenant_id: tenant.clone(),
+                    job_id: j.id.clone(),
+                };
+                (j.queue.as_str(), m)
+            })
+            .collect();
+        super::send(env, &msgs).await;
+    }
+    if !resend.is_empty() || buried > 0 {
+        worker::console_log!(
+            "cron: jobs re-sent {}, interrupted runs retried {retried}, buried {buried}",
+            resend.len()
+        );
+    }
     Ok(())
+}
+
+/// Deletes one bounded slice of each kind of expired row, in one D1 batch: delivered
+/// outbox rows after 7 days, refresh tokens once expired, dead letters after 30 days,
+/// login-attempt windows after a day, raw card scans after 90 days. Returns rows deleted.
+async fn prune(env: &Env) -> ApiResult<usize> {
+    let db = store::db(env)?;
+    let now = crate::platform::now_ms();
+    let bounded = |table: &str, cond: &str, arg| {
+        store::stmt(
+            &db,
+            &format!(
+                "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {cond} LIMIT ?2)"
+            ),
+            &[arg, i(PRUNE_LIMIT)],
+        )
+    };
+    let stmts = vec![
+        outbox::prune_delivered(&db, now - outbox::DELIVERED_KEEP_MS, PRUNE_LIMIT)?,
+        bounded("refresh_tokens", "expires_ms < ?1", i(now))?,
+        bounded(
+            "dead_letters",
+            "created_at < ?1",
+            t(&crate::platform::iso(now - DEAD_LETTERS_KEEP_MS)),
+        )?,
+        bounded(
+            "login_attempts",
+            "window_start_ms < ?1",
+            i(now - LOGIN_ATTEMPTS_KEEP_MS),
+        )?,
+        bounded("card_scans", "at_ms < ?1", i(now - CARD_SCANS_KEEP_MS))?,
+    ];
+    let results = store::batch(&db, stmts).await?;
+    Ok(results.iter().map(store::changes).sum())
 }

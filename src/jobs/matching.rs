@@ -1,6 +1,8 @@
 //! The `matching` queue: scores the tenant's active seekers against its available
 //! properties (pure rules in `domain::matching`), stores new matches and emits
-//! `owners:match:found` once per new match, with `job:progress` along the way.
+//! `owners:match:found` once per new match (only for rows this run inserted, in the same
+//! batch as the insert; a retried or repeated run announces nothing old), with
+//! `job:progress` along the way.
 
 use super::runner::{Outcome, Run};
 use crate::api::records;
@@ -104,6 +106,8 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
     let tenant = run.tenant.clone();
     let now = crate::platform::iso(crate::platform::now_ms());
     let job_id = run.job.id.clone();
+    // This run's own mark on the rows it inserts (a retry of the same job gets another).
+    let run_id = crate::platform::new_id("run");
     let mut new = 0usize;
     let total = found.len().max(1);
     for (k, chunk) in found.chunks(WRITE_CHUNK).enumerate() {
@@ -120,10 +124,10 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
             stmts.push(
                 store::stmt(
                     &db,
-                    "INSERT INTO matches (tenant_id, seeker_id, property_id, score, reasons, job_id, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    "INSERT INTO matches (tenant_id, seeker_id, property_id, score, reasons, job_id, created_at, run_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (tenant_id, seeker_id, property_id) DO NOTHING",
-                    &[t(&tenant), t(sid), t(pid), i(i64::from(sc.score)), t(&json!(sc.reasons).to_string()), t(&job_id), t(&now)],
+                    &[t(&tenant), t(sid), t(pid), i(i64::from(sc.score)), t(&json!(sc.reasons).to_string()), t(&job_id), t(&now), t(&run_id)],
                 )
                 .map_err(transient)?,
             );
@@ -142,8 +146,8 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
                     &db,
                     &tenant,
                     &event,
-                    "SELECT 1 FROM matches WHERE tenant_id = ?2 AND seeker_id = ?8 AND property_id = ?9 AND job_id = ?10",
-                    &[t(sid), t(pid), t(&job_id)],
+                    "SELECT 1 FROM matches WHERE tenant_id = ?2 AND seeker_id = ?8 AND property_id = ?9 AND run_id = ?10",
+                    &[t(sid), t(pid), t(&run_id)],
                 )
                 .map_err(transient)?,
             );

@@ -27,7 +27,7 @@ pub const COLUMNS: &str =
 #[derive(Deserialize)]
 pub struct JobRow {
     id: String,
-    queue: String,
+    pub queue: String,
     kind: String,
     status: String,
     attempts: f64,
@@ -41,6 +41,19 @@ pub struct JobRow {
     updated_at: String,
     started_at: Option<String>,
     finished_at: Option<String>,
+    /// Only when selected (`COLUMNS` leaves them out: not part of the resource).
+    lease_until: Option<String>,
+    tenant_id: Option<String>,
+}
+
+impl JobRow {
+    pub fn lease_until(&self) -> Option<&str> {
+        self.lease_until.as_deref()
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        self.tenant_id.as_deref().unwrap_or_default()
+    }
 }
 
 impl From<JobRow> for Job {
@@ -68,13 +81,17 @@ impl From<JobRow> for Job {
 }
 
 pub async fn load(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<Job>> {
-    let row: Option<JobRow> = store::first(store::stmt(
+    Ok(load_row(db, tenant, id).await?.map(Job::from))
+}
+
+/// The job's row with its lease (for the delivery rules).
+pub async fn load_row(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<JobRow>> {
+    store::first(store::stmt(
         db,
-        &format!("SELECT {COLUMNS} FROM jobs WHERE tenant_id = ?1 AND id = ?2"),
+        &format!("SELECT {COLUMNS}, lease_until FROM jobs WHERE tenant_id = ?1 AND id = ?2"),
         &[t(tenant), t(id)],
     )?)
-    .await?;
-    Ok(row.map(Job::from))
+    .await
 }
 
 /// Who hears about a job: the tenant (as since the first job), anyone watching the job,
@@ -208,10 +225,22 @@ pub struct Change<'a> {
     pub result: Option<Value>,
     pub error: Option<String>,
     pub progress: Option<u8>,
+    /// Also require the running claim to have run out (taking over an interrupted run).
+    pub reclaim: bool,
+}
+
+/// How long a running claim lasts (`JOB_LEASE_MS`, default 5 min); progress renews it.
+pub fn lease_ms(env: &Env) -> i64 {
+    env.var("JOB_LEASE_MS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .filter(|n| (1_000..=3_600_000).contains(n))
+        .unwrap_or(rules::DEFAULT_LEASE_MS)
 }
 
 /// Moves a job to a new status and records its `job:*` event in one D1 batch, guarded
-/// by the status and attempt it was read with (a stale runner changes nothing).
+/// by the status and attempt it was read with (a stale runner changes nothing) and, for
+/// `reclaim`, by an expired lease (a live run is never taken over).
 /// `extra` statements (the domain's own writes and events) commit in the same batch.
 /// Returns the job as written, or `None` when the guard did not hold.
 pub async fn transition(
@@ -247,7 +276,7 @@ pub async fn transition(
         None => None,
     };
     let lease = (change.status == "running")
-        .then(|| crate::platform::iso(crate::platform::now_ms() + runner::LEASE_MS));
+        .then(|| crate::platform::iso(crate::platform::now_ms() + lease_ms(env)));
     let draft = outbox::draft(change.event, channels(&next), serde_json::to_value(&next)?);
     let mut stmts = vec![
         store::stmt(
@@ -255,7 +284,8 @@ pub async fn transition(
             "UPDATE jobs SET status = ?5, attempts = ?6, progress = ?7, result = ?8,
                last_error = ?9, updated_at = ?10, finished_at = ?11, lease_until = ?12,
                started_at = COALESCE(started_at, CASE WHEN ?5 = 'running' THEN ?10 END)
-             WHERE tenant_id = ?1 AND id = ?2 AND status = ?3 AND attempts = ?4",
+             WHERE tenant_id = ?1 AND id = ?2 AND status = ?3 AND attempts = ?4
+               AND (?13 = 0 OR lease_until IS NULL OR lease_until < ?10)",
             &[
                 t(tenant),
                 t(&job.id),
@@ -269,6 +299,7 @@ pub async fn transition(
                 t(&now),
                 ot(next.finished_at.as_deref()),
                 ot(lease.as_deref()),
+                i(i64::from(change.reclaim)),
             ],
         )?,
         outbox::insert_when(
@@ -327,6 +358,33 @@ async fn execute(run: &mut runner::Run<'_>) -> runner::Outcome {
         Err(rules::Failure::Permanent(format!(
             "no handler for queue {q}"
         )))
+    }
+}
+
+/// Marks a job `dead` (`job:dead`) when its tries are used up, keeping its last error;
+/// `reclaim` when it is `running` (its lease must have run out). Returns whether this
+/// call made the change.
+pub async fn bury(env: &Env, tenant: &str, job: &Job, reclaim: bool) -> ApiResult<bool> {
+    let error = job.last_error.clone().or_else(|| {
+        Some(if reclaim {
+            "interrupted on its last try".into()
+        } else {
+            "retries exhausted".into()
+        })
+    });
+    let change = Change {
+        status: "dead",
+        event: "job:dead",
+        error,
+        reclaim,
+        ..Change::default()
+    };
+    match transition(env, tenant, job, change, vec![]).await? {
+        Some(dead) => {
+            on_dead(env, tenant, &dead).await;
+            Ok(true)
+        }
+        None => Ok(false),
     }
 }
 

@@ -46,7 +46,7 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
     set_publication(
         run,
         &db,
-        &listing_id,
+        &listing,
         &platform,
         "publishing",
         None,
@@ -81,7 +81,7 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
             let listing = set_publication(
                 run,
                 &db,
-                &listing_id,
+                &listing,
                 &platform,
                 "published",
                 external_id.as_deref(),
@@ -107,7 +107,7 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
             let _ = set_publication(
                 run,
                 &db,
-                &listing_id,
+                &listing,
                 &platform,
                 status,
                 None,
@@ -122,12 +122,13 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
 }
 
 /// Updates the publication (only while this job owns it), rolls the listing's status up,
-/// and records `event` in the same batch. `data` Null = the listing as REST returns it.
+/// and records `event` in the same batch, only when the publication changed. `data` Null =
+/// the listing as REST returns it, read by that batch after its own updates.
 #[allow(clippy::too_many_arguments)]
 async fn set_publication(
     run: &Run<'_>,
     db: &D1Database,
-    listing_id: &str,
+    listing: &crate::domain::publishing::Listing,
     platform: &str,
     status: &str,
     external_id: Option<&str>,
@@ -136,10 +137,49 @@ async fn set_publication(
     data: Value,
 ) -> crate::domain::error::ApiResult<Option<crate::domain::publishing::Listing>> {
     let tenant = run.tenant.as_str();
+    let listing_id = listing.id.as_str();
     let now = crate::platform::iso(crate::platform::now_ms());
     let error = (status == "failed" || status == "queued")
         .then(|| data.get("error").and_then(Value::as_str).map(String::from))
         .flatten();
+    // The publication as this batch wrote it: the event exists exactly when the change does.
+    let changed = "EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?2
+        AND listing_id = ?8 AND platform = ?9 AND job_id = ?10 AND status = ?11 AND updated_at = ?12)";
+    let guard = [
+        t(listing_id),
+        t(platform),
+        t(&run.job.id),
+        t(status),
+        t(&now),
+    ];
+    let draft = outbox::draft(event, api::channels(listing), data.clone());
+    let record = if data.is_null() {
+        outbox::insert_select(
+            db,
+            tenant,
+            &draft,
+            &format!(
+                "SELECT json_object('id', x.id, 'property_id', x.property_id, 'title', x.title,
+                   'description', x.description, 'price_minor', x.price_minor,
+                   'currency', x.currency, 'city', x.city, 'kind', x.kind,
+                   'bedrooms', x.bedrooms, 'platforms', json(x.platforms), 'status', x.status,
+                   'publications', json(COALESCE(x.publications, '[]')),
+                   'created_by', x.created_by, 'created_at', x.created_at,
+                   'updated_at', x.updated_at, 'published_at', x.published_at) AS data
+                 FROM ({} WHERE l.tenant_id = ?2 AND l.id = ?8) x WHERE {changed}",
+                api::LISTING_SELECT
+            ),
+            &guard,
+        )?
+    } else {
+        outbox::insert_when(
+            db,
+            tenant,
+            &draft,
+            &format!("SELECT 1 WHERE {changed}"),
+            &guard,
+        )?
+    };
     let results = store::batch(
         db,
         vec![
@@ -172,6 +212,7 @@ async fn set_publication(
                 ),
                 &[t(tenant), t(listing_id), t(&now), t(status)],
             )?,
+            record,
         ],
     )
     .await?;
@@ -179,15 +220,6 @@ async fn set_publication(
         // A newer publish took this platform over: this job's outcome is not news.
         return Ok(None);
     }
-    let listing = api::load_listing(db, tenant, listing_id).await?;
-    let Some(l) = listing else { return Ok(None) };
-    let data = if data.is_null() {
-        serde_json::to_value(&l)?
-    } else {
-        data
-    };
-    let draft = outbox::draft(event, api::channels(&l), data);
-    store::run(outbox::insert(db, tenant, &draft)?).await?;
     outbox::deliver_after_write(run.env, tenant).await;
-    Ok(Some(l))
+    api::load_listing(db, tenant, listing_id).await
 }

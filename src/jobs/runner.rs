@@ -1,15 +1,13 @@
 //! The consumer loop every job queue shares: read each message on its own, claim the job
-//! in D1 (so a duplicate delivery does the work once), run the queue's handler, and ack,
-//! retry with backoff, or give up, recording each step as a `job:*` event.
+//! in D1 (so a duplicate delivery does the work once, and a run interrupted past its lease
+//! is taken over), run the queue's handler, and ack, retry with backoff, or give up,
+//! recording each step as a `job:*` event.
 
-use super::{Change, JobRow};
-use crate::domain::jobs::{self as rules, Failure, Job, JobMessage, QueueSpec};
-use crate::store::{self, t};
+use super::Change;
+use crate::domain::jobs::{self as rules, Delivery, Failure, Job, JobMessage, QueueSpec};
+use crate::store;
 use serde_json::Value;
 use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
-
-/// A running claim lasts this long; a delivery that finds a live claim comes back later.
-pub const LEASE_MS: i64 = 5 * 60 * 1000;
 
 /// One run of one job, handed to the queue's handler.
 pub struct Run<'a> {
@@ -74,7 +72,7 @@ pub fn retry_in(msg: &RawMessage, seconds: u32) {
 }
 
 /// Seed 003's 5 s, overridable (`JOB_BACKOFF_BASE_SECONDS`) so tests need not wait.
-fn backoff_base(env: &Env) -> u32 {
+pub fn backoff_base(env: &Env) -> u32 {
     env.var("JOB_BACKOFF_BASE_SECONDS")
         .ok()
         .and_then(|v| v.to_string().parse().ok())
@@ -99,22 +97,15 @@ async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verd
     let Ok(db) = store::db(env) else {
         return Verdict::RetryIn(base);
     };
-    let row: Result<Option<JobRow>, _> = store::first(
-        match store::stmt(
-            &db,
-            &format!(
-                "SELECT {} FROM jobs WHERE tenant_id = ?1 AND id = ?2 AND queue = ?3",
-                super::COLUMNS
-            ),
-            &[t(&m.tenant_id), t(&m.job_id), t(spec.name)],
-        ) {
-            Ok(s) => s,
-            Err(_) => return Verdict::RetryIn(base),
-        },
-    )
-    .await;
-    let job: Job = match row {
-        Ok(Some(r)) => r.into(),
+    // A message naming another queue's job names no job of this queue.
+    let row = super::load_row(&db, &m.tenant_id, &m.job_id)
+        .await
+        .map(|r| r.filter(|r| r.queue == spec.name));
+    let (job, lease_left): (Job, i64) = match row {
+        Ok(Some(r)) => {
+            let left = rules::lease_left_ms(r.lease_until(), crate::platform::now_ms());
+            (r.into(), left)
+        }
         Ok(None) => {
             super::dead_letter::record(env, spec.name, &msg.id(), "no such job", body.as_ref())
                 .await;
@@ -122,14 +113,30 @@ async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verd
         }
         Err(_) => return Verdict::RetryIn(base),
     };
-    if !rules::runnable(&job.status) {
-        if job.status == "running" {
-            // Another delivery holds it; come back once its lease could have run out.
-            return Verdict::RetryIn((LEASE_MS / 1000) as u32);
+    let reclaim = match rules::on_delivery(&job.status, job.attempts, job.max_attempts, lease_left)
+    {
+        Delivery::Run => false,
+        Delivery::Reclaim => {
+            worker::console_warn!(
+                "{}: job {} was interrupted; running it again",
+                spec.name,
+                job.id
+            );
+            true
         }
-        return Verdict::Ack; // finished (or dead): a duplicate delivery does nothing
-    }
-    // Claim: queued/retrying -> running, attempt + 1, guarded by what we read.
+        // Another delivery holds it; come back once its lease could have run out.
+        Delivery::Wait(secs) => return Verdict::RetryIn(secs),
+        // Out of tries (a duplicate message reached a `failed` job, or the last try died).
+        Delivery::Bury => {
+            let reclaim = job.status == "running";
+            return match super::bury(env, &m.tenant_id, &job, reclaim).await {
+                Ok(_) => Verdict::Ack,
+                Err(_) => Verdict::RetryIn(base),
+            };
+        }
+        Delivery::Done => return Verdict::Ack, // a duplicate delivery does nothing
+    };
+    // Claim: -> running, attempt + 1, guarded by what we read (and the lease, on reclaim).
     let claimed = super::transition(
         env,
         &m.tenant_id,
@@ -138,6 +145,8 @@ async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verd
             status: "running",
             event: "job:progress",
             attempts: Some(job.attempts + 1),
+            error: reclaim.then(|| "the previous try was interrupted".to_string()),
+            reclaim,
             ..Change::default()
         },
         vec![],

@@ -407,3 +407,40 @@ pub async fn redrive(env: &Env) -> ApiResult<(usize, usize)> {
     }
     Ok((tenants.len(), events))
 }
+
+/// Like `insert_when`, but the event's data is read at commit time: `select` is a
+/// `SELECT <json> AS data FROM … WHERE …` (it may use ?2 = tenant and ?8, ?9, … = `extra`);
+/// no row, no event. For events that carry what the same batch just wrote.
+pub fn insert_select(
+    db: &D1Database,
+    tenant: &str,
+    d: &EventDraft,
+    select: &str,
+    extra: &[worker::wasm_bindgen::JsValue],
+) -> ApiResult<D1PreparedStatement> {
+    let sql = format!(
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
+         SELECT ?1, ?2, ?3, ?4, x.data, ?6, ?7 FROM ({select}) x"
+    );
+    let mut a = args(tenant, d)?;
+    a.extend_from_slice(extra);
+    store::stmt(db, &sql, &a)
+}
+
+/// Delivered rows are kept this long (the hubs hold the history clients replay).
+pub const DELIVERED_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Deletes at most `limit` delivered rows created before `cutoff_ms` (one bounded step of
+/// the cron's pruning; undelivered rows are never deleted).
+pub fn prune_delivered(
+    db: &D1Database,
+    cutoff_ms: i64,
+    limit: i64,
+) -> ApiResult<D1PreparedStatement> {
+    store::stmt(
+        db,
+        "DELETE FROM outbox WHERE rowid IN (SELECT rowid FROM outbox
+           WHERE delivered_seq IS NOT NULL AND created_ms < ?1 LIMIT ?2)",
+        &[i(cutoff_ms), i(limit)],
+    )
+}

@@ -242,6 +242,17 @@ impl Server {
         }
     }
 
+    /// Kills the whole process group at once (SIGKILL, like a crash: no shutdown work);
+    /// `restart_with` brings the server back on the same persist folder.
+    pub fn crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", c.id())])
+                .status();
+            let _ = c.wait();
+        }
+    }
+
     /// Restarts `wrangler dev` on the same persist folder (the DO and D1 state survive).
     pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
         self.stop();

@@ -48,6 +48,11 @@ fn main() {
         .into_iter()
         .filter(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
         .collect();
+    if selected.is_empty() {
+        // A typo in a filter must not pass as "0 failed".
+        eprintln!("e2e: no test matches {filter:?}; see tests/e2e/tests/mod.rs for the names");
+        std::process::exit(2);
+    }
     let t0 = Instant::now();
     eprintln!("e2e: starting wrangler dev ...");
     let fake = fakes::Fake::start();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 fn chromium() -> Option<String> {
     if let Ok(p) = std::env::var("PULSE_CHROMIUM") {
-        return Some(p);
+        return std::path::Path::new(&p).exists().then_some(p);
     }
     [
         "/usr/bin/chromium",
@@ -62,10 +62,10 @@ fn decode(s: &str) -> String {
 }
 
 pub fn eventsource_in_a_real_browser(cx: &mut Ctx) {
-    let Some(chrome) = chromium() else {
-        eprintln!("    SKIPPED: no Chromium (bootstrap installs Debian's `chromium`; or set PULSE_CHROMIUM)");
-        return;
-    };
+    // A missing browser is a failure, never a silent pass.
+    let chrome = chromium().expect(
+        "no Chromium: scripts/bootstrap.sh installs Debian's `chromium`, or set PULSE_CHROMIUM",
+    );
     let t = fresh_tenant("browser");
     let tok = cx.token(&t, "web", "broker");
     let page = PAGE

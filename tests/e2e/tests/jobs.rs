@@ -61,6 +61,45 @@ pub fn welcome_email_completes(cx: &mut Ctx) {
     ws.close();
 }
 
+/// The cron redrives an outbox row whose inline delivery failed: the event is in neither
+/// the live stream nor the history until `/__scheduled` runs, then in both, once.
 pub fn cron_runs(cx: &mut Ctx) {
+    let t = fresh_tenant("cron");
+    let tok = cx.token(&t, "b1", "broker");
+    let mut ws = Ws::connect(&cx.server.base, &tok);
+    let head = ws.subscribe(&["tenant"], None)["head"].as_u64().unwrap();
+    let r = cx.api.raw_with(
+        "POST",
+        "/api/crm/customers",
+        &tok,
+        &json!({"name": "held for the cron"}).to_string(),
+        &[("x-pulse-fault", "hub-down")],
+    );
+    check::status(&r, 201);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert!(
+        ws.recv(Duration::from_millis(800)).is_none(),
+        "the fault did not hold the event back"
+    );
+    let history = |cx: &Ctx| {
+        let h = cx
+            .api
+            .get(&format!("/api/realtime/events?since={head}"), &tok);
+        check::status(&h, 200);
+        h.body["data"].as_array().unwrap().clone()
+    };
+    assert!(history(cx).is_empty(), "undelivered, yet in the history");
     assert_eq!(cx.server.run_cron(), 200);
+    let e = ws.next_event();
+    check::event(&e, "crm:customer:created");
+    assert_eq!(e["data"]["id"], id.as_str());
+    assert_eq!(e["seq"].as_u64(), Some(head + 1));
+    let h = history(cx);
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0]["data"]["id"], id.as_str());
+    // A second run has nothing left to deliver.
+    assert_eq!(cx.server.run_cron(), 200);
+    assert!(ws.recv(Duration::from_millis(800)).is_none());
+    assert_eq!(history(cx).len(), 1);
+    ws.close();
 }

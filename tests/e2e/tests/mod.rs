@@ -7,6 +7,7 @@ mod crud;
 mod finance;
 mod hardening_auth;
 mod hardening_conc;
+mod hardening_jobs;
 mod hardening_realtime;
 mod hub;
 mod identity;
@@ -234,6 +235,26 @@ pub fn all() -> Vec<(&'static str, Test)> {
         (
             "sec_public_visitor_id_hides_the_ip",
             hardening_auth::public_visitor_id_hides_the_ip,
+        ),
+        (
+            "rel_job_survives_a_crash_mid_run",
+            hardening_jobs::job_survives_a_crash_mid_run,
+        ),
+        (
+            "rel_duplicate_messages_end_dead_not_failed",
+            hardening_jobs::duplicate_messages_end_dead_not_failed,
+        ),
+        (
+            "rel_matching_retry_announces_nothing_old",
+            hardening_jobs::matching_retry_announces_nothing_old,
+        ),
+        (
+            "rel_card_scans_are_coalesced",
+            hardening_jobs::card_scans_are_coalesced,
+        ),
+        (
+            "rel_cron_prunes_old_rows",
+            hardening_jobs::cron_prunes_old_rows,
         ),
     ]
 }
