@@ -545,6 +545,12 @@ pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> 
     let sale = load_sale(&db, tenant, &n.sale_id)
         .await?
         .ok_or_else(|| ApiError::field("sale_id", "no such sale"))?;
+    // A payment's answer carries the sale's balance: only for those who may read the sale.
+    if !may_read_sale(&who, &sale.broker_id) {
+        return Err(ApiError::forbidden(
+            "only admins and the sale's broker record its payments",
+        ));
+    }
     // An early answer from the read; the guarded update below decides.
     let balance = rules::check_payment(
         sale.total_minor,

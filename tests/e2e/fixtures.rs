@@ -264,6 +264,42 @@ impl Server {
     }
 
     /// Runs the scheduled (cron) handler once.
+    /// Runs SQL on the test server's local D1 (the same persist folder) and returns the rows
+    /// of the last statement.
+    pub fn d1(&self, sql: &str) -> Vec<serde_json::Value> {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let out = std::process::Command::new(root.join("node_modules/.bin/wrangler"))
+            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+            .arg(&self.persist)
+            .args(["--command", sql])
+            .current_dir(&root)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    root.join("node_modules/.bin").display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run wrangler d1 execute");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "d1 execute failed: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("d1 output: {text}"));
+        v.as_array()
+            .and_then(|a| a.last())
+            .and_then(|r| r["results"].as_array())
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn run_cron(&self) -> u16 {
         ureq::get(&format!("{}/__scheduled?cron=*+*+*+*+*", self.base))
             .call()

@@ -554,3 +554,45 @@ pub fn public_visitor_id_hides_the_ip(cx: &mut Ctx) {
     );
     assert_ne!(visitor_id(cx, &room, "198.18.9.10"), id);
 }
+
+/// A key left `pending` by a request that died is freed within a minute: a retry after
+/// that runs (201) instead of waiting out the key's 24 h; a fresh pending claim still
+/// answers 409 with `Retry-After`.
+pub fn dead_pending_idempotency_key_is_freed(cx: &mut Ctx) {
+    let t = crate::fixtures::fresh_tenant("sec-idem-dead");
+    let admin = cx.token(&t, "a1", "admin");
+    let path = "/api/crm/customers";
+    let body = json!({"name": "Retried"}).to_string();
+    let mut material = path.as_bytes().to_vec();
+    material.push(0);
+    material.extend_from_slice(body.as_bytes());
+    let hash = pulse::domain::password::sha256_hex(&material);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // Claims as a request leaves them when its isolate dies mid-way: one 5 s old, one 2 min.
+    for (k, age_ms) in [("fresh", 5_000), ("dead", 120_000)] {
+        cx.server.d1(&format!(
+            "INSERT INTO idempotency (tenant_id, key, request_hash, state, created_ms)
+             VALUES ('{t}', 'a1 admin POST {path} {k}', '{hash}', 'pending', {})",
+            now - age_ms
+        ));
+    }
+    let fresh = cx
+        .api
+        .raw_with("POST", path, &admin, &body, &[("idempotency-key", "fresh")]);
+    check::error(&fresh, 409, "request_in_progress");
+    assert!(fresh.header("retry-after").is_some());
+    let dead = cx
+        .api
+        .raw_with("POST", path, &admin, &body, &[("idempotency-key", "dead")]);
+    check::status(&dead, 201);
+    // And it is a normal key from then on: the retry replays.
+    let again = cx
+        .api
+        .raw_with("POST", path, &admin, &body, &[("idempotency-key", "dead")]);
+    check::status(&again, 201);
+    assert_eq!(again.body, dead.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+}

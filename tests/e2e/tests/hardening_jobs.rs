@@ -8,7 +8,6 @@ use crate::fakes::Answer;
 use crate::fixtures::fresh_tenant;
 use crate::Ctx;
 use serde_json::{json, Value};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn now_ms() -> i64 {
@@ -18,39 +17,8 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// Runs SQL on the test server's local D1 (the same persist folder) and returns the rows
-/// of the last statement.
 fn d1(cx: &Ctx, sql: &str) -> Vec<Value> {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(root.join("node_modules/.bin/wrangler"))
-        .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
-        .arg(&cx.server.persist)
-        .args(["--command", sql])
-        .current_dir(&root)
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                root.join("node_modules/.bin").display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .stdin(Stdio::null())
-        .output()
-        .expect("run wrangler d1 execute");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "d1 execute failed: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("d1 output: {text}"));
-    v.as_array()
-        .and_then(|a| a.last())
-        .and_then(|r| r["results"].as_array())
-        .cloned()
-        .unwrap_or_default()
+    cx.server.d1(sql)
 }
 
 fn count(cx: &Ctx, sql: &str) -> i64 {

@@ -170,6 +170,16 @@ pub fn finance_channels_follow_rest(cx: &mut Ctx) {
         .as_array()
         .unwrap()
         .is_empty());
+    // Nor pay into it (the answer would show its balance).
+    check::error(
+        &cx.api.post(
+            "/api/finance/payments",
+            &b2,
+            &json!({"sale_id": sid, "amount_minor": 1, "currency": "EUR", "method": "cash"}),
+        ),
+        403,
+        "forbidden",
+    );
     // Realtime refuses the sale's channel to them, on every transport.
     for tok in [&b2, &viewer] {
         check::error(

@@ -237,6 +237,10 @@ pub fn all() -> Vec<(&'static str, Test)> {
             hardening_auth::public_visitor_id_hides_the_ip,
         ),
         (
+            "sec_dead_pending_idempotency_key_is_freed",
+            hardening_auth::dead_pending_idempotency_key_is_freed,
+        ),
+        (
             "rel_job_survives_a_crash_mid_run",
             hardening_jobs::job_survives_a_crash_mid_run,
         ),
