@@ -181,7 +181,7 @@ schemas = {
   "RoomInput": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {"name": {"type": "string", "pattern": "^[a-z0-9_-]{1,48}$"}, "public": {"type": "boolean"}}},
   "RoomPublishInput": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}, "channels": {"type": "array", "items": {"type": "string"}}, "data": {"type": "object"}}},
 }
-# --- Background jobs, SMS, publishing and reports (issue 5) ---
+# --- Background jobs, SMS, publishing and reports ---
 Q = lambda *names: [{"name": n, "in": "query", "schema": {"type": "string"}} for n in names]
 S = lambda: {"type": "string"}
 NS = lambda: {"type": ["string", "null"]}
@@ -241,7 +241,7 @@ schemas.update({
       "format": {"type": "string", "enum": ["csv", "json"], "default": "csv"}, "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}},
 })
 
-# --- Finance, owners/properties/seekers and matching (issue 4) ---
+# --- Finance, owners/properties/seekers and matching ---
 I = lambda: {"type": "integer"}
 NI = lambda: {"type": ["integer", "null"]}
 money = {"type": "integer", "minimum": 1, "maximum": 10000000000000, "description": "integer minor units"}

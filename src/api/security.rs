@@ -1,5 +1,5 @@
-//! `/api/security/blocked-ips` (admin): the tenant's IP blocklist (seed 000's IDS
-//! `checkBlockedIP`). Requests with a token of the tenant from a listed IP get 403.
+//! `/api/security/blocked-ips` (admin): the tenant's IP blocklist. Every request
+//! attributable to the tenant from a listed IP gets 403.
 
 use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};

@@ -75,7 +75,7 @@ impl QueueSpec {
     }
 }
 
-/// Seed 003's budgets: email 3 attempts... here as retries after the first try.
+/// Retry budgets, counted as retries after the first try (wrangler.toml's `max_retries`).
 pub const EMAIL: QueueSpec = QueueSpec {
     name: "pulse-email",
     binding: "EMAIL_QUEUE",
@@ -114,7 +114,7 @@ pub fn queue(name: &str) -> Option<QueueSpec> {
 pub const MAX_DELAY_SECONDS: u32 = 43_200;
 
 /// Delay before the next try after try `attempt` (1-based) failed: `base × 2^(attempt-1)`,
-/// so with seed 003's base of 5 s: 5, 10, 20, 40 s... capped at 12 h.
+/// so with the default base of 5 s: 5, 10, 20, 40 s... capped at 12 h.
 pub fn backoff_seconds(base: u32, attempt: u32) -> u32 {
     let exp = attempt.saturating_sub(1).min(20);
     base.max(1)
@@ -277,7 +277,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn backoff_follows_seed_003() {
+    fn backoff_doubles_from_the_base() {
         assert_eq!(backoff_seconds(5, 1), 5);
         assert_eq!(backoff_seconds(5, 2), 10);
         assert_eq!(backoff_seconds(5, 3), 20);

@@ -71,7 +71,7 @@ pub fn retry_in(msg: &RawMessage, seconds: u32) {
     );
 }
 
-/// Seed 003's 5 s, overridable (`JOB_BACKOFF_BASE_SECONDS`) so tests need not wait.
+/// 5 s by default, overridable (`JOB_BACKOFF_BASE_SECONDS`) so tests need not wait.
 pub fn backoff_base(env: &Env) -> u32 {
     env.var("JOB_BACKOFF_BASE_SECONDS")
         .ok()

@@ -75,7 +75,7 @@ pub async fn stats(req: Request, env: &Env) -> ApiResult<Response> {
 const MAX_TARGETS: usize = 20;
 
 /// `POST /api/realtime/publish` (admin): a system alert or notice to roles, users, the
-/// tenant or entity channels (seed 002's `targetRoles`), through the outbox like any change.
+/// tenant or entity channels (`target_roles`), through the outbox like any change.
 pub async fn publish(mut req: Request, env: &Env) -> ApiResult<Response> {
     let who = auth::require(&req, env, Action::Admin)?;
     let input = body::json(&mut req).await?;

@@ -34,7 +34,7 @@ const DEFAULT_VARS: &[(&str, &str)] = &[
     // A stalled SSE reader is dropped after 1 MiB unread (4 MiB in production).
     ("SSE_MAX_BUFFERED_BYTES", "1048576"),
     ("BLOCKLIST_CACHE_MS", "0"),
-    // Job retries after 1, 2, 4 s instead of seed 003's 5, 10, 20 s; providers time out fast.
+    // Job retries after 1, 2, 4 s instead of the default 5, 10, 20 s; providers time out fast.
     ("JOB_BACKOFF_BASE_SECONDS", "1"),
     ("PROVIDER_TIMEOUT_MS", "1500"),
 ];
