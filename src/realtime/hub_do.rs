@@ -1073,7 +1073,7 @@ impl TenantHub {
         let Some(tenant) = self.tenant.borrow().clone() else {
             return;
         };
-        let data = match crate::api::dashboard::snapshot(&self.env, &tenant).await {
+        let data = match crate::store::dashboard::snapshot(&self.env, &tenant).await {
             Ok(d) => d,
             Err(e) => {
                 worker::console_error!("hub: dashboard snapshot failed: {}", e.message);
@@ -1133,7 +1133,7 @@ impl TenantHub {
             SnapshotKind::Dashboard => {
                 let tenant = self.tenant.borrow().clone();
                 let Some(tenant) = tenant else { return };
-                match crate::api::dashboard::snapshot(&self.env, &tenant).await {
+                match crate::store::dashboard::snapshot(&self.env, &tenant).await {
                     Ok(d) => policy::redact_dashboard(&who.reader(), &d),
                     Err(e) => {
                         send_error(ws, &FrameError::new("snapshot_failed", e.message));

@@ -1,6 +1,8 @@
 //! D1 access shared by the resources: the binding, argument helpers, statement runners
 //! and one mapping of D1 failures to `ApiError`. The SQL itself lives beside each resource.
 
+pub mod dashboard;
+
 use crate::domain::error::{ApiError, ApiResult};
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
