@@ -135,34 +135,25 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
             entity_channels("customer", &c.id),
             serde_json::to_value(&c)?,
         );
-        let results = store::batch(
+        let update = store::stmt(
             &db,
-            vec![
-                store::stmt(
-                    &db,
-                    "UPDATE customers SET name = ?3, email = ?4, phone = ?5, status = ?6, source = ?7,
-                     notes = ?8, updated_at = ?9, version = ?10 + 1
-                     WHERE tenant_id = ?1 AND id = ?2 AND version = ?10",
-                    &[
-                        t(tenant),
-                        t(&c.id),
-                        t(&c.name),
-                        ot(c.email.as_deref()),
-                        ot(c.phone.as_deref()),
-                        t(&c.status),
-                        ot(c.source.as_deref()),
-                        ot(c.notes.as_deref()),
-                        t(&c.updated_at),
-                        i(read),
-                    ],
-                )?,
-                // Only when the guarded update just above applied.
-                outbox::insert_when(&db, tenant, &event, "SELECT 1 WHERE changes() = 1", &[])?,
+            "UPDATE customers SET name = ?3, email = ?4, phone = ?5, status = ?6, source = ?7,
+             notes = ?8, updated_at = ?9, version = ?10 + 1
+             WHERE tenant_id = ?1 AND id = ?2 AND version = ?10",
+            &[
+                t(tenant),
+                t(&c.id),
+                t(&c.name),
+                ot(c.email.as_deref()),
+                ot(c.phone.as_deref()),
+                t(&c.status),
+                ot(c.source.as_deref()),
+                ot(c.notes.as_deref()),
+                t(&c.updated_at),
+                i(read),
             ],
-        )
-        .await?;
-        if results.first().map(store::changes) == Some(1) {
-            outbox::deliver_after_write(env, tenant).await;
+        )?;
+        if outbox::update_with_event(env, &db, tenant, update, &event, vec![]).await? {
             return json_versioned(200, &c, c.version);
         }
         // Changed (or deleted) meanwhile: the next read says which.

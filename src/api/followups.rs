@@ -177,34 +177,25 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
         let now = crate::platform::iso(crate::platform::now_ms());
         let (f, kind) = crm::apply_followup_change(current, &ch, &now);
         let event = outbox::draft(kind, channels(&f), serde_json::to_value(&f)?);
-        let results = store::batch(
+        let update = store::stmt(
             &db,
-            vec![
-                store::stmt(
-                    &db,
-                    // A reschedule makes the follow-up due again (announced again when due).
-                    "UPDATE followups SET status = ?3, due_at = ?4, note = ?5, updated_at = ?6,
-                     notified_at = CASE WHEN ?7 = 1 THEN NULL ELSE notified_at END,
-                     version = ?8 + 1
-                     WHERE tenant_id = ?1 AND id = ?2 AND version = ?8",
-                    &[
-                        t(tenant),
-                        t(&f.id),
-                        t(&f.status),
-                        t(&f.due_at),
-                        ot(f.note.as_deref()),
-                        t(&f.updated_at),
-                        i(i64::from(rescheduled)),
-                        i(read),
-                    ],
-                )?,
-                // Only when the guarded update just above applied.
-                outbox::insert_when(&db, tenant, &event, "SELECT 1 WHERE changes() = 1", &[])?,
+            // A reschedule makes the follow-up due again (announced again when due).
+            "UPDATE followups SET status = ?3, due_at = ?4, note = ?5, updated_at = ?6,
+             notified_at = CASE WHEN ?7 = 1 THEN NULL ELSE notified_at END,
+             version = ?8 + 1
+             WHERE tenant_id = ?1 AND id = ?2 AND version = ?8",
+            &[
+                t(tenant),
+                t(&f.id),
+                t(&f.status),
+                t(&f.due_at),
+                ot(f.note.as_deref()),
+                t(&f.updated_at),
+                i(i64::from(rescheduled)),
+                i(read),
             ],
-        )
-        .await?;
-        if results.first().map(store::changes) == Some(1) {
-            outbox::deliver_after_write(env, tenant).await;
+        )?;
+        if outbox::update_with_event(env, &db, tenant, update, &event, vec![]).await? {
             return json_versioned(200, &f, f.version);
         }
     }

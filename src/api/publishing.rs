@@ -502,27 +502,19 @@ pub async fn cancel_schedule(req: Request, env: &Env, id: &str) -> ApiResult<Res
         schedule_channels(&s),
         serde_json::to_value(&s)?,
     );
-    let results = store::batch(
+    let update = store::stmt(
         &db,
-        vec![
-            store::stmt(
-                &db,
-                "UPDATE publishing_schedules SET status = 'cancelled'
-                 WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending'",
-                &[t(tenant), t(&id)],
-            )?,
-            outbox::insert_when(&db, tenant, &event, "SELECT 1 WHERE changes() = 1", &[])?,
-        ],
-    )
-    .await?;
-    if results.first().map(store::changes) != Some(1) {
+        "UPDATE publishing_schedules SET status = 'cancelled'
+         WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending'",
+        &[t(tenant), t(&id)],
+    )?;
+    if !outbox::update_with_event(env, &db, tenant, update, &event, vec![]).await? {
         return Err(ApiError::new(
             409,
             "conflict",
             "the schedule started meanwhile",
         ));
     }
-    outbox::deliver_after_write(env, tenant).await;
     json(200, &s)
 }
 

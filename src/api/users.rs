@@ -194,28 +194,25 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
             channels(&u.id),
             serde_json::to_value(&u)?,
         );
-        let mut stmts = vec![
-            store::stmt(
-                &db,
-                "UPDATE users SET name = ?3, role = ?4, password_hash = COALESCE(?5, password_hash),
-                 updated_at = ?6, version = ?7 + 1 WHERE tenant_id = ?1 AND id = ?2 AND version = ?7",
-                &[
-                    t(tenant),
-                    t(&u.id),
-                    t(&u.name),
-                    t(&u.role),
-                    ot(hash.as_deref()),
-                    t(&u.updated_at),
-                    i(read),
-                ],
-            )?,
-            // Only when the guarded update just above applied.
-            outbox::insert_when(&db, tenant, &event, "SELECT 1 WHERE changes() = 1", &[])?,
-        ];
+        let update = store::stmt(
+            &db,
+            "UPDATE users SET name = ?3, role = ?4, password_hash = COALESCE(?5, password_hash),
+             updated_at = ?6, version = ?7 + 1 WHERE tenant_id = ?1 AND id = ?2 AND version = ?7",
+            &[
+                t(tenant),
+                t(&u.id),
+                t(&u.name),
+                t(&u.role),
+                ot(hash.as_deref()),
+                t(&u.updated_at),
+                i(read),
+            ],
+        )?;
+        let mut extra = Vec::new();
         if hash.is_some() {
             // A password reset ends the user's sessions, only when the update applied
             // (its event row exists).
-            stmts.push(store::stmt(
+            extra.push(store::stmt(
                 &db,
                 "UPDATE refresh_tokens SET revoked_ms = ?3
                  WHERE tenant_id = ?1 AND user_id = ?2 AND revoked_ms IS NULL
@@ -223,9 +220,7 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
                 &[t(tenant), t(&u.id), i(now_ms), t(&event.id)],
             )?);
         }
-        let results = store::batch(&db, stmts).await?;
-        if results.first().map(store::changes) == Some(1) {
-            outbox::deliver_after_write(env, tenant).await;
+        if outbox::update_with_event(env, &db, tenant, update, &event, extra).await? {
             return json_versioned(200, &u, u.version);
         }
     }

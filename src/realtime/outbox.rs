@@ -373,6 +373,31 @@ pub async fn deliver_tenants<'a>(env: &Env, tenants: impl IntoIterator<Item = &'
     }
 }
 
+/// A guarded UPDATE and its event, committed together: the outbox row is written only when
+/// the UPDATE changed its row, and `extra` statements follow in the same batch. Returns
+/// whether it applied (then the event is delivered, as after any write).
+pub async fn update_with_event(
+    env: &Env,
+    db: &D1Database,
+    tenant: &str,
+    update: D1PreparedStatement,
+    event: &EventDraft,
+    extra: Vec<D1PreparedStatement>,
+) -> ApiResult<bool> {
+    let mut stmts = vec![
+        update,
+        // Only when the guarded update just above applied.
+        insert_when(db, tenant, event, "SELECT 1 WHERE changes() = 1", &[])?,
+    ];
+    stmts.extend(extra);
+    let results = store::batch(db, stmts).await?;
+    let applied = results.first().map(store::changes) == Some(1);
+    if applied {
+        deliver_after_write(env, tenant).await;
+    }
+    Ok(applied)
+}
+
 /// Same, after a write: a failure is logged, never turned into a failed request, because
 /// the change is already committed and the cron redrive will deliver it.
 pub async fn deliver_after_write(env: &Env, tenant: &str) {

@@ -157,4 +157,3 @@ fn commissions_by_currency(rows: &[Map<String, Value>]) -> Value {
     }
     Value::Object(commissions)
 }
-
