@@ -402,10 +402,6 @@ mod tests {
             event_view(
                 &b1,
                 "finance:commission_rate:updated",
-        "finance:settings:updated",
-        "publishing:listing:created",
-        "publishing:schedule:created",
-        "publishing:schedule:cancelled",
                 &ch(&["user:b1"]),
                 &json!({})
             ),
@@ -564,6 +560,10 @@ mod tests {
         "finance:payment:received",
         "finance:commission:approved",
         "finance:commission_rate:updated",
+        "finance:settings:updated",
+        "publishing:listing:created",
+        "publishing:schedule:created",
+        "publishing:schedule:cancelled",
         "finance:settings:updated",
         "publishing:listing:created",
         "publishing:schedule:created",
