@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes docs/openapi.json (OpenAPI 3.1). Edit here, run it, commit both files;
-`cargo test` fails when the spec and the route table (src/http/routes.rs) disagree."""
+`cargo test` fails when the spec and the route table (src/web/routes.rs) disagree."""
 import json, os
 
 def ref(name): return {"$ref": f"#/components/schemas/{name}"}

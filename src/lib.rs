@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod platform;
 pub mod realtime;
 pub mod store;
+pub mod web;
 pub mod webcrypto;
 
 pub use realtime::hub_do::TenantHub;

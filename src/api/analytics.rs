@@ -3,10 +3,10 @@
 
 use crate::domain::auth::Action;
 use crate::domain::error::ApiResult;
-use crate::http::auth;
-use crate::http::router::json;
 use crate::realtime::hub_client;
 use crate::store::{self, t};
+use crate::web::auth;
+use crate::web::respond::json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use worker::{Env, Request, Response};

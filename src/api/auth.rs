@@ -7,9 +7,9 @@ use crate::domain::identity::{
     GLOBAL_TENANT, IP_LIMIT, WINDOW_MS,
 };
 use crate::domain::password::sha256_hex;
-use crate::http::{auth, body, guard};
 use crate::platform;
 use crate::store::{self, i, t};
+use crate::web::{auth, body, guard};
 use crate::webcrypto;
 use serde::Deserialize;
 use serde_json::json;

@@ -4,10 +4,10 @@
 use crate::domain::auth::Action;
 use crate::domain::calendar::{self, Appointment};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::http::router::{json, json_page};
-use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::respond::{json, json_page};
+use crate::web::{auth, body};
 
 use serde_json::Value;
 use worker::{Env, Request, Response};

@@ -6,10 +6,10 @@
 use crate::domain::auth::Action;
 use crate::domain::card::{self, Card, PublicCard};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::http::router::{json, json_page};
-use crate::http::{auth, body, guard};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::respond::{json, json_page};
+use crate::web::{auth, body, guard};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};

@@ -5,11 +5,11 @@ use crate::domain::customer::{self, Customer};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::event::entity_channels;
 use crate::domain::version;
-use crate::http::router::{json, json_page, json_versioned};
-use crate::http::{auth, body};
 use crate::jobs::email;
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::respond::{json, json_page, json_versioned};
+use crate::web::{auth, body};
 use serde_json::json;
 use worker::{Env, Request, Response};
 

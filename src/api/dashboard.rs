@@ -4,10 +4,10 @@
 use crate::domain::auth::Action;
 use crate::domain::error::ApiResult;
 use crate::domain::policy;
-use crate::http::auth;
-use crate::http::router::json;
 use crate::store;
 pub use crate::store::dashboard::snapshot;
+use crate::web::auth;
+use crate::web::respond::json;
 use worker::{Env, Request, Response};
 
 /// After a change that moves the money figures (sales, payments, commission approvals):

@@ -3,9 +3,9 @@
 
 use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
-use crate::http::router::json_page;
-use crate::http::{auth, body};
 use crate::store::{self, i, ot, t};
+use crate::web::respond::json_page;
+use crate::web::{auth, body};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use worker::{Env, Request, Response};
@@ -130,7 +130,7 @@ pub async fn queue_send(mut req: Request, env: &Env, queue: &str) -> ApiResult<R
     q.send_raw_batch(raw)
         .await
         .map_err(|e| store::internal("queue send", e))?;
-    crate::http::router::json(202, &serde_json::json!({ "sent": msgs.len() }))
+    crate::web::respond::json(202, &serde_json::json!({ "sent": msgs.len() }))
 }
 
 /// `POST /api/dev/hub-append` `{"type", "channels", "data", "repeat"?}` (admin): appends events
@@ -167,5 +167,5 @@ pub async fn hub_append(mut req: Request, env: &Env) -> ApiResult<Response> {
     let results = crate::realtime::hub_client::append(env, &who.tenant_id, "", &drafts)
         .await
         .map_err(|e| store::internal("hub append", e))?;
-    crate::http::router::json(202, &serde_json::json!({ "appended": results.len() }))
+    crate::web::respond::json(202, &serde_json::json!({ "appended": results.len() }))
 }

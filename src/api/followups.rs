@@ -5,10 +5,10 @@ use crate::domain::auth::Action;
 use crate::domain::crm::{self, Followup};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::version;
-use crate::http::router::{json_page, json_versioned};
-use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::respond::{json_page, json_versioned};
+use crate::web::{auth, body};
 use worker::{Env, Request, Response};
 
 const COLUMNS: &str =

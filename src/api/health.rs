@@ -1,8 +1,8 @@
 //! `GET /health`: public liveness plus a D1 round trip.
 
 use crate::domain::error::ApiResult;
-use crate::http::router::json;
 use crate::store;
+use crate::web::respond::json;
 use serde_json::json;
 use worker::{Env, Response};
 

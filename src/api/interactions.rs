@@ -4,10 +4,10 @@ use crate::domain::auth::Action;
 use crate::domain::crm::{self, Interaction};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::event::entity_channels;
-use crate::http::router::{json, json_page};
-use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::respond::{json, json_page};
+use crate::web::{auth, body};
 use worker::{Env, Request, Response};
 
 const COLUMNS: &str = "id, customer_id, type, summary, occurred_at, created_by, created_at";

@@ -5,10 +5,10 @@ use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::{self as rules, Job};
 use crate::domain::policy;
-use crate::http::router::{json, json_page};
-use crate::http::{auth, body};
 use crate::jobs::{Change, JobRow, COLUMNS};
 use crate::store::{self, i, ot, t};
+use crate::web::respond::{json, json_page};
+use crate::web::{auth, body};
 use worker::{Env, Request, Response};
 
 /// `GET /api/jobs?status=&queue=&subject=`: newest first. Brokers and viewers see the

@@ -4,10 +4,10 @@
 use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::MATCHING;
-use crate::http::router::{json, json_page};
-use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::respond::{json, json_page};
+use crate::web::{auth, body};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};

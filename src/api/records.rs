@@ -5,10 +5,10 @@
 use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::schema::{self, Kind, Spec};
-use crate::http::router::{json, json_page};
-use crate::http::{auth, body};
 use crate::realtime::outbox;
 use crate::store::{self, i, t};
+use crate::web::respond::{json, json_page};
+use crate::web::{auth, body};
 use serde_json::{Map, Value};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Env, Request, Response};

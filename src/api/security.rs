@@ -3,9 +3,9 @@
 
 use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};
-use crate::http::router::json;
-use crate::http::{auth, body, guard};
 use crate::store::{self, i, ot, t};
+use crate::web::respond::json;
+use crate::web::{auth, body, guard};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};

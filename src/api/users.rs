@@ -6,11 +6,11 @@ use crate::domain::error::{ApiError, ApiResult, FieldErrors};
 use crate::domain::policy;
 use crate::domain::user::{self, User};
 use crate::domain::version;
-use crate::http::router::{json, json_page, json_versioned};
-use crate::http::{auth, body};
 use crate::platform;
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::respond::{json, json_page, json_versioned};
+use crate::web::{auth, body};
 use serde_json::json;
 use worker::{D1Database, Env, Request, Response};
 

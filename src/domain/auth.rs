@@ -80,7 +80,7 @@ pub struct PulseClaims {
     pub aud: Option<String>,
 }
 
-/// Which keys are trusted. Built from env by `http::auth`.
+/// Which keys are trusted. Built from env by `web::auth`.
 #[derive(Default)]
 pub struct AuthConfig {
     pub hs256_secret: Option<Vec<u8>>,

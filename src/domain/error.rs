@@ -1,5 +1,5 @@
 //! The one API error type: status, snake_case code, message and optional details.
-//! Pure (no worker types); `http::error` turns it into a JSON response in one place.
+//! Pure (no worker types); `web::error` turns it into a JSON response in one place.
 
 use serde_json::{json, Map, Value};
 

@@ -1,9 +1,4 @@
-//! HTTP edge: routing, authentication/authorization, request bodies and error responses.
+//! The HTTP entry: the router that runs the guards and dispatches each request to its
+//! feature handler (see `web` for what handlers use).
 
-pub mod auth;
-pub mod body;
-pub mod error;
-pub mod guard;
-pub mod idempotency;
 pub mod router;
-pub mod routes;

@@ -1,14 +1,14 @@
 //! Routes each request to its handler and turns any error into the contract's JSON error.
 
-use super::error::to_response;
-use super::guard;
-use super::idempotency::{self, Begin};
-use super::routes::{self, Match, Route};
 use crate::api;
 use crate::domain::cors::{self, CorsPolicy};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::owners;
 use crate::realtime;
+use crate::web::error::to_response;
+use crate::web::guard;
+use crate::web::idempotency::{self, Begin};
+use crate::web::routes::{self, Match, Route};
 use worker::{Env, Headers, Method, Request, Response};
 
 pub async fn handle(req: Request, env: Env) -> Response {
@@ -190,31 +190,4 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         Route::RoomPublish => realtime::rooms::publish(req, env, p0).await,
         Route::PublicRoomWs => realtime::rooms::public_websocket(req, env, p0, p1).await,
     }
-}
-
-/// A JSON response with a status.
-pub fn json<T: serde::Serialize>(status: u16, body: &T) -> ApiResult<Response> {
-    Ok(Response::from_json(body)?.with_status(status))
-}
-
-/// A JSON response for a versioned record, with its `ETag` (the version, for `If-Match`).
-pub fn json_versioned<T: serde::Serialize>(
-    status: u16,
-    body: &T,
-    version: i64,
-) -> ApiResult<Response> {
-    let mut resp = json(status, body)?;
-    resp.headers_mut()
-        .set("etag", &crate::domain::version::etag(version))?;
-    Ok(resp)
-}
-
-/// A list page: `{"data": [...], "next_cursor": ...}` from `limit + 1` fetched rows.
-pub fn json_page<T: serde::Serialize>(
-    rows: Vec<T>,
-    limit: u32,
-    key: impl Fn(&T) -> String,
-) -> ApiResult<Response> {
-    let (data, next) = crate::domain::pagination::finish(rows, limit, key);
-    json(200, &serde_json::json!({"data": data, "next_cursor": next}))
 }

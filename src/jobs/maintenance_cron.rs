@@ -51,7 +51,7 @@ pub async fn run(env: &Env) {
         Ok(_) => {}
         Err(e) => worker::console_error!("cron: card scan flush failed: {}", e.message),
     }
-    match crate::http::idempotency::cleanup(env).await {
+    match crate::web::idempotency::cleanup(env).await {
         Ok(n) if n > 0 => worker::console_log!("cron: forgot {n} idempotency keys"),
         Ok(_) => {}
         Err(e) => worker::console_error!("cron: idempotency cleanup failed: {}", e.message),

@@ -5,9 +5,9 @@
 use super::{hub_client, outbox, protocol};
 use crate::domain::auth::{Action, Principal, Role};
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};
-use crate::http::router::json;
-use crate::http::{auth, body};
 use crate::store::{self, i, t};
+use crate::web::respond::json;
+use crate::web::{auth, body};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
@@ -170,7 +170,7 @@ pub async fn websocket(req: Request, env: &Env, name: &str) -> ApiResult<Respons
 fn visitor_id(req: &Request, env: &Env) -> String {
     format!(
         "anon-{}",
-        crate::http::guard::ip_tag(req, env, "room-visitor")
+        crate::web::guard::ip_tag(req, env, "room-visitor")
     )
 }
 

@@ -5,9 +5,9 @@
 use super::{hub_client, outbox};
 use crate::domain::auth::{Action, Role};
 use crate::domain::error::{ApiResult, FieldErrors};
-use crate::http::router::json;
-use crate::http::{auth, body};
 use crate::store::{self, t};
+use crate::web::respond::json;
+use crate::web::{auth, body};
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 

@@ -1,0 +1,32 @@
+//! JSON responses of the handlers: a status and a body, a versioned record with its ETag,
+//! and a list page.
+
+use crate::domain::error::ApiResult;
+use worker::Response;
+
+/// A JSON response with a status.
+pub fn json<T: serde::Serialize>(status: u16, body: &T) -> ApiResult<Response> {
+    Ok(Response::from_json(body)?.with_status(status))
+}
+
+/// A JSON response for a versioned record, with its `ETag` (the version, for `If-Match`).
+pub fn json_versioned<T: serde::Serialize>(
+    status: u16,
+    body: &T,
+    version: i64,
+) -> ApiResult<Response> {
+    let mut resp = json(status, body)?;
+    resp.headers_mut()
+        .set("etag", &crate::domain::version::etag(version))?;
+    Ok(resp)
+}
+
+/// A list page: `{"data": [...], "next_cursor": ...}` from `limit + 1` fetched rows.
+pub fn json_page<T: serde::Serialize>(
+    rows: Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> String,
+) -> ApiResult<Response> {
+    let (data, next) = crate::domain::pagination::finish(rows, limit, key);
+    json(200, &serde_json::json!({"data": data, "next_cursor": next}))
+}
