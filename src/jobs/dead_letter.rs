@@ -25,7 +25,7 @@ pub async fn consume(batch: &MessageBatch<Value>, env: &Env) {
         if mark_dead(env, &m).await {
             msg.ack();
         } else {
-            super::runner::retry_in(&msg, 5);
+            super::retry_in(&msg, 5);
         }
     }
 }

@@ -394,3 +394,14 @@ pub async fn on_dead(env: &Env, tenant: &str, job: &Job) {
         reports::give_up(env, tenant, job).await;
     }
 }
+
+/// Retries a message after `seconds`. (Always with options: workers-rs's bare `retry()`
+/// passes `null`, which the runtime rejects, and the `unwrap` inside would panic.)
+pub fn retry_in(msg: &worker::RawMessage, seconds: u32) {
+    worker::MessageExt::retry_with_options(
+        msg,
+        &worker::QueueRetryOptionsBuilder::new()
+            .with_delay_seconds(seconds)
+            .build(),
+    );
+}

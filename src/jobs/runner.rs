@@ -3,11 +3,12 @@
 //! is taken over), run the queue's handler, and ack, retry with backoff, or give up,
 //! recording each step as a `job:*` event.
 
+use super::retry_in;
 use super::Change;
 use crate::domain::jobs::{self as rules, Delivery, Failure, Job, JobMessage, QueueSpec};
 use crate::store;
 use serde_json::Value;
-use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
+use worker::{Env, MessageBatch, MessageExt, RawMessage};
 
 /// One run of one job, handed to the queue's handler.
 pub struct Run<'a> {
@@ -59,16 +60,6 @@ pub async fn consume(batch: &MessageBatch<Value>, env: &Env, spec: QueueSpec) {
             Verdict::Retry => retry_in(&msg, 0),
         }
     }
-}
-
-/// Retries a message after `seconds`. (Always with options: workers-rs's bare `retry()`
-/// passes `null`, which the runtime rejects, and the `unwrap` inside would panic.)
-pub fn retry_in(msg: &RawMessage, seconds: u32) {
-    msg.retry_with_options(
-        &QueueRetryOptionsBuilder::new()
-            .with_delay_seconds(seconds)
-            .build(),
-    );
 }
 
 /// 5 s by default, overridable (`JOB_BACKOFF_BASE_SECONDS`) so tests need not wait.
