@@ -227,9 +227,9 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
         let job = r
             .assignee_email
             .as_deref()
-            .map(|to| crate::jobs::email::reminder(&a.created_by, to, &data));
+            .map(|to| crate::api::job_store::reminder(&a.created_by, to, &data));
         let extra = match &job {
-            Some(j) => crate::jobs::insert_when(
+            Some(j) => crate::api::job_store::insert_when(
                 &db,
                 &r.tenant_id,
                 j,
@@ -251,7 +251,7 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
         )
         .await?;
         if let (true, Some(j)) = (emitted, job) {
-            crate::jobs::enqueue(env, &r.tenant_id, &[j]).await;
+            crate::api::job_store::enqueue(env, &r.tenant_id, &[j]).await;
         }
     }
     outbox::deliver_tenants(env, rows.iter().map(|r| &r.tenant_id)).await;

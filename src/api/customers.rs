@@ -1,11 +1,11 @@
 //! `/api/crm/customers`: CRUD on D1, each mutation with its event in the same batch.
 
+use crate::api::job_store as email;
 use crate::domain::auth::Action;
 use crate::domain::customer::{self, Customer};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::event::entity_channels;
 use crate::domain::version;
-use crate::jobs::email;
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
 use crate::web::respond::{json, json_page, json_versioned};
@@ -95,11 +95,11 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     // A customer with an email gets a welcome email, tracked as a job in the same batch.
     let welcome = c.email.as_deref().map(|to| email::welcome(&who, &c, to));
     if let Some(job) = &welcome {
-        stmts.extend(crate::jobs::insert(&db, tenant, job)?);
+        stmts.extend(crate::api::job_store::insert(&db, tenant, job)?);
     }
     outbox::commit_and_deliver(env, &db, tenant, stmts, !hub_down).await?;
     if let Some(job) = &welcome {
-        crate::jobs::enqueue(env, tenant, std::slice::from_ref(job)).await;
+        crate::api::job_store::enqueue(env, tenant, std::slice::from_ref(job)).await;
     }
     let mut resp = json_versioned(201, &c, c.version)?;
     if let Some(job) = welcome {
@@ -208,11 +208,11 @@ pub async fn send_sms(mut req: Request, env: &Env, id: &str) -> ApiResult<Respon
             "the customer has no phone number",
         ));
     };
-    let job = crate::jobs::sms::customer_sms(&who, &c.id, phone, &message);
+    let job = crate::api::job_store::customer_sms(&who, &c.id, phone, &message);
     let db = store::db(env)?;
-    store::batch(&db, crate::jobs::insert(&db, tenant, &job)?).await?;
+    store::batch(&db, crate::api::job_store::insert(&db, tenant, &job)?).await?;
     if !crate::api::dev::fault(&req, env, "no-enqueue") {
-        crate::jobs::enqueue(env, tenant, std::slice::from_ref(&job)).await;
+        crate::api::job_store::enqueue(env, tenant, std::slice::from_ref(&job)).await;
     }
     outbox::deliver_after_write(env, tenant).await;
     json(202, &job)

@@ -1,11 +1,11 @@
 //! `/api/jobs`: background jobs of the tenant (list, status) and the admin's re-run of a
 //! dead or failed job.
 
+use crate::api::job_store::{Change, JobRow, COLUMNS};
 use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::{self as rules, Job};
 use crate::domain::policy;
-use crate::jobs::{Change, JobRow, COLUMNS};
 use crate::store::{self, i, ot, t};
 use crate::web::respond::{json, json_page};
 use crate::web::{auth, body};
@@ -60,9 +60,9 @@ pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let id = body::path_id(id, "job")?;
     let db = store::db(env)?;
     // A job the caller may not read is answered like a missing one, as the list hides it.
-    match crate::jobs::load(&db, &who.tenant_id, &id).await? {
+    match crate::api::job_store::load(&db, &who.tenant_id, &id).await? {
         Some(job) if may_read(&who, &job) => json(200, &job),
-        _ => Err(crate::jobs::not_found()),
+        _ => Err(crate::api::job_store::not_found()),
     }
 }
 
@@ -82,9 +82,9 @@ pub async fn retry(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let id = body::path_id(id, "job")?;
     let tenant = who.tenant_id.as_str();
     let db = store::db(env)?;
-    let job = crate::jobs::load(&db, tenant, &id)
+    let job = crate::api::job_store::load(&db, tenant, &id)
         .await?
-        .ok_or_else(crate::jobs::not_found)?;
+        .ok_or_else(crate::api::job_store::not_found)?;
     if !rules::retryable_by_admin(&job.status) {
         return Err(ApiError::new(
             409,
@@ -102,9 +102,10 @@ pub async fn retry(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
         progress: Some(0),
         ..Change::default()
     };
-    let Some(queued) = crate::jobs::transition(env, tenant, &job, change, vec![]).await? else {
+    let Some(queued) = crate::api::job_store::transition(env, tenant, &job, change, vec![]).await?
+    else {
         return Err(ApiError::new(409, "conflict", "the job changed meanwhile"));
     };
-    crate::jobs::enqueue(env, tenant, std::slice::from_ref(&queued)).await;
+    crate::api::job_store::enqueue(env, tenant, std::slice::from_ref(&queued)).await;
     json(202, &queued)
 }

@@ -31,14 +31,14 @@ pub async fn run(mut req: Request, env: &Env) -> ApiResult<Response> {
     };
     let tenant = who.tenant_id.as_str();
     let db = store::db(env)?;
-    let job = crate::jobs::new_job(
+    let job = crate::api::job_store::new_job(
         &who.user_id,
         MATCHING,
         KIND_RUN,
         json!({ "seeker_id": seeker }),
         seeker.as_ref().map(|s| format!("seeker:{s}")),
     );
-    let stmts = crate::jobs::insert_when(
+    let stmts = crate::api::job_store::insert_when(
         &db,
         tenant,
         &job,
@@ -49,7 +49,7 @@ pub async fn run(mut req: Request, env: &Env) -> ApiResult<Response> {
     if results.first().map(store::changes) != Some(1) {
         return Err(ApiError::field("seeker_id", "no such seeker"));
     }
-    crate::jobs::enqueue(env, tenant, std::slice::from_ref(&job)).await;
+    crate::api::job_store::enqueue(env, tenant, std::slice::from_ref(&job)).await;
     outbox::deliver_after_write(env, tenant).await;
     json(202, &job)
 }

@@ -12,6 +12,7 @@ pub mod finance;
 pub mod followups;
 pub mod health;
 pub mod interactions;
+pub mod job_store;
 pub mod jobs;
 pub mod matching;
 pub mod publishing;

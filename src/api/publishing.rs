@@ -260,14 +260,16 @@ pub fn publish_statements(
     let mut stmts = Vec::new();
     let mut jobs = Vec::new();
     for p in platforms {
-        let job = crate::jobs::new_job(
+        let job = crate::api::job_store::new_job(
             created_by,
             PUBLISHING,
             KIND_PUBLISH,
             json!({ "listing_id": listing_id, "platform": p }),
             Some(format!("listing:{listing_id}")),
         );
-        stmts.extend(crate::jobs::insert_when(db, tenant, &job, cond, cond_args)?);
+        stmts.extend(crate::api::job_store::insert_when(
+            db, tenant, &job, cond, cond_args,
+        )?);
         jobs.push(job);
     }
     for (p, job) in platforms.iter().zip(&jobs) {
@@ -338,7 +340,7 @@ pub async fn publish_now(mut req: Request, env: &Env, id: &str) -> ApiResult<Res
     if results.first().map(store::changes) != Some(1) {
         return Err(ApiError::new(409, "conflict", "already publishing"));
     }
-    crate::jobs::enqueue(env, tenant, &jobs).await;
+    crate::api::job_store::enqueue(env, tenant, &jobs).await;
     outbox::deliver_after_write(env, tenant).await;
     let listing = load_listing(&db, tenant, &id)
         .await?
@@ -571,7 +573,7 @@ pub async fn start_due(env: &Env) -> ApiResult<usize> {
         let results = store::batch(&db, stmts).await?;
         if results.first().map(store::changes) == Some(1) {
             started += 1;
-            crate::jobs::enqueue(env, &s.tenant_id, &jobs).await;
+            crate::api::job_store::enqueue(env, &s.tenant_id, &jobs).await;
         }
     }
     outbox::deliver_tenants(env, due.iter().map(|s| &s.tenant_id)).await;

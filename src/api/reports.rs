@@ -87,7 +87,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     let tenant = who.tenant_id.as_str();
     let db = store::db(env)?;
     let id = crate::platform::new_id("rpt");
-    let job = crate::jobs::new_job(
+    let job = crate::api::job_store::new_job(
         &who.user_id,
         REPORTS,
         KIND_BUILD,
@@ -111,9 +111,9 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
             t(&job.created_at),
         ],
     )?];
-    stmts.extend(crate::jobs::insert(&db, tenant, &job)?);
+    stmts.extend(crate::api::job_store::insert(&db, tenant, &job)?);
     store::batch(&db, stmts).await?;
-    crate::jobs::enqueue(env, tenant, std::slice::from_ref(&job)).await;
+    crate::api::job_store::enqueue(env, tenant, std::slice::from_ref(&job)).await;
     outbox::deliver_after_write(env, tenant).await;
     let row = load(&db, tenant, &id)
         .await?

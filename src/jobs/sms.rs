@@ -3,21 +3,10 @@
 
 use super::providers::{Outgoing, Provider};
 use super::runner::{Outcome, Run};
-use crate::domain::auth::Principal;
-use crate::domain::jobs::{Failure, Job, SMS};
+use crate::domain::jobs::Failure;
 use serde_json::{json, Value};
 
-pub const KIND_CUSTOMER_SMS: &str = "customer_sms";
-
-pub fn customer_sms(who: &Principal, customer_id: &str, phone: &str, message: &str) -> Job {
-    super::new_job(
-        &who.user_id,
-        SMS,
-        KIND_CUSTOMER_SMS,
-        json!({ "to": phone, "message": message, "customer_id": customer_id }),
-        Some(format!("customer:{customer_id}")),
-    )
-}
+pub use crate::api::job_store::{customer_sms, KIND_CUSTOMER_SMS};
 
 pub async fn run(run: &mut Run<'_>) -> Outcome {
     let provider = Provider::from_env(run.env, "SMS")?;
