@@ -10,7 +10,7 @@ pub mod realtime;
 pub mod store;
 pub mod webcrypto;
 
-pub use realtime::hub_do::TenantHub;
+pub use realtime::hub::TenantHub;
 
 use worker::{
     event, Context, Env, MessageBatch, Request, Response, Result, ScheduleContext, ScheduledEvent,
