@@ -11,7 +11,7 @@ pub mod store;
 pub mod web;
 pub mod webcrypto;
 
-pub use realtime::hub_do::TenantHub;
+pub use realtime::hub::TenantHub;
 
 use worker::{
     event, Context, Env, MessageBatch, Request, Response, Result, ScheduleContext, ScheduledEvent,

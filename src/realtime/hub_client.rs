@@ -1,6 +1,6 @@
 //! Calls from the frontend worker into a tenant's hub DO (`id_from_name(tenant)`).
 
-use super::hub_do::{H_EXP, H_ROLE, H_TENANT, H_USER};
+use super::hub::{H_EXP, H_ROLE, H_TENANT, H_USER};
 use crate::domain::auth::Principal;
 use crate::domain::event::EventDraft;
 use serde::Deserialize;

@@ -5,7 +5,7 @@ use crate::domain::auth::Role;
 use crate::domain::event::Event;
 use crate::domain::policy::{self, EntityResource, Reader, Resource, View};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Frames a client sends.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -497,29 +497,96 @@ pub mod close {
     pub const TOKEN_EXPIRED: u16 = 4001;
 }
 
+/// Frames the server sends, one variant per `op`. Rendered with serde straight to text
+/// (no intermediate `Value`), so the field names here are the wire names.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum ServerFrame<'a> {
+    /// First answer to a subscribe: the cursor state the replay that follows starts from.
+    Subscribed {
+        channels: &'a [String],
+        head: u64,
+        recovered: bool,
+        epoch: &'a str,
+    },
+    /// An event envelope with `op` in front (live or replayed).
+    Event(&'a Event),
+    Unsubscribed {
+        channels: &'a [String],
+    },
+    /// `head` only when the ping asked for it.
+    Pong {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        head: Option<u64>,
+    },
+    /// A snapshot channel's state at history `seq`.
+    Snapshot {
+        channel: &'a str,
+        seq: u64,
+        data: &'a Value,
+    },
+    /// Who is on a channel, with their connection counts.
+    #[serde(rename = "presence")]
+    PresenceList {
+        channel: &'a str,
+        users: Vec<PresenceUser<'a>>,
+    },
+    /// One user joined or left a channel.
+    #[serde(rename = "presence")]
+    PresenceChange {
+        channel: &'a str,
+        action: PresenceAction,
+        user_id: &'a str,
+    },
+    /// A refused frame or a reason before a close.
+    Error {
+        code: &'a str,
+        message: &'a str,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PresenceUser<'a> {
+    pub user_id: &'a str,
+    pub connections: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceAction {
+    Join,
+    Leave,
+}
+
+impl ServerFrame<'_> {
+    /// The frame as wire text (serializing these types cannot fail).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl<'a> ServerFrame<'a> {
+    pub fn presence_list(channel: &'a str, users: &'a [(String, usize)]) -> Self {
+        ServerFrame::PresenceList {
+            channel,
+            users: users
+                .iter()
+                .map(|(u, n)| PresenceUser {
+                    user_id: u,
+                    connections: *n,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `{"op":"event", …envelope…}`: rendered once per event per fan-out (one serde pass).
 pub fn event_frame(e: &Event) -> String {
-    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        m.insert("op".into(), json!("event"));
-    }
-    v.to_string()
+    ServerFrame::Event(e).to_json()
 }
 
-pub fn subscribed_frame(channels: &[String], head: u64, recovered: bool, epoch: &str) -> String {
-    json!({"op": "subscribed", "channels": channels, "head": head, "recovered": recovered,
-           "epoch": epoch})
-    .to_string()
-}
-
-pub fn unsubscribed_frame(channels: &[String]) -> String {
-    json!({"op": "unsubscribed", "channels": channels}).to_string()
-}
-
-pub fn pong_frame(head: Option<u64>) -> String {
-    match head {
-        Some(h) => json!({"op": "pong", "head": h}).to_string(),
-        None => json!({"op": "pong"}).to_string(),
-    }
+pub fn error_frame(code: &str, message: &str) -> String {
+    ServerFrame::Error { code, message }.to_json()
 }
 
 /// Event types that change the dashboard's numbers.
@@ -534,26 +601,6 @@ pub fn affects_dashboard(kind: &str) -> bool {
     ]
     .iter()
     .any(|p| kind.starts_with(p))
-}
-
-pub fn snapshot_frame(channel: &str, seq: u64, data: &Value) -> String {
-    json!({"op": "snapshot", "channel": channel, "seq": seq, "data": data}).to_string()
-}
-
-pub fn presence_list_frame(channel: &str, users: &[(String, usize)]) -> String {
-    let users: Vec<Value> = users
-        .iter()
-        .map(|(u, n)| json!({"user_id": u, "connections": n}))
-        .collect();
-    json!({"op": "presence", "channel": channel, "users": users}).to_string()
-}
-
-pub fn presence_change_frame(channel: &str, action: &str, user_id: &str) -> String {
-    json!({"op": "presence", "channel": channel, "action": action, "user_id": user_id}).to_string()
-}
-
-pub fn error_frame(code: &str, message: &str) -> String {
-    json!({"op": "error", "code": code, "message": message}).to_string()
 }
 
 /// Can a resume from `since` be served from a history holding `oldest..=head`?
@@ -572,6 +619,7 @@ pub fn recoverable(since: Option<u64>, oldest: Option<u64>, head: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn who(id: &str, role: Role) -> Identity {
         Identity {
@@ -821,6 +869,139 @@ mod tests {
         // Everything was pruned by age: only a client already at the head recovers.
         assert!(recoverable(Some(20), None, 20));
         assert!(!recoverable(Some(19), None, 20));
+    }
+
+    /// The `json!` builders the typed frames replaced: the wire reference.
+    mod legacy {
+        use super::super::Event;
+        use serde_json::{json, Value};
+        pub fn event_frame(e: &Event) -> String {
+            let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut v {
+                m.insert("op".into(), json!("event"));
+            }
+            v.to_string()
+        }
+        pub fn subscribed_frame(c: &[String], head: u64, recovered: bool, epoch: &str) -> String {
+            json!({"op": "subscribed", "channels": c, "head": head, "recovered": recovered,
+                   "epoch": epoch})
+            .to_string()
+        }
+        pub fn unsubscribed_frame(channels: &[String]) -> String {
+            json!({"op": "unsubscribed", "channels": channels}).to_string()
+        }
+        pub fn pong_frame(head: Option<u64>) -> String {
+            match head {
+                Some(h) => json!({"op": "pong", "head": h}).to_string(),
+                None => json!({"op": "pong"}).to_string(),
+            }
+        }
+        pub fn snapshot_frame(channel: &str, seq: u64, data: &Value) -> String {
+            json!({"op": "snapshot", "channel": channel, "seq": seq, "data": data}).to_string()
+        }
+        pub fn presence_list_frame(channel: &str, users: &[(String, usize)]) -> String {
+            let users: Vec<Value> = users
+                .iter()
+                .map(|(u, n)| json!({"user_id": u, "connections": n}))
+                .collect();
+            json!({"op": "presence", "channel": channel, "users": users}).to_string()
+        }
+        pub fn presence_change_frame(channel: &str, action: &str, user_id: &str) -> String {
+            json!({"op": "presence", "channel": channel, "action": action, "user_id": user_id})
+                .to_string()
+        }
+        pub fn error_frame(code: &str, message: &str) -> String {
+            json!({"op": "error", "code": code, "message": message}).to_string()
+        }
+    }
+
+    /// Same names, same values, nothing more or less than the old builders (key order is
+    /// not part of JSON; the typed frames put `op` first).
+    fn same_json(new: &str, old: &str) {
+        let n: Value = serde_json::from_str(new).unwrap();
+        let o: Value = serde_json::from_str(old).unwrap();
+        assert_eq!(n, o, "{new} vs {old}");
+    }
+
+    #[test]
+    fn typed_frames_match_the_old_builders() {
+        let mut e = ev("crm:customer:created", &["tenant", "entity:customer:c1"]);
+        e.data = json!({"name": "Ann \"A\"\n", "n": 1.5, "x": null, "l": [1, {"k": true}]});
+        same_json(&event_frame(&e), &legacy::event_frame(&e));
+        assert!(event_frame(&e).starts_with(r#"{"op":"event","seq":1,"#));
+        let ch = strings(&["tenant", "user:u1"]);
+        same_json(
+            &ServerFrame::Subscribed {
+                channels: &ch,
+                head: 57,
+                recovered: true,
+                epoch: "123",
+            }
+            .to_json(),
+            &legacy::subscribed_frame(&ch, 57, true, "123"),
+        );
+        same_json(
+            &ServerFrame::Subscribed {
+                channels: &[],
+                head: 0,
+                recovered: false,
+                epoch: "",
+            }
+            .to_json(),
+            &legacy::subscribed_frame(&[], 0, false, ""),
+        );
+        same_json(
+            &ServerFrame::Unsubscribed { channels: &ch }.to_json(),
+            &legacy::unsubscribed_frame(&ch),
+        );
+        for head in [None, Some(0), Some(57)] {
+            same_json(
+                &ServerFrame::Pong { head }.to_json(),
+                &legacy::pong_frame(head),
+            );
+        }
+        // The runtime's auto-response must be the exact text of a plain pong.
+        assert_eq!(
+            ServerFrame::Pong { head: None }.to_json(),
+            r#"{"op":"pong"}"#
+        );
+        let data = json!({"customers": {"new": 2}, "by_broker": []});
+        same_json(
+            &ServerFrame::Snapshot {
+                channel: "dashboard",
+                seq: 9,
+                data: &data,
+            }
+            .to_json(),
+            &legacy::snapshot_frame("dashboard", 9, &data),
+        );
+        let users = vec![("u1".to_string(), 2), ("u2".to_string(), 1)];
+        same_json(
+            &ServerFrame::presence_list("entity:property:p1", &users).to_json(),
+            &legacy::presence_list_frame("entity:property:p1", &users),
+        );
+        same_json(
+            &ServerFrame::presence_list("c", &[]).to_json(),
+            &legacy::presence_list_frame("c", &[]),
+        );
+        for (action, name) in [
+            (PresenceAction::Join, "join"),
+            (PresenceAction::Leave, "leave"),
+        ] {
+            same_json(
+                &ServerFrame::PresenceChange {
+                    channel: "public",
+                    action,
+                    user_id: "anon-x",
+                }
+                .to_json(),
+                &legacy::presence_change_frame("public", name, "anon-x"),
+            );
+        }
+        same_json(
+            &error_frame("forbidden", "no \"way\""),
+            &legacy::error_frame("forbidden", "no \"way\""),
+        );
     }
 
     #[test]

@@ -202,7 +202,7 @@ pub async fn public_websocket(
         "/ws",
         &[
             ("upgrade", "websocket".into()),
-            (super::hub_do::H_ANON, "1".into()),
+            (super::hub::H_ANON, "1".into()),
         ],
     )
     .await?)
