@@ -1,6 +1,9 @@
 //! Pulse Worker entry points only: fetch (HTTP/WebSocket), queue (background jobs) and
 //! scheduled (cron: outbox redrive, job re-enqueue). Everything else lives in the modules.
 
+#[cfg(test)]
+mod architecture;
+
 pub mod api;
 pub mod domain;
 pub mod http;

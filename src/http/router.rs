@@ -4,7 +4,7 @@ use crate::api;
 use crate::domain::cors::{self, CorsPolicy};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::owners;
-use crate::realtime;
+use crate::realtime::{rooms, routes as live};
 use crate::web::error::to_response;
 use crate::web::guard;
 use crate::web::idempotency::{self, Begin};
@@ -179,15 +179,15 @@ async fn route(req: Request, env: &Env) -> ApiResult<Response> {
         Route::DevDeadLetters => api::dev::dead_letters(req, env).await,
         Route::DevQueueSend => api::dev::queue_send(req, env, p0).await,
         Route::DevHubAppend => api::dev::hub_append(req, env).await,
-        Route::RealtimeWs => realtime::routes::websocket(req, env).await,
-        Route::RealtimeStream => realtime::routes::stream(req, env).await,
-        Route::RealtimeEvents => realtime::routes::events(req, env).await,
-        Route::RealtimeStats => realtime::routes::stats(req, env).await,
-        Route::RealtimePublish => realtime::routes::publish(req, env).await,
-        Route::RoomsList => realtime::rooms::list(req, env).await,
-        Route::RoomsCreate => realtime::rooms::create(req, env).await,
-        Route::RoomWs => realtime::rooms::websocket(req, env, p0).await,
-        Route::RoomPublish => realtime::rooms::publish(req, env, p0).await,
-        Route::PublicRoomWs => realtime::rooms::public_websocket(req, env, p0, p1).await,
+        Route::RealtimeWs => live::websocket(req, env).await,
+        Route::RealtimeStream => live::stream(req, env).await,
+        Route::RealtimeEvents => live::events(req, env).await,
+        Route::RealtimeStats => live::stats(req, env).await,
+        Route::RealtimePublish => live::publish(req, env).await,
+        Route::RoomsList => rooms::list(req, env).await,
+        Route::RoomsCreate => rooms::create(req, env).await,
+        Route::RoomWs => rooms::websocket(req, env, p0).await,
+        Route::RoomPublish => rooms::publish(req, env, p0).await,
+        Route::PublicRoomWs => rooms::public_websocket(req, env, p0, p1).await,
     }
 }

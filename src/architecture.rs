@@ -1,0 +1,106 @@
+//! The dependency rule, checked: which layer of the crate may import which. A test reads
+//! every source file and fails on an import that breaks the rule (docs/architecture.md).
+
+/// The layer a source file belongs to, by its path under `src/`.
+fn layer(path: &str) -> &'static str {
+    match path {
+        p if p.starts_with("http/") => "http",
+        p if p.starts_with("jobs/") => "jobs",
+        p if p.starts_with("api/") => "features",
+        "realtime/routes.rs" | "realtime/rooms.rs" => "features",
+        "realtime/outbox.rs" | "realtime/hub_client.rs" => "outbox",
+        p if p.starts_with("realtime/") => "hub",
+        p if p.starts_with("web/") => "web",
+        p if p.starts_with("store/") => "store",
+        p if p.starts_with("domain/") => "domain",
+        "platform.rs" => "platform",
+        // WebCrypto calls map their failures to `ApiError` like the other request helpers.
+        "webcrypto.rs" => "web",
+        _ => "entry",
+    }
+}
+
+/// The layer of a `crate::…` path.
+fn target(path: &str) -> &'static str {
+    let p = path.trim_start_matches("crate::");
+    let file = if p.starts_with("realtime::outbox") {
+        "realtime/outbox.rs"
+    } else if p.starts_with("realtime::hub_client") {
+        "realtime/hub_client.rs"
+    } else if p.starts_with("realtime::routes") {
+        "realtime/routes.rs"
+    } else if p.starts_with("realtime::rooms") {
+        "realtime/rooms.rs"
+    } else if p.starts_with("platform") {
+        "platform.rs"
+    } else if p.starts_with("webcrypto") {
+        "webcrypto.rs"
+    } else if p.contains("::") {
+        return layer(&p.replacen("::", "/", 1));
+    } else {
+        // A whole module (`crate::store`): its folder.
+        return layer(&format!("{p}/"));
+    };
+    layer(file)
+}
+
+/// Who may import whom: http → features → {web, store, outbox, hub protocol, domain};
+/// jobs → features; the hub → its storage and the domain; nothing imports upwards.
+fn allowed(from: &str, to: &str) -> bool {
+    from == to
+        || to == "domain"
+        || to == "platform"
+        || match from {
+            "entry" => true,
+            "http" => matches!(to, "features" | "web" | "hub" | "store"),
+            "jobs" => matches!(to, "features" | "web" | "outbox" | "store"),
+            "features" => matches!(to, "web" | "outbox" | "hub" | "store"),
+            "outbox" => matches!(to, "hub" | "store"),
+            "hub" => matches!(to, "store"),
+            "web" => matches!(to, "store"),
+            _ => false,
+        }
+}
+
+#[test]
+fn no_layer_imports_upwards() {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let from = layer(&rel);
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                let mut rest = code;
+                while let Some(i) = rest.find("crate::") {
+                    let tail = &rest[i..];
+                    let end = tail
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                        .unwrap_or(tail.len());
+                    let to = target(&tail[..end]);
+                    if !allowed(from, to) {
+                        out.push(format!("{rel}:{}: {from} → {to} ({})", n + 1, &tail[..end]));
+                    }
+                    rest = &tail[end..];
+                }
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut broken = Vec::new();
+    walk(&root, &root, &mut broken);
+    assert!(
+        broken.is_empty(),
+        "imports against the dependency rule:\n{}",
+        broken.join("\n")
+    );
+}
