@@ -2,6 +2,7 @@
 //! scheduled (cron: outbox redrive, job re-enqueue). Everything else lives in the modules.
 
 pub mod api;
+pub mod config;
 pub mod domain;
 pub mod http;
 pub mod jobs;

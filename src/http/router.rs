@@ -5,7 +5,7 @@ use super::guard;
 use super::idempotency::{self, Begin};
 use super::routes::{self, Match, Route};
 use crate::api;
-use crate::domain::cors::{self, CorsPolicy};
+use crate::domain::cors;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::owners;
 use crate::realtime;
@@ -13,13 +13,9 @@ use worker::{Env, Headers, Method, Request, Response};
 
 pub async fn handle(req: Request, env: Env) -> Response {
     let origin = req.headers().get("origin").ok().flatten();
-    let allowed = origin.as_deref().and_then(|o| {
-        let policy = env
-            .var("CORS_ORIGINS")
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        CorsPolicy::parse(&policy).allow(o)
-    });
+    let allowed = origin
+        .as_deref()
+        .and_then(|o| crate::config::get(&env).cors.allow(o));
     if req.method() == Method::Options {
         return preflight(allowed.as_deref());
     }

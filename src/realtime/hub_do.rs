@@ -425,7 +425,7 @@ impl DurableObject for TenantHub {
                 SqliteHistory { sql }
             }
         };
-        let limits = Limits::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()));
+        let limits = crate::config::get(&env).limits.clone();
         let counters = Counters {
             messages_in: history.meta("messages_in").ok().flatten().unwrap_or(0) as u64,
             messages_out: history.meta("messages_out").ok().flatten().unwrap_or(0) as u64,
