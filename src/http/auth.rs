@@ -76,7 +76,9 @@ fn verify_memo(token: &str, env: &Env) -> Result<Principal, AuthError> {
 /// The verified caller: 401 without a valid token.
 pub fn principal(req: &Request, env: &Env) -> ApiResult<Principal> {
     let token = token(req)?.ok_or_else(|| ApiError::unauthorized(AuthError::Missing.message()))?;
-    verify_memo(&token, env).map_err(|e| ApiError::unauthorized(e.message()))
+    let who = verify_memo(&token, env).map_err(|e| ApiError::unauthorized(e.message()))?;
+    super::observe::note_caller(&who.tenant_id, &who.user_id);
+    Ok(who)
 }
 
 /// Verifies the caller and checks that their role allows `action`.

@@ -5,5 +5,6 @@ pub mod body;
 pub mod error;
 pub mod guard;
 pub mod idempotency;
+pub mod observe;
 pub mod router;
 pub mod routes;

@@ -3,6 +3,7 @@
 use super::error::to_response;
 use super::guard;
 use super::idempotency::{self, Begin};
+use super::observe;
 use super::routes::{self, Match, Route};
 use crate::api;
 use crate::domain::cors;
@@ -11,7 +12,26 @@ use crate::domain::owners;
 use crate::realtime;
 use worker::{Env, Headers, Method, Request, Response};
 
+/// Serves one request under its request id (echoed as `X-Request-Id`, on every answer)
+/// and writes its one JSON log line.
 pub async fn handle(req: Request, env: Env) -> Response {
+    let started = crate::platform::now_ms();
+    let incoming = req.headers().get("x-request-id").ok().flatten();
+    let id = observe::request_id(incoming.as_deref());
+    let method = req.method().to_string();
+    let route = routes::pattern(&method, &req.path());
+    let (resp, scope) = observe::Scoped::new(dispatch(req, env)).await;
+    let resp = observe::with_header(resp, "x-request-id", &id);
+    let took = crate::platform::now_ms() - started;
+    let status = resp.status_code();
+    worker::console_log!(
+        "{}",
+        observe::line(&id, &method, route, status, took, &scope)
+    );
+    resp
+}
+
+async fn dispatch(req: Request, env: Env) -> Response {
     let origin = req.headers().get("origin").ok().flatten();
     let allowed = origin
         .as_deref()
