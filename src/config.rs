@@ -4,7 +4,6 @@
 
 use crate::domain::auth::{self, AuthConfig};
 use crate::domain::cors::CorsPolicy;
-use crate::realtime::protocol::Limits;
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::Env;
@@ -15,6 +14,8 @@ pub struct Setting {
     pub name: &'static str,
     pub default: &'static str,
     pub secret: bool,
+    /// Read by the realtime hub (`realtime::protocol::Limits`), not by `Config`.
+    pub hub: bool,
     pub doc: &'static str,
 }
 
@@ -23,6 +24,17 @@ const fn var(name: &'static str, default: &'static str, doc: &'static str) -> Se
         name,
         default,
         secret: false,
+        hub: false,
+        doc,
+    }
+}
+
+const fn hub_var(name: &'static str, default: &'static str, doc: &'static str) -> Setting {
+    Setting {
+        name,
+        default,
+        secret: false,
+        hub: true,
         doc,
     }
 }
@@ -32,6 +44,7 @@ const fn secret(name: &'static str, doc: &'static str) -> Setting {
         name,
         default: "",
         secret: true,
+        hub: false,
         doc,
     }
 }
@@ -61,17 +74,17 @@ pub const SETTINGS: &[Setting] = &[
     var("PROVIDER_TIMEOUT_MS", "10000", "time an outside provider gets to answer"),
     var("JOB_BACKOFF_BASE_SECONDS", "5", "first retry delay of a failed job, doubled per attempt (1..=3600)"),
     var("JOB_LEASE_MS", "300000", "how long a running job's claim lasts; progress renews it (1000..=3600000)"),
-    var("WS_MAX_PER_USER", "5", "open WebSockets per user and tenant"),
-    var("SSE_MAX_PER_USER", "3", "open SSE streams per user and tenant"),
-    var("WS_FRAMES_PER_MINUTE", "100", "frames a WebSocket may send per minute"),
-    var("WS_MAX_FRAME_BYTES", "65536", "largest accepted WebSocket frame"),
-    var("WS_MAX_SUBSCRIPTIONS", "50", "channels one connection may subscribe to"),
-    var("HISTORY_MAX_EVENTS", "10000", "events kept per tenant for resume"),
-    var("HISTORY_MAX_AGE_SECONDS", "604800", "age of the oldest event kept for resume"),
-    var("PRESENCE_GRACE_MS", "5000", "a leave is announced only if the user has not come back by then"),
-    var("DASHBOARD_MIN_INTERVAL_MS", "5000", "at most one dashboard snapshot per interval"),
-    var("SSE_HEARTBEAT_SECONDS", "15", "comment frames on open SSE streams (at least 1)"),
-    var("SSE_MAX_BUFFERED_BYTES", "4194304", "an SSE reader with more unread bytes than this is dropped"),
+    hub_var("WS_MAX_PER_USER", "5", "open WebSockets per user and tenant"),
+    hub_var("SSE_MAX_PER_USER", "3", "open SSE streams per user and tenant"),
+    hub_var("WS_FRAMES_PER_MINUTE", "100", "frames a WebSocket may send per minute"),
+    hub_var("WS_MAX_FRAME_BYTES", "65536", "largest accepted WebSocket frame"),
+    hub_var("WS_MAX_SUBSCRIPTIONS", "50", "channels one connection may subscribe to"),
+    hub_var("HISTORY_MAX_EVENTS", "10000", "events kept per tenant for resume"),
+    hub_var("HISTORY_MAX_AGE_SECONDS", "604800", "age of the oldest event kept for resume"),
+    hub_var("PRESENCE_GRACE_MS", "5000", "a leave is announced only if the user has not come back by then"),
+    hub_var("DASHBOARD_MIN_INTERVAL_MS", "5000", "at most one dashboard snapshot per interval"),
+    hub_var("SSE_HEARTBEAT_SECONDS", "15", "comment frames on open SSE streams (at least 1)"),
+    hub_var("SSE_MAX_BUFFERED_BYTES", "4194304", "an SSE reader with more unread bytes than this is dropped"),
 ];
 
 /// An outside provider channel (`EMAIL`, `SMS`).
@@ -105,8 +118,6 @@ pub struct Config {
     pub provider_timeout_ms: u64,
     pub job_backoff_base_seconds: u32,
     pub job_lease_ms: i64,
-    /// The realtime hub's limits.
-    pub limits: Limits,
 }
 
 /// Reads declared settings through an env lookup; unset and empty values are the default.
@@ -204,7 +215,6 @@ impl Config {
             provider_timeout_ms: s.num("PROVIDER_TIMEOUT_MS", |_| true),
             job_backoff_base_seconds: s.num("JOB_BACKOFF_BASE_SECONDS", |n| (1..=3600).contains(n)),
             job_lease_ms: s.num("JOB_LEASE_MS", |n| (1_000..=3_600_000).contains(n)),
-            limits: Limits::from_lookup(|k| Some(s.text(k))),
         }
     }
 
@@ -216,6 +226,13 @@ impl Config {
             _ => None,
         }
     }
+}
+
+/// A lookup that answers the declared default for unset and empty settings (for parts
+/// that parse their own settings, like the hub's `Limits`).
+pub fn with_defaults(get: impl Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> {
+    let s = Source::new(get);
+    move |k: &str| Some(s.text(k))
 }
 
 /// The env lookup: a secret or a plain var of that name.
@@ -304,9 +321,6 @@ mod tests {
         assert_eq!(c.provider_timeout_ms, 10_000);
         assert_eq!(c.job_backoff_base_seconds, 5);
         assert_eq!(c.job_lease_ms, crate::domain::jobs::DEFAULT_LEASE_MS);
-        // The hub's own fallbacks agree with the declared defaults.
-        assert_eq!(c.limits, Limits::default());
-        assert_eq!(Limits::from_lookup(|_| None), c.limits);
     }
 
     #[test]
@@ -326,8 +340,6 @@ mod tests {
             ("SMS_PROVIDER_URL", "http://127.0.0.1:9/sms"),
             ("SMS_PROVIDER_TOKEN", "tok"),
             ("PUBLISHING_PLATFORMS", "idealista=record"),
-            ("WS_MAX_PER_USER", "2"),
-            ("HISTORY_MAX_EVENTS", "oops"),
         ]);
         assert!(c.dev);
         assert_eq!(c.auth.hs256_secret.as_deref(), Some(&b"s3"[..]));
@@ -352,11 +364,12 @@ mod tests {
             c.publishing_platforms,
             Ok(vec![("idealista".into(), "record".into())])
         );
-        assert_eq!(c.limits.ws_per_user, 2);
-        assert_eq!(c.limits.history_max_events, 10_000);
         assert!(with(&[("PUBLISHING_PLATFORMS", "nonsense")])
             .publishing_platforms
             .is_err());
+        let d = with_defaults(|k| (k == "WS_MAX_PER_USER").then(|| "2".to_string()));
+        assert_eq!(d("WS_MAX_PER_USER").as_deref(), Some("2"));
+        assert_eq!(d("HISTORY_MAX_EVENTS").as_deref(), Some("10000"));
         assert_eq!(
             with(&[("VISITOR_ID_SECRET", "v"), ("JWT_SECRET", "j")])
                 .visitor_id_secret
@@ -374,7 +387,8 @@ mod tests {
         assert!(c.auth.hs256_secret.is_some());
     }
 
-    /// Every declared setting is read, nothing undeclared is read, and each is declared once.
+    /// Every declared setting is read, nothing undeclared is read, and each is declared once
+    /// (the hub's settings are checked beside `Limits`).
     #[test]
     fn the_declaration_is_exactly_what_is_read() {
         let seen = RefCell::new(BTreeSet::new());
@@ -382,12 +396,13 @@ mod tests {
             seen.borrow_mut().insert(k.to_string());
             None
         });
-        let declared: BTreeSet<String> = SETTINGS.iter().map(|s| s.name.to_string()).collect();
-        assert_eq!(
-            declared.len(),
-            SETTINGS.len(),
-            "a setting is declared twice"
-        );
+        let names: BTreeSet<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), SETTINGS.len(), "a setting is declared twice");
+        let declared: BTreeSet<String> = SETTINGS
+            .iter()
+            .filter(|s| !s.hub)
+            .map(|s| s.name.to_string())
+            .collect();
         assert_eq!(seen.into_inner(), declared);
         for s in SETTINGS {
             assert!(

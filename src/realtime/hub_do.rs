@@ -425,7 +425,9 @@ impl DurableObject for TenantHub {
                 SqliteHistory { sql }
             }
         };
-        let limits = crate::config::get(&env).limits.clone();
+        let limits = Limits::from_lookup(crate::config::with_defaults(crate::config::env_lookup(
+            &env,
+        )));
         let counters = Counters {
             messages_in: history.meta("messages_in").ok().flatten().unwrap_or(0) as u64,
             messages_out: history.meta("messages_out").ok().flatten().unwrap_or(0) as u64,
