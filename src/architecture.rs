@@ -14,6 +14,8 @@ fn layer(path: &str) -> &'static str {
         p if p.starts_with("store/") => "store",
         p if p.starts_with("domain/") => "domain",
         "platform.rs" => "platform",
+        // Typed settings, read once per isolate: every layer may read them.
+        "config.rs" => "config",
         // WebCrypto calls map their failures to `ApiError` like the other request helpers.
         "webcrypto.rs" => "web",
         _ => "entry",
@@ -35,6 +37,8 @@ fn target(path: &str) -> &'static str {
         "platform.rs"
     } else if p.starts_with("webcrypto") {
         "webcrypto.rs"
+    } else if p.starts_with("config") {
+        "config.rs"
     } else if p.contains("::") {
         return layer(&p.replacen("::", "/", 1));
     } else {
@@ -45,11 +49,13 @@ fn target(path: &str) -> &'static str {
 }
 
 /// Who may import whom: http → features → {web, store, outbox, hub protocol, domain};
-/// jobs → features; the hub → its storage and the domain; nothing imports upwards.
+/// jobs → features; the hub → its storage and the domain; everyone → config, platform and
+/// domain; nothing imports upwards.
 fn allowed(from: &str, to: &str) -> bool {
     from == to
         || to == "domain"
         || to == "platform"
+        || to == "config"
         || match from {
             "entry" => true,
             "http" => matches!(to, "features" | "web" | "hub" | "store"),

@@ -5,6 +5,7 @@
 mod architecture;
 
 pub mod api;
+pub mod config;
 pub mod domain;
 pub mod http;
 pub mod jobs;

@@ -3,13 +3,13 @@
 
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::identity::{
-    self, check_bucket, decide_refresh, Bucket, RefreshDecision, RefreshState, ACCOUNT_LIMIT,
-    GLOBAL_TENANT, IP_LIMIT, WINDOW_MS,
+    self, check_bucket, decide_refresh, Bucket, RefreshDecision, RefreshState, GLOBAL_TENANT,
+    WINDOW_MS,
 };
 use crate::domain::password::sha256_hex;
 use crate::platform;
 use crate::store::{self, i, t};
-use crate::web::{auth, body, guard};
+use crate::web::{body, guard};
 use crate::webcrypto;
 use serde::Deserialize;
 use serde_json::json;
@@ -41,15 +41,6 @@ fn client_ip(req: &Request) -> String {
         .map(|ip| ip.trim().chars().take(64).collect::<String>())
         .filter(|ip| !ip.is_empty())
         .unwrap_or_else(|| "unknown".to_string())
-}
-
-/// A positive limit from env (`LOGIN_ACCOUNT_LIMIT`, `LOGIN_IP_LIMIT`), else the default.
-fn limit(env: &Env, name: &str, default: i64) -> i64 {
-    env.var(name)
-        .ok()
-        .and_then(|v| v.to_string().trim().parse::<i64>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(default)
 }
 
 async fn bucket(db: &D1Database, tenant: &str, key: &str) -> ApiResult<Option<Bucket>> {
@@ -136,13 +127,14 @@ fn tokens(access: &str, refresh: &str) -> ApiResult<Response> {
 }
 
 fn mint(env: &Env, user: &str, tenant: &str, role: &str) -> ApiResult<String> {
-    let cfg = auth::config(env);
-    let Some(secret) = cfg.hs256_secret else {
+    let cfg = crate::config::get(env);
+    let cfg = &cfg.auth;
+    let Some(secret) = cfg.hs256_secret.as_deref() else {
         worker::console_error!("login: JWT_SECRET is not configured");
         return Err(ApiError::unavailable("login is not configured"));
     };
     identity::mint_access(
-        &secret,
+        secret,
         user,
         tenant,
         role,
@@ -174,12 +166,12 @@ pub async fn login(mut req: Request, env: &Env) -> ApiResult<Response> {
         Counter {
             tenant,
             key: &account_key,
-            limit: limit(env, "LOGIN_ACCOUNT_LIMIT", ACCOUNT_LIMIT),
+            limit: crate::config::get(env).login_account_limit,
         },
         Counter {
             tenant: GLOBAL_TENANT,
             key: &ip_key,
-            limit: limit(env, "LOGIN_IP_LIMIT", IP_LIMIT),
+            limit: crate::config::get(env).login_ip_limit,
         },
     ];
     let windows = reserve(&db, &counters, now).await?;

@@ -18,8 +18,6 @@ const COLUMNS: &str =
     "id, slug, owner_id, display_name, title, phone, email, bio, scans, created_at, updated_at";
 /// A visitor's repeated scans within this window count once.
 const SCAN_DEDUP_MS: i64 = 10 * 60 * 1000;
-/// A card's scans are announced at most once per this window (`CARD_SCAN_EVENT_WINDOW_MS`).
-const SCAN_EVENT_WINDOW_MS: i64 = 10_000;
 /// Cards the cron announces pending scans for per run, and per D1 batch.
 const FLUSH_LIMIT: i64 = 100;
 const FLUSH_CHUNK: usize = 25;
@@ -140,12 +138,9 @@ fn visitor(req: &Request, env: &Env) -> String {
     guard::ip_tag(req, env, "card-visitor")
 }
 
+/// A card's scans are announced at most once per this window (`CARD_SCAN_EVENT_WINDOW_MS`).
 fn scan_window_ms(env: &Env) -> i64 {
-    env.var("CARD_SCAN_EVENT_WINDOW_MS")
-        .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .filter(|n| (0..=3_600_000).contains(n))
-        .unwrap_or(SCAN_EVENT_WINDOW_MS)
+    crate::config::get(env).card_scan_event_window_ms
 }
 
 /// The statements announcing a card's scans counted since its last announcement, once the

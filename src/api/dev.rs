@@ -34,9 +34,7 @@ pub fn fault(req: &Request, env: &Env, name: &str) -> bool {
 }
 
 fn dev_enabled(env: &Env) -> bool {
-    env.var("PULSE_ENV")
-        .map(|v| v.to_string() == "dev")
-        .unwrap_or(false)
+    crate::config::get(env).dev
 }
 
 fn require_dev(env: &Env) -> ApiResult<()> {

@@ -224,11 +224,7 @@ pub struct Change<'a> {
 
 /// How long a running claim lasts (`JOB_LEASE_MS`, default 5 min); progress renews it.
 pub fn lease_ms(env: &Env) -> i64 {
-    env.var("JOB_LEASE_MS")
-        .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .filter(|n| (1_000..=3_600_000).contains(n))
-        .unwrap_or(rules::DEFAULT_LEASE_MS)
+    crate::config::get(env).job_lease_ms
 }
 
 /// Moves a job to a new status and records its `job:*` event in one D1 batch, guarded

@@ -99,14 +99,13 @@ pub async fn load_listing(db: &D1Database, tenant: &str, id: &str) -> ApiResult<
 
 /// The platforms this deployment publishes to (`PUBLISHING_PLATFORMS`), name → target.
 pub fn platforms(env: &Env) -> ApiResult<Vec<(String, String)>> {
-    let config = env
-        .var("PUBLISHING_PLATFORMS")
-        .map(|v| v.to_string())
-        .unwrap_or_default();
-    rules::parse_platforms(&config).map_err(|e| {
-        worker::console_error!("PUBLISHING_PLATFORMS: {e}");
-        ApiError::unavailable("publishing is misconfigured")
-    })
+    crate::config::get(env)
+        .publishing_platforms
+        .clone()
+        .map_err(|e| {
+            worker::console_error!("PUBLISHING_PLATFORMS: {e}");
+            ApiError::unavailable("publishing is misconfigured")
+        })
 }
 
 fn platform_names(env: &Env) -> ApiResult<Vec<String>> {

@@ -10,8 +10,8 @@ pub struct CorsPolicy {
 
 pub const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
 pub const ALLOW_HEADERS: &str =
-    "authorization, content-type, idempotency-key, if-match, last-event-id";
-pub const EXPOSE_HEADERS: &str = "pulse-job-id, location, retry-after, etag";
+    "authorization, content-type, idempotency-key, if-match, last-event-id, x-request-id";
+pub const EXPOSE_HEADERS: &str = "pulse-job-id, location, retry-after, etag, x-request-id";
 
 impl CorsPolicy {
     pub fn parse(v: &str) -> CorsPolicy {

@@ -1,25 +1,41 @@
 //! Routes each request to its handler and turns any error into the contract's JSON error.
 
 use crate::api;
-use crate::domain::cors::{self, CorsPolicy};
+use crate::domain::cors;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::owners;
 use crate::realtime::{rooms, routes as live};
 use crate::web::error::to_response;
 use crate::web::guard;
 use crate::web::idempotency::{self, Begin};
+use crate::web::observe;
 use crate::web::routes::{self, Match, Route};
 use worker::{Env, Headers, Method, Request, Response};
 
+/// Serves one request under its request id (echoed as `X-Request-Id`, on every answer)
+/// and writes its one JSON log line.
 pub async fn handle(req: Request, env: Env) -> Response {
+    let started = crate::platform::now_ms();
+    let incoming = req.headers().get("x-request-id").ok().flatten();
+    let id = observe::request_id(incoming.as_deref());
+    let method = req.method().to_string();
+    let route = routes::pattern(&method, &req.path());
+    let (resp, scope) = observe::Scoped::new(dispatch(req, env)).await;
+    let resp = observe::with_header(resp, "x-request-id", &id);
+    let took = crate::platform::now_ms() - started;
+    let status = resp.status_code();
+    worker::console_log!(
+        "{}",
+        observe::line(&id, &method, route, status, took, &scope)
+    );
+    resp
+}
+
+async fn dispatch(req: Request, env: Env) -> Response {
     let origin = req.headers().get("origin").ok().flatten();
-    let allowed = origin.as_deref().and_then(|o| {
-        let policy = env
-            .var("CORS_ORIGINS")
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        CorsPolicy::parse(&policy).allow(o)
-    });
+    let allowed = origin
+        .as_deref()
+        .and_then(|o| crate::config::get(&env).cors.allow(o));
     if req.method() == Method::Options {
         return preflight(allowed.as_deref());
     }

@@ -18,11 +18,7 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
             "job payload lacks to/subject/body".into(),
         ));
     };
-    let from = run
-        .env
-        .var("EMAIL_FROM")
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| "Pulse <no-reply@pulse.example>".into());
+    let from = crate::config::get(run.env).email_from.clone();
     let msg = Outgoing {
         tenant_id: run.tenant.clone(),
         job_id: run.job.id.clone(),

@@ -36,39 +36,25 @@ pub enum Provider {
     },
 }
 
-/// Default time a provider gets to answer (`PROVIDER_TIMEOUT_MS`).
-const TIMEOUT_MS: u64 = 10_000;
-
-fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name)
-        .ok()
-        .map(|v| v.to_string())
-        .filter(|v| !v.is_empty())
-}
-
-fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .ok()
-        .map(|v| v.to_string())
-        .filter(|v| !v.is_empty())
-}
-
 impl Provider {
     /// `<PREFIX>_PROVIDER` = record | http, with `<PREFIX>_PROVIDER_URL` and the secret
     /// `<PREFIX>_PROVIDER_TOKEN` (EMAIL, SMS).
     pub fn from_env(env: &Env, prefix: &str) -> Result<Provider, Failure> {
-        let kind = var(env, &format!("{prefix}_PROVIDER")).unwrap_or_else(|| "record".into());
-        match kind.as_str() {
+        let config = crate::config::get(env);
+        let Some(settings) = config.provider(prefix) else {
+            return Err(Failure::Permanent(format!("no provider channel {prefix}")));
+        };
+        match settings.kind.as_str() {
             "record" => Ok(Provider::Record),
             "http" => {
-                let url = var(env, &format!("{prefix}_PROVIDER_URL")).ok_or_else(|| {
+                let url = settings.url.clone().ok_or_else(|| {
                     Failure::Transient(format!(
                         "{prefix}_PROVIDER=http needs {prefix}_PROVIDER_URL"
                     ))
                 })?;
                 Ok(Provider::Http {
                     url,
-                    token: secret(env, &format!("{prefix}_PROVIDER_TOKEN")),
+                    token: settings.token.clone(),
                     signing_secret: None,
                 })
             }
@@ -87,7 +73,7 @@ impl Provider {
         Provider::Http {
             url: target.to_string(),
             token: None,
-            signing_secret: secret(env, "PUBLISHING_WEBHOOK_SECRET"),
+            signing_secret: crate::config::get(env).publishing_webhook_secret.clone(),
         }
     }
 
@@ -173,9 +159,7 @@ async fn post(
         .with_headers(headers)
         .with_body(Some(JsValue::from_str(&body)));
     let req = Request::new_with_init(url, &init).map_err(perm)?;
-    let timeout = var(env, "PROVIDER_TIMEOUT_MS")
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(TIMEOUT_MS);
+    let timeout = crate::config::get(env).provider_timeout_ms;
     let controller = worker::AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(req);

@@ -64,11 +64,7 @@ pub async fn consume(batch: &MessageBatch<Value>, env: &Env, spec: QueueSpec) {
 
 /// 5 s by default, overridable (`JOB_BACKOFF_BASE_SECONDS`) so tests need not wait.
 pub fn backoff_base(env: &Env) -> u32 {
-    env.var("JOB_BACKOFF_BASE_SECONDS")
-        .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .filter(|n| (1..=3600).contains(n))
-        .unwrap_or(5)
+    crate::config::get(env).job_backoff_base_seconds
 }
 
 async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verdict {

@@ -1033,4 +1033,26 @@ mod tests {
         assert_eq!(l.history_max_events, 10_000);
         assert_eq!(l.sse_per_user, 3);
     }
+
+    /// `Limits` reads exactly the hub's declared settings, and its fallbacks are the
+    /// declared defaults.
+    #[test]
+    fn limits_match_the_declared_settings() {
+        use crate::config::{with_defaults, SETTINGS};
+        let seen = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let _ = Limits::from_lookup(|k| {
+            seen.borrow_mut().insert(k.to_string());
+            None
+        });
+        let hub: std::collections::BTreeSet<String> = SETTINGS
+            .iter()
+            .filter(|s| s.hub)
+            .map(|s| s.name.to_string())
+            .collect();
+        assert_eq!(seen.into_inner(), hub);
+        assert_eq!(
+            Limits::from_lookup(with_defaults(|_| None)),
+            Limits::default()
+        );
+    }
 }

@@ -8,6 +8,21 @@ use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
+thread_local! {
+    /// D1 round trips of the request being polled (`web::observe` scopes it per request).
+    static D1_CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one D1 round trip.
+pub fn count_d1_call() {
+    D1_CALLS.with(|c| c.set(c.get().saturating_add(1)));
+}
+
+/// Replaces the D1 call counter, returning the old value.
+pub fn swap_d1_calls(n: u32) -> u32 {
+    D1_CALLS.with(|c| c.replace(n))
+}
+
 pub fn db(env: &Env) -> ApiResult<D1Database> {
     env.d1("DB").map_err(|e| internal("D1 binding DB", e))
 }
@@ -39,22 +54,26 @@ pub fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> ApiResult<D1Prepare
 }
 
 pub async fn all<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Vec<T>> {
+    count_d1_call();
     let r = s.all().await.map_err(|e| internal("D1 query", e))?;
     r.results::<T>().map_err(|e| internal("D1 decode", e))
 }
 
 pub async fn first<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Option<T>> {
+    count_d1_call();
     s.first::<T>(None)
         .await
         .map_err(|e| internal("D1 query", e))
 }
 
 pub async fn run(s: D1PreparedStatement) -> ApiResult<D1Result> {
+    count_d1_call();
     s.run().await.map_err(|e| internal("D1 run", e))
 }
 
 /// Runs statements atomically (a D1 batch is one transaction).
 pub async fn batch(db: &D1Database, stmts: Vec<D1PreparedStatement>) -> ApiResult<Vec<D1Result>> {
+    count_d1_call();
     db.batch(stmts).await.map_err(|e| internal("D1 batch", e))
 }
 

@@ -2,45 +2,11 @@
 //! or `?token=` on streaming routes), verified once per request, and the role check.
 
 use super::routes::{self, Match, Route};
-use crate::domain::auth::{self, Action, AuthConfig, AuthError, Principal};
+use crate::domain::auth::{self, Action, AuthError, Principal};
 use crate::domain::error::{ApiError, ApiResult};
 use sha2::{Digest, Sha256};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use worker::{Env, Request};
-
-/// Builds the trusted-key configuration from env: `JWT_SECRET` (HS256), `JWT_JWKS` (a JWKS
-/// with Ed25519 keys), `JWT_ISSUER`, `JWT_AUDIENCE`.
-pub fn config(env: &Env) -> AuthConfig {
-    let get = |k: &str| {
-        env.secret(k)
-            .map(|s| s.to_string())
-            .or_else(|_| env.var(k).map(|v| v.to_string()))
-            .ok()
-            .filter(|s| !s.is_empty())
-    };
-    let ed25519_keys = match get("JWT_JWKS").map(|j| auth::ed25519_keys_from_jwks(&j)) {
-        Some(Ok((keys, warnings))) => {
-            // Once per isolate: the configuration does not change while it lives.
-            if !warnings.is_empty() && !JWKS_WARNED.replace(true) {
-                for w in warnings {
-                    worker::console_warn!("{w}");
-                }
-            }
-            keys
-        }
-        Some(Err(e)) => {
-            worker::console_error!("JWT_JWKS ignored: {e}");
-            Vec::new()
-        }
-        None => Vec::new(),
-    };
-    AuthConfig {
-        hs256_secret: get("JWT_SECRET").map(String::into_bytes),
-        ed25519_keys,
-        issuer: get("JWT_ISSUER"),
-        audience: get("JWT_AUDIENCE"),
-    }
-}
 
 /// Streaming routes take the token as `?token=` (browsers cannot set headers on WebSocket
 /// or EventSource); every other route only reads the `Authorization` header.
@@ -78,7 +44,6 @@ const MEMO_MAX: usize = 64;
 type Memo = Vec<([u8; 32], i64, Result<Principal, AuthError>)>;
 
 thread_local! {
-    static JWKS_WARNED: Cell<bool> = const { Cell::new(false) };
     /// SHA-256 of the token -> (verified at ms, outcome). Keyed by a digest so that the
     /// lookup compares no token bytes.
     static VERIFIED: RefCell<Memo> = const { RefCell::new(Vec::new()) };
@@ -96,7 +61,7 @@ fn verify_memo(token: &str, env: &Env) -> Result<Principal, AuthError> {
     if let Some(r) = hit {
         return r;
     }
-    let r = auth::verify(token, &config(env), auth::at_millis(now));
+    let r = auth::verify(token, &crate::config::get(env).auth, auth::at_millis(now));
     VERIFIED.with(|m| {
         let mut m = m.borrow_mut();
         m.retain(|(d, at, _)| *d != digest && now - at < MEMO_MS);
@@ -111,7 +76,9 @@ fn verify_memo(token: &str, env: &Env) -> Result<Principal, AuthError> {
 /// The verified caller: 401 without a valid token.
 pub fn principal(req: &Request, env: &Env) -> ApiResult<Principal> {
     let token = token(req)?.ok_or_else(|| ApiError::unauthorized(AuthError::Missing.message()))?;
-    verify_memo(&token, env).map_err(|e| ApiError::unauthorized(e.message()))
+    let who = verify_memo(&token, env).map_err(|e| ApiError::unauthorized(e.message()))?;
+    super::observe::note_caller(&who.tenant_id, &who.user_id);
+    Ok(who)
 }
 
 /// Verifies the caller and checks that their role allows `action`.

@@ -80,10 +80,7 @@ struct IpRow {
 }
 
 fn cache_ms(env: &Env) -> i64 {
-    env.var("BLOCKLIST_CACHE_MS")
-        .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .unwrap_or(10_000)
+    crate::config::get(env).blocklist_cache_ms
 }
 
 async fn blocked(env: &Env, tenant: &str, ip: &str) -> ApiResult<bool> {
@@ -124,14 +121,8 @@ pub fn forget(tenant: &str) {
 pub fn ip_tag(req: &Request, env: &Env, purpose: &str) -> String {
     use hmac::{Hmac, Mac};
     use sha2::Sha256;
-    let secret = ["VISITOR_ID_SECRET", "JWT_SECRET"].iter().find_map(|k| {
-        env.secret(k)
-            .map(|s| s.to_string())
-            .or_else(|_| env.var(k).map(|v| v.to_string()))
-            .ok()
-            .filter(|s| !s.is_empty())
-    });
-    let Some(secret) = secret else {
+    let config = crate::config::get(env);
+    let Some(secret) = config.visitor_id_secret.as_deref() else {
         return crate::platform::random_hex()[..16].to_string();
     };
     // A key of its own, so the tags have nothing in common with anything else the

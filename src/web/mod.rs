@@ -8,5 +8,6 @@ pub mod body;
 pub mod error;
 pub mod guard;
 pub mod idempotency;
+pub mod observe;
 pub mod respond;
 pub mod routes;

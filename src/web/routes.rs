@@ -278,10 +278,39 @@ pub fn find<'a>(method: &str, path: &'a str) -> Match<'a> {
     }
 }
 
+/// The route pattern a request is logged under (never the raw path): the matching
+/// route's, else any pattern the path matches (another method), else `None`.
+pub fn pattern(method: &str, path: &str) -> Option<&'static str> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut other = None;
+    for (m, pattern, _) in ROUTES {
+        if captures(pattern, &segs).is_some() {
+            if *m == method {
+                return Some(pattern);
+            }
+            other = other.or(Some(*pattern));
+        }
+    }
+    other
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn patterns_hide_ids() {
+        assert_eq!(
+            pattern("GET", "/api/crm/customers/c_1"),
+            Some("/api/crm/customers/:id")
+        );
+        assert_eq!(
+            pattern("OPTIONS", "/api/crm/customers/c_1"),
+            Some("/api/crm/customers/:id")
+        );
+        assert_eq!(pattern("GET", "/api/nothing/secret"), None);
+    }
 
     #[test]
     fn matching() {

@@ -209,6 +209,11 @@ impl Server {
         }
     }
 
+    /// Everything wrangler dev has printed so far (the Worker's console output included).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     pub fn tail_log(&self) -> String {
         let s = std::fs::read_to_string(&self.log).unwrap_or_default();
         s.lines()

@@ -47,7 +47,9 @@ impl DurableObject for TenantHub {
             worker::console_error!("hub: schema setup failed: {e}");
             SqliteStore::unchecked(sql)
         });
-        let limits = Limits::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()));
+        let limits = Limits::from_lookup(crate::config::with_defaults(crate::config::env_lookup(
+            &env,
+        )));
         let counters = Counters::load(&store);
         let tenant = RefCell::new(super::HubStore::text(&store, "tenant"));
         TenantHub {

@@ -13,6 +13,7 @@ mod hub;
 mod identity;
 mod jobs;
 pub mod jobs_v2;
+mod observability;
 mod owners;
 mod realtime;
 
@@ -259,6 +260,18 @@ pub fn all() -> Vec<(&'static str, Test)> {
         (
             "rel_cron_prunes_old_rows",
             hardening_jobs::cron_prunes_old_rows,
+        ),
+        (
+            "obs_request_id_on_every_answer",
+            observability::request_id_on_every_answer,
+        ),
+        (
+            "obs_one_json_log_line_per_request",
+            observability::one_json_log_line_per_request,
+        ),
+        (
+            "obs_tokens_are_never_logged",
+            observability::tokens_are_never_logged,
         ),
     ]
 }
