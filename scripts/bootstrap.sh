@@ -9,10 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 TOOLS="$ROOT/.tools"
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/pulse"
+CACHE="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/pulse"
 WORKER_BUILD_VERSION="0.8.7"
-mkdir -p "$TOOLS" "$CACHE/tools"
+mkdir -p "$TOOLS"
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
+if ! mkdir -p "$CACHE/tools" 2>/dev/null || [ ! -w "$CACHE/tools" ]; then
+  say "$CACHE is not writable: caching tools in this clone's .tools/cache"
+  CACHE="$TOOLS/cache"
+  mkdir -p "$CACHE/tools"
+fi
 die() { printf '[bootstrap] ERROR: %s\n' "$*" >&2; exit 1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi; }
 

@@ -25,16 +25,23 @@ if [ "${PULSE_SHARED_TARGET:-1}" = 0 ]; then
 fi
 
 toolchain=$("${RUSTC:-rustc}" --version | awk '{print $2}')
-dir="${XDG_CACHE_HOME:-$HOME/.cache}/pulse/target/$kind-$toolchain"
-mkdir -p "$dir"
+dir="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/pulse/target/$kind-$toolchain"
+if ! mkdir -p "$dir" 2>/dev/null || [ ! -w "$dir" ]; then
+  printf '[shared-target] %s is not writable: using ./target\n' "$dir" >&2
+  export CARGO_TARGET_DIR="$ROOT/target"
+  exec "$@"
+fi
 
-# Take the folder's lock (once: a nested call for the same folder already holds it).
+# Take the folder's lock (once: a nested call for the same folder already holds it). This
+# shell keeps it and waits; the command runs without the lock's fd, so a process it leaves
+# behind (a stray wrangler dev) cannot keep the folder locked.
 if [ "${PULSE_TARGET_LOCKED:-}" != "$dir" ] && command -v flock >/dev/null; then
   export PULSE_TARGET_LOCKED="$dir"
-  if ! flock -n "$dir/.lock" true; then
+  exec 9>"$dir/.lock"
+  if ! flock -n 9; then
     printf '[shared-target] waiting for %s (another clone is building or testing)\n' "$dir" >&2
+    flock 9
   fi
-  exec flock "$dir/.lock" "$0" "$kind" "$@"
 fi
 
 marker="$dir/.last-clone"
@@ -43,4 +50,4 @@ if [ "$(cat "$marker" 2>/dev/null)" != "$ROOT" ]; then
   printf '%s\n' "$ROOT" > "$marker"
 fi
 export CARGO_TARGET_DIR="$dir"
-exec "$@"
+"$@" 9>&-
