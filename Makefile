@@ -27,11 +27,15 @@ bootstrap:
 build: bootstrap
 	@./scripts/build.sh
 
+# Native builds share compiled dependencies with every clone of this user (see
+# scripts/shared-target.sh; PULSE_SHARED_TARGET=0 keeps ./target).
+CARGO_SHARED := ./scripts/shared-target.sh native cargo
+
 unit:
-	cargo test --lib --examples
+	$(CARGO_SHARED) test --lib --examples
 
 e2e: build
-	cargo test --test e2e
+	$(CARGO_SHARED) test --test e2e
 
 ## `wrangler deploy --dry-run`: checks the config and bundle, prints the upload size.
 deploy-check: bootstrap
@@ -48,7 +52,7 @@ ROLE ?= admin
 USER_ID ?= $(TENANT)-$(ROLE)
 token:
 	@./scripts/dev-vars.sh
-	@cargo run -q --example token -- $(TENANT) $(USER_ID) $(ROLE)
+	@$(CARGO_SHARED) run -q --example token -- $(TENANT) $(USER_ID) $(ROLE)
 
 fmt:
 	cargo fmt

@@ -10,7 +10,7 @@ if [ "$PULSE_WASM_ENV" = debian ]; then
   export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
   # std's size-over-speed variants (smaller sort, formatting and collections code).
   export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
-  # Smaller Wasm (issue 6: <= 500 KB gzipped): std is built without panic formatting and
+  # Smaller Wasm (<= 500 KB gzipped): std is built without panic formatting and
   # without file/line strings in panics, and Debug formatting is compiled out (it only
   # fed internal logs). Pulse never panics on input by design; a panic
   # still aborts the instance, just without a message.
@@ -19,4 +19,6 @@ if [ "$PULSE_WASM_ENV" = debian ]; then
   export PATH="/usr/bin:$PATH"
   export RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo
 fi
-exec "$WORKER_BUILD_BIN" --release
+# Compiled dependencies (std included, with build-std) live in the per-user target folder
+# shared by every clone (scripts/shared-target.sh); the Worker itself goes to ./build/.
+exec ./scripts/shared-target.sh wasm "$WORKER_BUILD_BIN" --release

@@ -1,5 +1,7 @@
 //! End-to-end tests against the real local runtime (`wrangler dev`: workerd with local
-//! D1, Durable Objects and Queues). One server per run; each test uses its own tenant.
+//! D1, Durable Objects and Queues). One server per run, started before the first selected
+//! test; tests run one at a time, each with its own tenant. The runner is libtest-mimic,
+//! so the standard flags work: `cargo test --test e2e -- <filter> --exact --skip --list`.
 //! Run with `make test` (or `cargo test --test e2e` after `make build`).
 
 mod assertions;
@@ -8,7 +10,7 @@ mod fakes;
 mod fixtures;
 mod tests;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
 use std::time::Instant;
 
 pub struct Ctx {
@@ -38,67 +40,129 @@ impl Ctx {
     }
 }
 
+/// The shared server: started by the first test that runs, stopped after the last.
+enum Shared {
+    NotStarted,
+    Up(Box<Ctx>),
+    /// The start failed; every later test fails with this message instead of retrying.
+    Broken(String),
+}
+
+static SHARED: Mutex<Shared> = Mutex::new(Shared::NotStarted);
+
+/// Runs one test on the shared server, starting the server first if needed.
+fn run_on_server(test: tests::Test) -> Result<(), libtest_mimic::Failed> {
+    let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Shared::NotStarted = *shared {
+        let t0 = Instant::now();
+        eprintln!("e2e: starting wrangler dev ...");
+        let started = std::panic::catch_unwind(|| {
+            let fake = fakes::Fake::start();
+            let server = fixtures::Server::start(tests::jobs_v2::provider_vars(&fake));
+            let api = client::Api::new(&server.base);
+            Ctx { server, api, fake }
+        });
+        *shared = match started {
+            Ok(ctx) => {
+                eprintln!(
+                    "e2e: server up at {} in {:.1}s",
+                    ctx.server.base,
+                    t0.elapsed().as_secs_f64()
+                );
+                Shared::Up(Box::new(ctx))
+            }
+            Err(e) => Shared::Broken(panic_message(e.as_ref())),
+        };
+    }
+    match &mut *shared {
+        Shared::Up(ctx) => {
+            test(ctx);
+            Ok(())
+        }
+        Shared::Broken(msg) => Err(format!("wrangler dev did not start: {msg}").into()),
+        Shared::NotStarted => unreachable!("started above"),
+    }
+}
+
+fn panic_message(e: &(dyn std::any::Any + Send)) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let all = tests::all();
-    let selected: Vec<_> = all
+    // libtest-mimic takes one filter; like libtest, several select the union.
+    let (filters, rest) = split_filters(std::env::args().collect());
+    let mut args = libtest_mimic::Arguments::from_iter(rest);
+    // One server, one tenant per test, but shared restarts and crons: never in parallel.
+    args.test_threads = Some(1);
+    if filters.len() == 1 {
+        args.filter = filters.first().cloned();
+    }
+    let selected = |name: &str| {
+        filters.len() < 2
+            || filters.iter().any(|f| {
+                if args.exact {
+                    name == f
+                } else {
+                    name.contains(f.as_str())
+                }
+            })
+    };
+    let trials: Vec<_> = tests::all()
         .into_iter()
-        .filter(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
+        .filter(|(name, _)| selected(name))
+        .map(|(name, test)| libtest_mimic::Trial::test(name, move || run_on_server(test)))
         .collect();
-    if selected.is_empty() {
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Stop wrangler dev (by its process group) and show its log when something failed.
+    let shared = std::mem::replace(
+        &mut *SHARED.lock().unwrap_or_else(|p| p.into_inner()),
+        Shared::NotStarted,
+    );
+    if let Shared::Up(ctx) = shared {
+        if conclusion.has_failed() {
+            eprintln!("--- wrangler dev log (tail) ---\n{}", ctx.server.tail_log());
+        }
+        drop(ctx);
+    }
+    let ran = conclusion.num_passed + conclusion.num_failed + conclusion.num_ignored;
+    if !args.list && ran == 0 {
         // A typo in a filter must not pass as "0 failed".
-        eprintln!("e2e: no test matches {filter:?}; see tests/e2e/tests/mod.rs for the names");
+        eprintln!(
+            "e2e: no test matches {filters:?} (skip {:?}); `cargo test --test e2e -- --list` lists them",
+            args.skip
+        );
         std::process::exit(2);
     }
-    let t0 = Instant::now();
-    eprintln!("e2e: starting wrangler dev ...");
-    let fake = fakes::Fake::start();
-    let server = fixtures::Server::start(tests::jobs_v2::provider_vars(&fake));
-    eprintln!(
-        "e2e: server up at {} in {:.1}s",
-        server.base,
-        t0.elapsed().as_secs_f64()
-    );
-    let api = client::Api::new(&server.base);
-    let ctx = std::sync::Mutex::new(Ctx { server, api, fake });
-    let mut failed = Vec::new();
-    for (name, test) in &selected {
-        let t = Instant::now();
-        let mut guard = ctx.lock().unwrap_or_else(|p| p.into_inner());
-        let result = catch_unwind(AssertUnwindSafe(|| test(&mut guard)));
-        drop(guard);
-        match result {
-            Ok(()) => eprintln!("test {name} ... ok ({:.1}s)", t.elapsed().as_secs_f64()),
-            Err(e) => {
-                let msg = e
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                eprintln!(
-                    "test {name} ... FAILED ({:.1}s): {msg}",
-                    t.elapsed().as_secs_f64()
-                );
-                failed.push(*name);
-            }
+    conclusion.exit();
+}
+
+/// Splits the command line into the filters (positional arguments) and everything else.
+fn split_filters(argv: Vec<String>) -> (Vec<String>, Vec<String>) {
+    // The libtest flags that take a separate value.
+    const WITH_VALUE: [&str; 6] = [
+        "--skip",
+        "--test-threads",
+        "--logfile",
+        "--color",
+        "--format",
+        "-Z",
+    ];
+    let mut filters = Vec::new();
+    let mut rest = Vec::new();
+    let mut argv = argv.into_iter();
+    rest.extend(argv.next()); // the program name
+    while let Some(a) = argv.next() {
+        if WITH_VALUE.contains(&a.as_str()) {
+            rest.push(a);
+            rest.extend(argv.next());
+        } else if a.starts_with('-') {
+            rest.push(a);
+        } else {
+            filters.push(a);
         }
     }
-    let ctx = ctx.into_inner().unwrap_or_else(|p| p.into_inner());
-    if !failed.is_empty() {
-        eprintln!("--- wrangler dev log (tail) ---\n{}", ctx.server.tail_log());
-    }
-    drop(ctx); // stops wrangler dev by pid
-    eprintln!(
-        "e2e: {} passed, {} failed, {:.1}s",
-        selected.len() - failed.len(),
-        failed.len(),
-        t0.elapsed().as_secs_f64()
-    );
-    if !failed.is_empty() {
-        eprintln!("failed: {failed:?}");
-        std::process::exit(1);
-    }
+    (filters, rest)
 }
