@@ -616,12 +616,13 @@ pub fn recoverable(since: Option<u64>, oldest: Option<u64>, head: u64) -> bool {
     }
 }
 
+/// Identities and subscriptions for the realtime unit tests (here and in `hub`).
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
+pub(crate) mod fixtures {
+    use super::{Identity, Sub};
+    use crate::domain::auth::Role;
 
-    fn who(id: &str, role: Role) -> Identity {
+    pub fn who(id: &str, role: Role) -> Identity {
         Identity {
             user_id: id.into(),
             role,
@@ -629,6 +630,22 @@ mod tests {
             anonymous: false,
         }
     }
+
+    pub fn sub(c: &str, types: &[&str]) -> Sub {
+        Sub {
+            channel: c.into(),
+            types: types.iter().map(|s| s.to_string()).collect(),
+            presence: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{sub, who};
+    use super::*;
+    use serde_json::json;
+
     fn ev(kind: &str, channels: &[&str]) -> Event {
         Event {
             seq: 1,
@@ -637,13 +654,6 @@ mod tests {
             channels: channels.iter().map(|s| s.to_string()).collect(),
             data: json!({}),
             ts: "t".into(),
-        }
-    }
-    fn sub(c: &str, types: &[&str]) -> Sub {
-        Sub {
-            channel: c.into(),
-            types: types.iter().map(|s| s.to_string()).collect(),
-            presence: false,
         }
     }
     fn strings(v: &[&str]) -> Vec<String> {

@@ -165,23 +165,9 @@ mod tests {
     use super::super::storage::memory::MemStore;
     use super::*;
     use crate::domain::auth::Role;
+    use crate::realtime::protocol::fixtures::{sub, who};
     use serde_json::json;
 
-    fn who(id: &str, role: Role) -> Identity {
-        Identity {
-            user_id: id.into(),
-            role,
-            exp: 0,
-            anonymous: false,
-        }
-    }
-    fn sub(c: &str, types: &[&str]) -> Sub {
-        Sub {
-            channel: c.into(),
-            types: types.iter().map(|s| s.to_string()).collect(),
-            presence: false,
-        }
-    }
     fn ev(seq: u64, kind: &str, channels: &[&str], data: serde_json::Value) -> Event {
         Event {
             seq,

@@ -174,15 +174,8 @@ mod tests {
     use super::super::storage::memory::MemStore;
     use super::*;
     use crate::domain::auth::Role;
+    use crate::realtime::protocol::fixtures::who;
 
-    fn who(id: &str, role: Role) -> Identity {
-        Identity {
-            user_id: id.into(),
-            role,
-            exp: 0,
-            anonymous: false,
-        }
-    }
     fn ev(seq: u64, kind: &str, channels: &[&str]) -> Event {
         Event {
             seq,
