@@ -1,6 +1,6 @@
 //! End-to-end tests against the real local runtime (`wrangler dev`: workerd with local
-//! D1, Durable Objects and Queues). One server per run, started before the first selected
-//! test; tests run one at a time, each with its own tenant. The runner is libtest-mimic,
+//! D1, Durable Objects and Queues). One server per run, started when at least one test is
+//! selected; tests run one at a time, each with its own tenant. The runner is libtest-mimic,
 //! so the standard flags work: `cargo test --test e2e -- <filter> --exact --skip --list`.
 //! Run with `make test` (or `cargo test --test e2e` after `make build`).
 
@@ -50,34 +50,50 @@ enum Shared {
 
 static SHARED: Mutex<Shared> = Mutex::new(Shared::NotStarted);
 
-/// Runs one test on the shared server, starting the server first if needed.
-fn run_on_server(test: tests::Test) -> Result<(), libtest_mimic::Failed> {
+/// How long each test took, for the "slowest" line at the end.
+static DURATIONS: Mutex<Vec<(&'static str, f64)>> = Mutex::new(Vec::new());
+
+/// Starts the shared server (once); a failed start is kept as the reason every test fails.
+fn start_server() {
     let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
-    if let Shared::NotStarted = *shared {
-        let t0 = Instant::now();
-        eprintln!("e2e: starting wrangler dev ...");
-        let started = std::panic::catch_unwind(|| {
-            let fake = fakes::Fake::start();
-            let server = fixtures::Server::start(tests::jobs_v2::provider_vars(&fake));
-            let api = client::Api::new(&server.base);
-            Ctx { server, api, fake }
-        });
-        *shared = match started {
-            Ok(ctx) => {
-                eprintln!(
-                    "e2e: server up at {} in {:.1}s",
-                    ctx.server.base,
-                    t0.elapsed().as_secs_f64()
-                );
-                Shared::Up(Box::new(ctx))
-            }
-            Err(e) => Shared::Broken(panic_message(e.as_ref())),
-        };
+    if !matches!(*shared, Shared::NotStarted) {
+        return;
     }
+    let t0 = Instant::now();
+    eprintln!("e2e: starting wrangler dev ...");
+    let started = std::panic::catch_unwind(|| {
+        let fake = fakes::Fake::start();
+        let server = fixtures::Server::start(tests::jobs_v2::provider_vars(&fake));
+        let api = client::Api::new(&server.base);
+        Ctx { server, api, fake }
+    });
+    *shared = match started {
+        Ok(ctx) => {
+            eprintln!(
+                "e2e: server up at {} in {:.1}s",
+                ctx.server.base,
+                t0.elapsed().as_secs_f64()
+            );
+            Shared::Up(Box::new(ctx))
+        }
+        Err(e) => Shared::Broken(panic_message(e.as_ref())),
+    };
+}
+
+/// Runs one test on the shared server.
+fn run_on_server(name: &'static str, test: tests::Test) -> Result<(), libtest_mimic::Failed> {
+    start_server();
+    let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
     match &mut *shared {
         Shared::Up(ctx) => {
-            test(ctx);
-            Ok(())
+            let t = Instant::now();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(ctx)));
+            let took = t.elapsed().as_secs_f64();
+            DURATIONS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((name, took));
+            result.map_err(|e| panic_message(e.as_ref()).into())
         }
         Shared::Broken(msg) => Err(format!("wrangler dev did not start: {msg}").into()),
         Shared::NotStarted => unreachable!("started above"),
@@ -113,8 +129,20 @@ fn main() {
     let trials: Vec<_> = tests::all()
         .into_iter()
         .filter(|(name, _)| selected(name))
-        .map(|(name, test)| libtest_mimic::Trial::test(name, move || run_on_server(test)))
+        .map(|(name, test)| libtest_mimic::Trial::test(name, move || run_on_server(name, test)))
         .collect();
+    let to_run = trials.iter().filter(|t| !args.is_filtered_out(t)).count();
+    if !args.list {
+        if to_run == 0 {
+            // A typo in a filter must not pass as "0 failed".
+            eprintln!(
+                "e2e: no test matches {filters:?} (skip {:?}); `cargo test --test e2e -- --list` lists them",
+                args.skip
+            );
+            std::process::exit(2);
+        }
+        start_server();
+    }
     let conclusion = libtest_mimic::run(&args, trials);
     // Stop wrangler dev (by its process group) and show its log when something failed.
     let shared = std::mem::replace(
@@ -127,14 +155,15 @@ fn main() {
         }
         drop(ctx);
     }
-    let ran = conclusion.num_passed + conclusion.num_failed + conclusion.num_ignored;
-    if !args.list && ran == 0 {
-        // A typo in a filter must not pass as "0 failed".
-        eprintln!(
-            "e2e: no test matches {filters:?} (skip {:?}); `cargo test --test e2e -- --list` lists them",
-            args.skip
-        );
-        std::process::exit(2);
+    let mut durations = std::mem::take(&mut *DURATIONS.lock().unwrap_or_else(|p| p.into_inner()));
+    durations.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let slowest: Vec<String> = durations
+        .iter()
+        .take(5)
+        .map(|(name, s)| format!("{name} {s:.1}s"))
+        .collect();
+    if !slowest.is_empty() {
+        eprintln!("e2e: slowest: {}", slowest.join(", "));
     }
     conclusion.exit();
 }
