@@ -2,6 +2,7 @@
 //! and one mapping of D1 failures to `ApiError`. The SQL itself lives beside each resource.
 
 pub mod dashboard;
+pub mod sql;
 
 use crate::domain::error::{ApiError, ApiResult};
 use serde::de::DeserializeOwned;
@@ -51,6 +52,19 @@ pub fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> ApiResult<D1Prepare
     db.prepare(sql)
         .bind(args)
         .map_err(|e| internal("D1 bind", e))
+}
+
+/// A statement with named arguments, each bound beside its name:
+/// `query(&db, "SELECT … WHERE tenant_id = :tenant AND id = :id", &[("tenant", t(x)), ("id", t(y))])`.
+pub fn query(
+    db: &D1Database,
+    sql: &str,
+    args: &[(&str, JsValue)],
+) -> ApiResult<D1PreparedStatement> {
+    let names: Vec<&str> = args.iter().map(|(n, _)| *n).collect();
+    let sql = sql::positional(sql, &names).map_err(|e| internal("SQL parameters", e))?;
+    let values: Vec<JsValue> = args.iter().map(|(_, v)| v.clone()).collect();
+    stmt(db, &sql, &values)
 }
 
 pub async fn all<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Vec<T>> {

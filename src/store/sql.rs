@@ -1,0 +1,104 @@
+//! Named SQL parameters: each value is bound beside its `:name`, never by a far-away `?14`.
+//!
+//! D1 only binds positional parameters, so `:name` placeholders are rewritten to `?N`
+//! (N = the name's position in the argument list) before the statement is prepared. A
+//! name without an argument, or an argument the SQL never uses, is a programming error:
+//! it fails the statement (500, logged) instead of binding the wrong value, and the unit
+//! tests of each resource catch it before a deploy.
+
+use std::fmt::Write;
+
+/// Rewrites `:name` placeholders to `?N` for `names` (in binding order). Quoted text
+/// (`'...'`, `"..."`) is left alone. Errors name the offending placeholder.
+pub fn positional(sql: &str, names: &[&str]) -> Result<String, String> {
+    let mut out = String::with_capacity(sql.len());
+    let mut used = vec![false; names.len()];
+    let mut chars = sql.char_indices().peekable();
+    let mut quote: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            ':' if chars
+                .peek()
+                .is_some_and(|(_, n)| n.is_ascii_alphabetic() || *n == '_') =>
+            {
+                let start = i + 1;
+                let mut end = start;
+                while let Some((j, n)) = chars.peek().copied() {
+                    if n.is_ascii_alphanumeric() || n == '_' {
+                        end = j + n.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let name = &sql[start..end];
+                let Some(pos) = names.iter().position(|n| *n == name) else {
+                    return Err(format!("no argument for :{name}"));
+                };
+                used[pos] = true;
+                let _ = write!(out, "?{}", pos + 1);
+            }
+            _ => out.push(c),
+        }
+    }
+    if let Some(pos) = used.iter().position(|u| !u) {
+        return Err(format!("argument :{} is not used", names[pos]));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::positional;
+
+    #[test]
+    fn names_become_positions_in_argument_order() {
+        assert_eq!(
+            positional(
+                "SELECT * FROM t WHERE tenant_id = :tenant AND (id < :after OR :after IS NULL) LIMIT :limit",
+                &["tenant", "after", "limit"]
+            )
+            .unwrap(),
+            "SELECT * FROM t WHERE tenant_id = ?1 AND (id < ?2 OR ?2 IS NULL) LIMIT ?3"
+        );
+    }
+
+    #[test]
+    fn quoted_text_is_left_alone() {
+        assert_eq!(
+            positional("SELECT ':x', \":y\" FROM t WHERE a = :a", &["a"]).unwrap(),
+            "SELECT ':x', \":y\" FROM t WHERE a = ?1"
+        );
+    }
+
+    #[test]
+    fn missing_and_unused_names_are_errors() {
+        assert_eq!(
+            positional("SELECT :a, :b", &["a"]).unwrap_err(),
+            "no argument for :b"
+        );
+        assert_eq!(
+            positional("SELECT :a", &["a", "b"]).unwrap_err(),
+            "argument :b is not used"
+        );
+    }
+
+    #[test]
+    fn a_colon_not_followed_by_a_name_is_kept() {
+        assert_eq!(
+            positional("SELECT time(:t, '+1 day'), a: 1, :_x", &["t", "_x"]).unwrap(),
+            "SELECT time(?1, '+1 day'), a: 1, ?2"
+        );
+    }
+}
