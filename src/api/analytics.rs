@@ -1,19 +1,18 @@
 //! `GET /api/analytics/snapshot` (events by type over 24 h, from the tenant hub) and
 //! `GET /api/stats` (admin: the tenant's totals from D1, one batch).
 
-use crate::domain::auth::Action;
 use crate::domain::error::ApiResult;
 use crate::realtime::hub_client;
 use crate::store::{self, t};
-use crate::web::auth;
+use crate::web::ctx::Ctx;
 use crate::web::respond::json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use worker::{Env, Request, Response};
+use worker::Response;
 
-pub async fn snapshot(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let mut hub = hub_client::get(env, &who, "", "/analytics", &[]).await?;
+pub async fn snapshot(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let mut hub = hub_client::get(&cx.env, &who, "", "/analytics", &[]).await?;
     let data: Value = hub.json().await?;
     json(200, &data)
 }
@@ -67,10 +66,10 @@ const COUNTS: &[(&str, &str)] = &[
     ),
 ];
 
-pub async fn stats(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    crate::realtime::outbox::flush_marks(env).await;
-    let db = store::db(env)?;
+pub async fn stats(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    crate::realtime::outbox::flush_marks(&cx.env).await;
+    let db = cx.db()?;
     let stmts = COUNTS
         .iter()
         .map(|(_, sql)| store::stmt(&db, sql, &[t(&who.tenant_id)]))

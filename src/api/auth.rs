@@ -9,7 +9,8 @@ use crate::domain::identity::{
 use crate::domain::password::sha256_hex;
 use crate::platform;
 use crate::store::{self, i, t};
-use crate::web::{body, guard};
+use crate::web::ctx::Ctx;
+use crate::web::guard;
 use crate::webcrypto;
 use serde::Deserialize;
 use serde_json::json;
@@ -151,13 +152,13 @@ fn new_refresh(tenant: &str) -> (String, String) {
     (identity::refresh_token(tenant, &secret), hash)
 }
 
-pub async fn login(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let input = identity::validate_login(&body::json(&mut req).await?)?;
+pub async fn login(mut cx: Ctx) -> ApiResult<Response> {
+    let input = identity::validate_login(&cx.json().await?)?;
     let tenant = input.tenant.as_str();
-    guard::refuse_blocked(&req, env, tenant).await?;
-    let ip_key = format!("ip:{}", client_ip(&req));
+    guard::refuse_blocked(&cx.req, &cx.env, tenant).await?;
+    let ip_key = format!("ip:{}", client_ip(&cx.req));
     let account_key = format!("email:{}", input.email);
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let now = platform::now_ms();
 
     // Each attempt takes a slot on the account's and the address's counters before any
@@ -166,12 +167,12 @@ pub async fn login(mut req: Request, env: &Env) -> ApiResult<Response> {
         Counter {
             tenant,
             key: &account_key,
-            limit: crate::config::get(env).login_account_limit,
+            limit: cx.config().login_account_limit,
         },
         Counter {
             tenant: GLOBAL_TENANT,
             key: &ip_key,
-            limit: crate::config::get(env).login_ip_limit,
+            limit: cx.config().login_ip_limit,
         },
     ];
     let windows = reserve(&db, &counters, now).await?;
@@ -193,7 +194,7 @@ pub async fn login(mut req: Request, env: &Env) -> ApiResult<Response> {
         _ => return Err(identity::invalid_credentials()),
     };
 
-    let access = mint(env, &user.id, tenant, &user.role)?;
+    let access = mint(&cx.env, &user.id, tenant, &user.role)?;
     let family = platform::new_id("rtf");
     let (refresh, hash) = new_refresh(tenant);
     store::batch(
@@ -249,13 +250,13 @@ fn revoke_family(
     )
 }
 
-pub async fn refresh(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let token = identity::validate_refresh_body(&body::json(&mut req).await?)?;
+pub async fn refresh(mut cx: Ctx) -> ApiResult<Response> {
+    let token = identity::validate_refresh_body(&cx.json().await?)?;
     let (tenant, secret) =
         identity::parse_refresh_token(&token).ok_or_else(identity::invalid_refresh)?;
-    guard::refuse_blocked(&req, env, tenant).await?;
+    guard::refuse_blocked(&cx.req, &cx.env, tenant).await?;
     let old_hash = sha256_hex(secret.as_bytes());
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let now = platform::now_ms();
     let row: Option<RefreshRow> = store::first(store::stmt(
         &db,
@@ -326,17 +327,17 @@ pub async fn refresh(mut req: Request, env: &Env) -> ApiResult<Response> {
         store::run(revoke_family(&db, tenant, &row.family_id, now)?).await?;
         return Err(identity::invalid_refresh());
     }
-    let access = mint(env, &row.user_id, tenant, &role)?;
+    let access = mint(&cx.env, &row.user_id, tenant, &role)?;
     tokens(&access, &new_token)
 }
 
 /// Ends the session the refresh token belongs to (its whole family). Always 204 for a
 /// well-formed body, so it reveals nothing about the token.
-pub async fn logout(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let token = identity::validate_refresh_body(&body::json(&mut req).await?)?;
+pub async fn logout(mut cx: Ctx) -> ApiResult<Response> {
+    let token = identity::validate_refresh_body(&cx.json().await?)?;
     if let Some((tenant, secret)) = identity::parse_refresh_token(&token) {
-        guard::refuse_blocked(&req, env, tenant).await?;
-        let db = store::db(env)?;
+        guard::refuse_blocked(&cx.req, &cx.env, tenant).await?;
+        let db = cx.db()?;
         store::run(store::stmt(
             &db,
             "UPDATE refresh_tokens SET revoked_ms = ?3

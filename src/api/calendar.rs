@@ -1,16 +1,16 @@
 //! `/api/calendar/appointments`: brokers' appointments (create, list, complete), and the
 //! cron's reminders (`calendar:reminder`, once per appointment, ahead of its start).
 
-use crate::domain::auth::Action;
 use crate::domain::calendar::{self, Appointment};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::body;
 use crate::web::respond::{json, json_page};
-use crate::web::{auth, body};
 
+use crate::web::ctx::Ctx;
 use serde_json::Value;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 const COLUMNS: &str = "id, title, customer_id, assigned_to, starts_at, ends_at, location, notes, status, outcome, created_by, created_at, updated_at";
 /// Reminders go out this long before the start.
@@ -28,9 +28,9 @@ fn channels(a: &Appointment) -> Vec<String> {
     c
 }
 
-pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let input = body::json(&mut req).await?;
+pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let n = calendar::validate(&input)?;
     let now = crate::platform::iso(crate::platform::now_ms());
     let a = Appointment {
@@ -49,7 +49,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         updated_at: now,
     };
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let event = outbox::draft(
         "calendar:appointment:created",
         channels(&a),
@@ -78,19 +78,19 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     if results.get(1).map(store::changes) != Some(1) {
         return Err(ApiError::field("customer_id", "no such customer"));
     }
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     json(201, &a)
 }
 
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let (from, to) = (
-        body::time_query(&req, "from")?,
-        body::time_query(&req, "to")?,
+        body::time_query(&cx.req, "from")?,
+        body::time_query(&cx.req, "to")?,
     );
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let rows: Vec<Appointment> = store::all(store::stmt(
         &db,
         &format!(
@@ -115,10 +115,10 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
 }
 
 /// `PUT /api/calendar/appointments/:id/complete` `{"outcome"?}`: once (409 after).
-pub async fn complete(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let id = body::path_id(id, "appointment")?;
-    let input = body::json_or_empty(&mut req).await?;
+pub async fn complete(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("appointment")?;
+    let input = cx.json_or_empty().await?;
     let outcome = match input.get("outcome") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.chars().count() <= 2000 => Some(s.clone()),
@@ -130,7 +130,7 @@ pub async fn complete(mut req: Request, env: &Env, id: &str) -> ApiResult<Respon
         }
     };
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let mut a: Appointment = store::first(store::stmt(
         &db,
         &format!("SELECT {COLUMNS} FROM appointments WHERE tenant_id = ?1 AND id = ?2"),
@@ -176,7 +176,7 @@ pub async fn complete(mut req: Request, env: &Env, id: &str) -> ApiResult<Respon
             "the appointment was completed meanwhile",
         ));
     }
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     json(200, &a)
 }
 

@@ -3,13 +3,13 @@
 //! /api/cards/:id/scan`, counted once per visitor per 10 minutes, announced at most once
 //! per card per 10 seconds with the count since the last announcement).
 
-use crate::domain::auth::Action;
 use crate::domain::card::{self, Card, PublicCard};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
+use crate::web::guard;
 use crate::web::respond::{json, json_page};
-use crate::web::{auth, body, guard};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
@@ -30,9 +30,9 @@ fn channels(c: &Card) -> Vec<String> {
     ]
 }
 
-pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let input = body::json(&mut req).await?;
+pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let n = card::validate(&input)?;
     let now = crate::platform::iso(crate::platform::now_ms());
     let c = Card {
@@ -49,7 +49,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         updated_at: now,
     };
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let event = outbox::draft("card:created", channels(&c), serde_json::to_value(&c)?);
     let results = store::batch(
         &db,
@@ -69,15 +69,15 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     if results.first().map(store::changes) != Some(1) {
         return Err(ApiError::new(409, "conflict", "this slug is taken"));
     }
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     json(201, &c)
 }
 
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let owner = body::query(&req, "owner_id").filter(|o| !o.is_empty());
-    let db = store::db(env)?;
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let owner = cx.query("owner_id").filter(|o| !o.is_empty());
+    let db = cx.db()?;
     let rows: Vec<Card> = store::all(store::stmt(
         &db,
         &format!(
@@ -101,11 +101,12 @@ struct CardTenant {
 }
 
 /// Public: the card's own details only (refused to addresses its tenant blocks).
-pub async fn public(req: Request, env: &Env, slug: &str) -> ApiResult<Response> {
+pub async fn public(cx: Ctx) -> ApiResult<Response> {
+    let slug = cx.param(0);
     if !card::valid_slug(slug) {
         return Err(ApiError::not_found("card"));
     }
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let owner: CardTenant = store::first(store::stmt(
         &db,
         "SELECT tenant_id FROM cards WHERE slug = ?1",
@@ -113,7 +114,7 @@ pub async fn public(req: Request, env: &Env, slug: &str) -> ApiResult<Response> 
     )?)
     .await?
     .ok_or_else(|| ApiError::not_found("card"))?;
-    guard::refuse_blocked(&req, env, &owner.tenant_id).await?;
+    guard::refuse_blocked(&cx.req, &cx.env, &owner.tenant_id).await?;
     let c: Option<Card> = store::first(store::stmt(
         &db,
         &format!("SELECT {COLUMNS} FROM cards WHERE slug = ?1"),
@@ -225,9 +226,9 @@ struct ScanTarget {
 }
 
 /// Public: `POST /api/cards/:id/scan` `{"source"?: "qr"|"nfc"|"link"}`.
-pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let id = body::path_id(id, "card")?;
-    let input = body::json_or_empty(&mut req).await?;
+pub async fn scan(mut cx: Ctx) -> ApiResult<Response> {
+    let id = cx.path_id("card")?;
+    let input = cx.json_or_empty().await?;
     let source = match input.get("source") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if ["qr", "nfc", "link"].contains(&s.as_str()) => Some(s.clone()),
@@ -237,7 +238,7 @@ pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> 
             return Err(ApiError::validation(e));
         }
     };
-    let db = store::db(env)?;
+    let db = cx.db()?;
     // Card ids are unguessable and global: the lookup names the tenant.
     let owner: Owner = store::first(store::stmt(
         &db,
@@ -247,8 +248,8 @@ pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> 
     .await?
     .ok_or_else(|| ApiError::not_found("card"))?;
     let tenant = owner.tenant_id.as_str();
-    guard::refuse_blocked(&req, env, tenant).await?;
-    let who = visitor(&req, env);
+    guard::refuse_blocked(&cx.req, &cx.env, tenant).await?;
+    let who = visitor(&cx.req, &cx.env);
     let now = crate::platform::now_ms();
     let scans = owner.scans as i64 + 1;
     let target = ScanTarget {
@@ -278,14 +279,14 @@ pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> 
         &db,
         &target,
         now,
-        scan_window_ms(env),
+        scan_window_ms(&cx.env),
         Some(&who),
         source.as_deref(),
     )?);
     let results = store::batch(&db, stmts).await?;
     let counted = results.first().map(store::changes) == Some(1);
     if results.get(2).map(store::changes) == Some(1) {
-        outbox::deliver_after_write(env, tenant).await;
+        outbox::deliver_after_write(&cx.env, tenant).await;
     }
     json(
         202,

@@ -1,17 +1,16 @@
 //! `/api/crm/customers`: CRUD on D1, each mutation with its event in the same batch.
 
 use crate::api::job_store as email;
-use crate::domain::auth::Action;
 use crate::domain::customer::{self, Customer};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::event::entity_channels;
 use crate::domain::version;
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page, json_versioned};
-use crate::web::{auth, body};
 use serde_json::json;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 const COLUMNS: &str =
     "id, name, email, phone, status, source, notes, created_by, created_at, updated_at, version";
@@ -26,10 +25,10 @@ async fn load(env: &Env, tenant: &str, id: &str) -> ApiResult<Option<Customer>> 
     .await
 }
 
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let db = store::db(env)?;
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let db = cx.db()?;
     // Newest first; ids sort by creation time.
     let rows: Vec<Customer> = store::all(store::stmt(
         &db,
@@ -47,24 +46,24 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     json_page(rows, page.limit, |c| c.id.clone())
 }
 
-pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let id = body::path_id(id, "customer")?;
-    match load(env, &who.tenant_id, &id).await? {
+pub async fn get(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("customer")?;
+    match load(&cx.env, &who.tenant_id, &id).await? {
         Some(c) => json_versioned(200, &c, c.version),
         None => Err(ApiError::not_found("customer")),
     }
 }
 
-pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let hub_down = crate::api::dev::hub_down_fault(&req, env);
-    let input = body::json(&mut req).await?;
+pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let hub_down = crate::api::dev::hub_down_fault(&cx.req, &cx.env);
+    let input = cx.json().await?;
     let fields = customer::validate_create(&input)?;
     let now = crate::platform::iso(crate::platform::now_ms());
     let c = customer::build(crate::platform::new_id("c"), fields, &who.user_id, &now);
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let event = outbox::draft(
         "crm:customer:created",
         entity_channels("customer", &c.id),
@@ -97,9 +96,9 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     if let Some(job) = &welcome {
         stmts.extend(crate::api::job_store::insert(&db, tenant, job)?);
     }
-    outbox::commit_and_deliver(env, &db, tenant, stmts, !hub_down).await?;
+    outbox::commit_and_deliver(&cx.env, &db, tenant, stmts, !hub_down).await?;
     if let Some(job) = &welcome {
-        crate::api::job_store::enqueue(env, tenant, std::slice::from_ref(job)).await;
+        crate::api::job_store::enqueue(&cx.env, tenant, std::slice::from_ref(job)).await;
     }
     let mut resp = json_versioned(201, &c, c.version)?;
     if let Some(job) = welcome {
@@ -113,15 +112,15 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
 /// `PUT /api/crm/customers/:id`: a partial update. With an expected version (`version` in
 /// the body or `If-Match`) it applies only to that version, else 409; without one it is
 /// re-read and re-applied when a concurrent update wins, so no field is silently lost.
-pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let id = body::path_id(id, "customer")?;
-    let (input, expected) = body::versioned_json(&mut req).await?;
+pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("customer")?;
+    let (input, expected) = cx.versioned_json().await?;
     let fields = customer::validate_update(&input)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     for _ in 0..version::BLIND_ATTEMPTS {
-        let current = load(env, tenant, &id)
+        let current = load(&cx.env, tenant, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("customer"))?;
         let read = current.version;
@@ -153,7 +152,7 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
                 i(read),
             ],
         )?;
-        if outbox::update_with_event(env, &db, tenant, update, &event, vec![]).await? {
+        if outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![]).await? {
             return json_versioned(200, &c, c.version);
         }
         // Changed (or deleted) meanwhile: the next read says which.
@@ -161,11 +160,11 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
     Err(version::busy("customer"))
 }
 
-pub async fn delete(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let id = body::path_id(id, "customer")?;
+pub async fn delete(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("customer")?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let event = outbox::draft(
         "crm:customer:deleted",
         entity_channels("customer", &id),
@@ -186,19 +185,19 @@ pub async fn delete(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     if results.get(1).map(store::changes) != Some(1) {
         return Err(ApiError::not_found("customer"));
     }
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     Ok(Response::empty()?.with_status(204))
 }
 
 /// `POST /api/crm/customers/:id/sms` `{"message"}`: texts the customer's phone through the
 /// `sms` queue; 202 with the job (its progress arrives as `job:*` events).
-pub async fn send_sms(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let id = body::path_id(id, "customer")?;
-    let input = body::json(&mut req).await?;
+pub async fn send_sms(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("customer")?;
+    let input = cx.json().await?;
     let message = customer::sms_message(&input)?;
     let tenant = who.tenant_id.as_str();
-    let c = load(env, tenant, &id)
+    let c = load(&cx.env, tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))?;
     let Some(phone) = c.phone.as_deref() else {
@@ -209,11 +208,11 @@ pub async fn send_sms(mut req: Request, env: &Env, id: &str) -> ApiResult<Respon
         ));
     };
     let job = crate::api::job_store::customer_sms(&who, &c.id, phone, &message);
-    let db = store::db(env)?;
+    let db = cx.db()?;
     store::batch(&db, crate::api::job_store::insert(&db, tenant, &job)?).await?;
-    if !crate::api::dev::fault(&req, env, "no-enqueue") {
-        crate::api::job_store::enqueue(env, tenant, std::slice::from_ref(&job)).await;
+    if !crate::api::dev::fault(&cx.req, &cx.env, "no-enqueue") {
+        crate::api::job_store::enqueue(&cx.env, tenant, std::slice::from_ref(&job)).await;
     }
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     json(202, &job)
 }

@@ -1,14 +1,13 @@
 //! `GET /api/dashboard` (the snapshot as the caller may read it) and the
 //! `reports:dashboard:updated` announcement after a change to the money figures.
 
-use crate::domain::auth::Action;
 use crate::domain::error::ApiResult;
 use crate::domain::policy;
 use crate::store;
 pub use crate::store::dashboard::snapshot;
-use crate::web::auth;
+use crate::web::ctx::Ctx;
 use crate::web::respond::json;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 /// After a change that moves the money figures (sales, payments, commission approvals):
 /// records `reports:dashboard:updated` with a fresh snapshot, then delivers the tenant's
@@ -34,8 +33,8 @@ pub async fn announce_and_deliver(env: &Env, tenant: &str) {
 
 /// The snapshot with the money figures the caller may read (`policy::redact_dashboard`:
 /// admins all, brokers their own, viewers none), like the `dashboard` channel.
-pub async fn get(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let snap = snapshot(env, &who.tenant_id).await?;
+pub async fn get(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let snap = snapshot(&cx.env, &who.tenant_id).await?;
     json(200, &policy::redact_dashboard(&who.reader(), &snap))
 }

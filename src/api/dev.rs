@@ -1,11 +1,11 @@
-//! Dev-only routes (`PULSE_ENV=dev`; 404 in production): what the `record` providers
-//! stored for the caller's tenant, the dead letters, and raw queue sends for tests.
+//! Dev-only routes (`PULSE_ENV=dev`; the endpoint table marks them, 404 in production):
+//! what the `record` providers stored for the caller's tenant, the dead letters, and raw
+//! queue sends for tests.
 
-use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::json_page;
-use crate::web::{auth, body};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use worker::{Env, Request, Response};
@@ -37,23 +37,10 @@ fn dev_enabled(env: &Env) -> bool {
     crate::config::get(env).dev
 }
 
-fn require_dev(env: &Env) -> ApiResult<()> {
-    if dev_enabled(env) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            404,
-            "route_not_found",
-            "dev routes are disabled",
-        ))
-    }
-}
-
-pub async fn messages(req: Request, env: &Env) -> ApiResult<Response> {
-    require_dev(env)?;
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let db = store::db(env)?;
+pub async fn messages(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let db = cx.db()?;
     let rows: Vec<SentMessage> = store::all(store::stmt(
         &db,
         "SELECT id, job_id, channel, recipient, subject, body, created_at FROM sent_messages
@@ -80,11 +67,9 @@ struct DeadLetter {
 
 /// `GET /api/dev/dead-letters` (admin): poison queue messages. They name no valid tenant,
 /// so this dev view is not tenant-scoped.
-pub async fn dead_letters(req: Request, env: &Env) -> ApiResult<Response> {
-    require_dev(env)?;
-    auth::require(&req, env, Action::Admin)?;
-    let page = body::page(&req)?;
-    let db = store::db(env)?;
+pub async fn dead_letters(cx: Ctx) -> ApiResult<Response> {
+    let page = cx.page()?;
+    let db = cx.db()?;
     let rows: Vec<DeadLetter> = store::all(store::stmt(
         &db,
         "SELECT id, queue, message_id, reason, body, created_at FROM dead_letters
@@ -97,11 +82,10 @@ pub async fn dead_letters(req: Request, env: &Env) -> ApiResult<Response> {
 
 /// `POST /api/dev/queues/:queue` `{"messages": [...]}` (admin): sends raw bodies to a job
 /// queue in one batch, so tests can deliver poison or duplicate messages.
-pub async fn queue_send(mut req: Request, env: &Env, queue: &str) -> ApiResult<Response> {
-    require_dev(env)?;
-    auth::require(&req, env, Action::Admin)?;
-    let spec = crate::domain::jobs::queue(queue).ok_or_else(|| ApiError::not_found("queue"))?;
-    let input = body::json(&mut req).await?;
+pub async fn queue_send(mut cx: Ctx) -> ApiResult<Response> {
+    let spec =
+        crate::domain::jobs::queue(cx.param(0)).ok_or_else(|| ApiError::not_found("queue"))?;
+    let input = cx.json().await?;
     let msgs = match input.get("messages") {
         Some(Value::Array(a)) if !a.is_empty() && a.len() <= 100 => a.clone(),
         _ => {
@@ -111,7 +95,8 @@ pub async fn queue_send(mut req: Request, env: &Env, queue: &str) -> ApiResult<R
             ))
         }
     };
-    let q = env
+    let q = cx
+        .env
         .queue(spec.binding)
         .map_err(|e| store::internal("queue binding", e))?;
     // JSON-compatible JS values (serde's default would turn objects into JS Maps, which a
@@ -134,10 +119,9 @@ pub async fn queue_send(mut req: Request, env: &Env, queue: &str) -> ApiResult<R
 /// `POST /api/dev/hub-append` `{"type", "channels", "data", "repeat"?}` (admin): appends events
 /// straight to the tenant hub, skipping D1 and the outbox, so benchmarks can show the
 /// hub's own cost apart from D1's. Dev only: real changes always go through the outbox.
-pub async fn hub_append(mut req: Request, env: &Env) -> ApiResult<Response> {
-    require_dev(env)?;
-    let who = auth::require(&req, env, Action::Admin)?;
-    let input = body::json(&mut req).await?;
+pub async fn hub_append(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let kind = input
         .get("type")
         .and_then(Value::as_str)
@@ -162,7 +146,7 @@ pub async fn hub_append(mut req: Request, env: &Env) -> ApiResult<Response> {
     let drafts: Vec<_> = (0..repeat)
         .map(|_| crate::realtime::outbox::draft(kind, channels.clone(), data.clone()))
         .collect();
-    let results = crate::realtime::hub_client::append(env, &who.tenant_id, "", &drafts)
+    let results = crate::realtime::hub_client::append(&cx.env, &who.tenant_id, "", &drafts)
         .await
         .map_err(|e| store::internal("hub append", e))?;
     crate::web::respond::json(202, &serde_json::json!({ "appended": results.len() }))

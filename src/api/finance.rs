@@ -1,17 +1,19 @@
 //! `/api/finance`: sales (with their commission), payments (never past the balance),
 //! commissions (brokers see their own; admins approve) and commission rates (admin).
 
-use crate::domain::auth::{Action, Principal, Role};
+use crate::domain::auth::{Principal, Role};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::finance::{self as rules, Commission, Payment, Sale};
 use crate::domain::policy;
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::body;
+use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
-use crate::web::{auth, body};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use worker::{D1Database, Env, Request, Response};
+use std::rc::Rc;
+use worker::{D1Database, Response};
 
 const SALE_COLUMNS: &str = "id, customer_id, property_id, broker_id, total_minor, paid_minor,
     currency, commission_rate_bps, status, sold_at, notes, created_by, created_at, updated_at";
@@ -22,8 +24,8 @@ const COMMISSION_COLUMNS: &str = "id, sale_id, broker_id, amount_minor, currency
 
 /// Money is for brokers and admins (`policy::Resource::FinanceAny`); each row then only
 /// for admins and its broker (`own_broker`).
-fn require(req: &Request, env: &Env, action: Action) -> ApiResult<Principal> {
-    let who = auth::require(req, env, action)?;
+fn finance_caller(cx: &Ctx) -> ApiResult<Rc<Principal>> {
+    let who = cx.who()?;
     if !policy::may_read(&who.reader(), &policy::Resource::FinanceAny) {
         return Err(ApiError::forbidden("finance is for brokers and admins"));
     }
@@ -268,9 +270,9 @@ fn settings_view(r: Option<SettingsRow>) -> Value {
 }
 
 /// `GET /api/finance/settings` (admin): the tenant's finance settings.
-pub async fn settings(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let db = store::db(env)?;
+pub async fn settings(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let db = cx.db()?;
     json(
         200,
         &settings_view(load_settings(&db, &who.tenant_id).await?),
@@ -280,12 +282,12 @@ pub async fn settings(req: Request, env: &Env) -> ApiResult<Response> {
 /// `PUT /api/finance/settings` `{"broker_rate_override_max_bps"}` (admin): how high a rate
 /// brokers may set on their own sales (`null`: they may not set one), with
 /// `finance:settings:updated` to admins.
-pub async fn put_settings(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let input = body::json(&mut req).await?;
+pub async fn put_settings(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let max = rules::validate_settings(&input)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let now = crate::platform::iso(crate::platform::now_ms());
     let data =
         json!({"broker_rate_override_max_bps": max, "updated_by": who.user_id, "updated_at": now});
@@ -315,15 +317,15 @@ pub async fn put_settings(mut req: Request, env: &Env) -> ApiResult<Response> {
         ],
     )
     .await?;
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     json(200, &data)
 }
 
 /// `POST /api/finance/sales`: the sale and its pending commission, with
 /// `finance:sale:created` and `finance:commission:calculated`, in one batch.
-pub async fn create_sale(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = require(&req, env, Action::Write)?;
-    let input = body::json(&mut req).await?;
+pub async fn create_sale(mut cx: Ctx) -> ApiResult<Response> {
+    let who = finance_caller(&cx)?;
+    let input = cx.json().await?;
     let n = rules::validate_sale(&input)?;
     let tenant = who.tenant_id.as_str();
     let other_broker = n.broker_id.as_deref().filter(|b| *b != who.user_id);
@@ -333,7 +335,7 @@ pub async fn create_sale(mut req: Request, env: &Env) -> ApiResult<Response> {
         ));
     }
     let broker = n.broker_id.clone().unwrap_or_else(|| who.user_id.clone());
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let by_admin = who.role == Role::Admin;
     if n.commission_rate_bps.is_some() && !by_admin {
         let max = broker_rate_max(&db, tenant).await?;
@@ -466,22 +468,22 @@ pub async fn create_sale(mut req: Request, env: &Env) -> ApiResult<Response> {
         };
         return Err(ApiError::field(missing.0, missing.1));
     }
-    super::dashboard::announce_and_deliver(env, tenant).await;
+    super::dashboard::announce_and_deliver(&cx.env, tenant).await;
     let mut resp = json(201, &view)?;
     resp.headers_mut()
         .set("location", &format!("/api/finance/sales/{}", view.sale.id))?;
     Ok(resp)
 }
 
-pub async fn list_sales(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+pub async fn list_sales(cx: Ctx) -> ApiResult<Response> {
+    let who = finance_caller(&cx)?;
+    let page = cx.page()?;
+    let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let (from, to) = (
-        body::time_query(&req, "from")?,
-        body::time_query(&req, "to")?,
+        body::time_query(&cx.req, "from")?,
+        body::time_query(&cx.req, "to")?,
     );
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let rows: Vec<SaleRow> = store::all(store::stmt(
         &db,
         &format!(
@@ -507,10 +509,10 @@ pub async fn list_sales(req: Request, env: &Env) -> ApiResult<Response> {
     json_page(rows, page.limit, |s| s.id.clone())
 }
 
-pub async fn get_sale(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = require(&req, env, Action::Read)?;
-    let id = body::path_id(id, "sale")?;
-    let db = store::db(env)?;
+pub async fn get_sale(cx: Ctx) -> ApiResult<Response> {
+    let who = finance_caller(&cx)?;
+    let id = cx.path_id("sale")?;
+    let db = cx.db()?;
     let sale = load_sale(&db, &who.tenant_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("sale"))?;
@@ -536,12 +538,12 @@ struct PaidRow {
 /// and the `finance:payment:received` event carry the balance that statement left (its
 /// `RETURNING` row, and the sale row read inside the same batch), never the one read
 /// before it, so each concurrent payment reports its own point in the sequence.
-pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = require(&req, env, Action::Write)?;
-    let input = body::json(&mut req).await?;
+pub async fn create_payment(mut cx: Ctx) -> ApiResult<Response> {
+    let who = finance_caller(&cx)?;
+    let input = cx.json().await?;
     let n = rules::validate_payment(&input)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let sale = load_sale(&db, tenant, &n.sale_id)
         .await?
         .ok_or_else(|| ApiError::field("sale_id", "no such sale"))?;
@@ -644,16 +646,16 @@ pub async fn create_payment(mut req: Request, env: &Env) -> ApiResult<Response> 
             view.payment.id
         ),
     }
-    super::dashboard::announce_and_deliver(env, tenant).await;
+    super::dashboard::announce_and_deliver(&cx.env, tenant).await;
     json(201, &view)
 }
 
 /// `GET /api/finance/payments?sale_id=`.
-pub async fn list_payments(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let sale = body::query(&req, "sale_id").filter(|v| !v.is_empty());
-    let db = store::db(env)?;
+pub async fn list_payments(cx: Ctx) -> ApiResult<Response> {
+    let who = finance_caller(&cx)?;
+    let page = cx.page()?;
+    let sale = cx.query("sale_id").filter(|v| !v.is_empty());
+    let db = cx.db()?;
     let rows: Vec<PaymentRow> = store::all(store::stmt(
         &db,
         &format!(
@@ -677,12 +679,12 @@ pub async fn list_payments(req: Request, env: &Env) -> ApiResult<Response> {
 }
 
 /// `GET /api/finance/commissions?broker_id=&status=&sale_id=`: a broker sees only their own.
-pub async fn list_commissions(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+pub async fn list_commissions(cx: Ctx) -> ApiResult<Response> {
+    let who = finance_caller(&cx)?;
+    let page = cx.page()?;
+    let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let broker = own_broker(&who, q("broker_id"));
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let rows: Vec<CommissionRow> = store::all(store::stmt(
         &db,
         &format!(
@@ -706,11 +708,11 @@ pub async fn list_commissions(req: Request, env: &Env) -> ApiResult<Response> {
 }
 
 /// `PUT /api/finance/commissions/:id/approve` (admin): pending → approved, once.
-pub async fn approve_commission(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let id = body::path_id(id, "commission")?;
+pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("commission")?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let row: Option<CommissionRow> = store::first(store::stmt(
         &db,
         &format!("SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = ?1 AND id = ?2"),
@@ -761,7 +763,7 @@ pub async fn approve_commission(req: Request, env: &Env, id: &str) -> ApiResult<
             "the commission was approved meanwhile",
         ));
     }
-    super::dashboard::announce_and_deliver(env, tenant).await;
+    super::dashboard::announce_and_deliver(&cx.env, tenant).await;
     json(200, &c)
 }
 
@@ -775,9 +777,9 @@ struct RateView {
 
 /// `GET /api/finance/commission-rates` (admin): the tenant default (`broker_id` "") and
 /// per-broker rates, plus the built-in default.
-pub async fn list_rates(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let db = store::db(env)?;
+pub async fn list_rates(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let db = cx.db()?;
     let rows: Vec<RateView> = store::all(store::stmt(
         &db,
         "SELECT broker_id, rate_bps, updated_by, updated_at FROM commission_rates
@@ -797,12 +799,12 @@ pub async fn list_rates(req: Request, env: &Env) -> ApiResult<Response> {
 
 /// `PUT /api/finance/commission-rates` `{broker_id?, rate_bps}` (admin). Applies to sales
 /// created afterwards; existing commissions keep their rate.
-pub async fn put_rate(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let input = body::json(&mut req).await?;
+pub async fn put_rate(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let (broker, rate) = rules::validate_rate(&input)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let now = crate::platform::iso(crate::platform::now_ms());
     let key = broker.clone().unwrap_or_default();
     let data = json!({"broker_id": broker, "rate_bps": rate, "updated_by": who.user_id, "updated_at": now});
@@ -826,6 +828,6 @@ pub async fn put_rate(mut req: Request, env: &Env) -> ApiResult<Response> {
         ],
     )
     .await?;
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     json(200, &data)
 }

@@ -1,15 +1,14 @@
 //! `/api/crm/followups`: follow-ups on customers, assigned to a broker with a due time;
 //! the cron announces due ones (`crm:followup:due`) once each.
 
-use crate::domain::auth::Action;
 use crate::domain::crm::{self, Followup};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::version;
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::{json_page, json_versioned};
-use crate::web::{auth, body};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 const COLUMNS: &str =
     "id, customer_id, assigned_to, due_at, note, status, created_by, created_at, updated_at, version";
@@ -33,12 +32,12 @@ async fn load(env: &Env, tenant: &str, id: &str) -> ApiResult<Option<Followup>> 
     .await
 }
 
-pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let input = body::json(&mut req).await?;
+pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let n = crm::validate_followup(&input)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     // An explicit assignee must be a user of the tenant (the caller always may be).
     if let Some(a) = n.assigned_to.as_deref().filter(|a| *a != who.user_id) {
         let found: Option<serde_json::Value> = store::first(store::stmt(
@@ -97,14 +96,14 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     if results.get(1).map(store::changes) != Some(1) {
         return Err(ApiError::field("customer_id", "no such customer"));
     }
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     json_versioned(201, &f, f.version)
 }
 
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let status = q("status");
     if status
         .as_deref()
@@ -122,7 +121,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
         ),
         None => None,
     };
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let rows: Vec<Followup> = store::all(store::stmt(
         &db,
         &format!(
@@ -146,10 +145,10 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     json_page(rows, page.limit, |r| r.id.clone())
 }
 
-pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let id = body::path_id(id, "follow-up")?;
-    match load(env, &who.tenant_id, &id).await? {
+pub async fn get(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("follow-up")?;
+    match load(&cx.env, &who.tenant_id, &id).await? {
         Some(f) => json_versioned(200, &f, f.version),
         None => Err(ApiError::not_found("follow-up")),
     }
@@ -158,16 +157,16 @@ pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
 /// `PUT /api/crm/followups/:id`: complete, cancel, reopen, reschedule or re-note; versioned
 /// like customers (expected version or 409; a blind change is re-read and re-applied when
 /// a concurrent change wins).
-pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let id = body::path_id(id, "follow-up")?;
-    let (input, expected) = body::versioned_json(&mut req).await?;
+pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("follow-up")?;
+    let (input, expected) = cx.versioned_json().await?;
     let ch = crm::validate_followup_change(&input)?;
     let tenant = who.tenant_id.as_str();
     let rescheduled = ch.due_at.is_some();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     for _ in 0..version::BLIND_ATTEMPTS {
-        let current = load(env, tenant, &id)
+        let current = load(&cx.env, tenant, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("follow-up"))?;
         let read = current.version;
@@ -195,7 +194,7 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
                 i(read),
             ],
         )?;
-        if outbox::update_with_event(env, &db, tenant, update, &event, vec![]).await? {
+        if outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![]).await? {
             return json_versioned(200, &f, f.version);
         }
     }

@@ -2,12 +2,13 @@
 
 use crate::domain::error::ApiResult;
 use crate::store;
+use crate::web::ctx::Ctx;
 use crate::web::respond::json;
 use serde_json::json;
-use worker::{Env, Response};
+use worker::Response;
 
-pub async fn get(env: &Env) -> ApiResult<Response> {
-    let db = store::db(env)?;
+pub async fn get(cx: Ctx) -> ApiResult<Response> {
+    let db = cx.db()?;
     let ok = store::first::<serde_json::Value>(store::stmt(&db, "SELECT 1 AS one", &[])?)
         .await
         .is_ok();
@@ -15,6 +16,6 @@ pub async fn get(env: &Env) -> ApiResult<Response> {
     json(
         status,
         &json!({"status": if ok {"ok"} else {"degraded"}, "service": "pulse", "d1": ok,
-                "time": crate::platform::iso(crate::platform::now_ms())}),
+                "time": cx.now_iso()}),
     )
 }

@@ -1,20 +1,19 @@
 //! `/api/crm/interactions`: calls, meetings and notes logged against a customer.
 
-use crate::domain::auth::Action;
 use crate::domain::crm::{self, Interaction};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::event::entity_channels;
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
-use crate::web::{auth, body};
-use worker::{Env, Request, Response};
+use worker::Response;
 
 const COLUMNS: &str = "id, customer_id, type, summary, occurred_at, created_by, created_at";
 
-pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let input = body::json(&mut req).await?;
+pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let n = crm::validate_interaction(&input)?;
     let now = crate::platform::iso(crate::platform::now_ms());
     let it = Interaction {
@@ -27,7 +26,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         created_at: now,
     };
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let mut channels = entity_channels("customer", &it.customer_id);
     channels.push(format!("entity:interaction:{}", it.id));
     let event = outbox::draft(
@@ -64,15 +63,15 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     if results.get(1).map(store::changes) != Some(1) {
         return Err(ApiError::field("customer_id", "no such customer"));
     }
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     json(201, &it)
 }
 
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let customer = body::query(&req, "customer_id");
-    let db = store::db(env)?;
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let customer = cx.query("customer_id");
+    let db = cx.db()?;
     let rows: Vec<Interaction> = store::all(store::stmt(
         &db,
         &format!(

@@ -2,21 +2,20 @@
 //! dead or failed job.
 
 use crate::api::job_store::{Change, JobRow, COLUMNS};
-use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::{self as rules, Job};
 use crate::domain::policy;
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
-use crate::web::{auth, body};
-use worker::{Env, Request, Response};
+use worker::Response;
 
 /// `GET /api/jobs?status=&queue=&subject=`: newest first. Brokers and viewers see the
 /// jobs they started; admins see all of the tenant's.
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let status = q("status");
     if let Some(s) = &status {
         if !rules::STATUSES.contains(&s.as_str()) {
@@ -28,7 +27,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     }
     let admin = policy::may_read(&who.reader(), &policy::Resource::AdminOnly);
     let mine = (!admin).then(|| who.user_id.clone());
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let rows: Vec<JobRow> = store::all(store::stmt(
         &db,
         &format!(
@@ -55,10 +54,10 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     json_page(rows, page.limit, |j| j.id.clone())
 }
 
-pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let id = body::path_id(id, "job")?;
-    let db = store::db(env)?;
+pub async fn get(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("job")?;
+    let db = cx.db()?;
     // A job the caller may not read is answered like a missing one, as the list hides it.
     match crate::api::job_store::load(&db, &who.tenant_id, &id).await? {
         Some(job) if may_read(&who, &job) => json(200, &job),
@@ -77,11 +76,11 @@ fn may_read(who: &crate::domain::auth::Principal, job: &Job) -> bool {
 
 /// `POST /api/jobs/:id/retry` (admin): a `dead` or `failed` job runs again from a fresh
 /// retry budget; `job:queued` is emitted. Anything else is a 409.
-pub async fn retry(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let id = body::path_id(id, "job")?;
+pub async fn retry(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("job")?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let job = crate::api::job_store::load(&db, tenant, &id)
         .await?
         .ok_or_else(crate::api::job_store::not_found)?;
@@ -102,10 +101,11 @@ pub async fn retry(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
         progress: Some(0),
         ..Change::default()
     };
-    let Some(queued) = crate::api::job_store::transition(env, tenant, &job, change, vec![]).await?
+    let Some(queued) =
+        crate::api::job_store::transition(&cx.env, tenant, &job, change, vec![]).await?
     else {
         return Err(ApiError::new(409, "conflict", "the job changed meanwhile"));
     };
-    crate::api::job_store::enqueue(env, tenant, std::slice::from_ref(&queued)).await;
+    crate::api::job_store::enqueue(&cx.env, tenant, std::slice::from_ref(&queued)).await;
     json(202, &queued)
 }

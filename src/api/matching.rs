@@ -1,23 +1,22 @@
 //! `POST /api/matching/run` (a `matching` job over the tenant's seekers and properties)
 //! and `GET /api/matches` (what the runs found).
 
-use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::MATCHING;
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
-use crate::web::{auth, body};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use worker::{Env, Request, Response};
+use worker::Response;
 
 pub const KIND_RUN: &str = "match_seekers";
 
 /// `{seeker_id?}`: one seeker, or every active seeker of the tenant → 202 with the job.
-pub async fn run(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let input = body::json_or_empty(&mut req).await?;
+pub async fn run(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json_or_empty().await?;
     let Some(o) = input.as_object() else {
         return Err(ApiError::field("body", "must be a JSON object"));
     };
@@ -30,7 +29,7 @@ pub async fn run(mut req: Request, env: &Env) -> ApiResult<Response> {
         Some(_) => return Err(ApiError::field("seeker_id", "must be an id")),
     };
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let job = crate::api::job_store::new_job(
         &who.user_id,
         MATCHING,
@@ -49,8 +48,8 @@ pub async fn run(mut req: Request, env: &Env) -> ApiResult<Response> {
     if results.first().map(store::changes) != Some(1) {
         return Err(ApiError::field("seeker_id", "no such seeker"));
     }
-    crate::api::job_store::enqueue(env, tenant, std::slice::from_ref(&job)).await;
-    outbox::deliver_after_write(env, tenant).await;
+    crate::api::job_store::enqueue(&cx.env, tenant, std::slice::from_ref(&job)).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     json(202, &job)
 }
 
@@ -65,11 +64,11 @@ struct MatchRow {
 }
 
 /// `GET /api/matches?seeker_id=&property_id=`: best first, then newest.
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
-    let db = store::db(env)?;
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
+    let db = cx.db()?;
     // Cursor: the row's position key `<score 3 digits>:<seeker>:<property>` (descending).
     let rows: Vec<MatchRow> = store::all(store::stmt(
         &db,

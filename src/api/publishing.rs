@@ -1,18 +1,17 @@
 //! `/api/publishing`: listings of properties on outside platforms (create, list, get,
 //! publish now) and publishing schedules (create, list, cancel; the cron starts them).
 
-use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::{Job, PUBLISHING};
 use crate::domain::publishing::{self as rules, Listing, Publication, Schedule};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
-use crate::web::{auth, body};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
+use worker::{D1Database, D1PreparedStatement, Env, Response};
 
 pub const KIND_PUBLISH: &str = "publish_listing";
 
@@ -128,12 +127,12 @@ pub fn channels(l: &Listing) -> Vec<String> {
 }
 
 /// `POST /api/publishing/listings`: a draft listing, its content copied from the property.
-pub async fn create_listing(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let input = body::json(&mut req).await?;
-    let n = rules::validate_listing(&input, &platform_names(env)?)?;
+pub async fn create_listing(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
+    let n = rules::validate_listing(&input, &platform_names(&cx.env)?)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let p: PropertyRow = store::first(store::stmt(
         &db,
         "SELECT title, description, price_minor, currency, city, kind, bedrooms
@@ -199,7 +198,7 @@ pub async fn create_listing(mut req: Request, env: &Env) -> ApiResult<Response> 
     if results.first().map(store::changes) != Some(1) {
         return Err(ApiError::field("property_id", "no such property"));
     }
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     let id = &listing.id;
     let mut resp = json(201, &listing)?;
     resp.headers_mut()
@@ -207,11 +206,11 @@ pub async fn create_listing(mut req: Request, env: &Env) -> ApiResult<Response> 
     Ok(resp)
 }
 
-pub async fn list_listings(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
-    let db = store::db(env)?;
+pub async fn list_listings(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
+    let db = cx.db()?;
     let rows: Vec<ListingRow> = store::all(store::stmt(
         &db,
         &format!(
@@ -232,10 +231,10 @@ pub async fn list_listings(req: Request, env: &Env) -> ApiResult<Response> {
     json_page(rows, page.limit, |l| l.id.clone())
 }
 
-pub async fn get_listing(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let id = body::path_id(id, "listing")?;
-    let db = store::db(env)?;
+pub async fn get_listing(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("listing")?;
+    let db = cx.db()?;
     match load_listing(&db, &who.tenant_id, &id).await? {
         Some(l) => json(200, &l),
         None => Err(ApiError::not_found("listing")),
@@ -298,12 +297,12 @@ pub fn publish_statements(
 /// `POST /api/publishing/listings/:id/publish` `{platforms?}`: one job per platform, sent
 /// in one `send_batch`; 202 with the listing and the jobs. A platform still in flight is
 /// a 409.
-pub async fn publish_now(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let id = body::path_id(id, "listing")?;
-    let input = body::json_or_empty(&mut req).await?;
+pub async fn publish_now(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("listing")?;
+    let input = cx.json_or_empty().await?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let listing = load_listing(&db, tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("listing"))?;
@@ -339,8 +338,8 @@ pub async fn publish_now(mut req: Request, env: &Env, id: &str) -> ApiResult<Res
     if results.first().map(store::changes) != Some(1) {
         return Err(ApiError::new(409, "conflict", "already publishing"));
     }
-    crate::api::job_store::enqueue(env, tenant, &jobs).await;
-    outbox::deliver_after_write(env, tenant).await;
+    crate::api::job_store::enqueue(&cx.env, tenant, &jobs).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     let listing = load_listing(&db, tenant, &id)
         .await?
         .ok_or_else(ApiError::internal)?;
@@ -388,12 +387,12 @@ fn schedule_channels(s: &Schedule) -> Vec<String> {
 }
 
 /// `POST /api/publishing/schedules` `{listing_id, run_at, platforms?}`.
-pub async fn create_schedule(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let input = body::json(&mut req).await?;
-    let n = rules::validate_schedule(&input, crate::platform::now_ms(), &platform_names(env)?)?;
+pub async fn create_schedule(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
+    let n = rules::validate_schedule(&input, crate::platform::now_ms(), &platform_names(&cx.env)?)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let listing = load_listing(&db, tenant, &n.listing_id)
         .await?
         .ok_or_else(|| ApiError::field("listing_id", "no such listing"))?;
@@ -445,15 +444,15 @@ pub async fn create_schedule(mut req: Request, env: &Env) -> ApiResult<Response>
         ],
     )
     .await?;
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     json(201, &s)
 }
 
-pub async fn list_schedules(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
-    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
-    let db = store::db(env)?;
+pub async fn list_schedules(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
+    let db = cx.db()?;
     let rows: Vec<ScheduleRow> = store::all(store::stmt(
         &db,
         &format!(
@@ -476,11 +475,11 @@ pub async fn list_schedules(req: Request, env: &Env) -> ApiResult<Response> {
 }
 
 /// `DELETE /api/publishing/schedules/:id`: cancels a pending schedule (409 once started).
-pub async fn cancel_schedule(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let id = body::path_id(id, "schedule")?;
+pub async fn cancel_schedule(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("schedule")?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let row: Option<ScheduleRow> = store::first(store::stmt(
         &db,
         &format!(
@@ -509,7 +508,7 @@ pub async fn cancel_schedule(req: Request, env: &Env, id: &str) -> ApiResult<Res
          WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending'",
         &[t(tenant), t(&id)],
     )?;
-    if !outbox::update_with_event(env, &db, tenant, update, &event, vec![]).await? {
+    if !outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![]).await? {
         return Err(ApiError::new(
             409,
             "conflict",

@@ -2,16 +2,15 @@
 //! `/api/seekers`): create, list with filters, get, patch, delete, each write with its
 //! `<events>:added|updated|deleted` event in the same D1 batch.
 
-use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::schema::{self, Kind, Spec};
 use crate::realtime::outbox;
 use crate::store::{self, i, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
-use crate::web::{auth, body};
 use serde_json::{Map, Value};
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, Env, Request, Response};
+use worker::{D1Database, Response};
 
 const META: [&str; 3] = ["created_by", "created_at", "updated_at"];
 
@@ -100,12 +99,12 @@ fn bad_ref(spec: &Spec) -> ApiError {
     )
 }
 
-pub async fn create(spec: &Spec, mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let input = body::json(&mut req).await?;
+pub async fn create(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let values = schema::validate_create(spec, &input)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let now = crate::platform::iso(crate::platform::now_ms());
     let id = crate::platform::new_id(spec.id_prefix);
     let mut record = Map::new();
@@ -137,7 +136,7 @@ pub async fn create(spec: &Spec, mut req: Request, env: &Env) -> ApiResult<Respo
         Value::Object(record.clone()),
     );
     let results = outbox::commit_and_deliver(
-        env,
+        &cx.env,
         &db,
         tenant,
         vec![
@@ -156,13 +155,13 @@ pub async fn create(spec: &Spec, mut req: Request, env: &Env) -> ApiResult<Respo
     Ok(resp)
 }
 
-pub async fn list(spec: &Spec, req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let page = body::page(&req)?;
+pub async fn list(spec: &Spec, cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
     let mut conds = vec!["tenant_id = ?1".to_string()];
     let mut args = vec![t(&who.tenant_id)];
     for f in spec.filters {
-        let Some(v) = body::query(&req, f.param).filter(|v| !v.is_empty()) else {
+        let Some(v) = cx.query(f.param).filter(|v| !v.is_empty()) else {
             continue;
         };
         let a = if f.int {
@@ -185,7 +184,7 @@ pub async fn list(spec: &Spec, req: Request, env: &Env) -> ApiResult<Response> {
         conds.push(format!("id < ?{}", args.len()));
     }
     args.push(i(i64::from(page.limit) + 1));
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let rows: Vec<Map<String, Value>> = store::all(store::stmt(
         &db,
         &format!(
@@ -207,10 +206,10 @@ pub async fn list(spec: &Spec, req: Request, env: &Env) -> ApiResult<Response> {
     })
 }
 
-pub async fn get(spec: &Spec, req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let id = body::path_id(id, spec.name)?;
-    let db = store::db(env)?;
+pub async fn get(spec: &Spec, cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id(spec.name)?;
+    let db = cx.db()?;
     match load(&db, spec, &who.tenant_id, &id).await? {
         Some(r) => json(200, &r),
         None => Err(ApiError::not_found(spec.name)),
@@ -219,12 +218,12 @@ pub async fn get(spec: &Spec, req: Request, env: &Env, id: &str) -> ApiResult<Re
 
 /// `PUT` (partial, like the other resources): the given fields only (`null` clears an optional one), guarded by the
 /// `updated_at` that was read, so a concurrent change is a 409 rather than lost.
-pub async fn update(spec: &Spec, mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    let id = body::path_id(id, spec.name)?;
-    let input = body::json(&mut req).await?;
+pub async fn update(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id(spec.name)?;
+    let input = cx.json().await?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let current = load(&db, spec, tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(spec.name))?;
@@ -281,7 +280,7 @@ pub async fn update(spec: &Spec, mut req: Request, env: &Env, id: &str) -> ApiRe
         Value::Object(record.clone()),
     );
     let results = outbox::commit_and_deliver(
-        env,
+        &cx.env,
         &db,
         tenant,
         vec![
@@ -313,11 +312,11 @@ pub async fn update(spec: &Spec, mut req: Request, env: &Env, id: &str) -> ApiRe
     json(200, &record)
 }
 
-pub async fn delete(spec: &Spec, req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let id = body::path_id(id, spec.name)?;
+pub async fn delete(spec: &Spec, cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id(spec.name)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let current = load(&db, spec, tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(spec.name))?;
@@ -328,7 +327,7 @@ pub async fn delete(spec: &Spec, req: Request, env: &Env, id: &str) -> ApiResult
     );
     // The event is recorded first, while the row still exists; both commit together.
     let results = outbox::commit_and_deliver(
-        env,
+        &cx.env,
         &db,
         tenant,
         vec![

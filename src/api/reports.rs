@@ -1,17 +1,16 @@
 //! `/api/reports`: report requests (create → a `reports` job), list, status, and the
 //! download of a finished report from R2.
 
-use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::REPORTS;
 use crate::domain::report::{self as rules, Report};
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
-use crate::web::{auth, body};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use worker::{D1Database, Env, Request, Response};
+use worker::{D1Database, Env, Response};
 
 pub const KIND_BUILD: &str = "build_report";
 const COLUMNS: &str = "id, kind, format, from_ts, to_ts, status, job_id, object_key, size_bytes,
@@ -80,12 +79,12 @@ pub fn channels(created_by: &str, id: &str) -> Vec<String> {
 
 /// `POST /api/reports` `{kind, format?, from, to}` → 202 with the report (status queued).
 /// Reports show money across brokers, so they are for admins.
-pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let input = body::json(&mut req).await?;
+pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let n = rules::validate(&input)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let id = crate::platform::new_id("rpt");
     let job = crate::api::job_store::new_job(
         &who.user_id,
@@ -113,8 +112,8 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     )?];
     stmts.extend(crate::api::job_store::insert(&db, tenant, &job)?);
     store::batch(&db, stmts).await?;
-    crate::api::job_store::enqueue(env, tenant, std::slice::from_ref(&job)).await;
-    outbox::deliver_after_write(env, tenant).await;
+    crate::api::job_store::enqueue(&cx.env, tenant, std::slice::from_ref(&job)).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     let row = load(&db, tenant, &id)
         .await?
         .ok_or_else(ApiError::internal)?;
@@ -124,11 +123,11 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     Ok(resp)
 }
 
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let page = body::page(&req)?;
-    let q = |k: &str| body::query(&req, k).filter(|v| !v.is_empty());
-    let db = store::db(env)?;
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let page = cx.page()?;
+    let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
+    let db = cx.db()?;
     let rows: Vec<ReportRow> = store::all(store::stmt(
         &db,
         &format!(
@@ -150,10 +149,10 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     json_page(rows, page.limit, |r| r.id.clone())
 }
 
-pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let id = body::path_id(id, "report")?;
-    let db = store::db(env)?;
+pub async fn get(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("report")?;
+    let db = cx.db()?;
     match load(&db, &who.tenant_id, &id).await? {
         Some(r) => json(200, &Report::from(&r)),
         None => Err(ApiError::not_found("report")),
@@ -161,10 +160,10 @@ pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
 }
 
 /// `GET /api/reports/:id/download`: the file, once ready (409 before).
-pub async fn download(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let id = body::path_id(id, "report")?;
-    let db = store::db(env)?;
+pub async fn download(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("report")?;
+    let db = cx.db()?;
     let r = load(&db, &who.tenant_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("report"))?;
@@ -175,7 +174,8 @@ pub async fn download(req: Request, env: &Env, id: &str) -> ApiResult<Response> 
             format!("the report is {}", r.status),
         ));
     };
-    let bucket = env
+    let bucket = cx
+        .env
         .bucket("REPORTS")
         .map_err(|e| store::internal("R2 binding REPORTS", e))?;
     let object = bucket

@@ -1,14 +1,14 @@
 //! `/api/security/blocked-ips` (admin): the tenant's IP blocklist. Every request
 //! attributable to the tenant from a listed IP gets 403.
 
-use crate::domain::auth::Action;
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
+use crate::web::guard;
 use crate::web::respond::json;
-use crate::web::{auth, body, guard};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use worker::{Env, Request, Response};
+use worker::Response;
 
 #[derive(Serialize, Deserialize)]
 struct Blocked {
@@ -27,9 +27,9 @@ pub fn canonical_ip(s: &str) -> Option<String> {
         .map(|ip| ip.to_string())
 }
 
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let db = store::db(env)?;
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let db = cx.db()?;
     let rows: Vec<Blocked> = store::all(store::stmt(
         &db,
         "SELECT ip, reason, created_by, created_at, expires_ms FROM blocked_ips
@@ -40,9 +40,9 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     json(200, &json!({"data": rows, "next_cursor": null}))
 }
 
-pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let input = body::json(&mut req).await?;
+pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let mut errs = FieldErrors::default();
     let ip = match input
         .get("ip")
@@ -82,7 +82,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         }
     }
     errs.into_result()?;
-    if guard::client_ip(&req)
+    if guard::client_ip(&cx.req)
         .as_deref()
         .and_then(canonical_ip)
         .as_deref()
@@ -96,7 +96,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     }
     let now = crate::platform::now_ms();
     let expires = ttl.map(|s| now + s * 1000);
-    let db = store::db(env)?;
+    let db = cx.db()?;
     store::run(store::stmt(
         &db,
         "INSERT INTO blocked_ips (tenant_id, ip, reason, created_by, created_at, expires_ms)
@@ -122,11 +122,12 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     )
 }
 
-pub async fn delete(req: Request, env: &Env, ip: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
+pub async fn delete(cx: Ctx) -> ApiResult<Response> {
+    let ip = cx.param(0).to_string();
+    let who = cx.who()?;
     let decoded = ip.replace("%3A", ":").replace("%3a", ":");
     let ip = canonical_ip(&decoded).ok_or_else(|| ApiError::not_found("blocked ip"))?;
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let r = store::run(store::stmt(
         &db,
         "DELETE FROM blocked_ips WHERE tenant_id = ?1 AND ip = ?2",

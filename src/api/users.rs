@@ -1,7 +1,7 @@
 //! `/api/users`: tenant admins create and manage users; brokers and admins list them.
 //! Every mutation writes its `users:user:*` event (never a password hash) in the same batch.
 
-use crate::domain::auth::{Action, Principal, Role};
+use crate::domain::auth::{Principal, Role};
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};
 use crate::domain::policy;
 use crate::domain::user::{self, User};
@@ -9,10 +9,10 @@ use crate::domain::version;
 use crate::platform;
 use crate::realtime::outbox;
 use crate::store::{self, i, ot, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page, json_versioned};
-use crate::web::{auth, body};
 use serde_json::json;
-use worker::{D1Database, Env, Request, Response};
+use worker::{D1Database, Response};
 
 const COLUMNS: &str =
     "id, email, name, role, created_at, COALESCE(updated_at, created_at) AS updated_at, version";
@@ -61,12 +61,12 @@ fn may_read(who: &Principal, id: &str) -> ApiResult<()> {
     }
 }
 
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
     // Admins list everyone; anyone else lists only the users they may read: themself.
     let only = (who.role != Role::Admin).then_some(who.user_id.as_str());
-    let page = body::page(&req)?;
-    let db = store::db(env)?;
+    let page = cx.page()?;
+    let db = cx.db()?;
     let rows: Vec<User> = store::all(store::stmt(
         &db,
         &format!(
@@ -85,22 +85,22 @@ pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
     json_page(rows, page.limit, |u| u.id.clone())
 }
 
-pub async fn get(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let id = body::path_id(id, "user")?;
+pub async fn get(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("user")?;
     may_read(&who, &id)?;
-    let db = store::db(env)?;
+    let db = cx.db()?;
     match load(&db, &who.tenant_id, &id).await? {
         Some(u) => json_versioned(200, &u, u.version),
         None => Err(ApiError::not_found("user")),
     }
 }
 
-pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let input = user::validate_create(&body::json(&mut req).await?)?;
+pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = user::validate_create(&cx.json().await?)?;
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     if email_taken(&db, tenant, &input.email).await? {
         return Err(conflict("a user with this email already exists"));
     }
@@ -154,7 +154,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
     if results.first().map(store::changes) != Some(1) {
         return Err(conflict("a user with this email already exists"));
     }
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     let mut resp = json(201, &u)?;
     resp.headers_mut()
         .set("location", &format!("/api/users/{}", u.id))?;
@@ -163,10 +163,10 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
 
 /// `PUT /api/users/:id`: a partial update, versioned like customers (expected version or
 /// 409; a blind update is re-read and re-applied when a concurrent update wins).
-pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let id = body::path_id(id, "user")?;
-    let (input, expected) = body::versioned_json(&mut req).await?;
+pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("user")?;
+    let (input, expected) = cx.versioned_json().await?;
     let changes = user::validate_update(&input)?;
     if id == who.user_id && changes.role.is_some_and(|r| r != Role::Admin) {
         let mut e = FieldErrors::default();
@@ -174,7 +174,7 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
         e.into_result()?;
     }
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let hash = match &changes.password {
         Some(p) => Some(crate::webcrypto::hash_password(p).await?),
         None => None,
@@ -220,21 +220,21 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> ApiResult<Response
                 &[t(tenant), t(&u.id), i(now_ms), t(&event.id)],
             )?);
         }
-        if outbox::update_with_event(env, &db, tenant, update, &event, extra).await? {
+        if outbox::update_with_event(&cx.env, &db, tenant, update, &event, extra).await? {
             return json_versioned(200, &u, u.version);
         }
     }
     Err(version::busy("user"))
 }
 
-pub async fn delete(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let id = body::path_id(id, "user")?;
+pub async fn delete(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("user")?;
     if id == who.user_id {
         return Err(conflict("you cannot delete yourself"));
     }
     let tenant = who.tenant_id.as_str();
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let event = outbox::draft("users:user:deleted", channels(&id), json!({"id": id}));
     let results = store::batch(
         &db,
@@ -252,6 +252,6 @@ pub async fn delete(req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     if results.get(1).map(store::changes) != Some(1) {
         return Err(ApiError::not_found("user"));
     }
-    outbox::deliver_after_write(env, tenant).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
     Ok(Response::empty()?.with_status(204))
 }

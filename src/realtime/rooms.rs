@@ -3,11 +3,11 @@
 //! Public rooms admit token-less visitors, who can read the `public` channel only.
 
 use super::{hub_client, outbox, protocol};
-use crate::domain::auth::{Action, Principal, Role};
+use crate::domain::auth::{Principal, Role};
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};
 use crate::store::{self, i, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::json;
-use crate::web::{auth, body};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
@@ -61,9 +61,9 @@ async fn load(env: &Env, tenant: &str, name: &str) -> ApiResult<Option<Room>> {
 }
 
 /// `POST /api/realtime/rooms` (admin): `{"name", "public"}`.
-pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let input = body::json(&mut req).await?;
+pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let mut errs = FieldErrors::default();
     let name = input
         .get("name")
@@ -98,7 +98,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
         created_by: who.user_id.clone(),
         created_at: crate::platform::iso(crate::platform::now_ms()),
     };
-    let db = store::db(env)?;
+    let db = cx.db()?;
     let r = store::run(store::stmt(
         &db,
         "INSERT INTO rooms (tenant_id, name, public, created_by, created_at)
@@ -123,9 +123,9 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult<Response> {
 }
 
 /// `GET /api/realtime/rooms`: the tenant's rooms, by name.
-pub async fn list(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let db = store::db(env)?;
+pub async fn list(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let db = cx.db()?;
     let rows: Vec<RoomRow> = store::all(store::stmt(
         &db,
         "SELECT name, public, created_by, created_at FROM rooms WHERE tenant_id = ?1 ORDER BY name LIMIT 100",
@@ -156,13 +156,21 @@ pub fn require_upgrade(req: &Request) -> ApiResult<()> {
 }
 
 /// `GET /api/realtime/rooms/:name/ws`: members of the tenant join with their token.
-pub async fn websocket(req: Request, env: &Env, name: &str) -> ApiResult<Response> {
-    require_upgrade(&req)?;
-    let who = auth::require_realtime(&req, env)?;
-    load(env, &who.tenant_id, name)
+pub async fn websocket(cx: Ctx) -> ApiResult<Response> {
+    let name = cx.param(0);
+    require_upgrade(&cx.req)?;
+    let who = cx.who()?;
+    load(&cx.env, &who.tenant_id, name)
         .await?
         .ok_or_else(|| ApiError::not_found("room"))?;
-    Ok(hub_client::get(env, &who, name, "/ws", &[("upgrade", "websocket".into())]).await?)
+    Ok(hub_client::get(
+        &cx.env,
+        &who,
+        name,
+        "/ws",
+        &[("upgrade", "websocket".into())],
+    )
+    .await?)
 }
 
 /// A public visitor's id: a keyed tag of their address (stable, so the per-user socket limit
@@ -175,28 +183,25 @@ fn visitor_id(req: &Request, env: &Env) -> String {
 }
 
 /// `GET /api/public/rooms/:tenant/:name/ws`: token-less join, public rooms only.
-pub async fn public_websocket(
-    req: Request,
-    env: &Env,
-    tenant: &str,
-    name: &str,
-) -> ApiResult<Response> {
-    require_upgrade(&req)?;
+pub async fn public_websocket(cx: Ctx) -> ApiResult<Response> {
+    let tenant = cx.param(0);
+    let name = cx.param(1);
+    require_upgrade(&cx.req)?;
     if !crate::domain::auth::valid_tenant_id(tenant) {
         return Err(ApiError::not_found("room"));
     }
-    match load(env, tenant, name).await? {
+    match load(&cx.env, tenant, name).await? {
         Some(room) if room.public => {}
         _ => return Err(ApiError::not_found("room")), // private rooms do not exist publicly
     }
     let visitor = Principal {
-        user_id: visitor_id(&req, env),
+        user_id: visitor_id(&cx.req, &cx.env),
         tenant_id: tenant.to_string(),
         role: Role::Viewer,
         exp: 0,
     };
     Ok(hub_client::get(
-        env,
+        &cx.env,
         &visitor,
         name,
         "/ws",
@@ -210,12 +215,13 @@ pub async fn public_websocket(
 
 /// `POST /api/realtime/rooms/:name/publish` (broker, admin): `{"type", "channels"?, "data"}`;
 /// channels default to `["public"]`. Through the outbox, into the room's own history.
-pub async fn publish(mut req: Request, env: &Env, name: &str) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Write)?;
-    load(env, &who.tenant_id, name)
+pub async fn publish(mut cx: Ctx) -> ApiResult<Response> {
+    let name = cx.param(0).to_string();
+    let who = cx.who()?;
+    load(&cx.env, &who.tenant_id, &name)
         .await?
         .ok_or_else(|| ApiError::not_found("room"))?;
-    let input = body::json(&mut req).await?;
+    let input = cx.json().await?;
     let mut errs = FieldErrors::default();
     let kind = input
         .get("type")
@@ -256,9 +262,9 @@ pub async fn publish(mut req: Request, env: &Env, name: &str) -> ApiResult<Respo
     }
     errs.into_result()?;
     let draft = outbox::draft(&kind, channels, data);
-    let db = store::db(env)?;
-    store::run(outbox::insert_to(&db, &who.tenant_id, name, &draft)?).await?;
-    outbox::deliver_after_write(env, &who.tenant_id).await;
+    let db = cx.db()?;
+    store::run(outbox::insert_to(&db, &who.tenant_id, &name, &draft)?).await?;
+    outbox::deliver_after_write(&cx.env, &who.tenant_id).await;
     json(
         202,
         &json!({"id": draft.id, "type": draft.kind, "channels": draft.channels}),

@@ -3,13 +3,13 @@
 //! tenant's hub is called; the hub re-checks channel rules.
 
 use super::{hub_client, outbox};
-use crate::domain::auth::{Action, Role};
+use crate::domain::auth::Role;
 use crate::domain::error::{ApiResult, FieldErrors};
 use crate::store::{self, t};
+use crate::web::ctx::Ctx;
 use crate::web::respond::json;
-use crate::web::{auth, body};
 use serde_json::{json, Value};
-use worker::{Env, Request, Response};
+use worker::{Request, Response};
 
 /// Query keys the hub understands, passed through re-encoded.
 fn hub_query(req: &Request, keys: &[&str]) -> String {
@@ -23,31 +23,31 @@ fn hub_query(req: &Request, keys: &[&str]) -> String {
     )
 }
 
-pub async fn websocket(req: Request, env: &Env) -> ApiResult<Response> {
-    super::rooms::require_upgrade(&req)?;
-    let who = auth::require_realtime(&req, env)?;
-    Ok(hub_client::get(env, &who, "", "/ws", &[("upgrade", "websocket".into())]).await?)
+pub async fn websocket(cx: Ctx) -> ApiResult<Response> {
+    super::rooms::require_upgrade(&cx.req)?;
+    let who = cx.who()?;
+    Ok(hub_client::get(&cx.env, &who, "", "/ws", &[("upgrade", "websocket".into())]).await?)
 }
 
-pub async fn stream(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require_realtime(&req, env)?;
+pub async fn stream(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
     let mut extra = Vec::new();
-    if let Some(id) = req.headers().get("last-event-id").ok().flatten() {
+    if let Some(id) = cx.req.headers().get("last-event-id").ok().flatten() {
         extra.push(("last-event-id", id));
     }
-    let q = hub_query(&req, &["channels", "types", "since"]);
-    Ok(hub_client::get(env, &who, "", &format!("/sse{q}"), &extra).await?)
+    let q = hub_query(&cx.req, &["channels", "types", "since"]);
+    Ok(hub_client::get(&cx.env, &who, "", &format!("/sse{q}"), &extra).await?)
 }
 
-pub async fn events(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Read)?;
-    let q = hub_query(&req, &["channels", "types", "since", "limit"]);
-    Ok(hub_client::get(env, &who, "", &format!("/events{q}"), &[]).await?)
+pub async fn events(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let q = hub_query(&cx.req, &["channels", "types", "since", "limit"]);
+    Ok(hub_client::get(&cx.env, &who, "", &format!("/events{q}"), &[]).await?)
 }
 
-pub async fn stats(req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let mut hub = hub_client::get(env, &who, "", "/stats", &[]).await?;
+pub async fn stats(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let mut hub = hub_client::get(&cx.env, &who, "", "/stats", &[]).await?;
     let mut stats: Value = hub.json().await?;
     #[derive(serde::Deserialize)]
     struct Lag {
@@ -55,8 +55,8 @@ pub async fn stats(req: Request, env: &Env) -> ApiResult<Response> {
         oldest_ms: Option<f64>,
     }
     // Marks still waiting for the end of another request are not lag.
-    outbox::flush_marks(env).await;
-    let db = store::db(env)?;
+    outbox::flush_marks(&cx.env).await;
+    let db = cx.db()?;
     let lag: Option<Lag> = store::first(store::stmt(
         &db,
         "SELECT COUNT(*) AS pending, MIN(created_ms) AS oldest_ms FROM outbox
@@ -76,9 +76,9 @@ const MAX_TARGETS: usize = 20;
 
 /// `POST /api/realtime/publish` (admin): a system alert or notice to roles, users, the
 /// tenant or entity channels (`target_roles`), through the outbox like any change.
-pub async fn publish(mut req: Request, env: &Env) -> ApiResult<Response> {
-    let who = auth::require(&req, env, Action::Admin)?;
-    let input = body::json(&mut req).await?;
+pub async fn publish(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let input = cx.json().await?;
     let mut errs = FieldErrors::default();
     let obj = input.as_object().cloned().unwrap_or_default();
     for k in obj.keys() {
@@ -143,11 +143,11 @@ pub async fn publish(mut req: Request, env: &Env) -> ApiResult<Response> {
     let mut payload = data;
     payload["published_by"] = json!(who.user_id);
     let draft = outbox::draft(&kind, channels, payload);
-    let db = store::db(env)?;
+    let db = cx.db()?;
     store::run(outbox::insert(&db, &who.tenant_id, &draft)?).await?;
-    outbox::deliver_after_write(env, &who.tenant_id).await;
+    outbox::deliver_after_write(&cx.env, &who.tenant_id).await;
     // The answer names the seq, so the delivered mark is written now, not after.
-    outbox::flush_marks(env).await;
+    outbox::flush_marks(&cx.env).await;
     let seq: Option<u64> = store::first::<Value>(store::stmt(
         &db,
         "SELECT delivered_seq FROM outbox WHERE tenant_id = ?1 AND id = ?2",

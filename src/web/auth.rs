@@ -1,25 +1,49 @@
 //! Authentication and authorization at the edge: the one reader of the bearer token (header,
-//! or `?token=` on streaming routes), verified once per request, and the role check.
+//! or `?token=` on streaming routes), verified once per request, and the route-level rule
+//! (`Access`) the router applies before any handler runs.
 
-use super::routes::{self, Match, Route};
 use crate::domain::auth::{self, Action, AuthError, Principal};
 use crate::domain::error::{ApiError, ApiResult};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use worker::{Env, Request};
 
-/// Streaming routes take the token as `?token=` (browsers cannot set headers on WebSocket
-/// or EventSource); every other route only reads the `Authorization` header.
-pub fn query_token_allowed(method: &str, path: &str) -> bool {
-    matches!(
-        routes::find(method, path),
-        Match::Found(Route::RealtimeWs | Route::RealtimeStream | Route::RoomWs, _)
-    )
+/// Who may call an endpoint, checked by the router before its handler runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed (a token sent anyway is not read for the handler).
+    Public,
+    /// A verified bearer token (`Authorization` header) whose role allows the action.
+    Role(Action),
+    /// A verified token from the header or `?token=` (browsers cannot set headers on
+    /// WebSocket or EventSource); channel rules apply in the hub.
+    Stream,
 }
 
-/// The request's bearer token: `Ok(None)` when it carries none, `Err` when the
-/// `Authorization` header is not a bearer token.
-pub fn token(req: &Request) -> ApiResult<Option<String>> {
+impl Access {
+    /// Whether `?token=` may carry the token.
+    pub fn query_token(self) -> bool {
+        self == Access::Stream
+    }
+
+    /// The caller this rule admits: `None` on public routes, else the verified caller (401)
+    /// whose role allows the action (403).
+    pub fn admit(self, req: &Request, env: &Env) -> ApiResult<Option<Principal>> {
+        match self {
+            Access::Public => Ok(None),
+            Access::Stream => principal(req, env, true).map(Some),
+            Access::Role(action) => {
+                let who = principal(req, env, false)?;
+                allow(&who, action)?;
+                Ok(Some(who))
+            }
+        }
+    }
+}
+
+/// The request's bearer token (the header, else `?token=` when `query_token`): `Ok(None)`
+/// when it carries none, `Err` when the `Authorization` header is not a bearer token.
+pub fn token(req: &Request, query_token: bool) -> ApiResult<Option<String>> {
     if let Some(h) = req.headers().get("authorization").ok().flatten() {
         return match auth::bearer_token(&h) {
             Some(t) => Ok(Some(t.to_string())),
@@ -28,7 +52,7 @@ pub fn token(req: &Request) -> ApiResult<Option<String>> {
             )),
         };
     }
-    if query_token_allowed(req.method().as_ref(), &req.path()) {
+    if query_token {
         if let Some(v) = crate::domain::query::get(&req.inner().url(), "token") {
             return Ok(Some(v));
         }
@@ -36,8 +60,8 @@ pub fn token(req: &Request) -> ApiResult<Option<String>> {
     Ok(None)
 }
 
-/// How long a verification result is reused: it spans the guard and the handler of one
-/// request, not sessions.
+/// How long a verification result is reused: it spans the guard, the idempotency key and the
+/// route check of one request, not sessions.
 const MEMO_MS: i64 = 2_000;
 const MEMO_MAX: usize = 64;
 
@@ -73,25 +97,14 @@ fn verify_memo(token: &str, env: &Env) -> Result<Principal, AuthError> {
     r
 }
 
-/// The verified caller: 401 without a valid token.
-pub fn principal(req: &Request, env: &Env) -> ApiResult<Principal> {
-    let token = token(req)?.ok_or_else(|| ApiError::unauthorized(AuthError::Missing.message()))?;
+/// The verified caller: 401 without a valid token. `query_token`: whether `?token=` may
+/// carry it (streaming routes only).
+pub fn principal(req: &Request, env: &Env, query_token: bool) -> ApiResult<Principal> {
+    let token = token(req, query_token)?
+        .ok_or_else(|| ApiError::unauthorized(AuthError::Missing.message()))?;
     let who = verify_memo(&token, env).map_err(|e| ApiError::unauthorized(e.message()))?;
     super::observe::note_caller(&who.tenant_id, &who.user_id);
     Ok(who)
-}
-
-/// Verifies the caller and checks that their role allows `action`.
-pub fn require(req: &Request, env: &Env, action: Action) -> ApiResult<Principal> {
-    let who = principal(req, env)?;
-    allow(&who, action)?;
-    Ok(who)
-}
-
-/// Streaming routes: any verified caller (channel rules apply in the hub); `?token=` is
-/// accepted on these routes by `token`.
-pub fn require_realtime(req: &Request, env: &Env) -> ApiResult<Principal> {
-    principal(req, env)
 }
 
 pub fn allow(who: &Principal, action: Action) -> ApiResult<()> {

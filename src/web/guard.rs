@@ -2,7 +2,6 @@
 //! rate-limiting binding) and the tenant's IP blocklist, which covers every request that
 //! names a tenant (cached per isolate for a few seconds).
 
-use super::routes::{self, Match, Route};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::store::{self, i, t};
 use serde::Deserialize;
@@ -22,23 +21,19 @@ pub fn client_ip(req: &Request) -> Option<String> {
     req.headers().get("cf-connecting-ip").ok().flatten()
 }
 
-/// The tenant a request is attributable to before its body is read: the verified caller's,
-/// or the one a public-room path names. Logins, refreshes and public cards name theirs
-/// in the body or the stored card; their handlers call `refuse_blocked`.
-fn path_tenant(req: &Request) -> Option<String> {
-    match routes::find(req.method().as_ref(), &req.path()) {
-        Match::Found(Route::PublicRoomWs, p) => p
-            .first()
-            .filter(|t| crate::domain::auth::valid_tenant_id(t))
-            .map(|t| t.to_string()),
-        _ => None,
-    }
-}
-
-pub async fn check(req: &Request, env: &Env) -> ApiResult<()> {
+/// Runs before routing's role check. `query_token`: whether the route reads `?token=`;
+/// `path_tenant`: the tenant its path names (a public room's), for requests without a
+/// caller. Logins, refreshes and public cards name theirs in the body or the stored card;
+/// their handlers call `refuse_blocked`.
+pub async fn check(
+    req: &Request,
+    env: &Env,
+    query_token: bool,
+    path_tenant: Option<&str>,
+) -> ApiResult<()> {
     let ip = client_ip(req);
-    // The same reader and verification the handlers use (memoized for them).
-    let who = super::auth::principal(req, env).ok();
+    // The same reader and verification the route check uses (memoized for it).
+    let who = super::auth::principal(req, env, query_token).ok();
     // Rate limit: per verified user, else per IP.
     let key = match (&who, &ip) {
         (Some(w), _) => format!("u:{}:{}", w.tenant_id, w.user_id),
@@ -56,7 +51,10 @@ pub async fn check(req: &Request, env: &Env) -> ApiResult<()> {
             Err(e) => worker::console_error!("rate limiter unavailable: {e}"),
         }
     }
-    if let Some(tenant) = who.map(|w| w.tenant_id).or_else(|| path_tenant(req)) {
+    let path_tenant = path_tenant
+        .filter(|t| crate::domain::auth::valid_tenant_id(t))
+        .map(str::to_string);
+    if let Some(tenant) = who.map(|w| w.tenant_id).or(path_tenant) {
         refuse_blocked(req, env, &tenant).await?;
     }
     Ok(())

@@ -85,13 +85,13 @@ fn in_progress() -> ApiError {
     e
 }
 
-pub async fn begin(mut req: Request, env: &Env) -> ApiResult<Begin> {
+/// `public`: the route admits callers without a token; those are never replayed (no verified
+/// caller to scope a key to, and token answers would hold live credentials).
+pub async fn begin(mut req: Request, env: &Env, public: bool) -> ApiResult<Begin> {
     let Some(key) = req.headers().get("idempotency-key").ok().flatten() else {
         return Ok(Begin::None(req));
     };
-    // Token endpoints are never replayed (a stored answer would hold live credentials), and
-    // public scans have no tenant-scoped caller to key on.
-    if req.path().starts_with("/api/auth/") || req.path().ends_with("/scan") {
+    if public {
         return Ok(Begin::None(req));
     }
     if !valid_key(&key) {
@@ -100,7 +100,7 @@ pub async fn begin(mut req: Request, env: &Env) -> ApiResult<Begin> {
         ));
     }
     // Keys are scoped to the caller, so the caller must be authenticated first.
-    let who = auth::principal(&req, env)?;
+    let who = auth::principal(&req, env, false)?;
     let path = req.path();
     let key = scoped_key(
         &who.user_id,

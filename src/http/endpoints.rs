@@ -1,0 +1,575 @@
+//! Every endpoint, declared once: method, path, who may call it, its handler and its
+//! documentation. The router dispatches and checks access from this table, the request log
+//! names its path pattern, and the OpenAPI document is generated from it (`http::openapi`).
+//! The documentation part is native-only, so its text never reaches the Wasm.
+
+use crate::api::{self, records};
+use crate::domain::auth::Action::{Admin, Read, Write};
+use crate::domain::owners::{OWNER, PROPERTY, SEEKER};
+use crate::realtime::{rooms, routes as live};
+use crate::web::auth::Access::{self, Public, Role, Stream};
+use crate::web::ctx::Handler;
+
+#[cfg(not(target_arch = "wasm32"))]
+use super::openapi::{boolean, int, list_of, obj, r, s, switching, Doc};
+#[cfg(not(target_arch = "wasm32"))]
+use serde_json::json;
+
+/// The one path that skips the request guards (rate limit, IP blocklist).
+pub const UNGUARDED: &str = "/health";
+
+pub struct Endpoint {
+    /// `GET`, `POST`, `PUT` or `DELETE`.
+    pub method: &'static str,
+    /// The path, `:name` segments are parameters (in order, `Ctx::param`).
+    pub path: &'static str,
+    /// Checked by the router before the handler runs.
+    pub access: Access,
+    /// Served only when `PULSE_ENV=dev`: elsewhere a 404 before any other check.
+    pub dev_only: bool,
+    pub handler: Handler,
+    #[cfg(not(target_arch = "wasm32"))]
+    pub doc: fn() -> Doc,
+}
+
+/// `endpoint!(METHOD "/path/:id", access, handler, doc)`; `dev` first marks a dev-only
+/// route; the handler is a function path or `|c| call(…, c)`. The doc expression is
+/// compiled for native builds only.
+macro_rules! endpoint {
+    (dev $m:ident $path:literal, $access:expr, |$c:ident| $call:expr, $doc:expr) => {
+        endpoint!(@ true, $m $path, $access, |$c| $call, $doc)
+    };
+    (dev $m:ident $path:literal, $access:expr, $handler:path, $doc:expr) => {
+        endpoint!(@ true, $m $path, $access, |c| $handler(c), $doc)
+    };
+    ($m:ident $path:literal, $access:expr, |$c:ident| $call:expr, $doc:expr) => {
+        endpoint!(@ false, $m $path, $access, |$c| $call, $doc)
+    };
+    ($m:ident $path:literal, $access:expr, $handler:path, $doc:expr) => {
+        endpoint!(@ false, $m $path, $access, |c| $handler(c), $doc)
+    };
+    (@ $dev:literal, $m:ident $path:literal, $access:expr, |$c:ident| $call:expr, $doc:expr) => {
+        Endpoint {
+            method: stringify!($m),
+            path: $path,
+            access: $access,
+            dev_only: $dev,
+            handler: |$c| Box::pin($call),
+            #[cfg(not(target_arch = "wasm32"))]
+            doc: || $doc,
+        }
+    };
+}
+
+pub static ENDPOINTS: &[Endpoint] = &[
+    // --- system ---
+    endpoint!(GET "/health", Public, api::health::get,
+        Doc::new("health", "system", "Liveness and a D1 round trip")
+            .reply(200, "Healthy", r("Health"))
+            .reply(503, "D1 unreachable", r("Health"))),
+    endpoint!(GET "/api/openapi.json", Public, api::docs::openapi,
+        Doc::new("openapi", "system", "This document").reply(200, "OpenAPI 3.1", obj())),
+    endpoint!(GET "/api/docs", Public, api::docs::page,
+        Doc::new("docs", "system", "Browsable API docs (HTML)").raw(200, json!({
+            "description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}))),
+    // --- crm ---
+    endpoint!(GET "/api/crm/customers", Role(Read), api::customers::list,
+        Doc::new("listCustomers", "crm", "List customers (newest first)").page(r("Customer"))),
+    endpoint!(POST "/api/crm/customers", Role(Write), api::customers::create,
+        Doc::new("createCustomer", "crm", "Create a customer (broker, admin)")
+            .desc("Emits `crm:customer:created`. With an email, a welcome-email job starts.")
+            .input("CustomerInput")
+            .reply(201, "Created", r("Customer"))
+            .header("Location", None)
+            .header("Pulse-Job-Id", Some("the welcome-email job, when an email was given"))
+            .errors(&[409])),
+    endpoint!(GET "/api/crm/customers/:id", Role(Read), api::customers::get,
+        Doc::new("getCustomer", "crm", "Get a customer")
+            .reply(200, "The customer", r("Customer")).etag()),
+    endpoint!(PUT "/api/crm/customers/:id", Role(Write), api::customers::update,
+        Doc::new("updateCustomer", "crm", "Update a customer (partial; broker, admin)")
+            .desc("Emits `crm:customer:updated`. With `version` (or If-Match): 409 `conflict` unless it is the current version. Without: applied to the current version; concurrent updates of other fields are never lost.")
+            .input("CustomerPatch")
+            .reply(200, "Updated", r("Customer")).versioned()),
+    endpoint!(DELETE "/api/crm/customers/:id", Role(Admin), api::customers::delete,
+        Doc::new("deleteCustomer", "crm", "Delete a customer (admin)")
+            .desc("Emits `crm:customer:deleted`.").empty(204, "Deleted")),
+    endpoint!(POST "/api/crm/customers/:id/sms", Role(Write), api::customers::send_sms,
+        Doc::new("sendCustomerSms", "crm", "Text a customer (broker, admin)")
+            .desc("Runs on the `sms` queue through the configured SMS provider; progress arrives as `job:*` events. A customer without a phone is a 409.")
+            .input("SmsInput")
+            .reply(202, "The sms job", r("Job")).errors(&[409])),
+    endpoint!(GET "/api/crm/interactions", Role(Read), api::interactions::list,
+        Doc::new("listInteractions", "crm", "List interactions (newest first)")
+            .page(r("Interaction")).query(&["customer_id"])),
+    endpoint!(POST "/api/crm/interactions", Role(Write), api::interactions::create,
+        Doc::new("createInteraction", "crm", "Log an interaction (broker, admin)")
+            .desc("Emits `crm:interaction:created`. An unknown customer is a 422.")
+            .input("InteractionInput").reply(201, "Logged", r("Interaction"))),
+    endpoint!(GET "/api/crm/followups", Role(Read), api::followups::list,
+        Doc::new("listFollowups", "crm", "List follow-ups").page(r("Followup"))
+            .query(&["assigned_to", "status", "customer_id", "due_before"])),
+    endpoint!(POST "/api/crm/followups", Role(Write), api::followups::create,
+        Doc::new("createFollowup", "crm", "Create a follow-up (broker, admin)")
+            .desc("Emits `crm:followup:created`; when due, the cron emits `crm:followup:due` to the assignee once.")
+            .input("FollowupInput").reply(201, "Created", r("Followup"))),
+    endpoint!(GET "/api/crm/followups/:id", Role(Read), api::followups::get,
+        Doc::new("getFollowup", "crm", "Get a follow-up")
+            .reply(200, "The follow-up", r("Followup")).etag()),
+    endpoint!(PUT "/api/crm/followups/:id", Role(Write), api::followups::update,
+        Doc::new("updateFollowup", "crm", "Complete, cancel, reopen or reschedule (broker, admin)")
+            .desc("Emits `crm:followup:completed` (status → done) or `crm:followup:updated`. Versioned like customers (`version` or If-Match, else 409).")
+            .input("FollowupPatch").reply(200, "Updated", r("Followup")).versioned()),
+    // --- calendar ---
+    endpoint!(GET "/api/calendar/appointments", Role(Read), api::calendar::list,
+        Doc::new("listAppointments", "calendar", "List appointments").page(r("Appointment"))
+            .query(&["assigned_to", "status", "from", "to"])),
+    endpoint!(POST "/api/calendar/appointments", Role(Write), api::calendar::create,
+        Doc::new("createAppointment", "calendar", "Schedule an appointment (broker, admin)")
+            .desc("Emits `calendar:appointment:created`; 30 min before the start the cron emits `calendar:reminder` to the assignee once.")
+            .input("AppointmentInput").reply(201, "Scheduled", r("Appointment"))),
+    endpoint!(PUT "/api/calendar/appointments/:id/complete", Role(Write), api::calendar::complete,
+        Doc::new("completeAppointment", "calendar", "Complete an appointment (broker, admin)")
+            .desc("Emits `calendar:appointment:completed`; a second completion is a 409.")
+            .optional_input("AppointmentCompleteInput")
+            .reply(200, "Completed", r("Appointment")).errors(&[409])),
+    // --- cards ---
+    endpoint!(GET "/api/cards", Role(Read), api::cards::list,
+        Doc::new("listCards", "cards", "List the tenant's cards").page(r("Card")).query(&["owner_id"])),
+    endpoint!(POST "/api/cards", Role(Write), api::cards::create,
+        Doc::new("createCard", "cards", "Create a card (broker, admin)")
+            .desc("Slugs are global (409 when taken). Emits `card:created`.")
+            .input("CardInput").reply(201, "Created", r("Card")).errors(&[409])),
+    endpoint!(GET "/api/cards/public/:slug", Public, api::cards::public,
+        Doc::new("publicCard", "cards", "A card's public page data")
+            .reply(200, "Public card", r("PublicCard"))),
+    endpoint!(POST "/api/cards/:id/scan", Public, api::cards::scan,
+        Doc::new("scanCard", "cards", "Record a scan (public)")
+            .desc("Counted once per visitor (hashed IP) per 10 minutes; a counted scan emits `card:scanned` to the owner.")
+            .optional_input("CardScanInput")
+            .reply(202, "Recorded", json!({"type": "object", "properties": {"counted": boolean(), "scans": int()}}))),
+    // --- auth ---
+    endpoint!(POST "/api/auth/login", Public, api::auth::login,
+        Doc::new("login", "auth", "Log in with email and password")
+            .desc("Repeated failures per (tenant, email) and per IP are rate limited (429 with Retry-After).")
+            .input("LoginInput").reply(200, "Tokens", r("TokenPair")).errors(&[401])),
+    endpoint!(POST "/api/auth/refresh", Public, api::auth::refresh,
+        Doc::new("refresh", "auth", "Rotate a refresh token")
+            .desc("A reused (already rotated) refresh token revokes its whole session: 401.")
+            .input("RefreshInput").reply(200, "New tokens", r("TokenPair")).errors(&[401])),
+    endpoint!(POST "/api/auth/logout", Public, api::auth::logout,
+        Doc::new("logout", "auth", "End a session")
+            .desc("Always 204 for a well-formed body, so it reveals nothing about the token.")
+            .input("RefreshInput").empty(204, "Logged out")),
+    // --- users ---
+    endpoint!(GET "/api/users", Role(Read), api::users::list,
+        Doc::new("listUsers", "users", "List users (admins: all; anyone else: themself)")
+            .page(r("User"))),
+    endpoint!(POST "/api/users", Role(Admin), api::users::create,
+        Doc::new("createUser", "users", "Create a user (admin)").desc("Emits `users:user:created`.")
+            .input("UserInput").reply(201, "Created", r("User")).errors(&[409])),
+    endpoint!(GET "/api/users/:id", Role(Read), api::users::get,
+        Doc::new("getUser", "users", "Get a user (broker, admin; a viewer only itself)")
+            .reply(200, "The user", r("User")).etag().errors(&[403])),
+    endpoint!(PUT "/api/users/:id", Role(Admin), api::users::update,
+        Doc::new("updateUser", "users", "Change a user's name, role or password (admin)")
+            .desc("Emits `users:user:updated`; a password reset ends the user's sessions. Versioned like customers (`version` or If-Match, else 409).")
+            .input("UserPatch").reply(200, "Updated", r("User")).versioned()),
+    endpoint!(DELETE "/api/users/:id", Role(Admin), api::users::delete,
+        Doc::new("deleteUser", "users", "Delete a user (admin; not yourself)")
+            .desc("Emits `users:user:deleted`.").empty(204, "Deleted").errors(&[409])),
+    // --- finance ---
+    endpoint!(GET "/api/finance/sales", Role(Read), api::finance::list_sales,
+        Doc::new("listSales", "finance", "List sales (broker, admin)").page(r("Sale"))
+            .query(&["broker_id", "customer_id", "status", "from", "to"]).errors(&[403])),
+    endpoint!(POST "/api/finance/sales", Role(Write), api::finance::create_sale,
+        Doc::new("createSale", "finance", "Record a sale and its commission (broker, admin)")
+            .desc("Emits `finance:sale:created` and `finance:commission:calculated` (to the broker, admins and `entity:sale:<id>`). Rate: the sale's own, else the broker's, else the tenant's, else 300 bps. Only admins may give a sale its own rate, or brokers up to the tenant's `broker_rate_override_max_bps` (403 `forbidden` otherwise).")
+            .input("SaleInput").reply(201, "Created", r("Sale"))),
+    endpoint!(GET "/api/finance/sales/:id", Role(Read), api::finance::get_sale,
+        Doc::new("getSale", "finance", "Get a sale (broker, admin)")
+            .reply(200, "The sale", r("Sale")).errors(&[403])),
+    endpoint!(GET "/api/finance/payments", Role(Read), api::finance::list_payments,
+        Doc::new("listPayments", "finance", "List payments (broker, admin)").page(r("Payment"))
+            .query(&["sale_id"]).errors(&[403])),
+    endpoint!(POST "/api/finance/payments", Role(Write), api::finance::create_payment,
+        Doc::new("createPayment", "finance", "Record a payment (broker, admin)")
+            .desc("409 when it would pay the sale past its total (nothing is written). `sale_balance_minor`/`sale_status` (in the answer and in `finance:payment:received`) are the sale's right after this payment, even under concurrent payments.")
+            .input("PaymentInput").reply(201, "Recorded", r("Payment")).errors(&[409])),
+    endpoint!(GET "/api/finance/commissions", Role(Read), api::finance::list_commissions,
+        Doc::new("listCommissions", "finance", "List commissions (brokers: their own; broker, admin)")
+            .page(r("Commission")).query(&["broker_id", "status", "sale_id"]).errors(&[403])),
+    endpoint!(PUT "/api/finance/commissions/:id/approve", Role(Admin), api::finance::approve_commission,
+        Doc::new("approveCommission", "finance", "Approve a commission (admin)")
+            .desc("Once (409 after). Emits `finance:commission:approved`.")
+            .reply(200, "Approved", r("Commission")).errors(&[409])),
+    endpoint!(GET "/api/finance/commission-rates", Role(Admin), api::finance::list_rates,
+        Doc::new("listCommissionRates", "finance", "Commission rates (admin)").reply(200, "Rates", obj())),
+    endpoint!(PUT "/api/finance/commission-rates", Role(Admin), api::finance::put_rate,
+        Doc::new("putCommissionRate", "finance", "Set the tenant's or a broker's rate (admin)")
+            .input("CommissionRateInput").reply(200, "Set", obj())),
+    endpoint!(GET "/api/finance/settings", Role(Admin), api::finance::settings,
+        Doc::new("getFinanceSettings", "finance", "Finance settings (admin)")
+            .reply(200, "Settings", r("FinanceSettings"))),
+    endpoint!(PUT "/api/finance/settings", Role(Admin), api::finance::put_settings,
+        Doc::new("putFinanceSettings", "finance", "Set the finance settings (admin)")
+            .desc("`broker_rate_override_max_bps`: the highest `commission_rate_bps` a broker may give their own sale; `null` (the default): brokers may not set one. Emits `finance:settings:updated` to admins.")
+            .input("FinanceSettingsInput").reply(200, "Set", r("FinanceSettings"))),
+    // --- owners, properties, seekers (one generic handler each, per resource spec) ---
+    endpoint!(GET "/api/owners", Role(Read), |c| records::list(&OWNER, c),
+        Doc::new("listOwners", "owners", "List owners").page(r("Owner"))),
+    endpoint!(POST "/api/owners", Role(Write), |c| records::create(&OWNER, c),
+        Doc::new("createOwner", "owners", "Create an owner (broker, admin)")
+            .desc("Emits `owners:owner:added`.").input("OwnerInput").reply(201, "Created", r("Owner"))),
+    endpoint!(GET "/api/owners/:id", Role(Read), |c| records::get(&OWNER, c),
+        Doc::new("getOwner", "owners", "Get an owner").reply(200, "Found", r("Owner"))),
+    endpoint!(PUT "/api/owners/:id", Role(Write), |c| records::update(&OWNER, c),
+        Doc::new("updateOwner", "owners", "Update an owner (partial; broker, admin)")
+            .desc("`null` clears an optional field. Emits `owners:owner:updated`.")
+            .input("OwnerPatch").reply(200, "Updated", r("Owner")).errors(&[409])),
+    endpoint!(DELETE "/api/owners/:id", Role(Admin), |c| records::delete(&OWNER, c),
+        Doc::new("deleteOwner", "owners", "Delete an owner (admin)")
+            .desc("Emits `owners:owner:deleted`.").empty(204, "Deleted")),
+    endpoint!(GET "/api/properties", Role(Read), |c| records::list(&PROPERTY, c),
+    Doc::new("listProperties", "owners", "List properties").page(r("Property")).query(&[
+        "kind", "listing", "city", "status", "owner_id", "min_price", "max_price", "bedrooms_min",
+    ])),
+    endpoint!(POST "/api/properties", Role(Write), |c| records::create(&PROPERTY, c),
+        Doc::new("createProperty", "owners", "Create a property (broker, admin)")
+            .desc("Emits `owners:property:added`.").input("PropertyInput")
+            .reply(201, "Created", r("Property"))),
+    endpoint!(GET "/api/properties/:id", Role(Read), |c| records::get(&PROPERTY, c),
+        Doc::new("getProperty", "owners", "Get a property").reply(200, "Found", r("Property"))),
+    endpoint!(PUT "/api/properties/:id", Role(Write), |c| records::update(&PROPERTY, c),
+        Doc::new("updateProperty", "owners", "Update a property (partial; broker, admin)")
+            .desc("`null` clears an optional field. Emits `owners:property:updated`.")
+            .input("PropertyPatch").reply(200, "Updated", r("Property")).errors(&[409])),
+    endpoint!(DELETE "/api/properties/:id", Role(Admin), |c| records::delete(&PROPERTY, c),
+        Doc::new("deleteProperty", "owners", "Delete a property (admin)")
+            .desc("Emits `owners:property:deleted`.").empty(204, "Deleted")),
+    endpoint!(GET "/api/seekers", Role(Read), |c| records::list(&SEEKER, c),
+        Doc::new("listSeekers", "owners", "List seekers").page(r("Seeker"))
+            .query(&["customer_id", "listing", "active"])),
+    endpoint!(POST "/api/seekers", Role(Write), |c| records::create(&SEEKER, c),
+        Doc::new("createSeeker", "owners", "Create a seeker (broker, admin)")
+            .desc("Emits `owners:seeker:added`.").input("SeekerInput").reply(201, "Created", r("Seeker"))),
+    endpoint!(GET "/api/seekers/:id", Role(Read), |c| records::get(&SEEKER, c),
+        Doc::new("getSeeker", "owners", "Get a seeker").reply(200, "Found", r("Seeker"))),
+    endpoint!(PUT "/api/seekers/:id", Role(Write), |c| records::update(&SEEKER, c),
+        Doc::new("updateSeeker", "owners", "Update a seeker (partial; broker, admin)")
+            .desc("`null` clears an optional field. Emits `owners:seeker:updated`.")
+            .input("SeekerPatch").reply(200, "Updated", r("Seeker")).errors(&[409])),
+    endpoint!(DELETE "/api/seekers/:id", Role(Admin), |c| records::delete(&SEEKER, c),
+        Doc::new("deleteSeeker", "owners", "Delete a seeker (admin)")
+            .desc("Emits `owners:seeker:deleted`.").empty(204, "Deleted")),
+    endpoint!(POST "/api/matching/run", Role(Write), api::matching::run,
+        Doc::new("runMatching", "owners", "Match seekers with properties (broker, admin)")
+            .desc("Runs on the `matching` queue; emits `owners:match:found` once per new match.")
+            .optional_input("MatchingRunInput").reply(202, "The matching job", r("Job"))),
+    endpoint!(GET "/api/matches", Role(Read), api::matching::list,
+        Doc::new("listMatches", "owners", "Matches found (best first)").page(r("Match"))
+            .query(&["seeker_id", "property_id"])),
+    // --- jobs ---
+    endpoint!(GET "/api/jobs", Role(Read), api::jobs::list,
+        Doc::new("listJobs", "jobs", "List jobs, newest first (admins: all; others: their own)")
+            .page(r("Job")).query(&["status", "queue", "subject"])),
+    endpoint!(GET "/api/jobs/:id", Role(Read), api::jobs::get,
+        Doc::new("getJob", "jobs", "A background job's status").reply(200, "The job", r("Job"))),
+    endpoint!(POST "/api/jobs/:id/retry", Role(Admin), api::jobs::retry,
+        Doc::new("retryJob", "jobs", "Re-run a dead or failed job (admin)")
+            .desc("Resets the attempt count and emits `job:queued`. Only `dead` and `failed` jobs: anything else is a 409.")
+            .reply(202, "Queued again", r("Job")).errors(&[409])),
+    // --- publishing ---
+    endpoint!(GET "/api/publishing/listings", Role(Read), api::publishing::list_listings,
+        Doc::new("listListings", "publishing", "List listings").page(r("Listing"))
+            .query(&["status", "property_id"])),
+    endpoint!(POST "/api/publishing/listings", Role(Write), api::publishing::create_listing,
+        Doc::new("createListing", "publishing", "Create a listing of a property (broker, admin)")
+            .desc("Copies the property's title, description, price and facts (overridable). Emits `publishing:listing:created`.")
+            .input("ListingInput").reply(201, "Created (draft)", r("Listing")).errors(&[503])),
+    endpoint!(GET "/api/publishing/listings/:id", Role(Read), api::publishing::get_listing,
+        Doc::new("getListing", "publishing", "Get a listing with its publications")
+            .reply(200, "The listing", r("Listing"))),
+    endpoint!(POST "/api/publishing/listings/:id/publish", Role(Write), api::publishing::publish_now,
+        Doc::new("publishListing", "publishing", "Publish now (broker, admin)")
+            .desc("One `publishing` job per platform (sent in one batch). Each emits `publishing:started`, then `publishing:completed` or `publishing:failed`. A platform still in flight is a 409.")
+            .optional_input("PublishListingInput")
+            .reply(202, "Jobs started", json!({"type": "object", "properties": {
+                "listing": r("Listing"), "jobs": {"type": "array", "items": r("Job")}}}))
+            .errors(&[409])),
+    endpoint!(GET "/api/publishing/schedules", Role(Read), api::publishing::list_schedules,
+        Doc::new("listSchedules", "publishing", "List publishing schedules").page(r("Schedule"))
+            .query(&["status", "listing_id"])),
+    endpoint!(POST "/api/publishing/schedules", Role(Write), api::publishing::create_schedule,
+        Doc::new("createSchedule", "publishing", "Schedule a publication (broker, admin)")
+            .desc("The every-minute cron starts it once `run_at` has passed (publishing jobs, as with publish-now).")
+            .input("ScheduleInput").reply(201, "Scheduled", r("Schedule")).errors(&[503])),
+    endpoint!(DELETE "/api/publishing/schedules/:id", Role(Write), api::publishing::cancel_schedule,
+        Doc::new("cancelSchedule", "publishing", "Cancel a pending schedule (broker, admin)")
+            .reply(200, "Cancelled", r("Schedule")).errors(&[409])),
+    // --- reports ---
+    endpoint!(GET "/api/reports", Role(Admin), api::reports::list,
+        Doc::new("listReports", "reports", "List reports (admin)").page(r("Report"))
+            .query(&["kind", "status"])),
+    endpoint!(POST "/api/reports", Role(Admin), api::reports::create,
+        Doc::new("createReport", "reports", "Request a report (admin)")
+            .desc("Built on the `reports` queue from D1 aggregates (with `job:progress`), stored in R2; `reports:generated` when ready.")
+            .input("ReportInput").reply(202, "Queued", r("Report"))),
+    endpoint!(GET "/api/reports/:id", Role(Admin), api::reports::get,
+        Doc::new("getReport", "reports", "Get a report's status (admin)").reply(200, "The report", r("Report"))),
+    endpoint!(GET "/api/reports/:id/download", Role(Admin), api::reports::download,
+        Doc::new("downloadReport", "reports", "Download a ready report (admin)")
+            .raw(200, json!({"description": "The file", "content": {
+                "text/csv": {"schema": s()}, "application/json": {"schema": obj()}}}))
+            .errors(&[409, 410])),
+    endpoint!(GET "/api/dashboard", Role(Read), api::dashboard::get,
+        Doc::new("getDashboard", "reports", "Tenant totals")
+            .desc("Money figures as the caller may read them: admins all, brokers their own, viewers none.")
+            .reply(200, "Dashboard", r("Dashboard"))),
+    endpoint!(GET "/api/analytics/snapshot", Role(Read), api::analytics::snapshot,
+        Doc::new("analyticsSnapshot", "reports", "Events by type over the last 24 h")
+            .reply(200, "Snapshot", json!({"type": "object", "properties": {
+                "window_hours": int(), "events": int(), "events_by_type": obj(),
+                "connections": int(), "head": int()}}))),
+    endpoint!(GET "/api/stats", Role(Admin), api::analytics::stats,
+        Doc::new("stats", "reports", "Tenant totals (admin)")
+            .reply(200, "Stats", json!({"type": "object", "additionalProperties": true}))),
+    // --- security ---
+    endpoint!(GET "/api/security/blocked-ips", Role(Admin), api::security::list,
+        Doc::new("listBlockedIps", "security", "The tenant's IP blocklist (admin)")
+            .reply(200, "Blocked addresses", list_of(r("BlockedIp")))),
+    endpoint!(POST "/api/security/blocked-ips", Role(Admin), api::security::create,
+        Doc::new("blockIp", "security", "Block an address for this tenant (admin)")
+            .desc("Requests with a token of this tenant from the address then get 403 `ip_blocked` (within BLOCKLIST_CACHE_MS, 10 s).")
+            .input("BlockIpInput").reply(201, "Blocked", r("BlockedIp")).errors(&[409])),
+    endpoint!(DELETE "/api/security/blocked-ips/:ip", Role(Admin), api::security::delete,
+        Doc::new("unblockIp", "security", "Unblock an address (admin)").empty(204, "Unblocked")),
+    // --- dev only ---
+    endpoint!(dev GET "/api/dev/messages", Role(Read), api::dev::messages,
+        Doc::new("listDevMessages", "dev", "Messages recorded by the `record` providers (dev only)")
+            .page(r("SentMessage"))),
+    endpoint!(dev GET "/api/dev/dead-letters", Role(Admin), api::dev::dead_letters,
+        Doc::new("listDeadLetters", "dev", "Poison queue messages (dev only, admin)").page(obj())),
+    endpoint!(dev POST "/api/dev/queues/:queue", Role(Admin), api::dev::queue_send,
+        Doc::new("devQueueSend", "dev", "Send raw messages to a job queue (dev only, admin)")
+            .input("QueueSendInput").reply(202, "Sent", obj())),
+    endpoint!(dev POST "/api/dev/hub-append", Role(Admin), api::dev::hub_append,
+        Doc::new("devHubAppend", "dev", "Append an event straight to the hub, skipping D1 (dev only, admin; for benchmarks)")
+            .input("HubAppendInput").reply(202, "Appended", obj())),
+    // --- realtime ---
+    endpoint!(GET "/api/realtime/ws", Stream, live::websocket,
+        Doc::new("realtimeWs", "realtime", "Open the tenant's WebSocket")
+            .raw(101, switching("Switching Protocols: the WebSocket (protocol in docs/realtime.md)"))
+            .errors(&[426])),
+    endpoint!(GET "/api/realtime/stream", Stream, live::stream,
+        Doc::new("realtimeStream", "realtime", "Server-Sent Events stream")
+            .raw(200, json!({"description": "text/event-stream; each `id:` is the event's seq",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}}}))
+            .shared("channels").shared("types").shared("since")
+            .param(json!({"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}))
+            .errors(&[400, 403])),
+    endpoint!(GET "/api/realtime/events", Role(Read), live::events,
+        Doc::new("realtimeEvents", "realtime", "History for polling clients")
+            .reply(200, "Events after `since`", r("EventPage"))
+            .shared("since").shared("eventLimit").shared("channels").shared("types")
+            .errors(&[400, 403])),
+    endpoint!(GET "/api/realtime/stats", Role(Admin), live::stats,
+        Doc::new("realtimeStats", "realtime", "Hub statistics (admin)").reply(200, "Stats", obj())),
+    endpoint!(POST "/api/realtime/publish", Role(Admin), live::publish,
+        Doc::new("realtimePublish", "realtime", "Publish a system alert (admin)")
+            .input("PublishInput").reply(202, "Accepted into the history", r("Published"))),
+    endpoint!(GET "/api/realtime/rooms", Role(Read), rooms::list,
+        Doc::new("listRooms", "realtime", "List rooms").reply(200, "Rooms", list_of(r("Room")))),
+    endpoint!(POST "/api/realtime/rooms", Role(Admin), rooms::create,
+        Doc::new("createRoom", "realtime", "Create a room (admin)")
+            .input("RoomInput").reply(201, "Created", r("Room")).errors(&[409])),
+    endpoint!(GET "/api/realtime/rooms/:name/ws", Stream, rooms::websocket,
+        Doc::new("roomWs", "realtime", "Join a room's WebSocket")
+            .raw(101, switching("Switching Protocols: the WebSocket (protocol in docs/realtime.md)"))
+            .errors(&[426])),
+    endpoint!(POST "/api/realtime/rooms/:name/publish", Role(Write), rooms::publish,
+        Doc::new("roomPublish", "realtime", "Publish into a room (broker, admin)")
+            .input("RoomPublishInput").reply(202, "Accepted", r("Published"))),
+    endpoint!(GET "/api/public/rooms/:tenant/:name/ws", Public, rooms::public_websocket,
+        Doc::new("publicRoomWs", "realtime", "Anonymous join of a public room")
+            .raw(101, switching("Switching Protocols")).errors(&[426])),
+];
+
+#[derive(Debug, PartialEq)]
+pub enum Match<'a> {
+    /// The endpoint and its `:param` values in order.
+    Found(&'static Endpoint, Vec<&'a str>),
+    MethodNotAllowed,
+    NotFound,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+impl PartialEq for Endpoint {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method && self.path == other.path
+    }
+}
+
+fn captures<'a>(pattern: &str, segs: &[&'a str]) -> Option<Vec<&'a str>> {
+    let pat: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    if pat.len() != segs.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (p, s) in pat.iter().zip(segs) {
+        if p.starts_with(':') {
+            if s.is_empty() {
+                return None;
+            }
+            params.push(*s);
+        } else if p != s {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+pub fn find<'a>(method: &str, path: &'a str) -> Match<'a> {
+    let segs: Vec<&'a str> = path.trim_matches('/').split('/').collect();
+    let mut path_known = false;
+    for ep in ENDPOINTS {
+        if let Some(params) = captures(ep.path, &segs) {
+            if ep.method == method {
+                return Match::Found(ep, params);
+            }
+            path_known = true;
+        }
+    }
+    if path_known {
+        Match::MethodNotAllowed
+    } else {
+        Match::NotFound
+    }
+}
+
+/// The route pattern a request is logged under (never the raw path): the matching
+/// endpoint's, else any pattern the path matches (another method), else `None`.
+pub fn pattern(method: &str, path: &str) -> Option<&'static str> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut other = None;
+    for ep in ENDPOINTS {
+        if captures(ep.path, &segs).is_some() {
+            if ep.method == method {
+                return Some(ep.path);
+            }
+            other = other.or(Some(ep.path));
+        }
+    }
+    other
+}
+
+/// The value of the `:name` segment of an endpoint's path, given its captured params.
+pub fn named<'a>(ep: &Endpoint, params: &[&'a str], name: &str) -> Option<&'a str> {
+    ep.path
+        .split('/')
+        .filter_map(|s| s.strip_prefix(':'))
+        .position(|p| p == name)
+        .and_then(|i| params.get(i).copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn found(method: &str, path: &str) -> Option<(&'static str, Vec<String>)> {
+        match find(method, path) {
+            Match::Found(ep, p) => Some((ep.path, p.iter().map(|s| s.to_string()).collect())),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn patterns_hide_ids() {
+        assert_eq!(
+            pattern("GET", "/api/crm/customers/c_1"),
+            Some("/api/crm/customers/:id")
+        );
+        assert_eq!(
+            pattern("OPTIONS", "/api/crm/customers/c_1"),
+            Some("/api/crm/customers/:id")
+        );
+        assert_eq!(pattern("GET", "/api/nothing/secret"), None);
+    }
+
+    #[test]
+    fn matching() {
+        assert_eq!(
+            found("GET", "/api/crm/customers/c_1"),
+            Some(("/api/crm/customers/:id", vec!["c_1".into()]))
+        );
+        assert_eq!(
+            found("GET", "/api/crm/customers/"),
+            Some(("/api/crm/customers", vec![]))
+        );
+        assert_eq!(
+            find("PATCH", "/api/crm/customers/c_1"),
+            Match::MethodNotAllowed
+        );
+        assert_eq!(find("GET", "/api/crm/nothing"), Match::NotFound);
+        assert_eq!(
+            found("GET", "/api/public/rooms/demo/lobby/ws"),
+            Some((
+                "/api/public/rooms/:tenant/:name/ws",
+                vec!["demo".into(), "lobby".into()]
+            ))
+        );
+    }
+
+    #[test]
+    fn named_params() {
+        let Match::Found(ep, p) = find("GET", "/api/public/rooms/demo/lobby/ws") else {
+            panic!("public room route");
+        };
+        assert_eq!(named(ep, &p, "tenant"), Some("demo"));
+        assert_eq!(named(ep, &p, "name"), Some("lobby"));
+        assert_eq!(named(ep, &p, "id"), None);
+    }
+
+    #[test]
+    fn every_endpoint_is_unique() {
+        let mut seen = BTreeSet::new();
+        for ep in ENDPOINTS {
+            assert!(
+                seen.insert((ep.method, ep.path)),
+                "duplicate endpoint {} {}",
+                ep.method,
+                ep.path
+            );
+            assert!(
+                ["GET", "POST", "PUT", "DELETE"].contains(&ep.method),
+                "{} {}: unknown method",
+                ep.method,
+                ep.path
+            );
+        }
+    }
+
+    /// Only streaming routes read `?token=`, and streaming routes are GETs.
+    #[test]
+    fn query_tokens_only_on_streams() {
+        let streams: Vec<&str> = ENDPOINTS
+            .iter()
+            .filter(|e| e.access.query_token())
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(
+            streams,
+            [
+                "/api/realtime/ws",
+                "/api/realtime/stream",
+                "/api/realtime/rooms/:name/ws"
+            ]
+        );
+    }
+}
