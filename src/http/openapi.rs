@@ -1,12 +1,13 @@
 //! The OpenAPI 3.1 document, generated from the endpoint table: each endpoint's `Doc`
-//! (summary, tags, body, replies) plus what its declaration implies (security from its
-//! access rule, path parameters, the error responses its checks can give). Native only: the
+//! (summary, tags, body, replies) plus what its declaration implies (security and
+//! `x-roles` from its access rule, path parameters, the error responses its checks can
+//! give). Native only: the
 //! Worker serves the generated file (static/openapi.json) as a static asset, so none of
 //! this is in the Wasm. `cargo test --lib` fails when the committed files are stale;
 //! `PULSE_WRITE_OPENAPI=1 cargo test --lib openapi` rewrites them.
 
 use super::endpoints::{Endpoint, ENDPOINTS, UNGUARDED};
-use crate::domain::auth::Action;
+use crate::domain::auth::{Action, Role};
 use crate::web::auth::Access;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -280,6 +281,20 @@ fn error_codes(ep: &Endpoint, doc: &Doc) -> BTreeSet<u16> {
     codes
 }
 
+/// The roles the access rule admits (`x-roles`; none on public routes).
+fn roles(access: Access) -> Vec<&'static str> {
+    let action = match access {
+        Access::Public => return Vec::new(),
+        Access::Stream => Action::Read,
+        Access::Role(a) => a,
+    };
+    [Role::Admin, Role::Broker, Role::Viewer]
+        .into_iter()
+        .filter(|r| r.allows(action))
+        .map(Role::as_str)
+        .collect()
+}
+
 /// One operation object.
 pub fn operation(ep: &Endpoint) -> Value {
     let doc = (ep.doc)();
@@ -301,6 +316,10 @@ pub fn operation(ep: &Endpoint) -> Value {
             );
         }
         Access::Role(_) => {}
+    }
+    let roles = roles(ep.access);
+    if !roles.is_empty() {
+        op.insert("x-roles".into(), json!(roles));
     }
     let mut params: Vec<Value> = path_params(ep.path).into_iter().map(path_param).collect();
     if doc.page {

@@ -16,6 +16,7 @@ pub mod jobs_v2;
 mod observability;
 mod owners;
 mod realtime;
+mod routes;
 
 /// A test gets the shared server context.
 pub type Test = fn(&mut crate::Ctx);
@@ -112,5 +113,7 @@ pub fn all() -> Vec<(&'static str, Test)> {
         observability::request_id_on_every_answer,
         observability::one_json_log_line_per_request,
         observability::tokens_are_never_logged,
+        routes::access_rules_match_the_document,
+        routes::document_states_the_router_rules,
     ]
 }
