@@ -84,9 +84,6 @@ pub async fn stats(cx: Ctx) -> ApiResult<Response> {
             .map_or(0, |x| x.n as u64);
         out.insert(name.to_string(), json!(n));
     }
-    out.insert(
-        "as_of".into(),
-        json!(crate::platform::iso(crate::platform::now_ms())),
-    );
+    out.insert("as_of".into(), json!(cx.now_iso()));
     json(200, &Value::Object(out))
 }

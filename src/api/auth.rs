@@ -159,7 +159,7 @@ pub async fn login(mut cx: Ctx) -> ApiResult<Response> {
     let ip_key = format!("ip:{}", client_ip(&cx.req));
     let account_key = format!("email:{}", input.email);
     let db = cx.db()?;
-    let now = platform::now_ms();
+    let now = cx.now_ms();
 
     // Each attempt takes a slot on the account's and the address's counters before any
     // password work, so concurrent attempts can never exceed either limit.
@@ -257,7 +257,7 @@ pub async fn refresh(mut cx: Ctx) -> ApiResult<Response> {
     guard::refuse_blocked(&cx.req, &cx.env, tenant).await?;
     let old_hash = sha256_hex(secret.as_bytes());
     let db = cx.db()?;
-    let now = platform::now_ms();
+    let now = cx.now_ms();
     let row: Option<RefreshRow> = store::first(store::stmt(
         &db,
         "SELECT r.family_id, r.user_id, r.expires_ms, r.used_ms, r.revoked_ms, u.role
@@ -343,11 +343,7 @@ pub async fn logout(mut cx: Ctx) -> ApiResult<Response> {
             "UPDATE refresh_tokens SET revoked_ms = ?3
              WHERE tenant_id = ?1 AND revoked_ms IS NULL AND family_id =
                (SELECT family_id FROM refresh_tokens WHERE tenant_id = ?1 AND token_hash = ?2)",
-            &[
-                t(tenant),
-                t(&sha256_hex(secret.as_bytes())),
-                i(platform::now_ms()),
-            ],
+            &[t(tenant), t(&sha256_hex(secret.as_bytes())), i(cx.now_ms())],
         )?)
         .await?;
     }

@@ -32,7 +32,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json().await?;
     let n = calendar::validate(&input)?;
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let a = Appointment {
         id: crate::platform::new_id("apt"),
         title: n.title,
@@ -147,7 +147,7 @@ pub async fn complete(mut cx: Ctx) -> ApiResult<Response> {
     }
     a.status = "completed".into();
     a.outcome = outcome;
-    a.updated_at = crate::platform::iso(crate::platform::now_ms());
+    a.updated_at = cx.now_iso();
     let event = outbox::draft(
         "calendar:appointment:completed",
         channels(&a),

@@ -34,7 +34,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json().await?;
     let n = card::validate(&input)?;
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let c = Card {
         id: crate::platform::new_id("card"),
         slug: n.slug,
@@ -250,7 +250,7 @@ pub async fn scan(mut cx: Ctx) -> ApiResult<Response> {
     let tenant = owner.tenant_id.as_str();
     guard::refuse_blocked(&cx.req, &cx.env, tenant).await?;
     let who = visitor(&cx.req, &cx.env);
-    let now = crate::platform::now_ms();
+    let now = cx.now_ms();
     let scans = owner.scans as i64 + 1;
     let target = ScanTarget {
         tenant_id: owner.tenant_id.clone(),

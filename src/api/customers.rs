@@ -60,7 +60,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     let hub_down = crate::api::dev::hub_down_fault(&cx.req, &cx.env);
     let input = cx.json().await?;
     let fields = customer::validate_create(&input)?;
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let c = customer::build(crate::platform::new_id("c"), fields, &who.user_id, &now);
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
@@ -127,7 +127,7 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
         if expected.is_some_and(|v| v != read) {
             return Err(version::conflict("customer", read));
         }
-        let now = crate::platform::iso(crate::platform::now_ms());
+        let now = cx.now_iso();
         let c = customer::apply(current, fields.clone(), &now);
         let event = outbox::draft(
             "crm:customer:updated",

@@ -288,7 +288,7 @@ pub async fn put_settings(mut cx: Ctx) -> ApiResult<Response> {
     let max = rules::validate_settings(&input)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let data =
         json!({"broker_rate_override_max_bps": max, "updated_by": who.user_id, "updated_at": now});
     let event = outbox::draft(
@@ -343,7 +343,7 @@ pub async fn create_sale(mut cx: Ctx) -> ApiResult<Response> {
     }
     let (broker_rate, tenant_rate) = configured_rates(&db, tenant, &broker).await?;
     let rate = rules::resolve_rate(n.commission_rate_bps, broker_rate, tenant_rate);
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let sale = Sale {
         id: crate::platform::new_id("sale"),
         customer_id: n.customer_id,
@@ -561,7 +561,7 @@ pub async fn create_payment(mut cx: Ctx) -> ApiResult<Response> {
         &sale.currency,
         &n.currency,
     )?;
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let payment = Payment {
         id: crate::platform::new_id("pay"),
         sale_id: sale.id.clone(),
@@ -727,7 +727,7 @@ pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
             format!("the commission is already {}", c.status),
         ));
     }
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     c.status = "approved".into();
     c.approved_by = Some(who.user_id.clone());
     c.approved_at = Some(now.clone());
@@ -805,7 +805,7 @@ pub async fn put_rate(mut cx: Ctx) -> ApiResult<Response> {
     let (broker, rate) = rules::validate_rate(&input)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let key = broker.clone().unwrap_or_default();
     let data = json!({"broker_id": broker, "rate_bps": rate, "updated_by": who.user_id, "updated_at": now});
     let event = outbox::draft(

@@ -50,7 +50,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
             return Err(ApiError::field("assigned_to", "no such user"));
         }
     }
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let f = Followup {
         id: crate::platform::new_id("fu"),
         customer_id: n.customer_id,
@@ -173,7 +173,7 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
         if expected.is_some_and(|v| v != read) {
             return Err(version::conflict("follow-up", read));
         }
-        let now = crate::platform::iso(crate::platform::now_ms());
+        let now = cx.now_iso();
         let (f, kind) = crm::apply_followup_change(current, &ch, &now);
         let event = outbox::draft(kind, channels(&f), serde_json::to_value(&f)?);
         let update = store::stmt(

@@ -15,7 +15,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json().await?;
     let n = crm::validate_interaction(&input)?;
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let it = Interaction {
         id: crate::platform::new_id("int"),
         customer_id: n.customer_id,

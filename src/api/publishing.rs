@@ -141,7 +141,7 @@ pub async fn create_listing(mut cx: Ctx) -> ApiResult<Response> {
     )?)
     .await?
     .ok_or_else(|| ApiError::field("property_id", "no such property"))?;
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let listing = Listing {
         id: crate::platform::new_id("lst"),
         property_id: n.property_id.clone(),
@@ -390,7 +390,7 @@ fn schedule_channels(s: &Schedule) -> Vec<String> {
 pub async fn create_schedule(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json().await?;
-    let n = rules::validate_schedule(&input, crate::platform::now_ms(), &platform_names(&cx.env)?)?;
+    let n = rules::validate_schedule(&input, cx.now_ms(), &platform_names(&cx.env)?)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
     let listing = load_listing(&db, tenant, &n.listing_id)
@@ -414,7 +414,7 @@ pub async fn create_schedule(mut cx: Ctx) -> ApiResult<Response> {
         status: "pending".into(),
         job_ids: vec![],
         created_by: who.user_id.clone(),
-        created_at: crate::platform::iso(crate::platform::now_ms()),
+        created_at: cx.now_iso(),
         started_at: None,
     };
     let event = outbox::draft(

@@ -105,7 +105,7 @@ pub async fn create(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
     let values = schema::validate_create(spec, &input)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let id = crate::platform::new_id(spec.id_prefix);
     let mut record = Map::new();
     record.insert("id".into(), Value::String(id.clone()));
@@ -228,7 +228,7 @@ pub async fn update(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
         .await?
         .ok_or_else(|| ApiError::not_found(spec.name))?;
     let changes = schema::validate_patch(spec, &input, &current)?;
-    let now = crate::platform::iso(crate::platform::now_ms());
+    let now = cx.now_iso();
     let mut record = current.clone();
     record.extend(changes.clone());
     record.insert("updated_at".into(), Value::String(now.clone()));

@@ -94,7 +94,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
             "you cannot block your own address",
         ));
     }
-    let now = crate::platform::now_ms();
+    let now = cx.now_ms();
     let expires = ttl.map(|s| now + s * 1000);
     let db = cx.db()?;
     store::run(store::stmt(

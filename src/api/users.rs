@@ -105,7 +105,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         return Err(conflict("a user with this email already exists"));
     }
     let hash = crate::webcrypto::hash_password(&input.password).await?;
-    let now = platform::iso(platform::now_ms());
+    let now = cx.now_iso();
     let u = User {
         id: platform::new_id("u"),
         email: input.email,
@@ -187,7 +187,7 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
         if expected.is_some_and(|v| v != read) {
             return Err(version::conflict("user", read));
         }
-        let now_ms = platform::now_ms();
+        let now_ms = cx.now_ms();
         let u = user::apply(current, &changes, &platform::iso(now_ms));
         let event = outbox::draft(
             "users:user:updated",
@@ -245,7 +245,7 @@ pub async fn delete(cx: Ctx) -> ApiResult<Response> {
                 "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
                 &[t(tenant), t(&id)],
             )?,
-            crate::api::auth::revoke_user(&db, tenant, &id, platform::now_ms())?,
+            crate::api::auth::revoke_user(&db, tenant, &id, cx.now_ms())?,
         ],
     )
     .await?;

@@ -199,8 +199,11 @@ pub fn switching(desc: &str) -> Value {
 /// The schema of a request body by its component name. The bodies' schemas are kept, for
 /// now, in the committed document's components; every body an endpoint names must be there.
 pub fn input_schema(name: &str) -> Value {
-    let current: Value = serde_json::from_str(include_str!("../../static/openapi.json"))
-        .expect("static/openapi.json parses");
+    static CURRENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let current = CURRENT.get_or_init(|| {
+        serde_json::from_str(include_str!("../../static/openapi.json"))
+            .expect("static/openapi.json parses")
+    });
     let schema = current["components"]["schemas"][name].clone();
     assert!(!schema.is_null(), "no request body schema named {name}");
     schema

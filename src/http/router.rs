@@ -1,10 +1,9 @@
 //! Serves each request: the guards, the endpoint's access rule, idempotency keys, then the
 //! endpoint's handler; any error becomes the contract's JSON error.
 
-use super::endpoints::{self, Endpoint, Match, UNGUARDED};
+use super::endpoints::{self, Match, UNGUARDED};
 use crate::domain::cors;
 use crate::domain::error::{ApiError, ApiResult};
-use crate::web::auth::Access;
 use crate::web::ctx::Ctx;
 use crate::web::error::to_response;
 use crate::web::guard;
@@ -84,25 +83,24 @@ async fn served(found: Match<'_>, req: Request, env: Env) -> Response {
             "dev routes are disabled",
         ));
     }
+    // The access rule, before anything else reads the request (401/403).
+    let caller = match ep.access.admit(&req, &env) {
+        Ok(caller) => caller,
+        Err(e) => return to_response(&e),
+    };
     if req.method() != Method::Post {
-        return respond(call(ep, params, req, env).await);
+        return respond((ep.handler)(Ctx::new(req, env, params, caller)).await);
     }
-    match idempotency::begin(req, &env, ep.access == Access::Public).await {
-        Ok(Begin::None(req)) => respond(call(ep, params, req, env).await),
+    match idempotency::begin(req, &env, caller.as_ref()).await {
+        Ok(Begin::None(req)) => respond((ep.handler)(Ctx::new(req, env, params, caller)).await),
         Ok(Begin::Replay(r)) => r,
         Ok(Begin::Proceed(guard, req)) => {
-            let resp = respond(call(ep, params, req, env.clone()).await);
+            let ctx = Ctx::new(req, env.clone(), params, caller);
+            let resp = respond((ep.handler)(ctx).await);
             guard.finish(&env, resp).await
         }
         Err(e) => to_response(&e),
     }
-}
-
-/// Admits the caller by the endpoint's access rule (401/403 before the handler runs), then
-/// runs the handler.
-async fn call(ep: &Endpoint, params: Vec<String>, req: Request, env: Env) -> ApiResult<Response> {
-    let caller = ep.access.admit(&req, &env)?;
-    (ep.handler)(Ctx::new(req, env, params, caller)).await
 }
 
 fn respond(r: ApiResult<Response>) -> Response {

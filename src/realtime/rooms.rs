@@ -96,7 +96,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         name,
         public,
         created_by: who.user_id.clone(),
-        created_at: crate::platform::iso(crate::platform::now_ms()),
+        created_at: cx.now_iso(),
     };
     let db = cx.db()?;
     let r = store::run(store::stmt(

@@ -1,6 +1,7 @@
 //! The realtime routes of the frontend worker: WebSocket upgrade, SSE stream, history for
-//! polling clients, server-side publish and stats. Tokens are checked here, before the
-//! tenant's hub is called; the hub re-checks channel rules.
+//! polling clients, server-side publish and stats. The router has verified the token (on
+//! the streaming routes also from `?token=`) before the tenant's hub is called; the hub
+//! re-checks channel rules.
 
 use super::{hub_client, outbox};
 use crate::domain::auth::Role;
@@ -64,7 +65,7 @@ pub async fn stats(cx: Ctx) -> ApiResult<Response> {
         &[t(&who.tenant_id)],
     )?)
     .await?;
-    let now = crate::platform::now_ms();
+    let now = cx.now_ms();
     let (pending, age) = lag.map_or((0, None), |l| {
         (l.pending as i64, l.oldest_ms.map(|o| now - o as i64))
     });

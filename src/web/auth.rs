@@ -60,8 +60,8 @@ pub fn token(req: &Request, query_token: bool) -> ApiResult<Option<String>> {
     Ok(None)
 }
 
-/// How long a verification result is reused: it spans the guard, the idempotency key and the
-/// route check of one request, not sessions.
+/// How long a verification result is reused: it spans the guard and the access check of one
+/// request, not sessions.
 const MEMO_MS: i64 = 2_000;
 const MEMO_MAX: usize = 64;
 

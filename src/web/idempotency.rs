@@ -2,7 +2,8 @@
 //! and replayed to that caller's retries, so a retried request never writes twice. Keys live
 //! at least 24 h; a key whose first request died is free again after a minute.
 
-use super::{auth, body};
+use super::body;
+use crate::domain::auth::Principal;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::store::{self, i, ot, t};
 use serde::Deserialize;
@@ -19,7 +20,7 @@ pub fn valid_key(k: &str) -> bool {
     !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
-/// The stored key: the client's key scoped to the caller (user and role, as the handler
+/// The stored key: the client's key scoped to the caller (user and role, as the access rule
 /// authorized them) and the route. A replay therefore only ever answers the caller whose own
 /// request was authorized and produced it; anyone else runs the route's checks.
 fn scoped_key(user: &str, role: &str, method: &str, path: &str, key: &str) -> String {
@@ -85,22 +86,21 @@ fn in_progress() -> ApiError {
     e
 }
 
-/// `public`: the route admits callers without a token; those are never replayed (no verified
-/// caller to scope a key to, and token answers would hold live credentials).
-pub async fn begin(mut req: Request, env: &Env, public: bool) -> ApiResult<Begin> {
+/// `caller`: the verified caller the route's access rule admitted. Public routes have none,
+/// so they are never replayed (no caller to scope a key to, and token answers would hold
+/// live credentials).
+pub async fn begin(mut req: Request, env: &Env, caller: Option<&Principal>) -> ApiResult<Begin> {
     let Some(key) = req.headers().get("idempotency-key").ok().flatten() else {
         return Ok(Begin::None(req));
     };
-    if public {
+    let Some(who) = caller else {
         return Ok(Begin::None(req));
-    }
+    };
     if !valid_key(&key) {
         return Err(ApiError::bad_request(
             "Idempotency-Key must be 1-255 visible ASCII characters",
         ));
     }
-    // Keys are scoped to the caller, so the caller must be authenticated first.
-    let who = auth::principal(&req, env, false)?;
     let path = req.path();
     let key = scoped_key(
         &who.user_id,
@@ -171,7 +171,7 @@ pub async fn begin(mut req: Request, env: &Env, public: bool) -> ApiResult<Begin
         return Err(in_progress());
     }
     let guard = Guard {
-        tenant: who.tenant_id,
+        tenant: who.tenant_id.clone(),
         key,
         claimed_ms: now,
     };
