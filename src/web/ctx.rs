@@ -3,7 +3,7 @@
 //! config, the clock), so no handler opens with its own token and binding lines.
 
 use crate::config::Config;
-use crate::domain::auth::Principal;
+use crate::domain::auth::{AuthError, Principal};
 use crate::domain::error::{ApiError, ApiResult};
 use serde_json::Value;
 use std::future::Future;
@@ -36,7 +36,7 @@ impl Ctx {
     pub fn who(&self) -> ApiResult<Rc<Principal>> {
         self.caller
             .clone()
-            .ok_or_else(|| ApiError::unauthorized("missing bearer token"))
+            .ok_or_else(|| ApiError::unauthorized(AuthError::Missing.message()))
     }
 
     /// The `n`th `:param` of the route's path ("" when the route has fewer).
