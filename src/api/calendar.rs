@@ -9,7 +9,6 @@ use crate::store::{self, i, ot, t};
 use crate::web::respond::{json, json_page};
 use crate::web::{auth, body};
 
-use serde_json::Value;
 use worker::{Env, Request, Response};
 
 const COLUMNS: &str = "id, title, customer_id, assigned_to, starts_at, ends_at, location, notes, status, outcome, created_by, created_at, updated_at";
@@ -119,16 +118,7 @@ pub async fn complete(mut req: Request, env: &Env, id: &str) -> ApiResult<Respon
     let who = auth::require(&req, env, Action::Write)?;
     let id = body::path_id(id, "appointment")?;
     let input = body::json_or_empty(&mut req).await?;
-    let outcome = match input.get("outcome") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.chars().count() <= 2000 => Some(s.clone()),
-        Some(_) => {
-            return Err(ApiError::field(
-                "outcome",
-                "must be a string of at most 2000 characters",
-            ));
-        }
-    };
+    let outcome = calendar::validate_complete(&input)?;
     let tenant = who.tenant_id.as_str();
     let db = store::db(env)?;
     let mut a: Appointment = store::first(store::stmt(

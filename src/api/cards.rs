@@ -228,15 +228,7 @@ struct ScanTarget {
 pub async fn scan(mut req: Request, env: &Env, id: &str) -> ApiResult<Response> {
     let id = body::path_id(id, "card")?;
     let input = body::json_or_empty(&mut req).await?;
-    let source = match input.get("source") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if ["qr", "nfc", "link"].contains(&s.as_str()) => Some(s.clone()),
-        Some(_) => {
-            let mut e = crate::domain::error::FieldErrors::default();
-            e.add("source", "must be qr, nfc or link");
-            return Err(ApiError::validation(e));
-        }
-    };
+    let source = card::validate_scan(&input)?;
     let db = store::db(env)?;
     // Card ids are unguessable and global: the lookup names the tenant.
     let owner: Owner = store::first(store::stmt(
