@@ -645,7 +645,7 @@ fn kind_schema(kind: &Kind, blank_null: bool) -> Map<String, Value> {
         Kind::Text(max) if blank_null => json!({"type": "string", "maxLength": max}),
         Kind::Text(max) => json!({"type": "string", "minLength": 1, "maxLength": max,
                                   "pattern": format!("[^{ws}]")}),
-        Kind::Str(min, max) if min == 0 => json!({"type": "string", "maxLength": max}),
+        Kind::Str(0, max) => json!({"type": "string", "maxLength": max}),
         Kind::Str(min, max) => json!({"type": "string", "minLength": min, "maxLength": max}),
         Kind::Email => {
             let (c, d) = (

@@ -1156,3 +1156,97 @@ fn patch_changes_only_given_fields() {
     assert!(validate_patch(&SPEC, &json!({}), &cur).is_err());
     assert!(validate_patch(&SPEC, &json!({"n": 3}), &cur).is_err());
 }
+
+/// Each body's domain validator: whether it accepts a body, and whether it checks rules of
+/// its own beyond the declaration (then it may refuse what the schema accepts, never the
+/// reverse).
+fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
+    use crate::domain::{
+        calendar, card, crm, customer, finance, identity, inputs, matching, owners, publishing,
+        report, user,
+    };
+    fn configured() -> Vec<String> {
+        vec!["idealista".into(), "fotocasa".into()]
+    }
+    match name {
+        "AppointmentInput" => (|b| calendar::validate(b).is_ok(), true),
+        "AppointmentCompleteInput" => (|b| calendar::validate_complete(b).is_ok(), false),
+        "BlockIpInput" => (|b| inputs::validate_block_ip(b).is_ok(), false),
+        "CardInput" => (|b| card::validate(b).is_ok(), false),
+        "CardScanInput" => (|b| card::validate_scan(b).is_ok(), false),
+        "CommissionRateInput" => (|b| finance::validate_rate(b).is_ok(), false),
+        "CustomerInput" => (|b| customer::validate_create(b).is_ok(), false),
+        "CustomerPatch" => (|b| customer::validate_update(b).is_ok(), false),
+        "FinanceSettingsInput" => (|b| finance::validate_settings(b).is_ok(), false),
+        "FollowupInput" => (|b| crm::validate_followup(b).is_ok(), false),
+        "FollowupPatch" => (|b| crm::validate_followup_change(b).is_ok(), false),
+        "InteractionInput" => (|b| crm::validate_interaction(b).is_ok(), false),
+        "ListingInput" => (
+            |b| publishing::validate_listing(b, &configured()).is_ok(),
+            true,
+        ),
+        "ListingPublishInput" => (
+            |b| publishing::validate_publish(b, &configured()).is_ok(),
+            true,
+        ),
+        "LoginInput" => (|b| identity::validate_login(b).is_ok(), false),
+        "MatchingRunInput" => (|b| matching::validate_run(b).is_ok(), false),
+        "OwnerInput" => (|b| validate_create(&owners::OWNER, b).is_ok(), false),
+        "OwnerPatch" => (
+            |b| validate_patch(&owners::OWNER, b, &Map::new()).is_ok(),
+            false,
+        ),
+        "PaymentInput" => (|b| finance::validate_payment(b).is_ok(), false),
+        "PropertyInput" => (|b| validate_create(&owners::PROPERTY, b).is_ok(), false),
+        "PropertyPatch" => (
+            |b| validate_patch(&owners::PROPERTY, b, &Map::new()).is_ok(),
+            false,
+        ),
+        "PublishInput" => (|b| inputs::validate_publish(b).is_ok(), true),
+        "RefreshInput" => (|b| identity::validate_refresh_body(b).is_ok(), false),
+        "ReportInput" => (|b| report::validate(b).is_ok(), true),
+        "RoomInput" => (|b| inputs::validate_room(b).is_ok(), false),
+        "RoomPublishInput" => (|b| inputs::validate_room_publish(b).is_ok(), true),
+        "SaleInput" => (|b| finance::validate_sale(b).is_ok(), false),
+        "ScheduleInput" => (
+            |b| {
+                let now = time::parse_rfc3339("2026-11-23T09:00:00Z").unwrap_or(0);
+                publishing::validate_schedule(b, now, &configured()).is_ok()
+            },
+            true,
+        ),
+        "SeekerInput" => (|b| validate_create(&owners::SEEKER, b).is_ok(), true),
+        "SeekerPatch" => (
+            |b| validate_patch(&owners::SEEKER, b, &Map::new()).is_ok(),
+            true,
+        ),
+        "SmsInput" => (|b| customer::sms_message(b).is_ok(), false),
+        "UserInput" => (|b| user::validate_create(b).is_ok(), false),
+        "UserPatch" => (|b| user::validate_update(b).is_ok(), false),
+        other => panic!("no domain validator listed for {other}"),
+    }
+}
+
+#[test]
+fn domain_validators_are_their_declarations() {
+    for shape in INPUTS {
+        let (accepts, own_rules) = domain_validator(shape.name);
+        let schema = json_schema(shape);
+        let mut accepted = 0;
+        for b in bodies(shape) {
+            let (ok, by_schema) = (accepts(&b), valid(&schema, &b));
+            assert!(
+                !ok || by_schema,
+                "{}: accepts what the schema refuses: {b}",
+                shape.name
+            );
+            assert!(
+                own_rules || ok == by_schema,
+                "{}: refuses what the schema accepts: {b}",
+                shape.name
+            );
+            accepted += usize::from(ok);
+        }
+        assert!(accepted > 0, "{} accepts nothing", shape.name);
+    }
+}

@@ -16,6 +16,7 @@ pub mod jobs_v2;
 mod observability;
 mod owners;
 mod realtime;
+mod validation;
 
 /// A test gets the shared server context.
 pub type Test = fn(&mut crate::Ctx);
@@ -112,5 +113,7 @@ pub fn all() -> Vec<(&'static str, Test)> {
         observability::request_id_on_every_answer,
         observability::one_json_log_line_per_request,
         observability::tokens_are_never_logged,
+        validation::scan_body_is_an_object,
+        validation::numbers_lengths_and_times_follow_the_schema,
     ]
 }
