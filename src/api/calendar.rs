@@ -9,7 +9,6 @@ use crate::web::body;
 use crate::web::respond::{json, json_page};
 
 use crate::web::ctx::Ctx;
-use serde_json::Value;
 use worker::{Env, Response};
 
 const COLUMNS: &str = "id, title, customer_id, assigned_to, starts_at, ends_at, location, notes, status, outcome, created_by, created_at, updated_at";
@@ -119,16 +118,7 @@ pub async fn complete(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let id = cx.path_id("appointment")?;
     let input = cx.json_or_empty().await?;
-    let outcome = match input.get("outcome") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.chars().count() <= 2000 => Some(s.clone()),
-        Some(_) => {
-            return Err(ApiError::field(
-                "outcome",
-                "must be a string of at most 2000 characters",
-            ));
-        }
-    };
+    let outcome = calendar::validate_complete(&input)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
     let mut a: Appointment = store::first(store::stmt(

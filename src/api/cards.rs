@@ -229,15 +229,7 @@ struct ScanTarget {
 pub async fn scan(mut cx: Ctx) -> ApiResult<Response> {
     let id = cx.path_id("card")?;
     let input = cx.json_or_empty().await?;
-    let source = match input.get("source") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if ["qr", "nfc", "link"].contains(&s.as_str()) => Some(s.clone()),
-        Some(_) => {
-            let mut e = crate::domain::error::FieldErrors::default();
-            e.add("source", "must be qr, nfc or link");
-            return Err(ApiError::validation(e));
-        }
-    };
+    let source = card::validate_scan(&input)?;
     let db = cx.db()?;
     // Card ids are unguessable and global: the lookup names the tenant.
     let owner: Owner = store::first(store::stmt(

@@ -17,17 +17,7 @@ pub const KIND_RUN: &str = "match_seekers";
 pub async fn run(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json_or_empty().await?;
-    let Some(o) = input.as_object() else {
-        return Err(ApiError::field("body", "must be a JSON object"));
-    };
-    if let Some(k) = o.keys().find(|k| k.as_str() != "seeker_id") {
-        return Err(ApiError::field(k, "is not a known field"));
-    }
-    let seeker = match o.get("seeker_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if crate::domain::auth::valid_user_id(s) => Some(s.clone()),
-        Some(_) => return Err(ApiError::field("seeker_id", "must be an id")),
-    };
+    let seeker = crate::domain::matching::validate_run(&input)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
     let job = crate::api::job_store::new_job(

@@ -1,13 +1,14 @@
 //! `/api/security/blocked-ips` (admin): the tenant's IP blocklist. Every request
 //! attributable to the tenant from a listed IP gets 403.
 
-use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::inputs::{self, BlockIp};
 use crate::store::{self, i, ot, t};
 use crate::web::ctx::Ctx;
 use crate::web::guard;
 use crate::web::respond::json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::Response;
 
 #[derive(Serialize, Deserialize)]
@@ -21,10 +22,7 @@ struct Blocked {
 
 /// Canonical text of an IP address, or None.
 pub fn canonical_ip(s: &str) -> Option<String> {
-    s.trim()
-        .parse::<std::net::IpAddr>()
-        .ok()
-        .map(|ip| ip.to_string())
+    crate::domain::schema::canonical_ip(s)
 }
 
 pub async fn list(cx: Ctx) -> ApiResult<Response> {
@@ -43,45 +41,11 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
 pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json().await?;
-    let mut errs = FieldErrors::default();
-    let ip = match input
-        .get("ip")
-        .and_then(Value::as_str)
-        .and_then(canonical_ip)
-    {
-        Some(ip) => ip,
-        None => {
-            errs.add("ip", "must be an IPv4 or IPv6 address");
-            String::new()
-        }
-    };
-    let reason = match input.get("reason") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.chars().count() <= 200 => Some(s.clone()),
-        Some(_) => {
-            errs.add("reason", "must be a string of at most 200 characters");
-            None
-        }
-    };
-    let ttl = match input.get("ttl_seconds") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64() {
-            Some(n) if (60..=365 * 24 * 3600).contains(&n) => Some(n as i64),
-            _ => {
-                errs.add("ttl_seconds", "must be an integer from 60 to 31536000");
-                None
-            }
-        },
-    };
-    if let Some(o) = input.as_object() {
-        for k in o
-            .keys()
-            .filter(|k| !["ip", "reason", "ttl_seconds"].contains(&k.as_str()))
-        {
-            errs.add(k, "is not a known field");
-        }
-    }
-    errs.into_result()?;
+    let BlockIp {
+        ip,
+        reason,
+        ttl_seconds: ttl,
+    } = inputs::validate_block_ip(&input)?;
     if guard::client_ip(&cx.req)
         .as_deref()
         .and_then(canonical_ip)

@@ -1,7 +1,7 @@
 //! Calendar appointments: the resource and its validation (pure).
 
-use super::error::{ApiError, ApiResult, FieldErrors};
-use super::time;
+use super::error::{ApiError, ApiResult};
+use super::schema::{self, opt, req, Kind, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -33,82 +33,62 @@ pub struct NewAppointment {
     pub notes: Option<String>,
 }
 
-const FIELDS: &[&str] = &[
-    "title",
-    "customer_id",
-    "assigned_to",
-    "starts_at",
-    "ends_at",
-    "location",
-    "notes",
-];
 /// Appointments longer than this are surely a mistake.
 const MAX_DURATION_MS: i64 = 24 * 3600 * 1000;
 
-fn opt_text(v: Option<&Value>, f: &str, max: usize, errs: &mut FieldErrors) -> Option<String> {
-    match v {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) if s.chars().count() <= max => Some(s.trim().to_string()),
-        Some(_) => {
-            errs.add(f, format!("must be a string of at most {max} characters"));
-            None
-        }
-    }
-}
+/// `POST /api/calendar/appointments`.
+pub const INPUT: Shape = Shape::create(
+    "AppointmentInput",
+    &[
+        req("title", Kind::Text(200)),
+        opt("customer_id", Kind::Ref("customers")),
+        opt("assigned_to", Kind::Ref("users")),
+        req("starts_at", Kind::DateTime),
+        req("ends_at", Kind::DateTime),
+        opt("location", Kind::Text(300)).blank_is_null(),
+        opt("notes", Kind::Text(2000)).blank_is_null(),
+    ],
+    &[
+        "ends_at must be after starts_at, and at most 24 hours after it.",
+        "customer_id must name a customer of the tenant; assigned_to defaults to the caller.",
+    ],
+);
+
+/// `PUT /api/calendar/appointments/:id/complete` (the body may be empty).
+pub const COMPLETE: Shape = Shape::create(
+    "AppointmentCompleteInput",
+    &[opt("outcome", Kind::Str(0, 2000))],
+    &[],
+)
+.open();
 
 pub fn validate(body: &Value) -> ApiResult<NewAppointment> {
-    let mut errs = FieldErrors::default();
-    let Some(o) = body.as_object() else {
-        errs.add("body", "must be a JSON object");
-        return Err(ApiError::validation(errs));
-    };
-    for k in o.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-        errs.add(k, "is not a known field");
-    }
-    let title = match o.get("title") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 200 => {
-            Some(s.trim().to_string())
-        }
-        _ => {
-            errs.add("title", "is required (1-200 characters)");
-            None
-        }
-    };
-    let starts = time::required(o.get("starts_at"), "starts_at", &mut errs);
-    let ends = time::required(o.get("ends_at"), "ends_at", &mut errs);
-    if let (Some(s), Some(e)) = (starts, ends) {
+    let (v, mut errs) = schema::check(&INPUT, body);
+    if let (Some(s), Some(e)) = (v.ms("starts_at"), v.ms("ends_at")) {
         if e <= s {
             errs.add("ends_at", "must be after starts_at");
         } else if e - s > MAX_DURATION_MS {
             errs.add("ends_at", "an appointment lasts at most 24 hours");
         }
     }
-    let id_of = |f: &str, errs: &mut FieldErrors| match o.get(f) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if super::auth::valid_user_id(s) => Some(s.clone()),
-        Some(_) => {
-            errs.add(f, "must be an id");
-            None
-        }
-    };
-    let customer_id = id_of("customer_id", &mut errs);
-    let assigned_to = id_of("assigned_to", &mut errs);
-    let location = opt_text(o.get("location"), "location", 300, &mut errs);
-    let notes = opt_text(o.get("notes"), "notes", 2000, &mut errs);
     errs.into_result()?;
-    match (title, starts, ends) {
-        (Some(title), Some(s), Some(e)) => Ok(NewAppointment {
+    match (v.str("title"), v.str("starts_at"), v.str("ends_at")) {
+        (Some(title), Some(starts_at), Some(ends_at)) => Ok(NewAppointment {
             title,
-            customer_id,
-            assigned_to,
-            starts_at: time::format_ms(s),
-            ends_at: time::format_ms(e),
-            location,
-            notes,
+            customer_id: v.str("customer_id"),
+            assigned_to: v.str("assigned_to"),
+            starts_at,
+            ends_at,
+            location: v.str("location"),
+            notes: v.str("notes"),
         }),
         _ => Err(ApiError::internal()),
     }
+}
+
+/// The completion body `{"outcome"?}`: the outcome as given, if any.
+pub fn validate_complete(body: &Value) -> ApiResult<Option<String>> {
+    Ok(schema::validate(&COMPLETE, body)?.str("outcome"))
 }
 
 #[cfg(test)]

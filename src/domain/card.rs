@@ -1,6 +1,7 @@
 //! Digital business cards: the resource, its public view and validation (pure).
 
-use super::error::{ApiError, ApiResult, FieldErrors};
+use super::error::{ApiError, ApiResult};
+use super::schema::{self, opt, req, Kind, Pattern, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -65,69 +66,57 @@ pub fn valid_slug(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// A card's slug (global, in its public URL).
+pub const SLUG: Pattern = Pattern {
+    test: valid_slug,
+    regex: "^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$",
+    max_len: None,
+    problem: "3-48 of a-z, 0-9 and inner '-'",
+    example: "jane-doe",
+};
+
+pub const SCAN_SOURCES: &[&str] = &["qr", "nfc", "link"];
+
+/// `POST /api/cards`.
+pub const INPUT: Shape = Shape::create(
+    "CardInput",
+    &[
+        req("slug", Kind::Pattern(&SLUG)),
+        req("display_name", Kind::Text(120)),
+        opt("title", Kind::Text(120)).blank_is_null(),
+        opt("phone", Kind::Phone).blank_is_null(),
+        opt("email", Kind::Email).blank_is_null(),
+        opt("bio", Kind::Text(1000)).blank_is_null(),
+    ],
+    &["slug must be free across all tenants (409 when taken)."],
+);
+
+/// `POST /api/cards/:id/scan` (public; the body may be empty).
+pub const SCAN: Shape = Shape::create(
+    "CardScanInput",
+    &[opt("source", Kind::Enum(SCAN_SOURCES))],
+    &[],
+)
+.open();
+
 pub fn validate(body: &Value) -> ApiResult<NewCard> {
-    let mut errs = FieldErrors::default();
-    let Some(o) = body.as_object() else {
-        errs.add("body", "must be a JSON object");
-        return Err(ApiError::validation(errs));
-    };
-    for k in o.keys().filter(|k| {
-        !["slug", "display_name", "title", "phone", "email", "bio"].contains(&k.as_str())
-    }) {
-        errs.add(k, "is not a known field");
-    }
-    let slug = match o.get("slug").and_then(Value::as_str) {
-        Some(s) if valid_slug(s) => Some(s.to_string()),
-        _ => {
-            errs.add("slug", "3-48 of a-z, 0-9 and inner '-'");
-            None
-        }
-    };
-    let name = match o.get("display_name").and_then(Value::as_str).map(str::trim) {
-        Some(s) if !s.is_empty() && s.chars().count() <= 120 => Some(s.to_string()),
-        _ => {
-            errs.add("display_name", "is required (1-120 characters)");
-            None
-        }
-    };
-    let mut opt = |f: &str, max: usize| match o.get(f) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.chars().count() <= max => {
-            Some(s.trim().to_string()).filter(|s| !s.is_empty())
-        }
-        Some(_) => {
-            errs.add(f, format!("must be a string of at most {max} characters"));
-            None
-        }
-    };
-    let title = opt("title", 120);
-    let phone = opt("phone", 32);
-    let email = opt("email", 254);
-    let bio = opt("bio", 1000);
-    if phone
-        .as_deref()
-        .is_some_and(|p| !super::customer::valid_phone(p))
-    {
-        errs.add("phone", "is not a valid phone number");
-    }
-    if email
-        .as_deref()
-        .is_some_and(|e| !super::customer::valid_email(e))
-    {
-        errs.add("email", "is not a valid email address");
-    }
-    errs.into_result()?;
-    match (slug, name) {
+    let v = schema::validate(&INPUT, body)?;
+    match (v.str("slug"), v.str("display_name")) {
         (Some(slug), Some(display_name)) => Ok(NewCard {
             slug,
             display_name,
-            title,
-            phone,
-            email,
-            bio,
+            title: v.str("title"),
+            phone: v.str("phone"),
+            email: v.str("email"),
+            bio: v.str("bio"),
         }),
         _ => Err(ApiError::internal()),
     }
+}
+
+/// A scan's body `{"source"?: "qr"|"nfc"|"link"}`: the source, if given.
+pub fn validate_scan(body: &Value) -> ApiResult<Option<String>> {
+    Ok(schema::validate(&SCAN, body)?.str("source"))
 }
 
 #[cfg(test)]

@@ -1,14 +1,51 @@
 //! CRM interactions and follow-ups: resource shapes and validation rules (pure).
 
-use super::error::{ApiError, ApiResult, FieldErrors};
-use super::time;
+use super::error::{ApiError, ApiResult};
+use super::schema::{self, opt, req, Kind, Shape, VERSION};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub const INTERACTION_TYPES: &[&str] = &["call", "email", "meeting", "sms", "viewing", "note"];
 pub const FOLLOWUP_STATUSES: &[&str] = &["open", "done", "cancelled"];
-const SUMMARY_MAX: usize = 2000;
-const NOTE_MAX: usize = 2000;
+
+/// `POST /api/crm/interactions`.
+pub const INTERACTION_INPUT: Shape = Shape::create(
+    "InteractionInput",
+    &[
+        req("customer_id", Kind::Ref("customers")),
+        req("type", Kind::Enum(INTERACTION_TYPES)),
+        req("summary", Kind::Text(2000)),
+        opt("occurred_at", Kind::DateTime).not_null(),
+    ],
+    &["customer_id must name a customer of the tenant."],
+);
+
+/// `POST /api/crm/followups`.
+pub const FOLLOWUP_INPUT: Shape = Shape::create(
+    "FollowupInput",
+    &[
+        req("customer_id", Kind::Ref("customers")),
+        opt("assigned_to", Kind::Ref("users")).not_null(),
+        req("due_at", Kind::DateTime),
+        opt("note", Kind::Text(2000)),
+    ],
+    &[
+        "customer_id must name a customer of the tenant.",
+        "assigned_to (default: the caller) must name a user of the tenant.",
+    ],
+);
+
+/// `PUT /api/crm/followups/:id`.
+pub const FOLLOWUP_PATCH: Shape = Shape::patch(
+    "FollowupPatch",
+    &[
+        opt("status", Kind::Enum(FOLLOWUP_STATUSES)).not_null(),
+        opt("due_at", Kind::DateTime).not_null(),
+        opt("note", Kind::Text(2000)),
+        VERSION,
+    ],
+    &[],
+);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interaction {
@@ -37,91 +74,6 @@ pub struct Followup {
     pub version: i64,
 }
 
-fn object<'a>(
-    body: &'a Value,
-    allowed: &[&str],
-    errs: &mut FieldErrors,
-) -> Option<&'a Map<String, Value>> {
-    let Some(o) = body.as_object() else {
-        errs.add("body", "must be a JSON object");
-        return None;
-    };
-    for k in o.keys().filter(|k| !allowed.contains(&k.as_str())) {
-        errs.add(k, "is not a known field");
-    }
-    Some(o)
-}
-
-fn id_field(
-    o: &Map<String, Value>,
-    f: &str,
-    required: bool,
-    errs: &mut FieldErrors,
-) -> Option<String> {
-    match o.get(f) {
-        None if required => {
-            errs.add(f, "is required");
-            None
-        }
-        None => None,
-        Some(Value::String(s)) if super::ids::valid_path_id(s) || super::auth::valid_user_id(s) => {
-            Some(s.clone())
-        }
-        Some(_) => {
-            errs.add(f, "must be an id");
-            None
-        }
-    }
-}
-
-fn text(
-    o: &Map<String, Value>,
-    f: &str,
-    max: usize,
-    required: bool,
-    errs: &mut FieldErrors,
-) -> Option<String> {
-    match o.get(f) {
-        None | Some(Value::Null) if required => {
-            errs.add(f, "is required");
-            None
-        }
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
-            Some(s.trim().to_string())
-        }
-        Some(_) => {
-            errs.add(
-                f,
-                format!("must be a non-empty string of at most {max} characters"),
-            );
-            None
-        }
-    }
-}
-
-/// An RFC 3339 time, normalised to UTC milliseconds `…Z`.
-fn when(o: &Map<String, Value>, f: &str, required: bool, errs: &mut FieldErrors) -> Option<String> {
-    match o.get(f) {
-        None if required => {
-            errs.add(f, "is required");
-            None
-        }
-        None => None,
-        Some(Value::String(s)) => match time::parse_rfc3339(s) {
-            Some(ms) => Some(time::format_ms(ms)),
-            None => {
-                errs.add(f, "must be an RFC 3339 time, e.g. 2026-11-23T10:00:00Z");
-                None
-            }
-        },
-        Some(_) => {
-            errs.add(f, "must be an RFC 3339 time string");
-            None
-        }
-    }
-}
-
 #[derive(Debug)]
 pub struct NewInteraction {
     pub customer_id: String,
@@ -131,35 +83,13 @@ pub struct NewInteraction {
 }
 
 pub fn validate_interaction(body: &Value) -> ApiResult<NewInteraction> {
-    let mut errs = FieldErrors::default();
-    let o = object(
-        body,
-        &["customer_id", "type", "summary", "occurred_at"],
-        &mut errs,
-    );
-    let (mut c, mut k, mut s, mut w) = (None, None, None, None);
-    if let Some(o) = o {
-        c = id_field(o, "customer_id", true, &mut errs);
-        k = match o.get("type").and_then(Value::as_str) {
-            Some(t) if INTERACTION_TYPES.contains(&t) => Some(t.to_string()),
-            _ => {
-                errs.add(
-                    "type",
-                    format!("must be one of: {}", INTERACTION_TYPES.join(", ")),
-                );
-                None
-            }
-        };
-        s = text(o, "summary", SUMMARY_MAX, true, &mut errs);
-        w = when(o, "occurred_at", false, &mut errs);
-    }
-    errs.into_result()?;
-    match (c, k, s) {
+    let v = schema::validate(&INTERACTION_INPUT, body)?;
+    match (v.str("customer_id"), v.str("type"), v.str("summary")) {
         (Some(customer_id), Some(kind), Some(summary)) => Ok(NewInteraction {
             customer_id,
             kind,
             summary,
-            occurred_at: w,
+            occurred_at: v.str("occurred_at"),
         }),
         _ => Err(ApiError::internal()),
     }
@@ -174,26 +104,13 @@ pub struct NewFollowup {
 }
 
 pub fn validate_followup(body: &Value) -> ApiResult<NewFollowup> {
-    let mut errs = FieldErrors::default();
-    let o = object(
-        body,
-        &["customer_id", "assigned_to", "due_at", "note"],
-        &mut errs,
-    );
-    let (mut c, mut a, mut d, mut n) = (None, None, None, None);
-    if let Some(o) = o {
-        c = id_field(o, "customer_id", true, &mut errs);
-        a = id_field(o, "assigned_to", false, &mut errs);
-        d = when(o, "due_at", true, &mut errs);
-        n = text(o, "note", NOTE_MAX, false, &mut errs);
-    }
-    errs.into_result()?;
-    match (c, d) {
+    let v = schema::validate(&FOLLOWUP_INPUT, body)?;
+    match (v.str("customer_id"), v.str("due_at")) {
         (Some(customer_id), Some(due_at)) => Ok(NewFollowup {
             customer_id,
-            assigned_to: a,
+            assigned_to: v.str("assigned_to"),
             due_at,
-            note: n,
+            note: v.str("note"),
         }),
         _ => Err(ApiError::internal()),
     }
@@ -208,29 +125,12 @@ pub struct FollowupChange {
 }
 
 pub fn validate_followup_change(body: &Value) -> ApiResult<FollowupChange> {
-    let mut errs = FieldErrors::default();
-    let mut ch = FollowupChange::default();
-    if let Some(o) = object(body, &["status", "due_at", "note"], &mut errs) {
-        if o.is_empty() {
-            errs.add("body", "give at least one of: status, due_at, note");
-        }
-        match o.get("status") {
-            None => {}
-            Some(Value::String(s)) if FOLLOWUP_STATUSES.contains(&s.as_str()) => {
-                ch.status = Some(s.clone())
-            }
-            Some(_) => errs.add(
-                "status",
-                format!("must be one of: {}", FOLLOWUP_STATUSES.join(", ")),
-            ),
-        }
-        ch.due_at = when(o, "due_at", false, &mut errs);
-        if o.contains_key("note") {
-            ch.note = Some(text(o, "note", NOTE_MAX, false, &mut errs));
-        }
-    }
-    errs.into_result()?;
-    Ok(ch)
+    let v = schema::validate(&FOLLOWUP_PATCH, body)?;
+    Ok(FollowupChange {
+        status: v.str("status"),
+        due_at: v.str("due_at"),
+        note: v.opt_str("note"),
+    })
 }
 
 /// Applies a change to a follow-up: the result and the event it emits.

@@ -1,16 +1,29 @@
 //! CRM customer: the resource shape and its validation rules (create and partial update).
 
-use super::error::{ApiError, ApiResult, FieldErrors};
+use super::error::{ApiError, ApiResult};
+use super::schema::{self, dflt, opt, req, Field, Kind, Shape, Values, VERSION};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub const STATUSES: &[&str] = &["lead", "prospect", "active", "inactive", "closed"];
-const NAME_MAX: usize = 200;
-const EMAIL_MAX: usize = 254;
-const PHONE_MAX: usize = 32;
-const SOURCE_MAX: usize = 100;
-const NOTES_MAX: usize = 5000;
-const FIELDS: &[&str] = &["name", "email", "phone", "status", "source", "notes"];
+
+const FIELDS: [Field; 6] = [
+    req("name", Kind::Text(200)),
+    opt("email", Kind::Email).blank_is_null(),
+    opt("phone", Kind::Phone).blank_is_null(),
+    dflt("status", Kind::Enum(STATUSES), "\"lead\"").not_null(),
+    opt("source", Kind::Text(100)).blank_is_null(),
+    opt("notes", Kind::Text(5000)).blank_is_null(),
+];
+const PATCH_FIELDS: [Field; 7] = [
+    FIELDS[0], FIELDS[1], FIELDS[2], FIELDS[3], FIELDS[4], FIELDS[5], VERSION,
+];
+/// `POST /api/crm/customers`.
+pub const INPUT: Shape = Shape::create("CustomerInput", &FIELDS, &[]);
+/// `PUT /api/crm/customers/:id`.
+pub const PATCH: Shape = Shape::patch("CustomerPatch", &PATCH_FIELDS, &[]);
+/// `POST /api/crm/customers/:id/sms`.
+pub const SMS: Shape = Shape::create("SmsInput", &[req("message", Kind::Text(480))], &[]);
 
 /// A customer as the REST API returns it (and as events carry it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,120 +60,32 @@ impl CustomerFields {
 }
 
 pub fn validate_create(body: &Value) -> ApiResult<CustomerFields> {
-    validate(body, true)
+    schema::validate(&INPUT, body).map(fields)
 }
 
 pub fn validate_update(body: &Value) -> ApiResult<CustomerFields> {
-    let f = validate(body, false)?;
-    if f.is_empty() {
-        let mut e = FieldErrors::default();
-        e.add(
-            "body",
-            format!("give at least one of: {}", FIELDS.join(", ")),
-        );
-        e.into_result()?;
-    }
-    Ok(f)
+    schema::validate(&PATCH, body).map(fields)
 }
 
-fn validate(body: &Value, create: bool) -> ApiResult<CustomerFields> {
-    let mut errs = FieldErrors::default();
-    let Some(obj) = body.as_object() else {
-        errs.add("body", "must be a JSON object");
-        return Err(super::error::ApiError::validation(errs));
-    };
-    for k in obj.keys() {
-        if !FIELDS.contains(&k.as_str()) {
-            errs.add(k, "is not a known field");
-        }
-    }
-    let mut out = CustomerFields::default();
-    match obj.get("name") {
-        None if create => errs.add("name", "is required"),
-        None => {}
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            if s.is_empty() {
-                errs.add("name", "must not be empty");
-            } else if s.chars().count() > NAME_MAX {
-                errs.add("name", format!("must be at most {NAME_MAX} characters"));
-            } else {
-                out.name = Some(s.to_string());
-            }
-        }
-        Some(_) => errs.add("name", "must be a string"),
-    }
-    out.email = optional_text(obj, "email", EMAIL_MAX, &mut errs, |s| {
-        valid_email(s)
-            .then(|| s.to_ascii_lowercase())
-            .ok_or("is not a valid email address")
-    });
-    out.phone = optional_text(obj, "phone", PHONE_MAX, &mut errs, |s| {
-        valid_phone(s)
-            .then(|| s.to_string())
-            .ok_or("is not a valid phone number")
-    });
-    out.source = optional_text(obj, "source", SOURCE_MAX, &mut errs, |s| Ok(s.to_string()));
-    out.notes = optional_text(obj, "notes", NOTES_MAX, &mut errs, |s| Ok(s.to_string()));
-    match obj.get("status") {
-        None => {}
-        Some(Value::String(s)) if STATUSES.contains(&s.as_str()) => out.status = Some(s.clone()),
-        Some(_) => errs.add("status", format!("must be one of: {}", STATUSES.join(", "))),
-    }
-    errs.into_result()?;
-    Ok(out)
-}
-
-fn optional_text(
-    obj: &Map<String, Value>,
-    field: &str,
-    max: usize,
-    errs: &mut FieldErrors,
-    check: impl Fn(&str) -> Result<String, &'static str>,
-) -> Option<Option<String>> {
-    match obj.get(field)? {
-        Value::Null => Some(None),
-        Value::String(s) => {
-            let s = s.trim();
-            if s.is_empty() {
-                return Some(None);
-            }
-            if s.chars().count() > max {
-                errs.add(field, format!("must be at most {max} characters"));
-                return None;
-            }
-            match check(s) {
-                Ok(v) => Some(Some(v)),
-                Err(p) => {
-                    errs.add(field, p);
-                    None
-                }
-            }
-        }
-        _ => {
-            errs.add(field, "must be a string or null");
-            None
-        }
+fn fields(v: Values) -> CustomerFields {
+    CustomerFields {
+        name: v.str("name"),
+        email: v
+            .opt_str("email")
+            .map(|e| e.map(|e| e.to_ascii_lowercase())),
+        phone: v.opt_str("phone"),
+        status: v.str("status"),
+        source: v.opt_str("source"),
+        notes: v.opt_str("notes"),
     }
 }
 
 pub fn valid_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    schema::valid_email(s)
 }
 
 pub fn valid_phone(s: &str) -> bool {
-    let digits = s.chars().filter(char::is_ascii_digit).count();
-    (5..=20).contains(&digits)
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.'))
+    schema::valid_phone(s)
 }
 
 /// Applies validated fields to an existing customer (partial update).
@@ -207,25 +132,9 @@ pub fn build(id: String, f: CustomerFields, created_by: &str, now_iso: &str) -> 
 
 /// The body of `POST /api/crm/customers/:id/sms`: `{"message": 1-480 characters}`.
 pub fn sms_message(body: &Value) -> ApiResult<String> {
-    let mut errs = FieldErrors::default();
-    let Some(o) = body.as_object() else {
-        errs.add("body", "must be a JSON object");
-        return Err(ApiError::validation(errs));
-    };
-    for k in o.keys().filter(|k| k.as_str() != "message") {
-        errs.add(k, "is not a known field");
-    }
-    let msg = match o.get("message") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 480 => {
-            Some(s.trim().to_string())
-        }
-        _ => {
-            errs.add("message", "is required (1-480 characters)");
-            None
-        }
-    };
-    errs.into_result()?;
-    msg.ok_or_else(|| ApiError::field("message", "is required"))
+    schema::validate(&SMS, body)?
+        .str("message")
+        .ok_or_else(ApiError::internal)
 }
 
 #[cfg(test)]

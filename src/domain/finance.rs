@@ -1,13 +1,13 @@
 //! Finance rules (pure): sales, payments and commissions, money as integer minor units
 //! with a currency, commission rates and their resolution, and the no-overpay rule.
 
-use super::error::{ApiError, ApiResult, FieldErrors};
-use super::time;
+use super::error::{ApiError, ApiResult};
+use super::schema::{self, opt, req, Kind, Shape};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The largest amount accepted (10^13 minor units: 100 billion in a 2-decimal currency).
-pub const MAX_MINOR: i64 = 10_000_000_000_000;
+pub const MAX_MINOR: i64 = schema::MAX_MINOR;
 /// Built-in commission rate when neither the broker nor the tenant has one: 3 %.
 pub const DEFAULT_RATE_BPS: i64 = 300;
 pub const METHODS: &[&str] = &["cash", "card", "transfer", "check", "other"];
@@ -91,20 +91,20 @@ pub fn check_rate_override(
     }
 }
 
+/// Commission rates: basis points.
+const RATE: Kind = Kind::Int(0, 10_000);
+
+/// `PUT /api/finance/settings`.
+pub const SETTINGS_INPUT: Shape = Shape::create(
+    "FinanceSettingsInput",
+    &[req("broker_rate_override_max_bps", RATE).or_null()],
+    &[],
+);
+
 /// `PUT /api/finance/settings` `{"broker_rate_override_max_bps": 0-10000 | null}` (null:
 /// brokers may not set a sale's rate).
 pub fn validate_settings(body: &Value) -> ApiResult<Option<i64>> {
-    let mut errs = FieldErrors::default();
-    let f = "broker_rate_override_max_bps";
-    let Some(o) = object(body, &[f], &mut errs) else {
-        return Err(ApiError::validation(errs));
-    };
-    if !o.contains_key(f) {
-        errs.add(f, "is required: basis points from 0 to 10000, or null");
-    }
-    let max = rate(o.get(f), f, false, &mut errs);
-    errs.into_result()?;
-    Ok(max)
+    Ok(schema::validate(&SETTINGS_INPUT, body)?.int("broker_rate_override_max_bps"))
 }
 
 /// A payment is accepted only in the sale's currency and up to its balance.
@@ -140,95 +140,51 @@ pub fn sale_status(total: i64, paid: i64) -> &'static str {
     }
 }
 
-fn object<'a>(
-    body: &'a Value,
-    fields: &[&str],
-    errs: &mut FieldErrors,
-) -> Option<&'a Map<String, Value>> {
-    let Some(o) = body.as_object() else {
-        errs.add("body", "must be a JSON object");
-        return None;
-    };
-    for k in o.keys().filter(|k| !fields.contains(&k.as_str())) {
-        errs.add(k, "is not a known field");
-    }
-    Some(o)
-}
+/// `POST /api/finance/sales`.
+pub const SALE_INPUT: Shape = Shape::create(
+    "SaleInput",
+    &[
+        req("customer_id", Kind::Ref("customers")),
+        opt("property_id", Kind::Ref("properties")),
+        opt("broker_id", Kind::Ref("users")),
+        req("total_minor", Kind::Money),
+        req("currency", Kind::Currency),
+        opt("commission_rate_bps", RATE),
+        opt("sold_at", Kind::DateTime),
+        opt("notes", Kind::Text(2000)).blank_is_null(),
+    ],
+    &[
+        "customer_id and property_id must name rows of the tenant; broker_id (default: the \
+         caller) a broker or admin of the tenant, and only admins name another one (403).",
+        "commission_rate_bps: admins may set any rate; brokers only up to the tenant's \
+         broker_rate_override_max_bps, and not at all while it is null (403).",
+    ],
+);
 
-pub fn money(v: Option<&Value>, f: &str, errs: &mut FieldErrors) -> Option<i64> {
-    match v.and_then(Value::as_i64) {
-        Some(n) if (1..=MAX_MINOR).contains(&n) => Some(n),
-        _ => {
-            errs.add(f, "is required, an integer of minor units from 1 to 10^13");
-            None
-        }
-    }
-}
+/// `POST /api/finance/payments`.
+pub const PAYMENT_INPUT: Shape = Shape::create(
+    "PaymentInput",
+    &[
+        req("sale_id", Kind::Ref("sales")),
+        req("amount_minor", Kind::Money),
+        req("currency", Kind::Currency),
+        req("method", Kind::Enum(METHODS)),
+        opt("reference", Kind::Text(200)).blank_is_null(),
+        opt("received_at", Kind::DateTime),
+    ],
+    &[
+        "sale_id must name a sale of the tenant that the caller may read.",
+        "currency must be the sale's currency.",
+        "amount_minor must not exceed the sale's balance (409).",
+    ],
+);
 
-pub fn currency(v: Option<&Value>, errs: &mut FieldErrors) -> Option<String> {
-    match v.and_then(Value::as_str) {
-        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Some(c.to_string()),
-        _ => {
-            errs.add("currency", "is required, an ISO 4217 code such as EUR");
-            None
-        }
-    }
-}
-
-fn rate(v: Option<&Value>, f: &str, required: bool, errs: &mut FieldErrors) -> Option<i64> {
-    match v {
-        None | Some(Value::Null) if !required => None,
-        None | Some(Value::Null) => {
-            errs.add(f, "is required, basis points from 0 to 10000");
-            None
-        }
-        Some(x) => match x.as_i64() {
-            Some(n) if (0..=10_000).contains(&n) => Some(n),
-            _ => {
-                errs.add(f, "must be basis points, an integer from 0 to 10000");
-                None
-            }
-        },
-    }
-}
-
-fn id(o: &Map<String, Value>, f: &str, required: bool, errs: &mut FieldErrors) -> Option<String> {
-    match o.get(f) {
-        None | Some(Value::Null) if !required => None,
-        Some(Value::String(s)) if super::auth::valid_user_id(s) => Some(s.clone()),
-        _ => {
-            errs.add(
-                f,
-                if required {
-                    "is required, an id"
-                } else {
-                    "must be an id"
-                },
-            );
-            None
-        }
-    }
-}
-
-fn opt_text(o: &Map<String, Value>, f: &str, max: usize, errs: &mut FieldErrors) -> Option<String> {
-    match o.get(f) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.chars().count() <= max => {
-            Some(s.trim().to_string()).filter(|s| !s.is_empty())
-        }
-        Some(_) => {
-            errs.add(f, format!("must be a string of at most {max} characters"));
-            None
-        }
-    }
-}
-
-fn opt_time(o: &Map<String, Value>, f: &str, errs: &mut FieldErrors) -> Option<String> {
-    match o.get(f) {
-        None | Some(Value::Null) => None,
-        v => time::required(v, f, errs).map(time::format_ms),
-    }
-}
+/// `PUT /api/finance/commission-rates`.
+pub const RATE_INPUT: Shape = Shape::create(
+    "CommissionRateInput",
+    &[opt("broker_id", Kind::Ref("users")), req("rate_bps", RATE)],
+    &["Without broker_id the rate is the tenant's default."],
+);
 
 #[derive(Debug, PartialEq)]
 pub struct NewSale {
@@ -243,44 +199,21 @@ pub struct NewSale {
 }
 
 pub fn validate_sale(body: &Value) -> ApiResult<NewSale> {
-    let mut errs = FieldErrors::default();
-    let fields = [
-        "customer_id",
-        "property_id",
-        "broker_id",
-        "total_minor",
-        "currency",
-        "commission_rate_bps",
-        "sold_at",
-        "notes",
-    ];
-    let Some(o) = object(body, &fields, &mut errs) else {
-        return Err(ApiError::validation(errs));
-    };
-    let customer_id = id(o, "customer_id", true, &mut errs);
-    let property_id = id(o, "property_id", false, &mut errs);
-    let broker_id = id(o, "broker_id", false, &mut errs);
-    let total = money(o.get("total_minor"), "total_minor", &mut errs);
-    let cur = currency(o.get("currency"), &mut errs);
-    let rate_bps = rate(
-        o.get("commission_rate_bps"),
-        "commission_rate_bps",
-        false,
-        &mut errs,
-    );
-    let sold_at = opt_time(o, "sold_at", &mut errs);
-    let notes = opt_text(o, "notes", 2000, &mut errs);
-    errs.into_result()?;
-    match (customer_id, total, cur) {
+    let v = schema::validate(&SALE_INPUT, body)?;
+    match (
+        v.str("customer_id"),
+        v.int("total_minor"),
+        v.str("currency"),
+    ) {
         (Some(customer_id), Some(total_minor), Some(currency)) => Ok(NewSale {
             customer_id,
-            property_id,
-            broker_id,
+            property_id: v.str("property_id"),
+            broker_id: v.str("broker_id"),
             total_minor,
             currency,
-            commission_rate_bps: rate_bps,
-            sold_at,
-            notes,
+            commission_rate_bps: v.int("commission_rate_bps"),
+            sold_at: v.str("sold_at"),
+            notes: v.str("notes"),
         }),
         _ => Err(ApiError::internal()),
     }
@@ -297,42 +230,20 @@ pub struct NewPayment {
 }
 
 pub fn validate_payment(body: &Value) -> ApiResult<NewPayment> {
-    let mut errs = FieldErrors::default();
-    let fields = [
-        "sale_id",
-        "amount_minor",
-        "currency",
-        "method",
-        "reference",
-        "received_at",
-    ];
-    let Some(o) = object(body, &fields, &mut errs) else {
-        return Err(ApiError::validation(errs));
-    };
-    let sale_id = id(o, "sale_id", true, &mut errs);
-    let amount = money(o.get("amount_minor"), "amount_minor", &mut errs);
-    let cur = currency(o.get("currency"), &mut errs);
-    let method = match o.get("method").and_then(Value::as_str) {
-        Some(m) if METHODS.contains(&m) => Some(m.to_string()),
-        _ => {
-            errs.add(
-                "method",
-                format!("is required, one of: {}", METHODS.join(", ")),
-            );
-            None
-        }
-    };
-    let reference = opt_text(o, "reference", 200, &mut errs);
-    let received_at = opt_time(o, "received_at", &mut errs);
-    errs.into_result()?;
-    match (sale_id, amount, cur, method) {
+    let v = schema::validate(&PAYMENT_INPUT, body)?;
+    match (
+        v.str("sale_id"),
+        v.int("amount_minor"),
+        v.str("currency"),
+        v.str("method"),
+    ) {
         (Some(sale_id), Some(amount_minor), Some(currency), Some(method)) => Ok(NewPayment {
             sale_id,
             amount_minor,
             currency,
             method,
-            reference,
-            received_at,
+            reference: v.str("reference"),
+            received_at: v.str("received_at"),
         }),
         _ => Err(ApiError::internal()),
     }
@@ -340,14 +251,11 @@ pub fn validate_payment(body: &Value) -> ApiResult<NewPayment> {
 
 /// `PUT /api/finance/commission-rates` `{broker_id?, rate_bps}` (absent broker = tenant default).
 pub fn validate_rate(body: &Value) -> ApiResult<(Option<String>, i64)> {
-    let mut errs = FieldErrors::default();
-    let Some(o) = object(body, &["broker_id", "rate_bps"], &mut errs) else {
-        return Err(ApiError::validation(errs));
-    };
-    let broker = id(o, "broker_id", false, &mut errs);
-    let r = rate(o.get("rate_bps"), "rate_bps", true, &mut errs);
-    errs.into_result()?;
-    Ok((broker, r.ok_or_else(ApiError::internal)?))
+    let v = schema::validate(&RATE_INPUT, body)?;
+    Ok((
+        v.str("broker_id"),
+        v.int("rate_bps").ok_or_else(ApiError::internal)?,
+    ))
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! token format and rotation decision, and the failed-login rate-limit window math.
 
 use super::auth::{valid_tenant_id, PulseClaims};
-use super::error::{ApiError, ApiResult, FieldErrors};
+use super::error::{ApiError, ApiResult};
+use super::schema::{self, req, Kind, Pattern, Shape};
 use chrono::{DateTime, Duration, Utc};
 use jwt_compact::alg::{Hs256, Hs256Key};
 use jwt_compact::{AlgorithmExt, Claims, Header};
@@ -29,81 +30,51 @@ pub struct LoginInput {
     pub password: String,
 }
 
+/// A tenant id as a login names it.
+pub const TENANT: Pattern = Pattern {
+    test: valid_tenant_id,
+    regex: "^[A-Za-z0-9_-]{1,64}$",
+    max_len: None,
+    problem: "must be a tenant id (letters, digits, '-', '_')",
+    example: "demo",
+};
+
+/// `POST /api/auth/login`.
+pub const LOGIN: Shape = Shape::create(
+    "LoginInput",
+    &[
+        req("tenant", Kind::Pattern(&TENANT)),
+        req("email", Kind::Str(1, 254)),
+        req("password", Kind::Str(1, super::password::MAX_LEN)),
+    ],
+    &[],
+);
+
+/// `POST /api/auth/refresh` and `POST /api/auth/logout`.
+pub const REFRESH: Shape = Shape::create(
+    "RefreshInput",
+    &[req("refresh_token", Kind::Str(1, 512))],
+    &[],
+);
+
 /// `{"email","password","tenant"}`, all required strings. Email is matched lower-cased.
 pub fn validate_login(body: &Value) -> ApiResult<LoginInput> {
-    let mut errs = FieldErrors::default();
-    let Some(obj) = body.as_object() else {
-        errs.add("body", "must be a JSON object");
-        return Err(ApiError::validation(errs));
-    };
-    for k in obj.keys() {
-        if !["email", "password", "tenant"].contains(&k.as_str()) {
-            errs.add(k, "is not a known field");
-        }
+    let v = schema::validate(&LOGIN, body)?;
+    match (v.str("tenant"), v.str("email"), v.str("password")) {
+        (Some(tenant), Some(email), Some(password)) => Ok(LoginInput {
+            tenant,
+            email: email.trim().to_ascii_lowercase(),
+            password,
+        }),
+        _ => Err(ApiError::internal()),
     }
-    let mut text = |field: &str, max: usize| match obj.get(field) {
-        None | Some(Value::Null) => {
-            errs.add(field, "is required");
-            String::new()
-        }
-        Some(Value::String(s)) if s.is_empty() => {
-            errs.add(field, "must not be empty");
-            String::new()
-        }
-        Some(Value::String(s)) if s.len() > max => {
-            errs.add(field, format!("must be at most {max} bytes"));
-            String::new()
-        }
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => {
-            errs.add(field, "must be a string");
-            String::new()
-        }
-    };
-    let tenant = text("tenant", 64);
-    let email = text("email", 254).trim().to_ascii_lowercase();
-    let password = text("password", super::password::MAX_LEN);
-    if !tenant.is_empty() && !valid_tenant_id(&tenant) {
-        errs.add("tenant", "must be a tenant id (letters, digits, '-', '_')");
-    }
-    errs.into_result()?;
-    Ok(LoginInput {
-        tenant,
-        email,
-        password,
-    })
 }
 
 /// `{"refresh_token": "..."}` → the token string.
 pub fn validate_refresh_body(body: &Value) -> ApiResult<String> {
-    let mut errs = FieldErrors::default();
-    match body.get("refresh_token") {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 512 => {
-            if let Some(o) = body.as_object() {
-                for k in o.keys().filter(|k| *k != "refresh_token") {
-                    errs.add(k, "is not a known field");
-                }
-            }
-            errs.into_result()?;
-            Ok(s.clone())
-        }
-        Some(Value::String(_)) => {
-            errs.add("refresh_token", "must be 1 to 512 characters");
-            Err(ApiError::validation(errs))
-        }
-        Some(_) => {
-            errs.add("refresh_token", "must be a string");
-            Err(ApiError::validation(errs))
-        }
-        None if !body.is_object() => {
-            errs.add("body", "must be a JSON object");
-            Err(ApiError::validation(errs))
-        }
-        None => {
-            errs.add("refresh_token", "is required");
-            Err(ApiError::validation(errs))
-        }
-    }
+    schema::validate(&REFRESH, body)?
+        .str("refresh_token")
+        .ok_or_else(ApiError::internal)
 }
 
 /// An HS256 access token with the contract's claims (and `iss`/`aud` when configured, so

@@ -11,6 +11,9 @@ pub fn make_id(prefix: &str, now_ms: i64, random_hex: &str) -> String {
     format!("{prefix}_{:012x}{rand}", now_ms.max(0))
 }
 
+/// `valid_path_id` as a regex, for the `{id}` parameters of the OpenAPI document.
+pub const PATH_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+
 /// Ids arriving in paths: bounded and plain, so they never reach SQL or logs unchecked.
 pub fn valid_path_id(id: &str) -> bool {
     !id.is_empty()

@@ -89,6 +89,21 @@ pub fn score(seeker: &Map<String, Value>, property: &Map<String, Value>) -> Opti
     (score >= THRESHOLD).then_some(Score { score, reasons })
 }
 
+/// `POST /api/matching/run` (the body may be empty).
+pub const RUN_INPUT: super::schema::Shape = super::schema::Shape::create(
+    "MatchingRunInput",
+    &[super::schema::opt(
+        "seeker_id",
+        super::schema::Kind::Ref("seekers"),
+    )],
+    &["seeker_id (default: every active seeker) must name a seeker of the tenant."],
+);
+
+/// `{seeker_id?}`: one seeker, or every active seeker.
+pub fn validate_run(body: &serde_json::Value) -> super::error::ApiResult<Option<String>> {
+    Ok(super::schema::validate(&RUN_INPUT, body)?.str("seeker_id"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod event;
 pub mod finance;
 pub mod identity;
 pub mod ids;
+pub mod inputs;
 pub mod jobs;
 pub mod matching;
 pub mod owners;

@@ -1,7 +1,7 @@
 //! Property owners, properties and seekers (pure): their schemas and rules.
 
 use super::error::FieldErrors;
-use super::schema::{dflt, no_check, opt, req, Filter, Kind, Spec};
+use super::schema::{dflt, no_check, opt, req, Field, Filter, Kind, Shape, Spec};
 use serde_json::{Map, Value};
 
 pub const PROPERTY_KINDS: &[&str] = &[
@@ -24,42 +24,55 @@ const fn eq(param: &'static str) -> Filter {
     }
 }
 
+const OWNER_FIELDS: &[Field] = &[
+    req("name", Kind::Text(200)),
+    opt("email", Kind::Email),
+    opt("phone", Kind::Phone),
+    opt("notes", Kind::Text(2000)),
+];
+pub const OWNER_INPUT: Shape = Shape::create("OwnerInput", OWNER_FIELDS, &[]);
+pub const OWNER_PATCH: Shape = Shape::patch("OwnerPatch", OWNER_FIELDS, &[]);
+
 pub const OWNER: Spec = Spec {
     name: "owner",
     table: "owners",
     id_prefix: "own",
     events: "owners:owner",
-    fields: &[
-        req("name", Kind::Text(200)),
-        opt("email", Kind::Email),
-        opt("phone", Kind::Phone),
-        opt("notes", Kind::Text(2000)),
-    ],
+    fields: OWNER_FIELDS,
+    input: &OWNER_INPUT,
+    patch: &OWNER_PATCH,
     filters: &[],
     check: no_check,
 };
+
+const PROPERTY_FIELDS: &[Field] = &[
+    opt("owner_id", Kind::Ref("owners")),
+    req("title", Kind::Text(200)),
+    req("kind", Kind::Enum(PROPERTY_KINDS)),
+    dflt("listing", Kind::Enum(LISTING_TYPES), "\"sale\""),
+    req("price_minor", Kind::Money),
+    req("currency", Kind::Currency),
+    dflt("bedrooms", Kind::Int(0, 50), "0"),
+    opt("bathrooms", Kind::Int(0, 50)),
+    opt("area_sqm", Kind::Int(1, 1_000_000)),
+    req("city", Kind::Text(100)),
+    opt("district", Kind::Text(100)),
+    opt("address", Kind::Text(300)),
+    opt("description", Kind::Text(5000)),
+    dflt("status", Kind::Enum(PROPERTY_STATUSES), "\"available\""),
+];
+const PROPERTY_RULES: &[&str] = &["owner_id must name an owner of the tenant."];
+pub const PROPERTY_INPUT: Shape = Shape::create("PropertyInput", PROPERTY_FIELDS, PROPERTY_RULES);
+pub const PROPERTY_PATCH: Shape = Shape::patch("PropertyPatch", PROPERTY_FIELDS, PROPERTY_RULES);
 
 pub const PROPERTY: Spec = Spec {
     name: "property",
     table: "properties",
     id_prefix: "prp",
     events: "owners:property",
-    fields: &[
-        opt("owner_id", Kind::Ref("owners")),
-        req("title", Kind::Text(200)),
-        req("kind", Kind::Enum(PROPERTY_KINDS)),
-        dflt("listing", Kind::Enum(LISTING_TYPES), "\"sale\""),
-        req("price_minor", Kind::Money),
-        req("currency", Kind::Currency),
-        dflt("bedrooms", Kind::Int(0, 50), "0"),
-        opt("bathrooms", Kind::Int(0, 50)),
-        opt("area_sqm", Kind::Int(1, 1_000_000)),
-        req("city", Kind::Text(100)),
-        opt("district", Kind::Text(100)),
-        opt("address", Kind::Text(300)),
-        opt("description", Kind::Text(5000)),
-        dflt("status", Kind::Enum(PROPERTY_STATUSES), "\"available\""),
-    ],
+    fields: PROPERTY_FIELDS,
+    input: &PROPERTY_INPUT,
+    patch: &PROPERTY_PATCH,
     filters: &[
         eq("kind"),
         eq("listing"),
@@ -98,26 +111,36 @@ fn seeker_rules(m: &Map<String, Value>, errs: &mut FieldErrors) {
     }
 }
 
+const SEEKER_FIELDS: &[Field] = &[
+    req("name", Kind::Text(200)),
+    opt("email", Kind::Email),
+    opt("phone", Kind::Phone),
+    opt("customer_id", Kind::Ref("customers")),
+    opt("budget_min_minor", Kind::Money),
+    req("budget_max_minor", Kind::Money),
+    req("currency", Kind::Currency),
+    dflt("cities", Kind::List(&Kind::Text(100), 0, 20), "[]"),
+    dflt("kinds", Kind::List(&Kind::Enum(PROPERTY_KINDS), 0, 6), "[]"),
+    dflt("listing", Kind::Enum(LISTING_TYPES), "\"sale\""),
+    opt("bedrooms_min", Kind::Int(0, 50)),
+    opt("notes", Kind::Text(2000)),
+    dflt("active", Kind::Bool, "true"),
+];
+const SEEKER_RULES: &[&str] = &[
+    "budget_min_minor must not exceed budget_max_minor (after a patch, too).",
+    "customer_id must name a customer of the tenant.",
+];
+pub const SEEKER_INPUT: Shape = Shape::create("SeekerInput", SEEKER_FIELDS, SEEKER_RULES);
+pub const SEEKER_PATCH: Shape = Shape::patch("SeekerPatch", SEEKER_FIELDS, SEEKER_RULES);
+
 pub const SEEKER: Spec = Spec {
     name: "seeker",
     table: "seekers",
     id_prefix: "skr",
     events: "owners:seeker",
-    fields: &[
-        req("name", Kind::Text(200)),
-        opt("email", Kind::Email),
-        opt("phone", Kind::Phone),
-        opt("customer_id", Kind::Ref("customers")),
-        opt("budget_min_minor", Kind::Money),
-        req("budget_max_minor", Kind::Money),
-        req("currency", Kind::Currency),
-        dflt("cities", Kind::List(20, 100, None), "[]"),
-        dflt("kinds", Kind::List(6, 20, Some(PROPERTY_KINDS)), "[]"),
-        dflt("listing", Kind::Enum(LISTING_TYPES), "\"sale\""),
-        opt("bedrooms_min", Kind::Int(0, 50)),
-        opt("notes", Kind::Text(2000)),
-        dflt("active", Kind::Bool, "true"),
-    ],
+    fields: SEEKER_FIELDS,
+    input: &SEEKER_INPUT,
+    patch: &SEEKER_PATCH,
     filters: &[
         eq("customer_id"),
         eq("listing"),

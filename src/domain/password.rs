@@ -12,7 +12,7 @@ pub const SALT_BYTES: usize = 16;
 pub const HASH_BYTES: usize = 32;
 pub const SCHEME: &str = "pbkdf2-sha256";
 pub const MIN_LEN: usize = 10;
-/// Bytes; bounds the work per request (HMAC pre-hashes long keys anyway).
+/// Characters; bounds the work per request (HMAC pre-hashes long keys anyway).
 pub const MAX_LEN: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,8 +114,8 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 pub fn check_new(password: &str) -> Option<String> {
     if password.chars().count() < MIN_LEN {
         Some(format!("must be at least {MIN_LEN} characters"))
-    } else if password.len() > MAX_LEN {
-        Some(format!("must be at most {MAX_LEN} bytes"))
+    } else if password.chars().count() > MAX_LEN {
+        Some(format!("must be at most {MAX_LEN} characters"))
     } else {
         None
     }

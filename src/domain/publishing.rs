@@ -2,7 +2,7 @@
 //! platform configuration, request validation, and a listing's overall status.
 
 use super::error::{ApiError, ApiResult, FieldErrors};
-use super::time;
+use super::schema::{self, opt, req, Kind, Pattern, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -81,100 +81,71 @@ pub fn parse_platforms(config: &str) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
-fn valid_platform(name: &str) -> bool {
+pub fn valid_platform(name: &str) -> bool {
     (1..=32).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// A `platforms` field: a non-empty list of distinct configured platform names, or absent
-/// (`default` then).
-fn platforms_field(
-    v: Option<&Value>,
-    configured: &[String],
-    default: Option<&[String]>,
-    errs: &mut FieldErrors,
-) -> Vec<String> {
-    match v {
-        None | Some(Value::Null) if default.is_some() => default.unwrap_or_default().to_vec(),
-        Some(Value::Array(a)) if !a.is_empty() && a.len() <= configured.len() => {
-            let mut out: Vec<String> = Vec::new();
-            for p in a {
-                match p.as_str() {
-                    Some(s) if configured.iter().any(|c| c == s) => {
-                        if !out.iter().any(|o| o == s) {
-                            out.push(s.to_string());
-                        }
-                    }
-                    _ => {
-                        errs.add(
-                            "platforms",
-                            format!("each must be one of: {}", configured.join(", ")),
-                        );
-                        return Vec::new();
-                    }
-                }
-            }
-            out
-        }
-        _ => {
-            errs.add(
-                "platforms",
-                format!(
-                    "must be a non-empty list of distinct platforms from: {}",
-                    configured.join(", ")
-                ),
-            );
-            Vec::new()
-        }
-    }
-}
+/// A platform's name.
+pub const PLATFORM: Pattern = Pattern {
+    test: valid_platform,
+    regex: "^[a-z0-9-]{1,32}$",
+    max_len: None,
+    problem: "must be a platform name (1-32 of a-z, 0-9, '-')",
+    example: "idealista",
+};
+const PLATFORMS: Kind = Kind::List(&Kind::Pattern(&PLATFORM), 1, 20);
 
-fn object<'a>(
-    body: &'a Value,
-    fields: &[&str],
-    errs: &mut FieldErrors,
-) -> Option<&'a serde_json::Map<String, Value>> {
-    let Some(o) = body.as_object() else {
-        errs.add("body", "must be a JSON object");
-        return None;
-    };
-    for k in o.keys().filter(|k| !fields.contains(&k.as_str())) {
-        errs.add(k, "is not a known field");
-    }
-    Some(o)
-}
+/// `POST /api/publishing/listings`.
+pub const LISTING_INPUT: Shape = Shape::create(
+    "ListingInput",
+    &[
+        req("property_id", Kind::Ref("properties")),
+        req("platforms", PLATFORMS),
+        opt("title", Kind::Text(200)),
+        opt("description", Kind::Text(5000)),
+        opt("price_minor", Kind::Money),
+    ],
+    &[
+        "property_id must name a property of the tenant.",
+        "Each of platforms must be a configured platform (PUBLISHING_PLATFORMS).",
+    ],
+);
 
-fn id_field(o: &serde_json::Map<String, Value>, f: &str, errs: &mut FieldErrors) -> Option<String> {
-    match o.get(f) {
-        Some(Value::String(s)) if super::auth::valid_user_id(s) => Some(s.clone()),
-        _ => {
-            errs.add(f, "is required, an id");
-            None
-        }
-    }
-}
+/// `POST /api/publishing/listings/:id/publish` (the body may be empty).
+pub const PUBLISH_INPUT: Shape = Shape::create(
+    "ListingPublishInput",
+    &[opt("platforms", PLATFORMS)],
+    &["Each of platforms must be one of the listing's platforms (default: all of them)."],
+);
 
-fn opt_text(
-    o: &serde_json::Map<String, Value>,
-    f: &str,
-    max: usize,
-    errs: &mut FieldErrors,
-) -> Option<String> {
-    match o.get(f) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
-            Some(s.trim().to_string())
-        }
-        Some(_) => {
-            errs.add(
-                f,
-                format!("must be a non-empty string of at most {max} characters"),
-            );
-            None
-        }
+/// `POST /api/publishing/schedules`.
+pub const SCHEDULE_INPUT: Shape = Shape::create(
+    "ScheduleInput",
+    &[
+        req("listing_id", Kind::Ref("listings")),
+        req("run_at", Kind::DateTime),
+        opt("platforms", PLATFORMS),
+    ],
+    &[
+        "run_at must be at most a minute in the past and at most a year ahead.",
+        "listing_id must name a listing of the tenant; each of platforms must be one of its \
+         platforms (default: all of them).",
+    ],
+);
+
+/// Every platform of a checked list must be among `allowed`.
+fn among(list: Option<Vec<String>>, allowed: &[String], errs: &mut FieldErrors) -> Vec<String> {
+    let list = list.unwrap_or_default();
+    if list.iter().any(|p| !allowed.contains(p)) {
+        errs.add(
+            "platforms",
+            format!("each must be one of: {}", allowed.join(", ")),
+        );
     }
+    list
 }
 
 #[derive(Debug, PartialEq)]
@@ -188,58 +159,26 @@ pub struct NewListing {
 
 /// `POST /api/publishing/listings` `{property_id, platforms, title?, description?, price_minor?}`.
 pub fn validate_listing(body: &Value, configured: &[String]) -> ApiResult<NewListing> {
-    let mut errs = FieldErrors::default();
-    let fields = [
-        "property_id",
-        "platforms",
-        "title",
-        "description",
-        "price_minor",
-    ];
-    let Some(o) = object(body, &fields, &mut errs) else {
-        return Err(ApiError::validation(errs));
-    };
-    let property_id = id_field(o, "property_id", &mut errs);
-    let platforms = platforms_field(o.get("platforms"), configured, None, &mut errs);
-    let title = opt_text(o, "title", 200, &mut errs);
-    let description = opt_text(o, "description", 5000, &mut errs);
-    let price_minor = match o.get("price_minor") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_i64() {
-            Some(n) if (1..=10_000_000_000_000).contains(&n) => Some(n),
-            _ => {
-                errs.add(
-                    "price_minor",
-                    "must be an integer of minor units, 1 to 10^13",
-                );
-                None
-            }
-        },
-    };
+    let (v, mut errs) = schema::check(&LISTING_INPUT, body);
+    let platforms = among(v.strings("platforms"), configured, &mut errs);
     errs.into_result()?;
     Ok(NewListing {
-        property_id: property_id.ok_or_else(ApiError::internal)?,
+        property_id: v.str("property_id").ok_or_else(ApiError::internal)?,
         platforms,
-        title,
-        description,
-        price_minor,
+        title: v.str("title"),
+        description: v.str("description"),
+        price_minor: v.int("price_minor"),
     })
 }
 
 /// `POST /api/publishing/listings/:id/publish` `{platforms?}` (absent = all of the listing's).
 pub fn validate_publish(body: &Value, listing_platforms: &[String]) -> ApiResult<Vec<String>> {
-    let mut errs = FieldErrors::default();
-    let Some(o) = object(body, &["platforms"], &mut errs) else {
-        return Err(ApiError::validation(errs));
-    };
-    let p = platforms_field(
-        o.get("platforms"),
-        listing_platforms,
-        Some(listing_platforms),
-        &mut errs,
-    );
+    let (v, mut errs) = schema::check(&PUBLISH_INPUT, body);
+    let chosen = v.strings("platforms");
+    let none = chosen.is_none();
+    let p = among(chosen, listing_platforms, &mut errs);
     errs.into_result()?;
-    Ok(p)
+    Ok(if none { listing_platforms.to_vec() } else { p })
 }
 
 #[derive(Debug, PartialEq)]
@@ -259,36 +198,17 @@ pub fn validate_schedule(
     now_ms: i64,
     configured: &[String],
 ) -> ApiResult<NewSchedule> {
-    let mut errs = FieldErrors::default();
-    let Some(o) = object(body, &["listing_id", "run_at", "platforms"], &mut errs) else {
-        return Err(ApiError::validation(errs));
-    };
-    let listing_id = id_field(o, "listing_id", &mut errs);
-    let run_at = match o
-        .get("run_at")
-        .and_then(Value::as_str)
-        .and_then(time::parse_rfc3339)
-    {
-        Some(ms) if ms < now_ms - 60_000 => {
-            errs.add("run_at", "must not be in the past");
-            None
-        }
-        Some(ms) if ms > now_ms + MAX_AHEAD_MS => {
-            errs.add("run_at", "must be within a year");
-            None
-        }
-        Some(ms) => Some(time::format_ms(ms)),
-        None => {
-            errs.add("run_at", "is required, an RFC 3339 time");
-            None
-        }
-    };
-    let platforms = match o.get("platforms") {
-        None | Some(Value::Null) => None,
-        v => Some(platforms_field(v, configured, None, &mut errs)),
-    };
+    let (v, mut errs) = schema::check(&SCHEDULE_INPUT, body);
+    match v.ms("run_at") {
+        Some(ms) if ms < now_ms - 60_000 => errs.add("run_at", "must not be in the past"),
+        Some(ms) if ms > now_ms + MAX_AHEAD_MS => errs.add("run_at", "must be within a year"),
+        _ => {}
+    }
+    let platforms = v
+        .strings("platforms")
+        .map(|p| among(Some(p), configured, &mut errs));
     errs.into_result()?;
-    match (listing_id, run_at) {
+    match (v.str("listing_id"), v.str("run_at")) {
         (Some(listing_id), Some(run_at)) => Ok(NewSchedule {
             listing_id,
             run_at,
@@ -377,7 +297,7 @@ mod tests {
 
     #[test]
     fn schedule_validation() {
-        let now = time::parse_rfc3339("2026-11-24T10:00:00Z").unwrap();
+        let now = crate::domain::time::parse_rfc3339("2026-11-24T10:00:00Z").unwrap();
         let s = validate_schedule(
             &json!({"listing_id": "lst_1", "run_at": "2026-11-24T12:00:00+01:00"}),
             now,

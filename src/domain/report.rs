@@ -1,8 +1,8 @@
 //! Reports (pure): the report resource, request validation, each kind's columns, and the
 //! rendering of aggregate rows to CSV (RFC 4180) or JSON with totals.
 
-use super::error::{ApiError, ApiResult, FieldErrors};
-use super::time;
+use super::error::{ApiError, ApiResult};
+use super::schema::{self, dflt, req, Kind, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -89,38 +89,25 @@ pub struct NewReport {
 /// A report covers at most this long a range.
 const MAX_RANGE_MS: i64 = 5 * 366 * 24 * 3600 * 1000;
 
+pub const FORMATS: &[&str] = &["csv", "json"];
+
+/// `POST /api/reports`.
+pub const INPUT: Shape = Shape::create(
+    "ReportInput",
+    &[
+        req("kind", Kind::Enum(KINDS)),
+        dflt("format", Kind::Enum(FORMATS), "\"csv\""),
+        req("from", Kind::DateTime),
+        req("to", Kind::DateTime),
+    ],
+    &["to must be after from, and at most 5 years after it (the range is [from, to))."],
+);
+
 /// `POST /api/reports` `{kind, format?, from, to}`: `format` csv (default) or json; the range
 /// is `[from, to)`.
 pub fn validate(body: &Value) -> ApiResult<NewReport> {
-    let mut errs = FieldErrors::default();
-    let Some(o) = body.as_object() else {
-        errs.add("body", "must be a JSON object");
-        return Err(ApiError::validation(errs));
-    };
-    for k in o
-        .keys()
-        .filter(|k| !["kind", "format", "from", "to"].contains(&k.as_str()))
-    {
-        errs.add(k, "is not a known field");
-    }
-    let kind = match o.get("kind").and_then(Value::as_str) {
-        Some(k) if KINDS.contains(&k) => Some(k.to_string()),
-        _ => {
-            errs.add("kind", format!("is required, one of: {}", KINDS.join(", ")));
-            None
-        }
-    };
-    let format = match o.get("format") {
-        None | Some(Value::Null) => Some("csv".to_string()),
-        Some(Value::String(f)) if f == "csv" || f == "json" => Some(f.clone()),
-        Some(_) => {
-            errs.add("format", "must be csv or json");
-            None
-        }
-    };
-    let from = time::required(o.get("from"), "from", &mut errs);
-    let to = time::required(o.get("to"), "to", &mut errs);
-    if let (Some(f), Some(t)) = (from, to) {
+    let (v, mut errs) = schema::check(&INPUT, body);
+    if let (Some(f), Some(t)) = (v.ms("from"), v.ms("to")) {
         if t <= f {
             errs.add("to", "must be after from");
         } else if t - f > MAX_RANGE_MS {
@@ -128,12 +115,12 @@ pub fn validate(body: &Value) -> ApiResult<NewReport> {
         }
     }
     errs.into_result()?;
-    match (kind, format, from, to) {
-        (Some(kind), Some(format), Some(f), Some(t)) => Ok(NewReport {
+    match (v.str("kind"), v.str("format"), v.str("from"), v.str("to")) {
+        (Some(kind), Some(format), Some(from), Some(to)) => Ok(NewReport {
             kind,
             format,
-            from: time::format_ms(f),
-            to: time::format_ms(t),
+            from,
+            to,
         }),
         _ => Err(ApiError::internal()),
     }

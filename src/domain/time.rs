@@ -105,6 +105,21 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(((days * 24 + h) * 60 + mi - offset_min) * 60_000 + sec * 1000 + millis)
 }
 
+/// A request body's date-time (`schema::Kind::DateTime`): RFC 3339 with `T` (or `t`)
+/// between date and time, seconds 00-59 and no surrounding whitespace.
+pub fn parse_strict(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let ok = b.first().is_some_and(u8::is_ascii_digit)
+        && b.last().is_some_and(u8::is_ascii_alphanumeric)
+        && matches!(b.get(10), Some(b'T' | b't'))
+        && b.get(17).is_some_and(|d| *d < b'6');
+    if ok {
+        parse_rfc3339(s)
+    } else {
+        None
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC) of epoch milliseconds.
 pub fn format_ms(ms: i64) -> String {
     let days = ms.div_euclid(86_400_000);

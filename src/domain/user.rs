@@ -2,14 +2,30 @@
 //! create and update bodies.
 
 use super::auth::Role;
-use super::error::{ApiError, ApiResult, FieldErrors};
+use super::error::{ApiError, ApiResult};
+use super::password;
+use super::schema::{self, req, Field, Kind, Shape, VERSION};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-const NAME_MAX: usize = 200;
-const EMAIL_MAX: usize = 254;
-const CREATE_FIELDS: &[&str] = &["email", "name", "role", "password"];
-const UPDATE_FIELDS: &[&str] = &["name", "role", "password"];
+pub const ROLES: &[&str] = &["admin", "broker", "viewer"];
+const NAME: Field = req("name", Kind::Text(200));
+const ROLE: Field = req("role", Kind::Enum(ROLES));
+const PASSWORD: Field = req("password", Kind::Str(password::MIN_LEN, password::MAX_LEN));
+
+/// `POST /api/users`.
+pub const INPUT: Shape = Shape::create(
+    "UserInput",
+    &[req("email", Kind::Email), NAME, ROLE, PASSWORD],
+    &["email must be free in the tenant (409 when taken)."],
+);
+
+/// `PUT /api/users/:id`.
+pub const PATCH: Shape = Shape::patch(
+    "UserPatch",
+    &[NAME, ROLE, PASSWORD, VERSION],
+    &["An admin cannot take the admin role from themselves."],
+);
 
 /// A user as the REST API returns it and as events carry it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,95 +55,12 @@ pub struct UserChanges {
     pub password: Option<String>,
 }
 
-fn object<'a>(
-    body: &'a Value,
-    allowed: &[&str],
-    errs: &mut FieldErrors,
-) -> Option<&'a Map<String, Value>> {
-    let Some(obj) = body.as_object() else {
-        errs.add("body", "must be a JSON object");
-        return None;
-    };
-    for k in obj.keys() {
-        if !allowed.contains(&k.as_str()) {
-            errs.add(k, "is not a known field");
-        }
-    }
-    Some(obj)
-}
-
-fn name(v: &Value, errs: &mut FieldErrors) -> Option<String> {
-    match v {
-        Value::String(s) if s.trim().is_empty() => errs.add("name", "must not be empty"),
-        Value::String(s) if s.trim().chars().count() > NAME_MAX => {
-            errs.add("name", format!("must be at most {NAME_MAX} characters"))
-        }
-        Value::String(s) => return Some(s.trim().to_string()),
-        _ => errs.add("name", "must be a string"),
-    }
-    None
-}
-
-fn role(v: &Value, errs: &mut FieldErrors) -> Option<Role> {
-    let r = v.as_str().and_then(Role::parse);
-    if r.is_none() {
-        errs.add("role", "must be one of: admin, broker, viewer");
-    }
-    r
-}
-
-fn password(v: &Value, errs: &mut FieldErrors) -> Option<String> {
-    match v.as_str() {
-        None => errs.add("password", "must be a string"),
-        Some(p) => match super::password::check_new(p) {
-            Some(problem) => errs.add("password", problem),
-            None => return Some(p.to_string()),
-        },
-    }
-    None
-}
-
 pub fn validate_create(body: &Value) -> ApiResult<NewUser> {
-    let mut errs = FieldErrors::default();
-    let Some(obj) = object(body, CREATE_FIELDS, &mut errs) else {
-        return Err(ApiError::validation(errs));
-    };
-    let email = match obj.get("email") {
-        None => {
-            errs.add("email", "is required");
-            None
-        }
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            if s.len() > EMAIL_MAX {
-                errs.add("email", format!("must be at most {EMAIL_MAX} characters"));
-                None
-            } else if !super::customer::valid_email(s) {
-                errs.add("email", "is not a valid email address");
-                None
-            } else {
-                Some(s.to_ascii_lowercase())
-            }
-        }
-        Some(_) => {
-            errs.add("email", "must be a string");
-            None
-        }
-    };
-    let required = |field: &str, errs: &mut FieldErrors| {
-        let v = obj.get(field);
-        if v.is_none() {
-            errs.add(field, "is required");
-        }
-        v
-    };
-    let n = required("name", &mut errs).and_then(|v| name(v, &mut errs));
-    let r = required("role", &mut errs).and_then(|v| role(v, &mut errs));
-    let p = required("password", &mut errs).and_then(|v| password(v, &mut errs));
-    errs.into_result()?;
-    match (email, n, r, p) {
+    let v = schema::validate(&INPUT, body)?;
+    let role = v.str("role").as_deref().and_then(Role::parse);
+    match (v.str("email"), v.str("name"), role, v.str("password")) {
         (Some(email), Some(name), Some(role), Some(password)) => Ok(NewUser {
-            email,
+            email: email.to_ascii_lowercase(),
             name,
             role,
             password,
@@ -137,23 +70,12 @@ pub fn validate_create(body: &Value) -> ApiResult<NewUser> {
 }
 
 pub fn validate_update(body: &Value) -> ApiResult<UserChanges> {
-    let mut errs = FieldErrors::default();
-    let Some(obj) = object(body, UPDATE_FIELDS, &mut errs) else {
-        return Err(ApiError::validation(errs));
-    };
-    let out = UserChanges {
-        name: obj.get("name").and_then(|v| name(v, &mut errs)),
-        role: obj.get("role").and_then(|v| role(v, &mut errs)),
-        password: obj.get("password").and_then(|v| password(v, &mut errs)),
-    };
-    if errs.is_empty() && out == UserChanges::default() {
-        errs.add(
-            "body",
-            format!("give at least one of: {}", UPDATE_FIELDS.join(", ")),
-        );
-    }
-    errs.into_result()?;
-    Ok(out)
+    let v = schema::validate(&PATCH, body)?;
+    Ok(UserChanges {
+        name: v.str("name"),
+        role: v.str("role").as_deref().and_then(Role::parse),
+        password: v.str("password"),
+    })
 }
 
 /// Applies validated changes to a user (the password is stored apart, as a hash).

@@ -20,8 +20,8 @@ pub fn etag(version: i64) -> String {
 pub fn expected(body: &mut Value, if_match: Option<&str>) -> ApiResult<Option<i64>> {
     let from_body = match body.as_object_mut().and_then(|o| o.remove("version")) {
         None => None,
-        Some(v) => match v.as_i64() {
-            Some(n) if n >= 1 => Some(n),
+        Some(v) => match super::schema::int_value(&v) {
+            Some(n) if (1..=super::schema::MAX_SAFE_INT).contains(&n) => Some(n),
             _ => {
                 return Err(ApiError::field(
                     "version",

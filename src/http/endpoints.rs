@@ -293,7 +293,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(POST "/api/publishing/listings/:id/publish", Role(Write), api::publishing::publish_now,
         Doc::new("publishListing", "publishing", "Publish now (broker, admin)")
             .desc("One `publishing` job per platform (sent in one batch). Each emits `publishing:started`, then `publishing:completed` or `publishing:failed`. A platform still in flight is a 409.")
-            .optional_input("PublishListingInput")
+            .optional_input("ListingPublishInput")
             .reply(202, "Jobs started", json!({"type": "object", "properties": {
                 "listing": r("Listing"), "jobs": {"type": "array", "items": r("Job")}}}))
             .errors(&[409])),

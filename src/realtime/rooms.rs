@@ -2,14 +2,15 @@
 //! protocol) for audiences that outgrow the tenant hub or include anonymous visitors.
 //! Public rooms admit token-less visitors, who can read the `public` channel only.
 
-use super::{hub_client, outbox, protocol};
+use super::{hub_client, outbox};
 use crate::domain::auth::{Principal, Role};
-use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::inputs;
 use crate::store::{self, i, t};
 use crate::web::ctx::Ctx;
 use crate::web::respond::json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::{Env, Request, Response};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,10 +41,7 @@ impl From<RoomRow> for Room {
 }
 
 fn valid_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.len() <= 48
-        && n.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    inputs::valid_room_name(n)
 }
 
 async fn load(env: &Env, tenant: &str, name: &str) -> ApiResult<Option<Room>> {
@@ -64,34 +62,7 @@ async fn load(env: &Env, tenant: &str, name: &str) -> ApiResult<Option<Room>> {
 pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json().await?;
-    let mut errs = FieldErrors::default();
-    let name = input
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if !valid_name(&name) {
-        errs.add("name", "must be 1-48 of a-z, 0-9, '-', '_'");
-    }
-    let public = match input.get("public") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            errs.add("public", "must be a boolean");
-            false
-        }
-    };
-    if let Some(o) = input.as_object() {
-        for k in o
-            .keys()
-            .filter(|k| !["name", "public"].contains(&k.as_str()))
-        {
-            errs.add(k, "is not a known field");
-        }
-    } else {
-        errs.add("body", "must be a JSON object");
-    }
-    errs.into_result()?;
+    let (name, public) = inputs::validate_room(&input)?;
     let room = Room {
         name,
         public,
@@ -222,45 +193,11 @@ pub async fn publish(mut cx: Ctx) -> ApiResult<Response> {
         .await?
         .ok_or_else(|| ApiError::not_found("room"))?;
     let input = cx.json().await?;
-    let mut errs = FieldErrors::default();
-    let kind = input
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if kind.is_empty()
-        || kind.ends_with('*')
-        || protocol::check_types(std::slice::from_ref(&kind)).is_err()
-    {
-        errs.add("type", "must be an event type like 'card:scanned'");
-    }
-    let channels: Vec<String> = match input.get("channels") {
-        None => vec!["public".into()],
-        Some(Value::Array(a)) if !a.is_empty() && a.len() <= 20 => a
-            .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect(),
-        Some(_) => {
-            errs.add(
-                "channels",
-                "must be a non-empty array of at most 20 channels",
-            );
-            Vec::new()
-        }
-    };
-    if channels.iter().any(|c| {
-        matches!(
-            protocol::parse_channel(c),
-            None | Some(protocol::Channel::Snapshot(_))
-        )
-    }) {
-        errs.add("channels", "contains an unknown channel");
-    }
-    let data = input.get("data").cloned().unwrap_or(json!({}));
-    if !data.is_object() || data.to_string().len() > 16 * 1024 {
-        errs.add("data", "must be an object of at most 16 KiB");
-    }
-    errs.into_result()?;
+    let inputs::Publication {
+        kind,
+        channels,
+        data,
+    } = inputs::validate_room_publish(&input)?;
     let draft = outbox::draft(&kind, channels, data);
     let db = cx.db()?;
     store::run(outbox::insert_to(&db, &who.tenant_id, &name, &draft)?).await?;
@@ -269,4 +206,63 @@ pub async fn publish(mut cx: Ctx) -> ApiResult<Response> {
         202,
         &json!({"id": draft.id, "type": draft.kind, "channels": draft.channels}),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::inputs::{valid_channel, valid_event_type, valid_room_channel};
+    use crate::realtime::protocol::{check_types, parse_channel, Channel};
+
+    /// The declared body grammars (domain) are the protocol's.
+    #[test]
+    fn body_grammars_are_the_protocols() {
+        let parts = [
+            "",
+            "tenant",
+            "public",
+            "dashboard",
+            "analytics",
+            "notifications",
+            "user:",
+            "role:",
+            "entity:",
+            "admin",
+            "owner",
+            "a",
+            "x.y@z",
+            "-",
+            ":",
+            "*",
+            " ",
+            "é",
+            "card:scanned",
+            "A_1",
+        ];
+        let mut n = 0;
+        for a in parts {
+            for b in parts {
+                for c in ["", ":", "a", "*"] {
+                    let s = format!("{a}{b}{c}");
+                    let p = parse_channel(&s);
+                    assert_eq!(valid_channel(&s), p.is_some(), "{s:?}");
+                    let room = matches!(p, Some(ref c) if !matches!(c, Channel::Snapshot(_)));
+                    assert_eq!(valid_room_channel(&s), room, "{s:?}");
+                    let ty = !s.is_empty()
+                        && !s.ends_with('*')
+                        && check_types(std::slice::from_ref(&s)).is_ok();
+                    assert_eq!(valid_event_type(&s), ty, "{s:?}");
+                    n += 1;
+                }
+            }
+        }
+        let long = format!("user:{}", "a".repeat(91));
+        assert!(valid_channel(&long) && parse_channel(&long).is_some());
+        let long = format!("{long}a");
+        assert!(!valid_channel(&long) && parse_channel(&long).is_none());
+        let t = "a".repeat(64);
+        assert!(valid_event_type(&t) && check_types(std::slice::from_ref(&t)).is_ok());
+        let t = format!("{t}a");
+        assert!(!valid_event_type(&t) && check_types(&[t]).is_err());
+        assert!(n > 1000);
+    }
 }

@@ -4,8 +4,7 @@
 //! re-checks channel rules.
 
 use super::{hub_client, outbox};
-use crate::domain::auth::Role;
-use crate::domain::error::{ApiResult, FieldErrors};
+use crate::domain::error::ApiResult;
 use crate::store::{self, t};
 use crate::web::ctx::Ctx;
 use crate::web::respond::json;
@@ -73,74 +72,16 @@ pub async fn stats(cx: Ctx) -> ApiResult<Response> {
     json(200, &stats)
 }
 
-const MAX_TARGETS: usize = 20;
-
 /// `POST /api/realtime/publish` (admin): a system alert or notice to roles, users, the
 /// tenant or entity channels (`target_roles`), through the outbox like any change.
 pub async fn publish(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json().await?;
-    let mut errs = FieldErrors::default();
-    let obj = input.as_object().cloned().unwrap_or_default();
-    for k in obj.keys() {
-        if !["type", "channels", "target_roles", "target_users", "data"].contains(&k.as_str()) {
-            errs.add(k, "is not a known field");
-        }
-    }
-    let kind = obj
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("system:alert")
-        .to_string();
-    if !(kind.starts_with("system:") && kind.len() <= 64 && protocol_type_ok(&kind)) {
-        errs.add(
-            "type",
-            "must be 'system:<name>' (letters, digits, ':', '_', '-'; at most 64)",
-        );
-    }
-    let strings = |field: &str, errs: &mut FieldErrors| -> Vec<String> {
-        match obj.get(field) {
-            None => Vec::new(),
-            Some(Value::Array(a)) if a.len() <= MAX_TARGETS && a.iter().all(Value::is_string) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect(),
-            Some(_) => {
-                errs.add(
-                    field,
-                    format!("must be an array of at most {MAX_TARGETS} strings"),
-                );
-                Vec::new()
-            }
-        }
-    };
-    let mut channels = strings("channels", &mut errs);
-    for r in strings("target_roles", &mut errs) {
-        match Role::parse(&r) {
-            Some(role) => channels.push(format!("role:{}", role.as_str())),
-            None => errs.add("target_roles", format!("unknown role '{r}'")),
-        }
-    }
-    for u in strings("target_users", &mut errs) {
-        channels.push(format!("user:{u}"));
-    }
-    channels.dedup();
-    if channels.is_empty() {
-        errs.add("channels", "give channels, target_roles or target_users");
-    }
-    if channels
-        .iter()
-        .any(|c| super::protocol::parse_channel(c).is_none())
-    {
-        errs.add("channels", "contains an unknown channel");
-    }
-    let data = obj.get("data").cloned().unwrap_or(json!({}));
-    if !data.is_object() {
-        errs.add("data", "must be an object");
-    } else if data.to_string().len() > 16 * 1024 {
-        errs.add("data", "must be at most 16 KiB of JSON");
-    }
-    errs.into_result()?;
+    let crate::domain::inputs::Publication {
+        kind,
+        channels,
+        data,
+    } = crate::domain::inputs::validate_publish(&input)?;
     let mut payload = data;
     payload["published_by"] = json!(who.user_id);
     let draft = outbox::draft(&kind, channels, payload);
@@ -161,8 +102,4 @@ pub async fn publish(mut cx: Ctx) -> ApiResult<Response> {
         202,
         &json!({"id": draft.id, "type": draft.kind, "channels": draft.channels, "seq": seq}),
     )
-}
-
-fn protocol_type_ok(kind: &str) -> bool {
-    super::protocol::check_types(&[kind.to_string()]).is_ok() && !kind.ends_with('*')
 }

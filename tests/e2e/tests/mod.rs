@@ -17,6 +17,7 @@ mod observability;
 mod owners;
 mod realtime;
 mod routes;
+mod validation;
 
 /// A test gets the shared server context.
 pub type Test = fn(&mut crate::Ctx);
@@ -115,5 +116,7 @@ pub fn all() -> Vec<(&'static str, Test)> {
         observability::tokens_are_never_logged,
         routes::access_rules_match_the_document,
         routes::document_states_the_router_rules,
+        validation::scan_body_is_an_object,
+        validation::numbers_lengths_and_times_follow_the_schema,
     ]
 }
