@@ -32,7 +32,7 @@ build: bootstrap
 CARGO_SHARED := ./scripts/shared-target.sh native cargo
 
 unit:
-	$(CARGO_SHARED) test --lib --examples
+	$(CARGO_SHARED) test --workspace --lib --examples
 
 e2e: build
 	$(CARGO_SHARED) test --test e2e
@@ -59,7 +59,7 @@ fmt:
 
 lint:
 	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --test e2e -- -D warnings
 
 ## Benchmarks against the peers (not part of `make test`): QUICK=1 for a short run,

@@ -6,7 +6,7 @@ mod architecture;
 
 pub mod api;
 pub mod config;
-pub mod domain;
+pub use pulse_core::domain;
 pub mod http;
 pub mod jobs;
 pub mod platform;

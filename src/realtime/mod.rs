@@ -4,6 +4,6 @@
 pub mod hub;
 pub mod hub_client;
 pub mod outbox;
-pub mod protocol;
+pub use pulse_core::protocol;
 pub mod rooms;
 pub mod routes;

@@ -5,7 +5,16 @@ use worker::{Headers, Response};
 
 pub fn to_response(e: &ApiError) -> Response {
     if e.status >= 500 {
-        worker::console_error!("{} {}: {}", e.status, e.code, e.message);
+        worker::console_error!(
+            "{} {}: {}{}",
+            e.status,
+            e.code,
+            e.message,
+            e.cause
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        );
     }
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/json");
@@ -23,16 +32,4 @@ pub fn to_response(e: &ApiError) -> Response {
 fn unreachable_response() -> Response {
     // Response::empty cannot fail in practice; keep a panic-free path anyway.
     Response::from_bytes(Vec::new()).expect("empty response")
-}
-
-impl From<worker::Error> for ApiError {
-    fn from(e: worker::Error) -> Self {
-        crate::store::internal("worker", e)
-    }
-}
-
-impl From<serde_json::Error> for ApiError {
-    fn from(e: serde_json::Error) -> Self {
-        crate::store::internal("json", e)
-    }
 }

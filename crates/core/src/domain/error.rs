@@ -10,9 +10,22 @@ pub struct ApiError {
     pub message: String,
     pub details: Option<Value>,
     pub retry_after: Option<u32>,
+    /// What went wrong inside, for the server's log only (never sent to the client).
+    pub cause: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Any library error (the runtime, D1, JSON) is an internal error: the client sees only
+/// `internal`, the cause is kept for the one log line written where errors become responses.
+/// (`ApiError` itself is not a `std::error::Error`, which keeps this impl coherent.)
+impl<E: std::error::Error> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        let mut err = ApiError::internal();
+        err.cause = Some(e.to_string());
+        err
+    }
+}
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
@@ -22,6 +35,7 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            cause: None,
         }
     }
     pub fn with_details(mut self, details: Value) -> Self {

@@ -521,7 +521,7 @@ mod tests {
 
     #[test]
     fn the_docs_table_lists_every_audience() {
-        let doc = include_str!("../../docs/realtime.md");
+        let doc = include_str!("../../../../docs/realtime.md");
         for (pattern, _) in EVENT_AUDIENCES {
             assert!(
                 doc.contains(&format!("`{pattern}`")),

@@ -342,7 +342,7 @@ mod tests {
     /// The retry budgets in code are the ones wrangler.toml gives the queue consumers.
     #[test]
     fn budgets_match_wrangler_toml() {
-        let toml = include_str!("../../wrangler.toml");
+        let toml = include_str!("../../../../wrangler.toml");
         for q in QUEUES {
             let block = toml
                 .split("[[queues.consumers]]")

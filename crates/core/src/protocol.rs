@@ -617,8 +617,8 @@ pub fn recoverable(since: Option<u64>, oldest: Option<u64>, head: u64) -> bool {
 }
 
 /// Identities and subscriptions for the realtime unit tests (here and in `hub`).
-#[cfg(test)]
-pub(crate) mod fixtures {
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures {
     use super::{Identity, Sub};
     use crate::domain::auth::Role;
 

@@ -1,0 +1,37 @@
+//! Pulse's pure core: the domain (rules, validation, money, matching, reports, the read
+//! policy), the realtime protocol and the typed settings. It has no `worker` dependency:
+//! everything here runs and is tested natively with plain `cargo test`.
+
+pub mod config;
+pub mod domain;
+pub mod protocol;
+
+/// Inside the core, the domain depends on nothing else here: the protocol and the settings
+/// build on the domain, never the other way round.
+#[cfg(test)]
+mod layering {
+    #[test]
+    fn the_domain_imports_only_the_domain() {
+        fn walk(dir: &std::path::Path, hits: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, hits);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let code = std::fs::read_to_string(&path).unwrap();
+                    for (n, line) in code.lines().enumerate() {
+                        if line.contains("crate::protocol") || line.contains("crate::config") {
+                            hits.push(format!("{}:{}", path.display(), n + 1));
+                        }
+                    }
+                }
+            }
+        }
+        let mut hits = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain"),
+            &mut hits,
+        );
+        assert!(hits.is_empty(), "the domain imports upwards: {hits:?}");
+    }
+}
