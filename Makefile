@@ -30,8 +30,11 @@ test:
 bootstrap:
 	@./scripts/bootstrap.sh
 
+# (No jobserver for cargo: `make test` runs this beside another cargo with -j2.)
+NO_JOBSERVER := MAKEFLAGS= MFLAGS=
+
 build: bootstrap
-	@./scripts/build.sh
+	@$(NO_JOBSERVER) ./scripts/build.sh
 
 # Native builds share compiled dependencies with every clone of this user (see
 # scripts/shared-target.sh; PULSE_SHARED_TARGET=0 keeps ./target).
@@ -41,7 +44,7 @@ unit:
 	$(CARGO_SHARED) test --lib --examples
 
 test-binaries:
-	$(CARGO_SHARED) test --no-run --lib --examples --test e2e
+	$(NO_JOBSERVER) $(CARGO_SHARED) test --no-run --lib --examples --test e2e
 
 e2e: build
 	$(CARGO_SHARED) test --test e2e
