@@ -27,11 +27,12 @@ test:
 	$(CARGO_SHARED) test --test e2e
 	@$(MAKE) --no-print-directory deploy-check
 
-bootstrap:
-	@./scripts/bootstrap.sh
-
-# (No jobserver for cargo: `make test` runs this beside another cargo with -j2.)
+# Cargo and rustc ignore make's jobserver (`make test` runs two of them side by side with
+# -j2 and passes them no jobserver descriptors).
 NO_JOBSERVER := MAKEFLAGS= MFLAGS=
+
+bootstrap:
+	@$(NO_JOBSERVER) ./scripts/bootstrap.sh
 
 build: bootstrap
 	@$(NO_JOBSERVER) ./scripts/build.sh
