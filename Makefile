@@ -44,8 +44,9 @@ CARGO_SHARED := ./scripts/shared-target.sh native cargo
 unit:
 	$(CARGO_SHARED) test --lib --examples
 
+# Niced: beside it, the Worker's build (one LTO unit, one core) is the longer path.
 test-binaries:
-	$(NO_JOBSERVER) $(CARGO_SHARED) test --no-run --lib --examples --test e2e
+	$(NO_JOBSERVER) nice -n 10 $(CARGO_SHARED) test --no-run --lib --examples --test e2e
 
 e2e: build
 	$(CARGO_SHARED) test --test e2e
