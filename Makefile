@@ -7,7 +7,7 @@ export WRANGLER_SEND_METRICS := false
 # Node 24 from the npm package `node` (wrangler refuses older Node).
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: dev test bootstrap build unit e2e deploy-check reset token fmt lint bench
+.PHONY: dev test bootstrap build unit test-binaries e2e deploy-check reset token fmt lint bench
 
 ## Serve the real Worker locally on 127.0.0.1:$(PORT) with persisted local state.
 dev: bootstrap
@@ -19,13 +19,23 @@ dev: bootstrap
 	@$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --test-scheduled
 
 ## Every test: native unit tests, end-to-end tests against wrangler dev, deploy dry run.
-test: bootstrap unit e2e deploy-check
+## The native test binaries compile beside bootstrap and the Worker build (two cores),
+## then the tests run.
+test:
+	@$(MAKE) --no-print-directory -j2 test-binaries build
+	@$(MAKE) --no-print-directory unit
+	$(CARGO_SHARED) test --test e2e
+	@$(MAKE) --no-print-directory deploy-check
+
+# Cargo and rustc ignore make's jobserver (`make test` runs two of them side by side with
+# -j2 and passes them no jobserver descriptors).
+NO_JOBSERVER := MAKEFLAGS= MFLAGS=
 
 bootstrap:
-	@./scripts/bootstrap.sh
+	@$(NO_JOBSERVER) ./scripts/bootstrap.sh
 
 build: bootstrap
-	@./scripts/build.sh
+	@$(NO_JOBSERVER) ./scripts/build.sh
 
 # Native builds share compiled dependencies with every clone of this user (see
 # scripts/shared-target.sh; PULSE_SHARED_TARGET=0 keeps ./target).
@@ -34,12 +44,17 @@ CARGO_SHARED := ./scripts/shared-target.sh native cargo
 unit:
 	$(CARGO_SHARED) test --workspace --lib --examples
 
+# Niced: beside it, the Worker's build (one LTO unit, one core) is the longer path.
+test-binaries:
+	$(NO_JOBSERVER) nice -n 10 $(CARGO_SHARED) test --no-run --lib --examples --test e2e
+
 e2e: build
 	$(CARGO_SHARED) test --test e2e
 
 ## `wrangler deploy --dry-run`: checks the config and bundle, prints the upload size.
+# wrangler's build step keeps a Worker that is newer than its sources (scripts/build.sh).
 deploy-check: bootstrap
-	@set -o pipefail; $(WRANGLER) deploy --dry-run --outdir target/deploy-dry-run 2>&1 | grep -E "Total Upload|--dry-run|ERROR|rror"
+	@set -o pipefail; PULSE_BUILD_IF_STALE=1 $(WRANGLER) deploy --dry-run --outdir target/deploy-dry-run 2>&1 | grep -E "Total Upload|--dry-run|ERROR|rror"
 
 ## Wipe the local dev state (D1, Durable Objects, Queues).
 reset:

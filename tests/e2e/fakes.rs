@@ -1,7 +1,7 @@
 //! Fake outside providers (email, SMS, listing platforms) on loopback: a tiny HTTP server
-//! that records every request and answers from a per-path script (status codes, or a
-//! hang to force a timeout), so tests can make a provider fail N times, time out, or
-//! return 4xx/5xx.
+//! that records every request and answers from a script per path and tenant (status
+//! codes, or a hang to force a timeout), so tests can make a provider fail N times, time
+//! out, or return 4xx/5xx without touching what other tests running meanwhile send.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,7 +27,8 @@ pub struct Recorded {
 
 #[derive(Default)]
 struct State {
-    scripts: HashMap<String, VecDeque<Answer>>,
+    /// (path, body needle naming the tenant) → the next answers.
+    scripts: HashMap<(String, String), VecDeque<Answer>>,
     seen: Vec<Recorded>,
 }
 
@@ -52,11 +53,14 @@ impl Fake {
         Fake { base, state }
     }
 
-    /// The next answers for `path` (then 200s).
-    pub fn script(&self, path: &str, answers: &[Answer]) {
+    /// The next answers for `path` to requests on behalf of `tenant` (then 200s). Every
+    /// outgoing message carries its tenant, so other tenants' requests are not consumed.
+    pub fn script(&self, path: &str, tenant: &str, answers: &[Answer]) {
         let mut st = self.state.lock().unwrap();
-        st.scripts
-            .insert(path.to_string(), answers.iter().copied().collect());
+        st.scripts.insert(
+            (path.to_string(), tenant_needle(tenant)),
+            answers.iter().copied().collect(),
+        );
     }
 
     /// Requests seen on `path` whose body contains `needle`, oldest first.
@@ -93,6 +97,11 @@ impl Fake {
     }
 }
 
+/// How a tenant appears in the JSON body Pulse sends to providers.
+fn tenant_needle(tenant: &str) -> String {
+    format!(r#""tenant_id":"{tenant}""#)
+}
+
 fn serve(conn: TcpStream, state: &Arc<Mutex<State>>) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(match conn.try_clone() {
@@ -125,16 +134,19 @@ fn serve(conn: TcpStream, state: &Arc<Mutex<State>>) {
     let body = String::from_utf8_lossy(&body).to_string();
     let answer = {
         let mut st = state.lock().unwrap();
+        let answer = st
+            .scripts
+            .iter_mut()
+            .find(|((p, needle), _)| *p == path && body.contains(needle.as_str()))
+            .and_then(|(_, answers)| answers.pop_front())
+            .unwrap_or(Answer::Status(200));
         st.seen.push(Recorded {
-            path: path.clone(),
+            path,
             headers,
             body,
             at: Instant::now(),
         });
-        st.scripts
-            .get_mut(&path)
-            .and_then(VecDeque::pop_front)
-            .unwrap_or(Answer::Status(200))
+        answer
     };
     let status = match answer {
         Answer::Status(s) => s,

@@ -2,7 +2,7 @@
 //! throw-away persist folder, migrations (and the dev seed) applied first, stopped by pid.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,11 +23,18 @@ pub struct Server {
     fixed: Vec<(String, String)>,
     /// `--var` overrides on top of the defaults (see `restart_with`).
     vars: Vec<(String, String)>,
+    /// The process's owner (stops it, may restart or crash it); a view only talks to it.
+    owner: bool,
+    /// Whether this handle may fire the cron (`run_cron`).
+    may_cron: bool,
 }
 
-/// Test-run settings: short presence grace and dashboard interval so tests stay quick.
+/// Test-run settings: short presence grace, dashboard interval and card-scan window so
+/// tests stay quick.
 const DEFAULT_VARS: &[(&str, &str)] = &[
     ("PULSE_ENV", "dev"),
+    // 5 s instead of 10 s (`card_scan_window`).
+    ("CARD_SCAN_EVENT_WINDOW_MS", "5000"),
     ("PRESENCE_GRACE_MS", "1500"),
     ("DASHBOARD_MIN_INTERVAL_MS", "300"),
     ("SSE_HEARTBEAT_SECONDS", "1"),
@@ -38,6 +45,16 @@ const DEFAULT_VARS: &[(&str, &str)] = &[
     ("JOB_BACKOFF_BASE_SECONDS", "1"),
     ("PROVIDER_TIMEOUT_MS", "1500"),
 ];
+
+/// The test server's card-scan announcement window (`CARD_SCAN_EVENT_WINDOW_MS`).
+pub fn card_scan_window() -> Duration {
+    let ms = DEFAULT_VARS
+        .iter()
+        .find(|(k, _)| *k == "CARD_SCAN_EVENT_WINDOW_MS")
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("CARD_SCAN_EVENT_WINDOW_MS in DEFAULT_VARS");
+    Duration::from_millis(ms)
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -83,44 +100,118 @@ fn wrangler(args: &[&str]) -> Command {
     c
 }
 
+/// Applies the migrations and the dev seed to a new local D1 in `dir`.
+fn migrate_and_seed(dir: &Path) {
+    let p = dir.to_str().expect("utf-8 path");
+    for args in [
+        vec![
+            "d1",
+            "migrations",
+            "apply",
+            "DB",
+            "--local",
+            "--persist-to",
+            p,
+        ],
+        vec![
+            "d1",
+            "execute",
+            "DB",
+            "--local",
+            "--persist-to",
+            p,
+            "--file",
+            "seeds/dev.sql",
+        ],
+    ] {
+        let out = wrangler(&args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run wrangler");
+        assert!(
+            out.status.success(),
+            "wrangler {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A hex digest of everything the migrated and seeded database depends on: the migration
+/// files, the seed and the wrangler version (which writes the local storage).
+fn database_inputs_digest() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("migrations"))
+        .expect("migrations/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    files.push(root().join("seeds/dev.sql"));
+    files.push(root().join("node_modules/wrangler/package.json"));
+    for f in files {
+        h.update(f.file_name().unwrap_or_default().as_encoded_bytes());
+        h.update([0]);
+        h.update(std::fs::read(&f).unwrap_or_default());
+        h.update([0]);
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Copies a quiescent persist folder (SQLite's `-shm` index is rebuilt on open).
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let target = to.join(&name);
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if !name.to_string_lossy().ends_with("-shm") {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Fills `persist` with the migrated and seeded local D1. Applying the migrations takes
+/// wrangler about 10 s, so the result is kept once per user and per digest of its inputs
+/// (`~/.cache/pulse/e2e-db/<digest>/`, written to a temporary folder and renamed when
+/// complete) and copied into each run's throw-away folder; without a writable cache the
+/// run migrates its own folder.
+fn seed_database(persist: &Path) {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|c| c.join("pulse/e2e-db"));
+    let Some(cache) = cache.filter(|c| std::fs::create_dir_all(c).is_ok()) else {
+        return migrate_and_seed(persist);
+    };
+    let template = cache.join(database_inputs_digest());
+    if !template.is_dir() {
+        let tmp = cache.join(format!("tmp.{}-{}", std::process::id(), random_hex(4)));
+        migrate_and_seed(&tmp);
+        if std::fs::rename(&tmp, &template).is_err() {
+            // Another run finished first; its copy is as good.
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+    }
+    if copy_dir(&template, persist).is_err() {
+        let _ = std::fs::remove_dir_all(persist);
+        std::fs::create_dir_all(persist).expect("persist dir");
+        migrate_and_seed(persist);
+    }
+}
+
 impl Server {
     /// Starts with these extra `--var`s (kept across `restart_with`).
     pub fn start(fixed: Vec<(String, String)>) -> Server {
         let run = format!("{}-{}", std::process::id(), random_hex(4));
         let persist = root().join("target/e2e").join(&run);
         std::fs::create_dir_all(&persist).expect("persist dir");
-        let p = persist.to_str().unwrap().to_string();
-        for args in [
-            vec![
-                "d1",
-                "migrations",
-                "apply",
-                "DB",
-                "--local",
-                "--persist-to",
-                &p,
-            ],
-            vec![
-                "d1",
-                "execute",
-                "DB",
-                "--local",
-                "--persist-to",
-                &p,
-                "--file",
-                "seeds/dev.sql",
-            ],
-        ] {
-            let out = wrangler(&args)
-                .stdin(Stdio::null())
-                .output()
-                .expect("run wrangler");
-            assert!(
-                out.status.success(),
-                "wrangler {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        seed_database(&persist);
         let secret = random_hex(32);
         let mut s = Server {
             base: String::new(),
@@ -132,9 +223,41 @@ impl Server {
             log: PathBuf::new(),
             fixed,
             vars: Vec::new(),
+            owner: true,
+            may_cron: true,
         };
         s.spawn();
         s
+    }
+
+    /// A handle on the same running server for a test that runs beside others: it cannot
+    /// restart or crash the server, and fires the cron only when `may_cron`.
+    pub fn view(&self, may_cron: bool) -> Server {
+        Server {
+            base: self.base.clone(),
+            port: self.port,
+            secret: self.secret.clone(),
+            persist: self.persist.clone(),
+            page_port: self.page_port,
+            child: None,
+            log: self.log.clone(),
+            fixed: Vec::new(),
+            vars: Vec::new(),
+            owner: false,
+            may_cron,
+        }
+    }
+
+    /// Whether `restart_with` left vars other than the defaults in place.
+    pub fn has_overrides(&self) -> bool {
+        !self.vars.is_empty()
+    }
+
+    fn must_own(&self, what: &str) {
+        assert!(
+            self.owner,
+            "{what} needs the server to itself: mark the test #[alone] in tests![]"
+        );
     }
 
     fn spawn(&mut self) {
@@ -180,6 +303,8 @@ impl Server {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let child = wrangler(&args)
+            // `make build` ran before: wrangler's build step keeps a fresh Worker.
+            .env("PULSE_BUILD_IF_STALE", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -207,6 +332,30 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(300));
         }
+    }
+
+    /// CPU seconds used so far by this start of the server (its process group: wrangler,
+    /// workerd and what they reaped), for tuning; `None` when not on Linux.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let pgid = self.child.as_ref()?.id().to_string();
+        let mut ticks = 0u64;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // Fields after the command name (which may hold spaces): state, ppid, pgrp, …
+            let Some((_, rest)) = stat.rsplit_once(") ") else {
+                continue;
+            };
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            if f.len() > 14 && f[2] == pgid {
+                ticks += f[11..15]
+                    .iter()
+                    .filter_map(|v| v.parse::<u64>().ok())
+                    .sum::<u64>();
+            }
+        }
+        Some(ticks as f64 / 100.0)
     }
 
     /// Everything wrangler dev has printed so far (the Worker's console output included).
@@ -250,6 +399,7 @@ impl Server {
     /// Kills the whole process group at once (SIGKILL, like a crash: no shutdown work);
     /// `restart_with` brings the server back on the same persist folder.
     pub fn crash(&mut self) {
+        self.must_own("crashing the server");
         if let Some(mut c) = self.child.take() {
             let _ = Command::new("kill")
                 .args(["-KILL", "--", &format!("-{}", c.id())])
@@ -260,6 +410,7 @@ impl Server {
 
     /// Restarts `wrangler dev` on the same persist folder (the DO and D1 state survive).
     pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
+        self.must_own("restarting the server");
         self.stop();
         self.vars = vars
             .iter()
@@ -268,10 +419,11 @@ impl Server {
         self.spawn();
     }
 
-    /// Runs the scheduled (cron) handler once.
     /// Runs SQL on the test server's local D1 (the same persist folder) and returns the rows
-    /// of the last statement.
+    /// of the last statement. A second process writing the database can make the server's
+    /// own writes fail with SQLITE_BUSY, so only an `#[alone]` test may do this.
     pub fn d1(&self, sql: &str) -> Vec<serde_json::Value> {
+        self.must_own("SQL on the server's database from outside");
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let out = std::process::Command::new(root.join("node_modules/.bin/wrangler"))
             .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
@@ -305,7 +457,13 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// Runs the scheduled (cron) handler once. The cron works on every tenant, so tests
+    /// that fire it (or assert what happens before their own cron) run one at a time.
     pub fn run_cron(&self) -> u16 {
+        assert!(
+            self.may_cron,
+            "firing the cron needs #[cron] (or #[alone]) on the test in tests![]"
+        );
         ureq::get(&format!("{}/__scheduled?cron=*+*+*+*+*", self.base))
             .call()
             .map(|r| r.status())
@@ -318,6 +476,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
         self.stop();
         if std::env::var("PULSE_E2E_KEEP").is_err() {
             let _ = std::fs::remove_dir_all(&self.persist);

@@ -188,7 +188,7 @@ pub fn dead_jobs_and_admin_retry(cx: &mut Ctx) {
     let mut ws = Ws::connect(&cx.server.base, &admin);
     ws.subscribe(&["tenant"], None);
     // pulse-sms: max_retries 4 → 5 tries, all 503.
-    cx.fake.script(SMS_PATH, &[Answer::Status(503); 5]);
+    cx.fake.script(SMS_PATH, &t, &[Answer::Status(503); 5]);
     let job = sms(cx, &tok, &c, "will fail", &[]);
     let id = job["id"].as_str().unwrap().to_string();
     let (dead, before) = ws.wait_for("job:dead", Duration::from_secs(90));
@@ -247,7 +247,7 @@ pub fn dead_jobs_and_admin_retry(cx: &mut Ctx) {
     );
 
     // 400 from the provider: permanent, no retry.
-    cx.fake.script(SMS_PATH, &[Answer::Status(400)]);
+    cx.fake.script(SMS_PATH, &t, &[Answer::Status(400)]);
     let job = sms(cx, &tok, &c, "rejected", &[]);
     let id2 = job["id"].as_str().unwrap().to_string();
     let j = wait_job(cx, &admin, &id2, "dead", Duration::from_secs(30));
@@ -260,7 +260,7 @@ pub fn dead_jobs_and_admin_retry(cx: &mut Ctx) {
     );
     // A provider that hangs past the timeout is retried, then succeeds.
     cx.fake
-        .script(SMS_PATH, &[Answer::Hang(Duration::from_secs(4))]);
+        .script(SMS_PATH, &t, &[Answer::Hang(Duration::from_secs(4))]);
     let job = sms(cx, &tok, &c, "slow", &[]);
     let id3 = job["id"].as_str().unwrap().to_string();
     let j = wait_job(cx, &admin, &id3, "completed", Duration::from_secs(40));
@@ -543,8 +543,8 @@ pub fn publishing_retries_then_succeeds(cx: &mut Ctx) {
     let mut ws = Ws::connect(&cx.server.base, &tok);
     ws.subscribe(&[&format!("entity:listing:{lid}")], None);
     cx.fake
-        .script(FLAKY_PATH, &[Answer::Status(503), Answer::Status(502)]);
-    cx.fake.script(REJECTING_PATH, &[Answer::Status(422)]);
+        .script(FLAKY_PATH, &t, &[Answer::Status(503), Answer::Status(502)]);
+    cx.fake.script(REJECTING_PATH, &t, &[Answer::Status(422)]);
     let r = cx.api.post(
         &format!("/api/publishing/listings/{lid}/publish"),
         &tok,

@@ -22,16 +22,81 @@ mod validation;
 /// A test gets the shared server context.
 pub type Test = fn(&mut crate::Ctx);
 
-/// `tests![module::function, ...]`: each test is named by its path (`crud::round_trip`),
-/// so a name cannot drift from its function.
+/// How a test shares the one server with the others (its tag in `tests![]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sharing {
+    /// Untagged: runs beside other tests. It touches only its own tenant(s) and what it
+    /// scripts on the fakes for them, and changes nothing server-wide.
+    Shared,
+    /// `#[cron]`: fires the cron (which works on every tenant) or asserts what happens
+    /// before its own cron fires; one such test at a time, beside untagged ones.
+    Cron,
+    /// `#[alone]`: restarts or crashes the server, changes its vars, writes its database
+    /// from outside (`Server::d1`) or needs the machine's full speed (a reader that must keep
+    /// up); runs with no other test (and starts, like every test, on the default vars).
+    Alone,
+}
+
+/// One registered test.
+pub struct Entry {
+    pub name: &'static str,
+    pub test: Test,
+    pub sharing: Sharing,
+    /// `#[waits]`: spends most of its time waiting (queue retries and their backoff), not
+    /// making requests: started first, beside the others, without taking one of the
+    /// `--test-threads` places (unless that is 1).
+    pub waits: bool,
+}
+
+impl Entry {
+    /// The order the scheduler admits tests in: `#[alone]` ones first (the server is idle
+    /// then), then the `#[cron]` chain, then those that wait, then the rest; the list's own
+    /// order within each group.
+    pub fn plan_rank(&self) -> u8 {
+        match (self.sharing, self.waits) {
+            (Sharing::Alone, _) => 0,
+            (Sharing::Cron, _) => 1,
+            (Sharing::Shared, true) => 2,
+            (Sharing::Shared, false) => 3,
+        }
+    }
+}
+
+/// `tests![module::function, #[cron] module::function, ...]`: each test is named by its
+/// path (`crud::round_trip`), so a name cannot drift from its function; tags (`#[alone]`,
+/// `#[cron]`, `#[waits]`) say how it shares the server (see `Sharing` and `Entry`).
 macro_rules! tests {
-    ($($module:ident :: $function:ident),* $(,)?) => {
-        vec![$((concat!(stringify!($module), "::", stringify!($function)), $module::$function as Test)),*]
+    ($($(#[$tag:ident])* $module:ident :: $function:ident),* $(,)?) => {
+        vec![$({
+            #[allow(unused_mut)]
+            let mut e = Entry {
+                name: concat!(stringify!($module), "::", stringify!($function)),
+                test: $module::$function as Test,
+                sharing: Sharing::Shared,
+                waits: false,
+            };
+            $(tag!(e, $tag);)*
+            e
+        }),*]
     };
 }
 
-/// Every test, in the order they run. One line per test; add new ones at the end.
-pub fn all() -> Vec<(&'static str, Test)> {
+macro_rules! tag {
+    ($e:ident, alone) => {
+        $e.sharing = Sharing::Alone
+    };
+    ($e:ident, cron) => {
+        $e.sharing = Sharing::Cron
+    };
+    ($e:ident, waits) => {
+        $e.waits = true
+    };
+}
+
+/// Every test, one per line (tags before the name); add new ones at the end. The run
+/// order is `Entry::plan_rank`'s.
+#[rustfmt::skip]
+pub fn all() -> Vec<Entry> {
     tests![
         crud::health_is_public,
         auth::rejects_bad_tokens,
@@ -42,8 +107,8 @@ pub fn all() -> Vec<(&'static str, Test)> {
         crud::pagination,
         crud::cross_tenant_isolation,
         crm::interactions,
-        crm::followups_and_due_cron,
-        crm::calendar,
+        #[cron] crm::followups_and_due_cron,
+        #[cron] crm::calendar,
         crm::cards_public_flow,
         crm::stats_and_analytics,
         crud::cors,
@@ -55,7 +120,7 @@ pub fn all() -> Vec<(&'static str, Test)> {
         realtime::live_events_consecutive_seq,
         realtime::resume_since,
         realtime::tenant_isolation,
-        realtime::outbox_redelivers_after_hub_failure,
+        #[cron] realtime::outbox_redelivers_after_hub_failure,
         hub::channels_filters_and_audiences,
         hub::reauthorization_at_replay,
         hub::presence_join_leave_list,
@@ -66,7 +131,7 @@ pub fn all() -> Vec<(&'static str, Test)> {
         browser::eventsource_in_a_real_browser,
         hub::rooms_with_public_visitors,
         hub::replay_after_gap_of_1000,
-        hub::retention_and_restart,
+        #[alone] hub::retention_and_restart,
         jobs::welcome_email_completes,
         identity::login_seeded_user,
         identity::login_rejects_bad_credentials_and_input,
@@ -76,25 +141,25 @@ pub fn all() -> Vec<(&'static str, Test)> {
         identity::users_crud_roles_and_isolation,
         identity::users_pagination,
         identity::user_events_reach_admins_without_secrets,
-        jobs::cron_runs,
+        #[cron] jobs::cron_runs,
         jobs_v2::sms_reaches_the_provider,
-        jobs_v2::dead_jobs_and_admin_retry,
+        #[waits] jobs_v2::dead_jobs_and_admin_retry,
         jobs_v2::poison_and_duplicate_messages,
         jobs_v2::jobs_list,
         jobs_v2::pipeline_report_matches_rows,
-        jobs_v2::reminder_email_via_cron,
+        #[cron] jobs_v2::reminder_email_via_cron,
         finance::sales_payments_and_events,
         finance::roles_rates_approval_and_dashboard,
         finance::sales_report_matches_rows,
         owners::crud_filters_roles_and_events,
         owners::matching_finds_each_match_once,
         jobs_v2::publishing_retries_then_succeeds,
-        jobs_v2::scheduled_publishing_via_cron,
+        #[cron] jobs_v2::scheduled_publishing_via_cron,
         hardening_realtime::user_channel_follows_rest,
         hardening_realtime::finance_channels_follow_rest,
         hardening_realtime::money_and_reports_follow_rest,
         hardening_realtime::history_and_sse_channel_limit,
-        hardening_realtime::sse_stalled_reader_is_dropped,
+        #[alone] hardening_realtime::sse_stalled_reader_is_dropped,
         hardening_conc::payments_report_their_own_balance,
         hardening_conc::customer_partial_updates_never_drop_fields,
         hardening_conc::users_and_followups_are_versioned,
@@ -102,15 +167,15 @@ pub fn all() -> Vec<(&'static str, Test)> {
         hardening_auth::idempotency_replay_runs_the_role_check,
         hardening_auth::bearer_reader_and_blocklist_cover_everything,
         hardening_auth::login_lockout_is_atomic,
-        hardening_auth::jwt_nbf_and_partial_jwks,
+        #[alone] hardening_auth::jwt_nbf_and_partial_jwks,
         hardening_auth::chunked_body_is_limited_while_streaming,
         hardening_auth::public_visitor_id_hides_the_ip,
-        hardening_auth::dead_pending_idempotency_key_is_freed,
-        hardening_jobs::job_survives_a_crash_mid_run,
-        hardening_jobs::duplicate_messages_end_dead_not_failed,
-        hardening_jobs::matching_retry_announces_nothing_old,
-        hardening_jobs::card_scans_are_coalesced,
-        hardening_jobs::cron_prunes_old_rows,
+        #[alone] hardening_auth::dead_pending_idempotency_key_is_freed,
+        #[alone] hardening_jobs::job_survives_a_crash_mid_run,
+        #[waits] hardening_jobs::duplicate_messages_end_dead_not_failed,
+        #[alone] hardening_jobs::matching_retry_announces_nothing_old,
+        #[cron] hardening_jobs::card_scans_are_coalesced,
+        #[alone] hardening_jobs::cron_prunes_old_rows,
         observability::request_id_on_every_answer,
         observability::one_json_log_line_per_request,
         observability::tokens_are_never_logged,
