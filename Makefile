@@ -7,7 +7,7 @@ export WRANGLER_SEND_METRICS := false
 # Node 24 from the npm package `node` (wrangler refuses older Node).
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: dev test bootstrap build unit e2e deploy-check reset token fmt lint bench
+.PHONY: dev test bootstrap build unit e2e fuzz deploy-check reset token fmt lint bench
 
 ## Serve the real Worker locally on 127.0.0.1:$(PORT) with persisted local state.
 dev: bootstrap
@@ -18,8 +18,9 @@ dev: bootstrap
 	@PORT=$(PORT) ./scripts/dev-banner.sh
 	@$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --test-scheduled
 
-## Every test: native unit tests, end-to-end tests against wrangler dev, deploy dry run.
-test: bootstrap unit e2e deploy-check
+## Every test: native unit tests, end-to-end tests against wrangler dev, the OpenAPI fuzz
+## run, deploy dry run.
+test: bootstrap unit e2e fuzz deploy-check
 
 bootstrap:
 	@./scripts/bootstrap.sh
@@ -36,6 +37,10 @@ unit:
 
 e2e: build
 	$(CARGO_SHARED) test --test e2e
+
+## schemathesis against the served OpenAPI document on a fresh wrangler dev (scripts/fuzz.sh).
+fuzz: build
+	@./scripts/fuzz.sh
 
 ## `wrangler deploy --dry-run`: checks the config and bundle, prints the upload size.
 deploy-check: bootstrap

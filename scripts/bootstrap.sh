@@ -125,4 +125,32 @@ fi
   echo "export WRANGLER_SEND_METRICS=false"
   echo "export PATH='$ROOT/node_modules/.bin':\"\$PATH\""
 } > "$TOOLS/env.sh"
+
+# 6. schemathesis (the fuzz step, scripts/fuzz.sh): a Python venv per version in the same
+#    cache, from scripts/fuzz-requirements.txt (every package pinned, with hashes). A venv
+#    cannot move, so it is built in place under the lock and marked complete last; a
+#    changed requirements file or a missing interpreter means a rebuild.
+SCHEMATHESIS_VERSION="4.32.5"
+cached_venv() {
+  local name="$1" version="$2" bin="$3" reqs="$ROOT/$4" dir="$CACHE/tools/$1-$2"
+  venv_ok() { [ -f "$dir/.complete" ] && cmp -s "$dir/requirements.txt" "$reqs" && has_version "$dir/bin/$bin" "$version"; }
+  venv_ok && { printf '%s\n' "$dir"; return; }
+  exec 8>"$CACHE/tools/.lock"
+  command -v flock >/dev/null && flock 8
+  if ! venv_ok; then
+    local py; py=$(command -v python3) || die "python3 is not on PATH (needed for $name)"
+    "$py" -c 'import venv, ensurepip' 2>/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null \
+      || die "python3 has no venv/ensurepip and python3-venv could not be installed"
+    say "pip install $name $version into $dir (once per user)"
+    rm -rf "$dir"
+    "$py" -m venv "$dir" \
+      && "$dir/bin/python" -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r "$reqs" \
+      || { rm -rf "$dir"; die "installing $name $version failed"; }
+    cp "$reqs" "$dir/requirements.txt" && touch "$dir/.complete"
+  fi
+  exec 8>&-
+  printf '%s\n' "$dir"
+}
+SCHEMATHESIS_DIR=$(cached_venv schemathesis "$SCHEMATHESIS_VERSION" st scripts/fuzz-requirements.txt)
+echo "export SCHEMATHESIS_BIN='$SCHEMATHESIS_DIR/bin/st'" >> "$TOOLS/env.sh"
 say "ready ($WASM_ENV wasm toolchain)"
