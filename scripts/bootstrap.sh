@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Pulse needs to build, serve and test, idempotently.
-# Only registry packages are downloaded (npm, crates.io, Debian). The pinned cargo tools
+# Only registry packages are downloaded (npm, crates.io, PyPI, Debian). The pinned cargo tools
 # are cached per user, one folder per tool and version, shared by every clone:
 # ${XDG_CACHE_HOME:-~/.cache}/pulse/tools/worker-build-<v>/, .../wasm-bindgen-cli-<v>/.
 # It writes the clone's git-ignored .tools/env.sh, which the other scripts source to get

@@ -112,7 +112,7 @@ say "schemathesis $("$ST" --version | awk '{print $NF}'): seed $SEED, $MAX_EXAMP
 start=$(date +%s)
 set +e
 SCHEMATHESIS_HOOKS="$ROOT/scripts/fuzz_hooks.py" \
-  timeout --signal=INT --kill-after=20 "$MAX_TIME" "$ST" run "$BASE/api/openapi.json" --url "$BASE" \
+  timeout --signal=INT --kill-after=20 "$MAX_TIME" "$ST" --config-file "$ROOT/scripts/fuzz.toml" run "$BASE/api/openapi.json" --url "$BASE" \
   -H "Authorization: Bearer $TOKEN" \
   --mode all --checks "$CHECKS" --seed "$SEED" --max-examples "$MAX_EXAMPLES" \
   --workers "$WORKERS" --generation-database none \
