@@ -7,7 +7,7 @@ export WRANGLER_SEND_METRICS := false
 # Node 24 from the npm package `node` (wrangler refuses older Node).
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: dev test bootstrap build unit test-binaries e2e deploy-check reset token fmt lint bench
+.PHONY: dev test bootstrap build unit test-binaries e2e fuzz deploy-check reset token fmt lint bench
 
 ## Serve the real Worker locally on 127.0.0.1:$(PORT) with persisted local state.
 dev: bootstrap
@@ -18,13 +18,14 @@ dev: bootstrap
 	@PORT=$(PORT) ./scripts/dev-banner.sh
 	@$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --test-scheduled
 
-## Every test: native unit tests, end-to-end tests against wrangler dev, deploy dry run.
-## The native test binaries compile beside bootstrap and the Worker build (two cores),
-## then the tests run.
+## Every test: native unit tests, end-to-end tests against wrangler dev, the OpenAPI fuzz
+## run, deploy dry run. The native test binaries compile beside bootstrap and the Worker
+## build (two cores), then the tests run.
 test:
 	@$(MAKE) --no-print-directory -j2 test-binaries build
 	@$(MAKE) --no-print-directory unit
 	$(CARGO_SHARED) test --test e2e
+	@./scripts/fuzz.sh
 	@$(MAKE) --no-print-directory deploy-check
 
 # Cargo and rustc ignore make's jobserver (`make test` runs two of them side by side with
@@ -50,6 +51,10 @@ test-binaries:
 
 e2e: build
 	$(CARGO_SHARED) test --test e2e
+
+## schemathesis against the served OpenAPI document on a fresh wrangler dev (scripts/fuzz.sh).
+fuzz: build
+	@./scripts/fuzz.sh
 
 ## `wrangler deploy --dry-run`: checks the config and bundle, prints the upload size.
 # wrangler's build step keeps a Worker that is newer than its sources (scripts/build.sh).
