@@ -122,27 +122,8 @@ pub async fn queue_send(mut cx: Ctx) -> ApiResult<Response> {
 pub async fn hub_append(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json().await?;
-    let kind = input
-        .get("type")
-        .and_then(Value::as_str)
-        .filter(|k| k.starts_with("system:") && k.len() <= 64)
-        .ok_or_else(|| ApiError::field("type", "must be 'system:<name>'"))?;
-    let channels: Vec<String> = input
-        .get("channels")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .filter(|c: &Vec<String>| !c.is_empty() && c.len() <= 10)
-        .ok_or_else(|| ApiError::field("channels", "must be a list of 1-10 channels"))?;
-    let data = input.get("data").cloned().unwrap_or(Value::Null);
-    let repeat = input.get("repeat").and_then(Value::as_u64).unwrap_or(1);
-    if !(1..=500).contains(&repeat) {
-        return Err(ApiError::field("repeat", "must be 1-500"));
-    }
+    let (p, repeat) = crate::domain::inputs::validate_hub_append(&input)?;
+    let (kind, channels, data) = (p.kind.as_str(), p.channels, p.data);
     let drafts: Vec<_> = (0..repeat)
         .map(|_| crate::realtime::outbox::draft(kind, channels.clone(), data.clone()))
         .collect();

@@ -5,7 +5,12 @@
 
 use crate::api::{self, records};
 use crate::domain::auth::Action::{Admin, Read, Write};
-use crate::domain::owners::{OWNER, PROPERTY, SEEKER};
+use crate::domain::owners::{OWNER, PROPERTY, PROPERTY_PARAMS, SEEKER, SEEKER_PARAMS};
+use crate::domain::params::{self as q, Param, MAX_COUNTER};
+use crate::domain::{calendar, crm, finance, jobs, publishing, report};
+use crate::realtime::protocol::{
+    CHANNEL_ITEM, HISTORY_MAX_LIMIT, MAX_TYPES_PER_SUBSCRIBE, QUERY_MAX_CHANNELS, TYPE_ITEM,
+};
 use crate::realtime::{rooms, routes as live};
 use crate::web::auth::Access::{self, Public, Role, Stream};
 use crate::web::ctx::Handler;
@@ -23,6 +28,9 @@ pub struct Endpoint {
     pub method: &'static str,
     /// The path, `:name` segments are parameters (in order, `Ctx::param`).
     pub path: &'static str,
+    /// The query parameters the router checks before the handler (400 when malformed);
+    /// the OpenAPI document declares them from here.
+    pub query: &'static [Param],
     /// Checked by the router before the handler runs.
     pub access: Access,
     /// Served only when `PULSE_ENV=dev`: elsewhere a 404 before any other check.
@@ -32,26 +40,30 @@ pub struct Endpoint {
     pub doc: fn() -> Doc,
 }
 
-/// `endpoint!(METHOD "/path/:id", access, handler, doc)`; `dev` first marks a dev-only
-/// route; the handler is a function path or `|c| call(…, c)`. The doc expression is
-/// compiled for native builds only.
+/// `endpoint!(METHOD "/path/:id" ?&[query params], access, handler, doc)`; `dev` first
+/// marks a dev-only route; the query parameters (`domain::params`) are optional; the
+/// handler is a function path or `|c| call(…, c)`. The doc expression is compiled for
+/// native builds only.
 macro_rules! endpoint {
-    (dev $m:ident $path:literal, $access:expr, |$c:ident| $call:expr, $doc:expr) => {
-        endpoint!(@ true, $m $path, $access, |$c| $call, $doc)
+    (dev $m:ident $path:literal $(? $q:expr)?, $access:expr, |$c:ident| $call:expr, $doc:expr) => {
+        endpoint!(@ true, $m $path [$($q)?], $access, |$c| $call, $doc)
     };
-    (dev $m:ident $path:literal, $access:expr, $handler:path, $doc:expr) => {
-        endpoint!(@ true, $m $path, $access, |c| $handler(c), $doc)
+    (dev $m:ident $path:literal $(? $q:expr)?, $access:expr, $handler:path, $doc:expr) => {
+        endpoint!(@ true, $m $path [$($q)?], $access, |c| $handler(c), $doc)
     };
-    ($m:ident $path:literal, $access:expr, |$c:ident| $call:expr, $doc:expr) => {
-        endpoint!(@ false, $m $path, $access, |$c| $call, $doc)
+    ($m:ident $path:literal $(? $q:expr)?, $access:expr, |$c:ident| $call:expr, $doc:expr) => {
+        endpoint!(@ false, $m $path [$($q)?], $access, |$c| $call, $doc)
     };
-    ($m:ident $path:literal, $access:expr, $handler:path, $doc:expr) => {
-        endpoint!(@ false, $m $path, $access, |c| $handler(c), $doc)
+    ($m:ident $path:literal $(? $q:expr)?, $access:expr, $handler:path, $doc:expr) => {
+        endpoint!(@ false, $m $path [$($q)?], $access, |c| $handler(c), $doc)
     };
-    (@ $dev:literal, $m:ident $path:literal, $access:expr, |$c:ident| $call:expr, $doc:expr) => {
+    (@query) => { &[] };
+    (@query $q:expr) => { $q };
+    (@ $dev:literal, $m:ident $path:literal [$($q:expr)?], $access:expr, |$c:ident| $call:expr, $doc:expr) => {
         Endpoint {
             method: stringify!($m),
             path: $path,
+            query: endpoint!(@query $($q)?),
             access: $access,
             dev_only: $dev,
             handler: |$c| Box::pin($call),
@@ -99,16 +111,15 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .desc("Runs on the `sms` queue through the configured SMS provider; progress arrives as `job:*` events. A customer without a phone is a 409.")
             .input("SmsInput")
             .reply(202, "The sms job", r("Job")).errors(&[409])),
-    endpoint!(GET "/api/crm/interactions", Role(Read), api::interactions::list,
+    endpoint!(GET "/api/crm/interactions" ?&[q::text("customer_id")], Role(Read), api::interactions::list,
         Doc::new("listInteractions", "crm", "List interactions (newest first)")
-            .page(r("Interaction")).query(&["customer_id"])),
+            .page(r("Interaction"))),
     endpoint!(POST "/api/crm/interactions", Role(Write), api::interactions::create,
         Doc::new("createInteraction", "crm", "Log an interaction (broker, admin)")
             .desc("Emits `crm:interaction:created`. An unknown customer is a 422.")
             .input("InteractionInput").reply(201, "Logged", r("Interaction"))),
-    endpoint!(GET "/api/crm/followups", Role(Read), api::followups::list,
-        Doc::new("listFollowups", "crm", "List follow-ups").page(r("Followup"))
-            .query(&["assigned_to", "status", "customer_id", "due_before"])),
+    endpoint!(GET "/api/crm/followups" ?&[q::text("assigned_to"), q::one_of("status", crm::FOLLOWUP_STATUSES), q::text("customer_id"), q::time("due_before")], Role(Read), api::followups::list,
+        Doc::new("listFollowups", "crm", "List follow-ups").page(r("Followup"))),
     endpoint!(POST "/api/crm/followups", Role(Write), api::followups::create,
         Doc::new("createFollowup", "crm", "Create a follow-up (broker, admin)")
             .desc("Emits `crm:followup:created`; when due, the cron emits `crm:followup:due` to the assignee once.")
@@ -121,9 +132,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .desc("Emits `crm:followup:completed` (status → done) or `crm:followup:updated`. Versioned like customers (`version` or If-Match, else 409).")
             .input("FollowupPatch").reply(200, "Updated", r("Followup")).versioned()),
     // --- calendar ---
-    endpoint!(GET "/api/calendar/appointments", Role(Read), api::calendar::list,
-        Doc::new("listAppointments", "calendar", "List appointments").page(r("Appointment"))
-            .query(&["assigned_to", "status", "from", "to"])),
+    endpoint!(GET "/api/calendar/appointments" ?&[q::text("assigned_to"), q::one_of("status", calendar::STATUSES), q::time("from"), q::time("to")], Role(Read), api::calendar::list,
+        Doc::new("listAppointments", "calendar", "List appointments").page(r("Appointment"))),
     endpoint!(POST "/api/calendar/appointments", Role(Write), api::calendar::create,
         Doc::new("createAppointment", "calendar", "Schedule an appointment (broker, admin)")
             .desc("Emits `calendar:appointment:created`; 30 min before the start the cron emits `calendar:reminder` to the assignee once.")
@@ -134,8 +144,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .optional_input("AppointmentCompleteInput")
             .reply(200, "Completed", r("Appointment")).errors(&[409])),
     // --- cards ---
-    endpoint!(GET "/api/cards", Role(Read), api::cards::list,
-        Doc::new("listCards", "cards", "List the tenant's cards").page(r("Card")).query(&["owner_id"])),
+    endpoint!(GET "/api/cards" ?&[q::text("owner_id")], Role(Read), api::cards::list,
+        Doc::new("listCards", "cards", "List the tenant's cards").page(r("Card"))),
     endpoint!(POST "/api/cards", Role(Write), api::cards::create,
         Doc::new("createCard", "cards", "Create a card (broker, admin)")
             .desc("Slugs are global (409 when taken). Emits `card:created`.")
@@ -179,9 +189,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("deleteUser", "users", "Delete a user (admin; not yourself)")
             .desc("Emits `users:user:deleted`.").empty(204, "Deleted").errors(&[409])),
     // --- finance ---
-    endpoint!(GET "/api/finance/sales", Role(Read), api::finance::list_sales,
-        Doc::new("listSales", "finance", "List sales (broker, admin)").page(r("Sale"))
-            .query(&["broker_id", "customer_id", "status", "from", "to"]).errors(&[403])),
+    endpoint!(GET "/api/finance/sales" ?&[q::text("broker_id"), q::text("customer_id"), q::one_of("status", finance::SALE_STATUSES), q::time("from"), q::time("to")], Role(Read), api::finance::list_sales,
+        Doc::new("listSales", "finance", "List sales (broker, admin)").page(r("Sale")).errors(&[403])),
     endpoint!(POST "/api/finance/sales", Role(Write), api::finance::create_sale,
         Doc::new("createSale", "finance", "Record a sale and its commission (broker, admin)")
             .desc("Emits `finance:sale:created` and `finance:commission:calculated` (to the broker, admins and `entity:sale:<id>`). Rate: the sale's own, else the broker's, else the tenant's, else 300 bps. Only admins may give a sale its own rate, or brokers up to the tenant's `broker_rate_override_max_bps` (403 `forbidden` otherwise).")
@@ -189,16 +198,15 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/api/finance/sales/:id", Role(Read), api::finance::get_sale,
         Doc::new("getSale", "finance", "Get a sale (broker, admin)")
             .reply(200, "The sale", r("Sale")).errors(&[403])),
-    endpoint!(GET "/api/finance/payments", Role(Read), api::finance::list_payments,
-        Doc::new("listPayments", "finance", "List payments (broker, admin)").page(r("Payment"))
-            .query(&["sale_id"]).errors(&[403])),
+    endpoint!(GET "/api/finance/payments" ?&[q::text("sale_id")], Role(Read), api::finance::list_payments,
+        Doc::new("listPayments", "finance", "List payments (broker, admin)").page(r("Payment")).errors(&[403])),
     endpoint!(POST "/api/finance/payments", Role(Write), api::finance::create_payment,
         Doc::new("createPayment", "finance", "Record a payment (broker, admin)")
             .desc("409 when it would pay the sale past its total (nothing is written). `sale_balance_minor`/`sale_status` (in the answer and in `finance:payment:received`) are the sale's right after this payment, even under concurrent payments.")
             .input("PaymentInput").reply(201, "Recorded", r("Payment")).errors(&[409])),
-    endpoint!(GET "/api/finance/commissions", Role(Read), api::finance::list_commissions,
+    endpoint!(GET "/api/finance/commissions" ?&[q::text("broker_id"), q::one_of("status", finance::COMMISSION_STATUSES), q::text("sale_id")], Role(Read), api::finance::list_commissions,
         Doc::new("listCommissions", "finance", "List commissions (brokers: their own; broker, admin)")
-            .page(r("Commission")).query(&["broker_id", "status", "sale_id"]).errors(&[403])),
+            .page(r("Commission")).errors(&[403])),
     endpoint!(PUT "/api/finance/commissions/:id/approve", Role(Admin), api::finance::approve_commission,
         Doc::new("approveCommission", "finance", "Approve a commission (admin)")
             .desc("Once (409 after). Emits `finance:commission:approved`.")
@@ -230,10 +238,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(DELETE "/api/owners/:id", Role(Admin), |c| records::delete(&OWNER, c),
         Doc::new("deleteOwner", "owners", "Delete an owner (admin)")
             .desc("Emits `owners:owner:deleted`.").empty(204, "Deleted")),
-    endpoint!(GET "/api/properties", Role(Read), |c| records::list(&PROPERTY, c),
-    Doc::new("listProperties", "owners", "List properties").page(r("Property")).query(&[
-        "kind", "listing", "city", "status", "owner_id", "min_price", "max_price", "bedrooms_min",
-    ])),
+    endpoint!(GET "/api/properties" ?PROPERTY_PARAMS, Role(Read), |c| records::list(&PROPERTY, c),
+        Doc::new("listProperties", "owners", "List properties").page(r("Property"))),
     endpoint!(POST "/api/properties", Role(Write), |c| records::create(&PROPERTY, c),
         Doc::new("createProperty", "owners", "Create a property (broker, admin)")
             .desc("Emits `owners:property:added`.").input("PropertyInput")
@@ -247,9 +253,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(DELETE "/api/properties/:id", Role(Admin), |c| records::delete(&PROPERTY, c),
         Doc::new("deleteProperty", "owners", "Delete a property (admin)")
             .desc("Emits `owners:property:deleted`.").empty(204, "Deleted")),
-    endpoint!(GET "/api/seekers", Role(Read), |c| records::list(&SEEKER, c),
-        Doc::new("listSeekers", "owners", "List seekers").page(r("Seeker"))
-            .query(&["customer_id", "listing", "active"])),
+    endpoint!(GET "/api/seekers" ?SEEKER_PARAMS, Role(Read), |c| records::list(&SEEKER, c),
+        Doc::new("listSeekers", "owners", "List seekers").page(r("Seeker"))),
     endpoint!(POST "/api/seekers", Role(Write), |c| records::create(&SEEKER, c),
         Doc::new("createSeeker", "owners", "Create a seeker (broker, admin)")
             .desc("Emits `owners:seeker:added`.").input("SeekerInput").reply(201, "Created", r("Seeker"))),
@@ -266,13 +271,12 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("runMatching", "owners", "Match seekers with properties (broker, admin)")
             .desc("Runs on the `matching` queue; emits `owners:match:found` once per new match.")
             .optional_input("MatchingRunInput").reply(202, "The matching job", r("Job"))),
-    endpoint!(GET "/api/matches", Role(Read), api::matching::list,
-        Doc::new("listMatches", "owners", "Matches found (best first)").page(r("Match"))
-            .query(&["seeker_id", "property_id"])),
+    endpoint!(GET "/api/matches" ?&[q::text("seeker_id"), q::text("property_id")], Role(Read), api::matching::list,
+        Doc::new("listMatches", "owners", "Matches found (best first)").page(r("Match"))),
     // --- jobs ---
-    endpoint!(GET "/api/jobs", Role(Read), api::jobs::list,
+    endpoint!(GET "/api/jobs" ?&[q::one_of("status", jobs::STATUSES), q::text("queue"), q::text("subject")], Role(Read), api::jobs::list,
         Doc::new("listJobs", "jobs", "List jobs, newest first (admins: all; others: their own)")
-            .page(r("Job")).query(&["status", "queue", "subject"])),
+            .page(r("Job"))),
     endpoint!(GET "/api/jobs/:id", Role(Read), api::jobs::get,
         Doc::new("getJob", "jobs", "A background job's status").reply(200, "The job", r("Job"))),
     endpoint!(POST "/api/jobs/:id/retry", Role(Admin), api::jobs::retry,
@@ -280,9 +284,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .desc("Resets the attempt count and emits `job:queued`. Only `dead` and `failed` jobs: anything else is a 409.")
             .reply(202, "Queued again", r("Job")).errors(&[409])),
     // --- publishing ---
-    endpoint!(GET "/api/publishing/listings", Role(Read), api::publishing::list_listings,
-        Doc::new("listListings", "publishing", "List listings").page(r("Listing"))
-            .query(&["status", "property_id"])),
+    endpoint!(GET "/api/publishing/listings" ?&[q::one_of("status", publishing::LISTING_STATUSES), q::text("property_id")], Role(Read), api::publishing::list_listings,
+        Doc::new("listListings", "publishing", "List listings").page(r("Listing"))),
     endpoint!(POST "/api/publishing/listings", Role(Write), api::publishing::create_listing,
         Doc::new("createListing", "publishing", "Create a listing of a property (broker, admin)")
             .desc("Copies the property's title, description, price and facts (overridable). Emits `publishing:listing:created`.")
@@ -297,9 +300,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .reply(202, "Jobs started", json!({"type": "object", "properties": {
                 "listing": r("Listing"), "jobs": {"type": "array", "items": r("Job")}}}))
             .errors(&[409])),
-    endpoint!(GET "/api/publishing/schedules", Role(Read), api::publishing::list_schedules,
-        Doc::new("listSchedules", "publishing", "List publishing schedules").page(r("Schedule"))
-            .query(&["status", "listing_id"])),
+    endpoint!(GET "/api/publishing/schedules" ?&[q::one_of("status", publishing::SCHEDULE_STATUSES), q::text("listing_id")], Role(Read), api::publishing::list_schedules,
+        Doc::new("listSchedules", "publishing", "List publishing schedules").page(r("Schedule"))),
     endpoint!(POST "/api/publishing/schedules", Role(Write), api::publishing::create_schedule,
         Doc::new("createSchedule", "publishing", "Schedule a publication (broker, admin)")
             .desc("The every-minute cron starts it once `run_at` has passed (publishing jobs, as with publish-now).")
@@ -308,9 +310,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("cancelSchedule", "publishing", "Cancel a pending schedule (broker, admin)")
             .reply(200, "Cancelled", r("Schedule")).errors(&[409])),
     // --- reports ---
-    endpoint!(GET "/api/reports", Role(Admin), api::reports::list,
-        Doc::new("listReports", "reports", "List reports (admin)").page(r("Report"))
-            .query(&["kind", "status"])),
+    endpoint!(GET "/api/reports" ?&[q::one_of("kind", report::KINDS), q::one_of("status", report::STATUSES)], Role(Admin), api::reports::list,
+        Doc::new("listReports", "reports", "List reports (admin)").page(r("Report"))),
     endpoint!(POST "/api/reports", Role(Admin), api::reports::create,
         Doc::new("createReport", "reports", "Request a report (admin)")
             .desc("Built on the `reports` queue from D1 aggregates (with `job:progress`), stored in R2; `reports:generated` when ready.")
@@ -361,17 +362,17 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("realtimeWs", "realtime", "Open the tenant's WebSocket")
             .raw(101, switching("Switching Protocols: the WebSocket (protocol in docs/realtime.md)"))
             .errors(&[426])),
-    endpoint!(GET "/api/realtime/stream", Stream, live::stream,
+    endpoint!(GET "/api/realtime/stream" ?&[q::list("channels", &CHANNEL_ITEM, QUERY_MAX_CHANNELS), q::list("types", &TYPE_ITEM, MAX_TYPES_PER_SUBSCRIBE),
+        q::int("since", 0, MAX_COUNTER)], Stream, live::stream,
         Doc::new("realtimeStream", "realtime", "Server-Sent Events stream")
             .raw(200, json!({"description": "text/event-stream; each `id:` is the event's seq",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}}}))
-            .shared("channels").shared("types").shared("since")
             .param(json!({"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}))
             .errors(&[400, 403])),
-    endpoint!(GET "/api/realtime/events", Role(Read), live::events,
+    endpoint!(GET "/api/realtime/events" ?&[q::int("since", 0, MAX_COUNTER), q::int("limit", 1, HISTORY_MAX_LIMIT),
+        q::list("channels", &CHANNEL_ITEM, QUERY_MAX_CHANNELS), q::list("types", &TYPE_ITEM, MAX_TYPES_PER_SUBSCRIBE)], Role(Read), live::events,
         Doc::new("realtimeEvents", "realtime", "History for polling clients")
             .reply(200, "Events after `since`", r("EventPage"))
-            .shared("since").shared("eventLimit").shared("channels").shared("types")
             .errors(&[400, 403])),
     endpoint!(GET "/api/realtime/stats", Role(Admin), live::stats,
         Doc::new("realtimeStats", "realtime", "Hub statistics (admin)").reply(200, "Stats", obj())),

@@ -8,6 +8,9 @@
 
 use super::endpoints::{Endpoint, ENDPOINTS, UNGUARDED};
 use crate::domain::auth::{Action, Role};
+use crate::domain::ids::{IDEMPOTENCY_KEY_PATTERN, PATH_ID_PATTERN};
+use crate::domain::pagination::{CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::version::IF_MATCH_PATTERN;
 use crate::web::auth::Access;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -94,19 +97,10 @@ impl Doc {
     }
 
     /// A paginated list of `item`: 200 with `{"data", "next_cursor"}`, `?limit=` and
-    /// `?cursor=` (400 when malformed).
+    /// `?cursor=` (`domain::pagination`; 400 when malformed).
     pub fn page(mut self, item: Value) -> Doc {
         self.page = true;
         self.reply(200, "A page", list_of(item))
-    }
-
-    /// String query filters of a list.
-    pub fn query(mut self, names: &[&str]) -> Doc {
-        for n in names {
-            self.params
-                .push(json!({"name": n, "in": "query", "schema": {"type": "string"}}));
-        }
-        self
     }
 
     /// A shared parameter of `components.parameters`.
@@ -197,17 +191,13 @@ pub fn switching(desc: &str) -> Value {
 }
 
 /// The schema of a request body by its component name: the declaration the validator runs
-/// (`domain::inputs::INPUTS`). Only the dev-only routes' bodies, which no deployment serves,
-/// are written here.
+/// (`domain::inputs::INPUTS`). Only the dev-only queue body (any JSON values, which no
+/// `Kind` declares), which no deployment serves, is written here.
 pub fn input_schema(name: &str) -> Value {
     if let Some(shape) = crate::domain::inputs::input(name) {
         return crate::domain::schema::json_schema(shape);
     }
     match name {
-        "HubAppendInput" => json!({
-            "type": "object", "required": ["type", "channels"],
-            "properties": {"type": {"type": "string"},
-                "channels": {"type": "array", "items": {"type": "string"}}, "data": {}}}),
         "QueueSendInput" => json!({
             "type": "object", "required": ["messages"],
             "properties": {"messages": {"type": "array", "minItems": 1, "maxItems": 100}}}),
@@ -280,7 +270,7 @@ fn error_codes(ep: &Endpoint, doc: &Doc) -> BTreeSet<u16> {
         // another request (422); the body is read to hash it (413).
         codes.extend([400, 409, 413, 422]);
     }
-    if doc.page {
+    if doc.page || !ep.query.is_empty() {
         codes.insert(400);
     }
     if doc.versioned {
@@ -288,6 +278,30 @@ fn error_codes(ep: &Endpoint, doc: &Doc) -> BTreeSet<u16> {
     }
     codes.extend(doc.errors.iter().copied());
     codes
+}
+
+/// The operation's rules beyond its schema that can refuse a schema-valid request, as
+/// `x-rules: [{"fields": [...], "rule": "..."}]`: those of its body's declaration
+/// (`Shape::rules`), and, for a versioned body, that `version` agrees with If-Match. A
+/// refusal under one is a 4xx whose `details.fields` names only those fields (the fuzz
+/// run holds the server to that).
+fn rules(doc: &Doc) -> Vec<Value> {
+    let Some(shape) = doc
+        .input
+        .and_then(|(name, _)| crate::domain::inputs::input(name))
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<Value> = shape
+        .rules
+        .iter()
+        .filter(|r| !r.fields.is_empty())
+        .map(|r| json!({"fields": r.fields, "rule": r.text}))
+        .collect();
+    if shape.fields.iter().any(|f| f.meta) {
+        out.push(json!({"fields": ["version"], "rule": crate::domain::version::AGREE_RULE}));
+    }
+    out
 }
 
 /// The roles the access rule admits (`x-roles`; none on public routes).
@@ -334,6 +348,9 @@ pub fn operation(ep: &Endpoint) -> Value {
     if doc.page {
         params.extend([param_ref("limit"), param_ref("cursor")]);
     }
+    params.extend(ep.query.iter().map(
+        |p| json!({"name": p.name, "in": "query", "schema": crate::domain::params::json_schema(p)}),
+    ));
     params.extend(doc.params.iter().cloned());
     if ep.method == "POST" && ep.access != Access::Public {
         params.push(param_ref("idempotencyKey"));
@@ -346,6 +363,10 @@ pub fn operation(ep: &Endpoint) -> Value {
             "requestBody".into(),
             json!({"required": required, "content": {"application/json": {"schema": r(name)}}}),
         );
+    }
+    let rules = rules(&doc);
+    if !rules.is_empty() {
+        op.insert("x-rules".into(), Value::Array(rules));
     }
     let mut responses = Map::new();
     for (status, reply) in &doc.replies {
@@ -413,26 +434,20 @@ pub fn document() -> Value {
             },
             "parameters": {
                 "id": {"name": "id", "in": "path", "required": true,
-                       "schema": {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9_-]{1,64}$"}},
+                       "schema": {"type": "string", "maxLength": 64, "pattern": PATH_ID_PATTERN}},
                 "room": {"name": "name", "in": "path", "required": true,
                          "schema": {"type": "string", "pattern": "^[a-z0-9_-]{1,48}$"}},
                 "limit": {"name": "limit", "in": "query",
-                          "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
-                "eventLimit": {"name": "limit", "in": "query",
-                               "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-                "cursor": {"name": "cursor", "in": "query", "description": "next_cursor of the previous page (opaque)",
-                           "schema": {"type": "string"}},
-                "since": {"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                "channels": {"name": "channels", "in": "query", "description": "comma-separated channels",
-                             "schema": {"type": "string"}},
-                "types": {"name": "types", "in": "query", "description": "comma-separated types or prefixes ending in *",
-                          "schema": {"type": "string"}},
+                          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
+                "cursor": {"name": "cursor", "in": "query",
+                           "description": "next_cursor of the previous page; any cursor of this form is a position (empty: the first page)",
+                           "schema": {"type": "string", "pattern": CURSOR_PATTERN}},
                 "ifMatch": {"name": "If-Match", "in": "header",
                             "description": "the version (or ETag) the update expects; `*` or absent: the current one",
-                            "schema": {"type": "string"}},
+                            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN}},
                 "idempotencyKey": {"name": "Idempotency-Key", "in": "header",
                                    "description": "replays the first response for 24 h",
-                                   "schema": {"type": "string", "maxLength": 255}}
+                                   "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN}}
             },
             "responses": responses,
             "schemas": schemas

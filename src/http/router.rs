@@ -88,6 +88,13 @@ async fn served(found: Match<'_>, req: Request, env: Env) -> Response {
         Ok(caller) => caller,
         Err(e) => return to_response(&e),
     };
+    // The declared query parameters, before the handler reads any (400).
+    if !ep.query.is_empty() {
+        let pairs = crate::domain::query::pairs(&req.inner().url());
+        if let Err(e) = crate::domain::params::check(ep.query, &pairs) {
+            return to_response(&e);
+        }
+    }
     if req.method() != Method::Post {
         return respond((ep.handler)(Ctx::new(req, env, params, caller)).await);
     }

@@ -17,7 +17,7 @@ pub const TTL_MS: i64 = 24 * 3600 * 1000;
 pub const STALE_PENDING_MS: i64 = 60 * 1000;
 
 pub fn valid_key(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    crate::domain::ids::valid_idempotency_key(k)
 }
 
 /// The stored key: the client's key scoped to the caller (user and role, as the access rule

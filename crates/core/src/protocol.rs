@@ -3,6 +3,7 @@
 
 use crate::domain::auth::Role;
 use crate::domain::event::Event;
+use crate::domain::params::ListItem;
 use crate::domain::policy::{self, EntityResource, Reader, Resource, View};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -145,6 +146,85 @@ pub fn parse_channel(name: &str) -> Option<Channel> {
         return (plain(kind) && plain(id)).then(|| Channel::Entity(kind.into(), id.into()));
     }
     None
+}
+
+/// Entity kinds besides `policy::SHARED_ENTITIES` that `policy::entity_resource` knows.
+pub const OWNED_ENTITY_KINDS: &[&str] = &["user", "sale", "payment", "commission", "job", "report"];
+
+/// A channel a subscription may name: `parse_channel`'s grammar with an entity kind the
+/// policy knows (whether the caller may read it is decided later: 403).
+pub fn valid_subscribe_channel(name: &str) -> bool {
+    match parse_channel(name) {
+        Some(Channel::Entity(kind, id)) => policy::entity_resource(&kind, &id).is_some(),
+        Some(_) => true,
+        None => false,
+    }
+}
+
+/// A type filter: a type, or a prefix ending in `*` (`*` alone: every type).
+pub fn valid_type_filter(t: &str) -> bool {
+    let body = t.strip_suffix('*').unwrap_or(t);
+    !t.is_empty()
+        && t.len() <= MAX_TYPE_LEN
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.'))
+}
+
+/// The largest `?limit=` of the history (`/api/realtime/events`).
+pub const HISTORY_MAX_LIMIT: i64 = 1000;
+
+/// Channels of `?channels=` (the stream and the history): at most this many, as a socket
+/// (`WS_MAX_SUBSCRIPTIONS`'s default).
+pub const QUERY_MAX_CHANNELS: usize = 50;
+
+/// An item of `?channels=`.
+pub const CHANNEL_ITEM: ListItem = ListItem {
+    test: valid_subscribe_channel,
+    #[cfg(not(target_arch = "wasm32"))]
+    regex: channel_regex,
+    problem: "a channel: tenant, public, dashboard, analytics, notifications, user:<id>, \
+              role:<role> or entity:<kind>:<id>",
+    code: "bad_channel",
+    count_code: "too_many_channels",
+};
+
+/// An item of `?types=`.
+pub const TYPE_ITEM: ListItem = ListItem {
+    test: valid_type_filter,
+    #[cfg(not(target_arch = "wasm32"))]
+    regex: || {
+        let (n, p) = (MAX_TYPE_LEN, "[A-Za-z0-9:_.-]");
+        format!("{p}{{1,{n}}}|{p}{{0,{}}}\\*", n - 1)
+    },
+    problem: "an event type or a prefix ending in *",
+    code: "bad_frame",
+    count_code: "bad_frame",
+};
+
+/// `valid_subscribe_channel` as a regex: each id bounded so the name stays within
+/// `MAX_CHANNEL_LEN`.
+#[cfg(not(target_arch = "wasm32"))]
+fn channel_regex() -> String {
+    let p = "[A-Za-z0-9._@-]";
+    let mut alts: Vec<String> = [
+        "tenant",
+        "public",
+        "dashboard",
+        "analytics",
+        "notifications",
+    ]
+    .map(String::from)
+    .to_vec();
+    alts.push(format!("user:{p}{{1,{}}}", MAX_CHANNEL_LEN - 5));
+    alts.push("role:(?:admin|broker|viewer)".into());
+    for kind in policy::SHARED_ENTITIES.iter().chain(OWNED_ENTITY_KINDS) {
+        alts.push(format!(
+            "entity:{kind}:{p}{{1,{}}}",
+            MAX_CHANNEL_LEN - 8 - kind.len()
+        ));
+    }
+    alts.join("|")
 }
 
 /// Who is on the socket: kept in the WebSocket attachment (well under 2 KB).
@@ -302,13 +382,7 @@ pub fn check_types(types: &[String]) -> Result<(), FrameError> {
         ));
     }
     for t in types {
-        let body = t.strip_suffix('*').unwrap_or(t);
-        let ok = !t.is_empty()
-            && t.len() <= MAX_TYPE_LEN
-            && body
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.'));
-        if !ok {
+        if !valid_type_filter(t) {
             return Err(FrameError::new(
                 "bad_frame",
                 format!("bad type filter '{t}'"),
@@ -642,6 +716,61 @@ pub mod fixtures {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn query_items_agree_with_their_regexes() {
+        use crate::domain::schema::tests::re_match;
+        let ch = format!("^(?:{})$", (CHANNEL_ITEM.regex)());
+        let mut cases: Vec<String> = [
+            "tenant",
+            "public",
+            "dashboard",
+            "analytics",
+            "notifications",
+            "user:u1",
+            "role:admin",
+            "role:owner",
+            "entity:sale:s1",
+            "entity:customer:c_1",
+            "entity:nope:1",
+            "entity:sale:",
+            "entity::1",
+            "user:",
+            "user:a b",
+            "Tenant",
+            "",
+            "entity:sale:a:b",
+        ]
+        .map(String::from)
+        .to_vec();
+        for kind in policy::SHARED_ENTITIES.iter().chain(OWNED_ENTITY_KINDS) {
+            assert!(policy::entity_resource(kind, "x").is_some(), "{kind}");
+            let room = MAX_CHANNEL_LEN - 8 - kind.len();
+            cases.push(format!("entity:{kind}:{}", "a".repeat(room)));
+            cases.push(format!("entity:{kind}:{}", "a".repeat(room + 1)));
+        }
+        cases.push(format!("user:{}", "a".repeat(91)));
+        cases.push(format!("user:{}", "a".repeat(92)));
+        for c in &cases {
+            assert_eq!(re_match(&ch, c), valid_subscribe_channel(c), "{c:?}");
+        }
+        let ty = format!("^(?:{})$", (TYPE_ITEM.regex)());
+        for t in [
+            "*",
+            "crm:*",
+            "crm:customer:created",
+            "a*b",
+            "a**",
+            "",
+            "a b",
+            &"a".repeat(64),
+            &"a".repeat(65),
+            &format!("{}*", "a".repeat(63)),
+            &format!("{}*", "a".repeat(64)),
+        ] {
+            assert_eq!(re_match(&ty, t), valid_type_filter(t), "{t:?}");
+        }
+    }
+
     use super::fixtures::{sub, who};
     use super::*;
     use serde_json::json;

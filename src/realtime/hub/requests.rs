@@ -107,7 +107,7 @@ pub fn page_from_query(url: &str) -> std::result::Result<(u64, usize), &'static 
     let limit = match query::get(url, "limit") {
         None => 100,
         Some(s) => match s.parse::<u32>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
+            Ok(n) if (1..=protocol::HISTORY_MAX_LIMIT).contains(&i64::from(n)) => n,
             _ => return Err("limit must be an integer from 1 to 1000"),
         },
     };

@@ -1,7 +1,10 @@
 //! Calendar appointments: the resource and its validation (pure).
 
 use super::error::{ApiError, ApiResult};
-use super::schema::{self, opt, req, Kind, Shape};
+use super::schema::{self, opt, req, rule, Kind, Shape};
+
+/// An appointment's `status`.
+pub const STATUSES: &[&str] = &["scheduled", "completed", "cancelled"];
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -49,8 +52,14 @@ pub const INPUT: Shape = Shape::create(
         opt("notes", Kind::Text(2000)).blank_is_null(),
     ],
     &[
-        "ends_at must be after starts_at, and at most 24 hours after it.",
-        "customer_id must name a customer of the tenant; assigned_to defaults to the caller.",
+        rule(
+            &["ends_at"],
+            "ends_at must be after starts_at, and at most 24 hours after it.",
+        ),
+        rule(
+            &["customer_id"],
+            "customer_id must name a customer of the tenant; assigned_to defaults to the caller.",
+        ),
     ],
 );
 

@@ -1,7 +1,7 @@
 //! Digital business cards: the resource, its public view and validation (pure).
 
 use super::error::{ApiError, ApiResult};
-use super::schema::{self, opt, req, Kind, Pattern, Shape};
+use super::schema::{self, opt, req, rule, Kind, Pattern, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -88,7 +88,10 @@ pub const INPUT: Shape = Shape::create(
         opt("email", Kind::Email).blank_is_null(),
         opt("bio", Kind::Text(1000)).blank_is_null(),
     ],
-    &["slug must be free across all tenants (409 when taken)."],
+    &[rule(
+        &["slug"],
+        "slug must be free across all tenants (409 when taken).",
+    )],
 );
 
 /// `POST /api/cards/:id/scan` (public; the body may be empty).

@@ -1,7 +1,7 @@
 //! CRM interactions and follow-ups: resource shapes and validation rules (pure).
 
 use super::error::{ApiError, ApiResult};
-use super::schema::{self, opt, req, Kind, Shape, VERSION};
+use super::schema::{self, opt, req, rule, Kind, Shape, VERSION};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,7 +17,10 @@ pub const INTERACTION_INPUT: Shape = Shape::create(
         req("summary", Kind::Text(2000)),
         opt("occurred_at", Kind::DateTime).not_null(),
     ],
-    &["customer_id must name a customer of the tenant."],
+    &[rule(
+        &["customer_id"],
+        "customer_id must name a customer of the tenant.",
+    )],
 );
 
 /// `POST /api/crm/followups`.
@@ -30,8 +33,14 @@ pub const FOLLOWUP_INPUT: Shape = Shape::create(
         opt("note", Kind::Text(2000)),
     ],
     &[
-        "customer_id must name a customer of the tenant.",
-        "assigned_to (default: the caller) must name a user of the tenant.",
+        rule(
+            &["customer_id"],
+            "customer_id must name a customer of the tenant.",
+        ),
+        rule(
+            &["assigned_to"],
+            "assigned_to (default: the caller) must name a user of the tenant.",
+        ),
     ],
 );
 

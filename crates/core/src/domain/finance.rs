@@ -2,7 +2,7 @@
 //! with a currency, commission rates and their resolution, and the no-overpay rule.
 
 use super::error::{ApiError, ApiResult};
-use super::schema::{self, opt, req, Kind, Shape};
+use super::schema::{self, opt, req, rule, Kind, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -11,6 +11,10 @@ pub const MAX_MINOR: i64 = schema::MAX_MINOR;
 /// Built-in commission rate when neither the broker nor the tenant has one: 3 %.
 pub const DEFAULT_RATE_BPS: i64 = 300;
 pub const METHODS: &[&str] = &["cash", "card", "transfer", "check", "other"];
+/// A sale's `status`.
+pub const SALE_STATUSES: &[&str] = &["open", "paid"];
+/// A commission's `status`.
+pub const COMMISSION_STATUSES: &[&str] = &["pending", "approved"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sale {
@@ -154,10 +158,16 @@ pub const SALE_INPUT: Shape = Shape::create(
         opt("notes", Kind::Text(2000)).blank_is_null(),
     ],
     &[
-        "customer_id and property_id must name rows of the tenant; broker_id (default: the \
+        rule(
+            &["customer_id", "property_id", "broker_id"],
+            "customer_id and property_id must name rows of the tenant; broker_id (default: the \
          caller) a broker or admin of the tenant, and only admins name another one (403).",
-        "commission_rate_bps: admins may set any rate; brokers only up to the tenant's \
+        ),
+        rule(
+            &["commission_rate_bps"],
+            "commission_rate_bps: admins may set any rate; brokers only up to the tenant's \
          broker_rate_override_max_bps, and not at all while it is null (403).",
+        ),
     ],
 );
 
@@ -173,9 +183,15 @@ pub const PAYMENT_INPUT: Shape = Shape::create(
         opt("received_at", Kind::DateTime),
     ],
     &[
-        "sale_id must name a sale of the tenant that the caller may read.",
-        "currency must be the sale's currency.",
-        "amount_minor must not exceed the sale's balance (409).",
+        rule(
+            &["sale_id"],
+            "sale_id must name a sale of the tenant that the caller may read.",
+        ),
+        rule(&["currency"], "currency must be the sale's currency."),
+        rule(
+            &["amount_minor"],
+            "amount_minor must not exceed the sale's balance (409).",
+        ),
     ],
 );
 
@@ -183,7 +199,10 @@ pub const PAYMENT_INPUT: Shape = Shape::create(
 pub const RATE_INPUT: Shape = Shape::create(
     "CommissionRateInput",
     &[opt("broker_id", Kind::Ref("users")), req("rate_bps", RATE)],
-    &["Without broker_id the rate is the tenant's default."],
+    &[rule(
+        &[],
+        "Without broker_id the rate is the tenant's default.",
+    )],
 );
 
 #[derive(Debug, PartialEq)]

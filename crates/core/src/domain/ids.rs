@@ -23,9 +23,36 @@ pub fn valid_path_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// `valid_idempotency_key` as a regex, for the `Idempotency-Key` header of the document.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
+
+/// An `Idempotency-Key`: 1 to 255 visible ASCII characters (no space).
+pub fn valid_idempotency_key(k: &str) -> bool {
+    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The patterns are the checks: every character class edge and the length bounds.
+    #[test]
+    fn patterns_are_the_checks() {
+        use crate::domain::schema::tests::re_match;
+        let mut cases: Vec<String> = (0..=0x7fu8).map(|b| char::from(b).to_string()).collect();
+        cases.extend(["", "é", "a b", "-", "_"].map(String::from));
+        for n in [63, 64, 65, 254, 255, 256] {
+            cases.push("a".repeat(n));
+        }
+        for c in cases {
+            assert_eq!(
+                re_match(IDEMPOTENCY_KEY_PATTERN, &c),
+                valid_idempotency_key(&c),
+                "{c:?}"
+            );
+            assert_eq!(re_match(PATH_ID_PATTERN, &c), valid_path_id(&c), "{c:?}");
+        }
+    }
 
     #[test]
     fn ids_sort_by_time() {

@@ -4,7 +4,7 @@
 
 use super::auth::Role;
 use super::error::{ApiError, ApiResult};
-use super::schema::{self, dflt, opt, req, Kind, Pattern, Shape};
+use super::schema::{self, dflt, opt, req, rule, Kind, Pattern, Shape};
 use super::{
     calendar, card, crm, customer, finance, identity, matching, owners, publishing, report, user,
 };
@@ -17,6 +17,7 @@ pub const INPUTS: &[&Shape] = &[
     &BLOCK_IP,
     &card::INPUT,
     &card::SCAN,
+    &HUB_APPEND,
     &finance::RATE_INPUT,
     &customer::INPUT,
     &customer::PATCH,
@@ -162,7 +163,10 @@ pub const BLOCK_IP: Shape = Shape::create(
         opt("reason", Kind::Str(0, 200)),
         opt("ttl_seconds", Kind::Int(60, 365 * 24 * 3600)),
     ],
-    &["ip must not be the caller's own address (409)."],
+    &[rule(
+        &["ip"],
+        "ip must not be the caller's own address (409).",
+    )],
 );
 
 /// `POST /api/realtime/rooms`.
@@ -172,7 +176,10 @@ pub const ROOM: Shape = Shape::create(
         req("name", Kind::Pattern(&ROOM_NAME)),
         opt("public", Kind::Bool).not_null(),
     ],
-    &["name must be free in the tenant (409 when taken)."],
+    &[rule(
+        &["name"],
+        "name must be free in the tenant (409 when taken).",
+    )],
 );
 
 /// `POST /api/realtime/rooms/:name/publish`.
@@ -188,7 +195,7 @@ pub const ROOM_PUBLISH: Shape = Shape::create(
         .not_null(),
         dflt("data", Kind::Object, "{}").not_null(),
     ],
-    &["data must be at most 16 KiB as JSON."],
+    &[rule(&["data"], "data must be at most 16 KiB as JSON.")],
 )
 .open();
 
@@ -215,10 +222,38 @@ pub const PUBLISH: Shape = Shape::create(
         dflt("data", Kind::Object, "{}").not_null(),
     ],
     &[
-        "At least one of channels, target_roles and target_users must name a channel.",
-        "data must be at most 16 KiB as JSON.",
+        rule(
+            &["channels", "target_roles", "target_users"],
+            "At least one of channels, target_roles and target_users must name a channel.",
+        ),
+        rule(&["data"], "data must be at most 16 KiB as JSON."),
     ],
 );
+
+/// `POST /api/dev/hub-append` (dev only): events appended straight to the hub, `repeat`
+/// times.
+pub const HUB_APPEND: Shape = Shape::create(
+    "HubAppendInput",
+    &[
+        req("type", Kind::Pattern(&SYSTEM_TYPE)),
+        req("channels", Kind::List(&Kind::Pattern(&CHANNEL), 1, 10)),
+        dflt("data", Kind::Object, "{}").not_null(),
+        dflt("repeat", Kind::Int(1, 500), "1").not_null(),
+    ],
+    &[],
+)
+.open();
+
+/// A checked hub append: the event (type, channels, data) and how many copies.
+pub fn validate_hub_append(body: &Value) -> ApiResult<(Publication, u64)> {
+    let v = schema::validate(&HUB_APPEND, body)?;
+    let publication = Publication {
+        kind: v.str("type").ok_or_else(ApiError::internal)?,
+        channels: v.strings("channels").unwrap_or_default(),
+        data: v.get("data").cloned().unwrap_or(Value::Null),
+    };
+    Ok((publication, v.int("repeat").unwrap_or(1).unsigned_abs()))
+}
 
 /// A checked IP block.
 #[derive(Debug, PartialEq)]

@@ -96,7 +96,10 @@ pub const RUN_INPUT: super::schema::Shape = super::schema::Shape::create(
         "seeker_id",
         super::schema::Kind::Ref("seekers"),
     )],
-    &["seeker_id (default: every active seeker) must name a seeker of the tenant."],
+    &[super::schema::rule(
+        &["seeker_id"],
+        "seeker_id (default: every active seeker) must name a seeker of the tenant.",
+    )],
 );
 
 /// `{seeker_id?}`: one seeker, or every active seeker.

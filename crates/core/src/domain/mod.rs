@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod matching;
 pub mod owners;
 pub mod pagination;
+pub mod params;
 pub mod password;
 pub mod policy;
 pub mod publishing;

@@ -1,7 +1,8 @@
 //! Property owners, properties and seekers (pure): their schemas and rules.
 
 use super::error::FieldErrors;
-use super::schema::{dflt, no_check, opt, req, Field, Filter, Kind, Shape, Spec};
+use super::params::{self, Param};
+use super::schema::{dflt, no_check, opt, req, rule, Field, Filter, Kind, Rule, Shape, Spec};
 use serde_json::{Map, Value};
 
 pub const PROPERTY_KINDS: &[&str] = &[
@@ -61,7 +62,10 @@ const PROPERTY_FIELDS: &[Field] = &[
     opt("description", Kind::Text(5000)),
     dflt("status", Kind::Enum(PROPERTY_STATUSES), "\"available\""),
 ];
-const PROPERTY_RULES: &[&str] = &["owner_id must name an owner of the tenant."];
+const PROPERTY_RULES: &[Rule] = &[rule(
+    &["owner_id"],
+    "owner_id must name an owner of the tenant.",
+)];
 pub const PROPERTY_INPUT: Shape = Shape::create("PropertyInput", PROPERTY_FIELDS, PROPERTY_RULES);
 pub const PROPERTY_PATCH: Shape = Shape::patch("PropertyPatch", PROPERTY_FIELDS, PROPERTY_RULES);
 
@@ -126,9 +130,15 @@ const SEEKER_FIELDS: &[Field] = &[
     opt("notes", Kind::Text(2000)),
     dflt("active", Kind::Bool, "true"),
 ];
-const SEEKER_RULES: &[&str] = &[
-    "budget_min_minor must not exceed budget_max_minor (after a patch, too).",
-    "customer_id must name a customer of the tenant.",
+const SEEKER_RULES: &[Rule] = &[
+    rule(
+        &["budget_min_minor"],
+        "budget_min_minor must not exceed budget_max_minor (after a patch, too).",
+    ),
+    rule(
+        &["customer_id"],
+        "customer_id must name a customer of the tenant.",
+    ),
 ];
 pub const SEEKER_INPUT: Shape = Shape::create("SeekerInput", SEEKER_FIELDS, SEEKER_RULES);
 pub const SEEKER_PATCH: Shape = Shape::patch("SeekerPatch", SEEKER_FIELDS, SEEKER_RULES);
@@ -154,9 +164,48 @@ pub const SEEKER: Spec = Spec {
     check: seeker_rules,
 };
 
+/// The list filters of properties as query parameters (what the router checks and the
+/// document states): enums from the fields' kinds, integers within the fields' ranges.
+pub const PROPERTY_PARAMS: &[Param] = &[
+    params::one_of("kind", PROPERTY_KINDS),
+    params::one_of("listing", LISTING_TYPES),
+    params::text("city"),
+    params::one_of("status", PROPERTY_STATUSES),
+    params::text("owner_id"),
+    params::int("min_price", 0, super::schema::MAX_MINOR),
+    params::int("max_price", 0, super::schema::MAX_MINOR),
+    params::int("bedrooms_min", 0, 50),
+];
+
+/// The list filters of seekers: `active` is `true` or `false`.
+pub const SEEKER_PARAMS: &[Param] = &[
+    params::text("customer_id"),
+    params::one_of("listing", LISTING_TYPES),
+    params::flag("active"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every filter is a declared parameter and the other way round; integer filters are
+    /// declared as integers or flags (`true`/`false` read as 1/0).
+    #[test]
+    fn filters_are_their_parameters() {
+        use crate::domain::params::ParamKind;
+        for (spec, ps) in [
+            (&OWNER, &[][..]),
+            (&PROPERTY, PROPERTY_PARAMS),
+            (&SEEKER, SEEKER_PARAMS),
+        ] {
+            assert_eq!(spec.filters.len(), ps.len(), "{}", spec.name);
+            for f in spec.filters {
+                let p = ps.iter().find(|p| p.name == f.param).expect(f.param);
+                let int = matches!(p.kind, ParamKind::Int(..) | ParamKind::Flag);
+                assert_eq!(int, f.int, "{}", f.param);
+            }
+        }
+    }
     use crate::domain::schema::validate_create;
     use serde_json::json;
 

@@ -2,9 +2,20 @@
 //! platform configuration, request validation, and a listing's overall status.
 
 use super::error::{ApiError, ApiResult, FieldErrors};
-use super::schema::{self, opt, req, Kind, Pattern, Shape};
+use super::schema::{self, opt, req, rule, Kind, Pattern, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// A listing's `status`.
+pub const LISTING_STATUSES: &[&str] = &[
+    "draft",
+    "publishing",
+    "published",
+    "partially_published",
+    "failed",
+];
+/// A schedule's `status`.
+pub const SCHEDULE_STATUSES: &[&str] = &["pending", "started", "cancelled"];
 
 /// A property's listing as it is sent to the platforms (a snapshot taken when the
 /// listing is created, so later edits of the property do not leak into live adverts).
@@ -109,8 +120,14 @@ pub const LISTING_INPUT: Shape = Shape::create(
         opt("price_minor", Kind::Money),
     ],
     &[
-        "property_id must name a property of the tenant.",
-        "Each of platforms must be a configured platform (PUBLISHING_PLATFORMS).",
+        rule(
+            &["property_id"],
+            "property_id must name a property of the tenant.",
+        ),
+        rule(
+            &["platforms"],
+            "Each of platforms must be a configured platform (PUBLISHING_PLATFORMS).",
+        ),
     ],
 );
 
@@ -118,7 +135,10 @@ pub const LISTING_INPUT: Shape = Shape::create(
 pub const PUBLISH_INPUT: Shape = Shape::create(
     "ListingPublishInput",
     &[opt("platforms", PLATFORMS)],
-    &["Each of platforms must be one of the listing's platforms (default: all of them)."],
+    &[rule(
+        &["platforms"],
+        "Each of platforms must be one of the listing's platforms (default: all of them).",
+    )],
 );
 
 /// `POST /api/publishing/schedules`.
@@ -130,9 +150,15 @@ pub const SCHEDULE_INPUT: Shape = Shape::create(
         opt("platforms", PLATFORMS),
     ],
     &[
-        "run_at must be at most a minute in the past and at most a year ahead.",
-        "listing_id must name a listing of the tenant; each of platforms must be one of its \
+        rule(
+            &["run_at"],
+            "run_at must be at most a minute in the past and at most a year ahead.",
+        ),
+        rule(
+            &["listing_id", "platforms"],
+            "listing_id must name a listing of the tenant; each of platforms must be one of its \
          platforms (default: all of them).",
+        ),
     ],
 );
 

@@ -2,7 +2,7 @@
 //! rendering of aggregate rows to CSV (RFC 4180) or JSON with totals.
 
 use super::error::{ApiError, ApiResult};
-use super::schema::{self, dflt, req, Kind, Shape};
+use super::schema::{self, dflt, req, rule, Kind, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -90,6 +90,8 @@ pub struct NewReport {
 const MAX_RANGE_MS: i64 = 5 * 366 * 24 * 3600 * 1000;
 
 pub const FORMATS: &[&str] = &["csv", "json"];
+/// A report's `status`.
+pub const STATUSES: &[&str] = &["queued", "running", "ready", "failed"];
 
 /// `POST /api/reports`.
 pub const INPUT: Shape = Shape::create(
@@ -100,7 +102,10 @@ pub const INPUT: Shape = Shape::create(
         req("from", Kind::DateTime),
         req("to", Kind::DateTime),
     ],
-    &["to must be after from, and at most 5 years after it (the range is [from, to))."],
+    &[rule(
+        &["to"],
+        "to must be after from, and at most 5 years after it (the range is [from, to)).",
+    )],
 );
 
 /// `POST /api/reports` `{kind, format?, from, to}`: `format` csv (default) or json; the range

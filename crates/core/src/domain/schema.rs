@@ -159,8 +159,21 @@ pub enum Mode {
     Patch,
 }
 
+/// A rule checked by hand beyond the fields: the sentence the document states, and the
+/// fields a refusal under it names in `details.fields` (none: a statement that refuses
+/// nothing). The document lists the pairs as the operation's `x-rules`.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub fields: &'static [&'static str],
+    pub text: &'static str,
+}
+
+pub const fn rule(fields: &'static [&'static str], text: &'static str) -> Rule {
+    Rule { fields, text }
+}
+
 /// A request body: its component name in the OpenAPI document, fields, and the rules
-/// checked by hand beyond the fields (one sentence each; the document states them).
+/// checked by hand beyond the fields.
 #[derive(Debug)]
 pub struct Shape {
     pub name: &'static str,
@@ -168,14 +181,14 @@ pub struct Shape {
     pub fields: &'static [Field],
     /// Unknown fields are refused (otherwise ignored).
     pub closed: bool,
-    pub rules: &'static [&'static str],
+    pub rules: &'static [Rule],
 }
 
 impl Shape {
     pub const fn create(
         name: &'static str,
         fields: &'static [Field],
-        rules: &'static [&'static str],
+        rules: &'static [Rule],
     ) -> Shape {
         Shape {
             name,
@@ -188,7 +201,7 @@ impl Shape {
     pub const fn patch(
         name: &'static str,
         fields: &'static [Field],
-        rules: &'static [&'static str],
+        rules: &'static [Rule],
     ) -> Shape {
         Shape {
             mode: Mode::Patch,
@@ -584,7 +597,8 @@ pub fn json_schema(shape: &Shape) -> Value {
         s.insert("anyOf".into(), Value::Array(any));
     }
     if !shape.rules.is_empty() {
-        desc.push(format!("Also checked: {}", shape.rules.join(" ")));
+        let texts: Vec<&str> = shape.rules.iter().map(|r| r.text).collect();
+        desc.push(format!("Also checked: {}", texts.join(" ")));
     }
     if !desc.is_empty() {
         s.insert("description".into(), json!(desc.join(" ")));
@@ -740,4 +754,4 @@ pub fn ip_regex() -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -4,7 +4,7 @@
 use super::auth::Role;
 use super::error::{ApiError, ApiResult};
 use super::password;
-use super::schema::{self, req, Field, Kind, Shape, VERSION};
+use super::schema::{self, req, rule, Field, Kind, Shape, VERSION};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,14 +17,20 @@ const PASSWORD: Field = req("password", Kind::Str(password::MIN_LEN, password::M
 pub const INPUT: Shape = Shape::create(
     "UserInput",
     &[req("email", Kind::Email), NAME, ROLE, PASSWORD],
-    &["email must be free in the tenant (409 when taken)."],
+    &[rule(
+        &["email"],
+        "email must be free in the tenant (409 when taken).",
+    )],
 );
 
 /// `PUT /api/users/:id`.
 pub const PATCH: Shape = Shape::patch(
     "UserPatch",
     &[NAME, ROLE, PASSWORD, VERSION],
-    &["An admin cannot take the admin role from themselves."],
+    &[rule(
+        &["role"],
+        "An admin cannot take the admin role from themselves.",
+    )],
 );
 
 /// A user as the REST API returns it and as events carry it.

@@ -264,7 +264,7 @@ impl Regex {
     }
 }
 
-fn re_match(pattern: &str, s: &str) -> bool {
+pub(crate) fn re_match(pattern: &str, s: &str) -> bool {
     Regex::new(pattern).search(s)
 }
 
@@ -391,7 +391,7 @@ fn type_ok(t: &str, v: &Value) -> bool {
     }
 }
 
-fn valid(schema: &Value, v: &Value) -> bool {
+pub(crate) fn valid(schema: &Value, v: &Value) -> bool {
     let s = schema.as_object().unwrap();
     if let Some(t) = s.get("type") {
         let ok = match t {
@@ -850,7 +850,20 @@ fn declarations_are_consistent() {
             }
         }
         for r in shape.rules {
-            assert!(r.ends_with('.') || r.ends_with(')'), "{}: {r}", shape.name);
+            let t = r.text;
+            assert!(t.ends_with('.') || t.ends_with(')'), "{}: {t}", shape.name);
+            for f in r.fields {
+                assert!(
+                    shape.fields.iter().any(|x| x.name == *f),
+                    "{}: the rule {t:?} names {f}, not a field",
+                    shape.name
+                );
+                assert!(
+                    t.contains(f),
+                    "{}: the rule {t:?} does not say {f}",
+                    shape.name
+                );
+            }
         }
     }
 }
@@ -1116,8 +1129,8 @@ fn min_le_max(m: &Map<String, Value>, errs: &mut FieldErrors) {
         errs.add("n", "three is not allowed");
     }
 }
-const INPUT: Shape = Shape::create("ThingInput", FIELDS, &["n is not 3."]);
-const PATCH: Shape = Shape::patch("ThingPatch", FIELDS, &["n is not 3."]);
+const INPUT: Shape = Shape::create("ThingInput", FIELDS, &[rule(&["n"], "n is not 3.")]);
+const PATCH: Shape = Shape::patch("ThingPatch", FIELDS, &[rule(&["n"], "n is not 3.")]);
 const SPEC: Spec = Spec {
     name: "thing",
     table: "things",
@@ -1180,6 +1193,7 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
         "FinanceSettingsInput" => (|b| finance::validate_settings(b).is_ok(), false),
         "FollowupInput" => (|b| crm::validate_followup(b).is_ok(), false),
         "FollowupPatch" => (|b| crm::validate_followup_change(b).is_ok(), false),
+        "HubAppendInput" => (|b| inputs::validate_hub_append(b).is_ok(), false),
         "InteractionInput" => (|b| crm::validate_interaction(b).is_ok(), false),
         "ListingInput" => (
             |b| publishing::validate_listing(b, &configured()).is_ok(),
