@@ -2,6 +2,7 @@
 
 mod auth;
 mod browser;
+mod contract;
 mod crm;
 mod crud;
 mod finance;
@@ -183,5 +184,10 @@ pub fn all() -> Vec<Entry> {
         routes::document_states_the_router_rules,
         validation::scan_body_is_an_object,
         validation::numbers_lengths_and_times_follow_the_schema,
+        contract::typed_query_parameters_are_checked,
+        contract::any_well_formed_cursor_is_a_position,
+        contract::if_match_follows_its_pattern,
+        contract::hub_append_takes_its_declared_body,
+        contract::stated_rules_cover_their_refusals,
     ]
 }
