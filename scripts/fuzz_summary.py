@@ -21,6 +21,7 @@ CHECKS = {
     "not_a_server_error": "server error (5xx)",
     "status_code_conformance": "undocumented status code",
     "positive_data_acceptance": "schema-valid request rejected",
+    "positive_data_acceptance_or_stated_rule": "schema-valid request rejected (no stated rule covers it)",
     "negative_data_rejection": "schema-violating request accepted",
 }
 
@@ -51,6 +52,7 @@ def load(report_dir):
     if not files:
         return None
     cases = 0
+    ran = defaultdict(int)  # check -> evaluations
     groups = defaultdict(list)  # (check, operation) -> [(size, request, response)]
     for line in open(files[-1], encoding="utf-8"):
         event = json.loads(line)
@@ -61,6 +63,7 @@ def load(report_dir):
         cases += len(recorder.get("cases") or {})
         for case_id, checks in (recorder.get("checks") or {}).items():
             for check in checks:
+                ran[check.get("name")] += 1
                 if check.get("status") != "failure":
                     continue
                 case = (recorder["cases"].get(case_id) or {}).get("value", {})
@@ -84,7 +87,17 @@ def load(report_dir):
                 response = {"status": resp.get("status_code", "no response"), "body": text(resp.get("content"))}
                 size = len(request["uri"]) + len(request["body"]) + len(json.dumps(headers))
                 groups[(check["name"], label)].append((size, request, response))
-    return cases, groups
+    return cases, groups, ran
+
+
+def excused(path):
+    """Refusals the stated rules excused (scripts/fuzz_hooks.py): (operation, fields) -> count."""
+    counts = defaultdict(int)
+    if os.path.exists(path):
+        for line in open(path, encoding="utf-8"):
+            e = json.loads(line)
+            counts[(e["operation"], f"{e['status']} " + ", ".join(e["fields"]))] += 1
+    return counts
 
 
 def causes(request, response):
@@ -117,11 +130,27 @@ def main():
     if loaded is None:
         print(f"[fuzz] no schemathesis report in {report_dir}", file=sys.stderr)
         return 2
-    cases, groups = loaded
+    cases, groups, ran = loaded
     failed = sum(len(v) for v in groups.values())
     ops = len({op for _, op in groups})
     print(f"[fuzz] {cases} generated cases in {seconds} s: {failed} failed checks over {ops} operations")
     md = [f"{cases} generated cases in {seconds} s; {failed} failed checks over {ops} operations.", ""]
+    # A check that never ran (a misspelt or unregistered name) must not pass as "0 failed".
+    wanted = [c for c in os.environ.get("FUZZ_CHECKS", "").split(",") if c]
+    print("[fuzz] checks evaluated: " + ", ".join(f"{c} {ran.get(c, 0)}" for c in wanted or sorted(ran)))
+    missing = [c for c in wanted if not ran.get(c)]
+    if missing:
+        print(f"[fuzz] ERROR: these checks never ran: {', '.join(missing)}")
+        failed += 1
+    rules = excused(os.path.join(os.path.dirname(os.path.normpath(report_dir)), "excused.ndjson"))
+    if rules:
+        total = sum(rules.values())
+        print(f"[fuzz] {total} schema-valid requests refused under a rule the operation states (x-rules):")
+        md += [f"{total} schema-valid requests refused under a stated rule (x-rules):", ""]
+        for (op, fields), n in sorted(rules.items()):
+            print(f"    {op}: {fields}  x{n}")
+            md.append(f"- {op}: {fields} x{n}")
+        md.append("")
     cell = lambda s: short(s, 400).replace("|", "\\|")
     for check in list(CHECKS) + sorted({c for c, _ in groups} - set(CHECKS)):
         keys = sorted(k for k in groups if k[0] == check)
