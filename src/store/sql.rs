@@ -58,9 +58,60 @@ pub fn positional(sql: &str, names: &[&str]) -> Result<String, String> {
     Ok(out)
 }
 
+/// `INSERT INTO table (a, b) VALUES (:a, :b)`.
+pub fn insert_values(table: &str, cols: &[&str]) -> String {
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        cols.join(", "),
+        placeholders(cols)
+    )
+}
+
+/// `INSERT INTO table (a, b) SELECT :a, :b` (a `WHERE` follows).
+pub fn insert_select(table: &str, cols: &[&str]) -> String {
+    format!(
+        "INSERT INTO {table} ({}) SELECT {}",
+        cols.join(", "),
+        placeholders(cols)
+    )
+}
+
+/// `a = :a, b = :b` (an UPDATE's SET list).
+pub fn assignments(cols: &[&str]) -> String {
+    cols.iter()
+        .map(|c| format!("{c} = :{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn placeholders(cols: &[&str]) -> String {
+    cols.iter()
+        .map(|c| format!(":{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::positional;
+    use super::{assignments, insert_select, insert_values, positional};
+
+    #[test]
+    fn column_lists_name_each_value_after_its_column() {
+        assert_eq!(
+            insert_values("t", &["tenant_id", "id"]),
+            "INSERT INTO t (tenant_id, id) VALUES (:tenant_id, :id)"
+        );
+        assert_eq!(
+            insert_select("t", &["a", "b"]),
+            "INSERT INTO t (a, b) SELECT :a, :b"
+        );
+        assert_eq!(assignments(&["a", "b"]), "a = :a, b = :b");
+        let sql = format!("{} WHERE :b IS NOT NULL", insert_select("t", &["a", "b"]));
+        assert_eq!(
+            positional(&sql, &["a", "b"]).unwrap(),
+            "INSERT INTO t (a, b) SELECT ?1, ?2 WHERE ?2 IS NOT NULL"
+        );
+    }
 
     #[test]
     fn names_become_positions_in_argument_order() {
