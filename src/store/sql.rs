@@ -113,6 +113,18 @@ mod tests {
         );
     }
 
+    /// The listing roll-up's SQL uses exactly its documented names.
+    #[test]
+    fn listing_status_sql_names_its_arguments() {
+        use crate::domain::publishing::{LISTING_STATUS_ARGS, LISTING_STATUS_SQL};
+        let names: Vec<&str> = ["tenant", "listing"]
+            .into_iter()
+            .chain(LISTING_STATUS_ARGS.iter().map(|(n, _)| *n))
+            .collect();
+        let sql = positional(LISTING_STATUS_SQL, &names);
+        assert!(sql.is_ok(), "{sql:?}");
+    }
+
     #[test]
     fn names_become_positions_in_argument_order() {
         assert_eq!(

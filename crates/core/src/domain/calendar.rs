@@ -15,7 +15,7 @@ pub struct Appointment {
     pub ends_at: String,
     pub location: Option<String>,
     pub notes: Option<String>,
-    pub status: String,
+    pub status: super::status::AppointmentStatus,
     pub outcome: Option<String>,
     pub created_by: String,
     pub created_at: String,

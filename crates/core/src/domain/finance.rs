@@ -23,7 +23,7 @@ pub struct Sale {
     pub balance_minor: i64,
     pub currency: String,
     pub commission_rate_bps: i64,
-    pub status: String,
+    pub status: super::status::SaleStatus,
     pub sold_at: String,
     pub notes: Option<String>,
     pub created_by: String,
@@ -52,7 +52,7 @@ pub struct Commission {
     pub amount_minor: i64,
     pub currency: String,
     pub rate_bps: i64,
-    pub status: String,
+    pub status: super::status::CommissionStatus,
     pub approved_by: Option<String>,
     pub approved_at: Option<String>,
     pub created_at: String,
@@ -132,11 +132,11 @@ pub fn check_payment(
     Ok(balance - amount)
 }
 
-pub fn sale_status(total: i64, paid: i64) -> &'static str {
+pub fn sale_status(total: i64, paid: i64) -> super::status::SaleStatus {
     if paid >= total {
-        "paid"
+        super::status::SaleStatus::Paid
     } else {
-        "open"
+        super::status::SaleStatus::Open
     }
 }
 
@@ -261,6 +261,7 @@ pub fn validate_rate(body: &Value) -> ApiResult<(Option<String>, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::status::SaleStatus;
     use serde_json::json;
 
     #[test]
@@ -328,8 +329,8 @@ mod tests {
             check_payment(1000, 0, 10, "EUR", "USD").unwrap_err().status,
             422
         );
-        assert_eq!(sale_status(1000, 1000), "paid");
-        assert_eq!(sale_status(1000, 999), "open");
+        assert_eq!(sale_status(1000, 1000), SaleStatus::Paid);
+        assert_eq!(sale_status(1000, 999), SaleStatus::Open);
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub struct Report {
     pub format: String,
     pub from: String,
     pub to: String,
-    pub status: String,
+    pub status: super::status::ReportStatus,
     pub job_id: String,
     pub size_bytes: Option<i64>,
     pub row_count: Option<i64>,
