@@ -75,10 +75,6 @@ fn prepare(db: &D1Database, sql: &str, args: &[JsValue]) -> ApiResult<D1Prepared
         .map_err(|e| internal("D1 bind", e))
 }
 
-pub fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> ApiResult<D1PreparedStatement> {
-    prepare(db, sql, args)
-}
-
 /// A statement with named arguments, each bound beside its name:
 /// `query(&db, "SELECT … WHERE tenant_id = :tenant AND id = :id", &[("tenant", t(x)), ("id", t(y))])`.
 pub fn query(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<D1PreparedStatement> {
