@@ -2,8 +2,8 @@
 //! `GET /api/stats` (admin: the tenant's totals from D1, one batch).
 
 use crate::domain::error::ApiResult;
-use crate::realtime::hub_client;
 use crate::domain::status::{AppointmentStatus, FollowupStatus, JobStatus};
+use crate::realtime::hub_client;
 use crate::store::{self, st, t};
 use crate::web::ctx::Ctx;
 use crate::web::respond::json;

@@ -258,7 +258,11 @@ fn revoke_family(
         db,
         "UPDATE refresh_tokens SET revoked_ms = :now
          WHERE tenant_id = :tenant AND family_id = :family AND revoked_ms IS NULL",
-        &[("now", i(now)), ("tenant", t(tenant)), ("family", t(family))],
+        &[
+            ("now", i(now)),
+            ("tenant", t(tenant)),
+            ("family", t(family)),
+        ],
     )
 }
 

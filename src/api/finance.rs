@@ -162,11 +162,7 @@ async fn configured_rates(
         &[("tenant", t(tenant)), ("broker", t(broker))],
     )?)
     .await?;
-    let find = |b: &str| {
-        rows.iter()
-            .find(|r| r.broker_id == b)
-            .map(|r| r.rate_bps)
-    };
+    let find = |b: &str| rows.iter().find(|r| r.broker_id == b).map(|r| r.rate_bps);
     Ok((find(broker), find("")))
 }
 

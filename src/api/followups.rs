@@ -107,9 +107,10 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let page = cx.page()?;
     let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let status = match q("status") {
-        Some(s) => Some(FollowupStatus::parse(&s).ok_or_else(|| {
-            ApiError::bad_request("status must be open, done or cancelled")
-        })?),
+        Some(s) => Some(
+            FollowupStatus::parse(&s)
+                .ok_or_else(|| ApiError::bad_request("status must be open, done or cancelled"))?,
+        ),
         None => None,
     };
     let due_before = match q("due_before") {

@@ -4,8 +4,8 @@
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::{Job, PUBLISHING};
 use crate::domain::publishing::{self as rules, Listing, Publication, Schedule};
-use crate::realtime::outbox;
 use crate::domain::status::{ListingStatus, PublicationStatus, ScheduleStatus};
+use crate::realtime::outbox;
 use crate::store::{self, i, oi, ot, st, t, Arg};
 use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
@@ -294,7 +294,14 @@ pub fn publish_statements(
             &[],
         )?);
     }
-    stmts.push(update_listing_status(db, tenant, listing_id, &now, "", &[])?);
+    stmts.push(update_listing_status(
+        db,
+        tenant,
+        listing_id,
+        &now,
+        "",
+        &[],
+    )?);
     Ok((stmts, jobs))
 }
 

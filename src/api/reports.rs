@@ -4,8 +4,8 @@
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::REPORTS;
 use crate::domain::report::{self as rules, Report};
-use crate::realtime::outbox;
 use crate::domain::status::ReportStatus;
+use crate::realtime::outbox;
 use crate::store::{self, i, oi, ot, st, t};
 use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};

@@ -126,14 +126,7 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
         let job: rules::Job = r.into();
         let idle =
             crate::domain::time::parse_rfc3339(&job.updated_at).map_or(i64::MAX, |u| now - u);
-        match rules::sweep(
-            job.status,
-            job.attempts,
-            job.max_attempts,
-            left,
-            idle,
-            base,
-        ) {
+        match rules::sweep(job.status, job.attempts, job.max_attempts, left, idle, base) {
             Sweep::Skip => {}
             Sweep::Resend => {
                 // Touched first, so the next run does not send it again at once.

@@ -9,8 +9,8 @@ use crate::api::records;
 use crate::domain::jobs::Failure;
 use crate::domain::matching;
 use crate::domain::owners::{PROPERTY, SEEKER};
-use crate::realtime::outbox;
 use crate::domain::status::PropertyStatus;
+use crate::realtime::outbox;
 use crate::store::{self, i, ot, st, t, Arg};
 use serde_json::{json, Map, Value};
 

@@ -143,9 +143,12 @@ async fn set_publication(
     let tenant = run.tenant.as_str();
     let listing_id = listing.id.as_str();
     let now = crate::platform::iso(crate::platform::now_ms());
-    let error = matches!(status, PublicationStatus::Failed | PublicationStatus::Queued)
-        .then(|| data.get("error").and_then(Value::as_str).map(String::from))
-        .flatten();
+    let error = matches!(
+        status,
+        PublicationStatus::Failed | PublicationStatus::Queued
+    )
+    .then(|| data.get("error").and_then(Value::as_str).map(String::from))
+    .flatten();
     // The publication as this batch wrote it: the event exists exactly when the change does.
     let changed = "EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = :tenant
         AND listing_id = :listing AND platform = :platform AND job_id = :job

@@ -99,7 +99,7 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
     };
     let r = crate::domain::report::Report::from(&row);
     if r.status == ReportStatus::Ready {
-        return Ok(json!({ "report_id": r.id, "already": "ready" }));
+        return Ok(json!({ "report_id": r.id, "already": ReportStatus::Ready }));
     }
     let sql =
         query(&r.kind).ok_or_else(|| Failure::Permanent(format!("unknown kind {}", r.kind)))?;

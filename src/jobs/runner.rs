@@ -5,7 +5,9 @@
 
 use super::retry_in;
 use super::Change;
-use crate::domain::jobs::{self as rules, Delivery, Failure, Job, JobMessage, JobStatus, QueueSpec};
+use crate::domain::jobs::{
+    self as rules, Delivery, Failure, Job, JobMessage, JobStatus, QueueSpec,
+};
 use crate::store;
 use serde_json::Value;
 use worker::{Env, MessageBatch, MessageExt, RawMessage};
@@ -98,8 +100,7 @@ async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verd
         }
         Err(_) => return Verdict::RetryIn(base),
     };
-    let reclaim = match rules::on_delivery(job.status, job.attempts, job.max_attempts, lease_left)
-    {
+    let reclaim = match rules::on_delivery(job.status, job.attempts, job.max_attempts, lease_left) {
         Delivery::Run => false,
         Delivery::Reclaim => {
             worker::console_warn!(

@@ -65,9 +65,7 @@ pub async fn stats(cx: Ctx) -> ApiResult<Response> {
     )?)
     .await?;
     let now = cx.now_ms();
-    let (pending, age) = lag.map_or((0, None), |l| {
-        (l.pending, l.oldest_ms.map(|o| now - o))
-    });
+    let (pending, age) = lag.map_or((0, None), |l| (l.pending, l.oldest_ms.map(|o| now - o)));
     stats["outbox"] = json!({"pending": pending, "oldest_pending_age_ms": age});
     json(200, &stats)
 }

@@ -140,7 +140,11 @@ pub fn apply_followup_change(
     now_iso: &str,
 ) -> (Followup, &'static str) {
     let before = f.status;
-    if let Some(s) = ch.status.as_deref().and_then(super::status::FollowupStatus::parse) {
+    if let Some(s) = ch
+        .status
+        .as_deref()
+        .and_then(super::status::FollowupStatus::parse)
+    {
         f.status = s;
     }
     if let Some(d) = &ch.due_at {
@@ -156,7 +160,10 @@ pub fn apply_followup_change(
 }
 
 /// The event a follow-up change emits.
-pub fn followup_event(before: super::status::FollowupStatus, after: super::status::FollowupStatus) -> &'static str {
+pub fn followup_event(
+    before: super::status::FollowupStatus,
+    after: super::status::FollowupStatus,
+) -> &'static str {
     use super::status::FollowupStatus::Done;
     match (before, after) {
         (b, Done) if b != Done => "crm:followup:completed",

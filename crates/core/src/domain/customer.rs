@@ -99,7 +99,11 @@ pub fn apply(mut c: Customer, f: CustomerFields, now_iso: &str) -> Customer {
     if let Some(v) = f.phone {
         c.phone = v;
     }
-    if let Some(v) = f.status.as_deref().and_then(super::status::CustomerStatus::parse) {
+    if let Some(v) = f
+        .status
+        .as_deref()
+        .and_then(super::status::CustomerStatus::parse)
+    {
         c.status = v;
     }
     if let Some(v) = f.source {

@@ -280,8 +280,8 @@ pub fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use JobStatus as J;
     use serde_json::json;
+    use JobStatus as J;
 
     #[test]
     fn backoff_doubles_from_the_base() {

@@ -208,7 +208,10 @@ mod tests {
     #[test]
     fn validator_lists_are_the_enums() {
         assert_eq!(texts(CustomerStatus::ALL), super::super::customer::STATUSES);
-        assert_eq!(texts(FollowupStatus::ALL), super::super::crm::FOLLOWUP_STATUSES);
+        assert_eq!(
+            texts(FollowupStatus::ALL),
+            super::super::crm::FOLLOWUP_STATUSES
+        );
         assert_eq!(texts(JobStatus::ALL), super::super::jobs::STATUSES);
         assert_eq!(
             texts(PropertyStatus::ALL),
