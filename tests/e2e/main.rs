@@ -37,14 +37,7 @@ impl Ctx {
 
     /// A dev token signed with the server's HS256 secret.
     pub fn token(&self, tenant: &str, user: &str, role: &str) -> String {
-        pulse::domain::auth::mint_hs256(
-            self.server.secret.as_bytes(),
-            user,
-            tenant,
-            role,
-            chrono::Utc::now(),
-            3600,
-        )
+        pulse_testkit::token::hs256(&self.server.secret, tenant, user, role, 3600)
     }
 }
 
