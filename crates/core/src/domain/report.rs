@@ -169,8 +169,8 @@ pub fn render_csv(columns: &[&str], rows: &[Map<String, Value>]) -> String {
 
 /// Sums `summed` columns: per currency when the rows have one, else overall.
 pub fn totals(rows: &[Map<String, Value>], summed: &[&str]) -> Value {
-    let num =
-        |r: &Map<String, Value>, c: &str| r.get(c).and_then(Value::as_f64).unwrap_or(0.0) as i64;
+    // Aggregates over integer columns (`COUNT`, `SUM`): integers; NULL (no rows) is 0.
+    let num = |r: &Map<String, Value>, c: &str| r.get(c).and_then(Value::as_i64).unwrap_or(0);
     let has_currency = rows
         .iter()
         .any(|r| r.get("currency").is_some_and(Value::is_string));
