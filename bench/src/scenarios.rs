@@ -5,6 +5,7 @@
 use crate::client::{self, Socket};
 use crate::systems::System;
 use hdrhistogram::Histogram;
+use pulse_testkit::Api;
 use serde_json::{json, Value};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
@@ -54,10 +55,10 @@ fn subscriber(kind: Fanout, sys: &System, tenant: &str, i: usize) -> Result<Sock
         Fanout::PulseRest | Fanout::PulseHub => {
             let tok = client::token(&sys.secret, tenant, &format!("s{i}"), "viewer");
             let mut s = client::ws(&format!("{}/api/realtime/ws", sys.ws_base()), Some(&tok))?;
-            client::send_text(&mut s, r#"{"op":"subscribe","channels":["tenant"]}"#)?;
+            s.try_send_text(r#"{"op":"subscribe","channels":["tenant"]}"#)?;
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
-                if let Some(t) = client::read_text(&mut s)? {
+                if let Some(t) = s.try_read_text()? {
                     if t.contains("\"subscribed\"") {
                         return Ok(s);
                     }
@@ -79,10 +80,10 @@ fn socketio_connect(sys: &System) -> Result<Socket, String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut opened = false;
     while Instant::now() < deadline {
-        match client::read_text(&mut s)? {
+        match s.try_read_text()? {
             Some(t) if t.starts_with('0') && !opened => {
                 opened = true;
-                client::send_text(&mut s, "40")?;
+                s.try_send_text("40")?;
             }
             Some(t) if t.starts_with("40") => return Ok(s),
             _ => {}
@@ -93,9 +94,8 @@ fn socketio_connect(sys: &System) -> Result<Socket, String> {
 
 struct Publisher {
     kind: Fanout,
-    agent: ureq::Agent,
+    api: Api,
     token: String,
-    base: String,
     sock: Option<Socket>,
 }
 
@@ -112,9 +112,8 @@ impl Publisher {
         };
         Publisher {
             kind,
-            agent: client::agent(),
+            api: Api::new(&sys.base),
             token,
-            base: sys.base.clone(),
             sock,
         }
     }
@@ -124,34 +123,28 @@ impl Publisher {
         match self.kind {
             Fanout::PulseRest => {
                 let body = json!({"name": m}).to_string();
-                client::call(
-                    &self.agent,
-                    "POST",
-                    &format!("{}/api/crm/customers", self.base),
-                    Some(&self.token),
-                    Some(&body),
-                );
+                self.api
+                    .status("POST", "/api/crm/customers", Some(&self.token), Some(&body));
             }
             Fanout::PulseHub => {
                 let body =
                     json!({"type": "system:bench", "channels": ["tenant"], "data": {"m": m}})
                         .to_string();
-                client::call(
-                    &self.agent,
+                self.api.status(
                     "POST",
-                    &format!("{}/api/dev/hub-append", self.base),
+                    "/api/dev/hub-append",
                     Some(&self.token),
                     Some(&body),
                 );
             }
             Fanout::MinDo | Fanout::Party => {
                 if let Some(s) = self.sock.as_mut() {
-                    let _ = client::send_text(s, &m);
+                    let _ = s.try_send_text(&m);
                 }
             }
             Fanout::SocketIo => {
                 if let Some(s) = self.sock.as_mut() {
-                    let _ = client::send_text(s, &format!(r#"42["publish","{m}"]"#));
+                    let _ = s.try_send_text(&format!(r#"42["publish","{m}"]"#));
                 }
             }
         }
@@ -198,10 +191,10 @@ pub fn fanout(
                 let mut got = Vec::with_capacity(m as usize);
                 let deadline = Instant::now() + Duration::from_secs(60);
                 while (got.len() as u32) < m && Instant::now() < deadline {
-                    match client::read_text(&mut sock) {
+                    match sock.try_read_text() {
                         Ok(Some(t)) => {
                             if t == "2" {
-                                let _ = client::send_text(&mut sock, "3");
+                                let _ = sock.try_send_text("3");
                                 continue;
                             }
                             if let Some(k) = marker(&t) {
@@ -215,7 +208,7 @@ pub fn fanout(
                     }
                 }
                 let _ = tx.send(got);
-                let _ = sock.close(None);
+                sock.close();
             })
             .map_err(|e| e.to_string())?;
         handles.push(h);
@@ -329,7 +322,7 @@ pub fn rest(
             tenant.to_string(),
         );
         hs.push(std::thread::spawn(move || {
-            let agent = client::agent();
+            let api = Api::new(&base);
             let mut hist = Histogram::<u64>::new(3).unwrap();
             let (mut ok, mut bad) = (0u64, 0u64);
             let mut tok = String::new();
@@ -346,21 +339,14 @@ pub fn rest(
                 n += 1;
                 let t = Instant::now();
                 let status = if create {
-                    client::call(
-                        &agent,
+                    api.status(
                         "POST",
-                        &format!("{base}/api/crm/customers"),
+                        "/api/crm/customers",
                         Some(&tok),
                         Some(r#"{"name":"bench customer"}"#),
                     )
                 } else {
-                    client::call(
-                        &agent,
-                        "GET",
-                        &format!("{base}/api/crm/customers?limit=50"),
-                        Some(&tok),
-                        None,
-                    )
+                    api.status("GET", "/api/crm/customers?limit=50", Some(&tok), None)
                 };
                 let _ = hist.record((t.elapsed().as_micros() as u64).max(1));
                 if (200..300).contains(&status) {
@@ -393,32 +379,26 @@ pub fn rest(
 
 /// Seeds `rows` customers for the list scenario.
 pub fn seed(sys: &System, tenant: &str, rows: usize) {
-    let agent = client::agent();
+    let api = Api::new(&sys.base);
     for k in 0..rows {
         let tok = client::token(&sys.secret, tenant, &format!("seed{}", k / 300), "broker");
         let body = json!({"name": format!("Customer {k}"), "phone": "+34 600 000 000"}).to_string();
-        client::call(
-            &agent,
-            "POST",
-            &format!("{}/api/crm/customers", sys.base),
-            Some(&tok),
-            Some(&body),
-        );
+        api.status("POST", "/api/crm/customers", Some(&tok), Some(&body));
     }
 }
 
 /// Resume: `gap` events are appended (hub only, in batches), then a client subscribes
 /// with `since` = the head before them; the time until the last replayed event arrives.
 pub fn resume(sys: &System, tenant: &str, gap: usize) -> Result<f64, String> {
-    let agent = client::agent();
+    let api = Api::new(&sys.base);
     let admin = client::token(&sys.secret, tenant, "admin", "admin");
     let tok = client::token(&sys.secret, tenant, "reader", "viewer");
     let mut probe = client::ws(&format!("{}/api/realtime/ws", sys.ws_base()), Some(&tok))?;
-    client::send_text(&mut probe, r#"{"op":"subscribe","channels":["tenant"]}"#)?;
+    probe.try_send_text(r#"{"op":"subscribe","channels":["tenant"]}"#)?;
     let mut head = None;
     let deadline = Instant::now() + Duration::from_secs(10);
     while head.is_none() && Instant::now() < deadline {
-        if let Some(t) = client::read_text(&mut probe)? {
+        if let Some(t) = probe.try_read_text()? {
             let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
             if v["op"] == "subscribed" {
                 head = v["head"].as_u64();
@@ -426,18 +406,12 @@ pub fn resume(sys: &System, tenant: &str, gap: usize) -> Result<f64, String> {
         }
     }
     let head = head.ok_or("no head")?;
-    let _ = probe.close(None);
+    probe.close();
     let mut left = gap;
     while left > 0 {
         let n = left.min(500);
         let body = json!({"type": "system:bench", "channels": ["tenant"], "data": {"k": "x"}, "repeat": n}).to_string();
-        let s = client::call(
-            &agent,
-            "POST",
-            &format!("{}/api/dev/hub-append", sys.base),
-            Some(&admin),
-            Some(&body),
-        );
+        let s = api.status("POST", "/api/dev/hub-append", Some(&admin), Some(&body));
         if s != 202 {
             return Err(format!("hub-append answered {s}"));
         }
@@ -445,22 +419,21 @@ pub fn resume(sys: &System, tenant: &str, gap: usize) -> Result<f64, String> {
     }
     let t = Instant::now();
     let mut s = client::ws(&format!("{}/api/realtime/ws", sys.ws_base()), Some(&tok))?;
-    client::set_timeout(&s, Duration::from_millis(50));
-    client::send_text(
-        &mut s,
-        &format!(r#"{{"op":"subscribe","channels":["tenant"],"since":{head}}}"#),
-    )?;
+    s.set_read_timeout(Duration::from_millis(50));
+    s.try_send_text(&format!(
+        r#"{{"op":"subscribe","channels":["tenant"],"since":{head}}}"#
+    ))?;
     let mut seen = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
     while seen < gap && Instant::now() < deadline {
-        if let Some(text) = client::read_text(&mut s)? {
+        if let Some(text) = s.try_read_text()? {
             if text.contains("\"op\":\"event\"") {
                 seen += 1;
             }
         }
     }
     let ms = t.elapsed().as_secs_f64() * 1000.0;
-    let _ = s.close(None);
+    s.close();
     if seen < gap {
         return Err(format!("replayed {seen} of {gap}"));
     }
@@ -494,8 +467,8 @@ pub fn idle(
     std::thread::sleep(Duration::from_secs(12));
     let after = sys.workerd_rss_kib();
     let open = socks.len();
-    for mut s in socks {
-        let _ = s.close(None);
+    for s in socks {
+        s.close();
     }
     Ok((before, after, open))
 }

@@ -89,7 +89,7 @@ impl System {
             ready_after: Duration::ZERO,
             state,
         };
-        let agent = crate::client::agent();
+        let api = pulse_testkit::Api::new(&s.base);
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             // Socket.IO's bare HTTP server answers nothing outside /socket.io/: a TCP
@@ -97,8 +97,7 @@ impl System {
             let up = if name == "socketio" {
                 std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
             } else {
-                crate::client::call(&agent, "GET", &format!("{}{health}", s.base), None, None)
-                    == 200
+                api.status("GET", health, None, None) == 200
             };
             if up {
                 break;

@@ -17,22 +17,18 @@ use serde_json::json;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
 /// Reserves one attempt on a failed-login counter in one guarded statement, before any
-/// password work: the counter after the reservation when it was below `?5` in its window
+/// password work: the counter after the reservation when it was below `:limit` in its window
 /// (a new window starts once the old one is over), no row when it is full. A failed attempt
 /// keeps its reservation; a successful one gives it back. Same window rule as
 /// `identity::after_failure` (in an upsert, the right-hand sides read the row as it was).
-const RESERVE_ATTEMPT: &str =
-    "INSERT INTO login_attempts (tenant_id, key, window_start_ms, failures)
-     VALUES (?1, ?2, ?3, 1)
-     ON CONFLICT (tenant_id, key) DO UPDATE SET
-       failures = CASE WHEN ?3 - window_start_ms >= ?4 THEN 1 ELSE failures + 1 END,
-       window_start_ms = CASE WHEN ?3 - window_start_ms >= ?4 THEN ?3 ELSE window_start_ms END
-     WHERE ?3 - window_start_ms >= ?4 OR failures < ?5
+/// (`excluded.window_start_ms` is this attempt's time.)
+const RESERVE_ATTEMPT: &str = "ON CONFLICT (tenant_id, key) DO UPDATE SET
+       failures = CASE WHEN excluded.window_start_ms - window_start_ms >= :window THEN 1
+                       ELSE failures + 1 END,
+       window_start_ms = CASE WHEN excluded.window_start_ms - window_start_ms >= :window
+                              THEN excluded.window_start_ms ELSE window_start_ms END
+     WHERE excluded.window_start_ms - window_start_ms >= :window OR failures < :limit
      RETURNING window_start_ms, failures";
-
-/// Gives back a reservation (only within the window it was taken in).
-const RELEASE_ATTEMPT: &str = "UPDATE login_attempts SET failures = MAX(failures - 1, 0)
-     WHERE tenant_id = ?1 AND key = ?2 AND window_start_ms = ?3";
 
 fn client_ip(req: &Request) -> String {
     req.headers()
@@ -45,10 +41,11 @@ fn client_ip(req: &Request) -> String {
 }
 
 async fn bucket(db: &D1Database, tenant: &str, key: &str) -> ApiResult<Option<Bucket>> {
-    store::first(store::stmt(
+    store::first(store::query(
         db,
-        "SELECT window_start_ms, failures FROM login_attempts WHERE tenant_id = ?1 AND key = ?2",
-        &[t(tenant), t(key)],
+        "SELECT window_start_ms, failures FROM login_attempts
+         WHERE tenant_id = :tenant AND key = :key",
+        &[("tenant", t(tenant)), ("key", t(key))],
     )?)
     .await
 }
@@ -67,10 +64,17 @@ async fn reserve(db: &D1Database, counters: &[Counter<'_>], now: i64) -> ApiResu
     let stmts = counters
         .iter()
         .map(|c| {
-            store::stmt(
+            store::insert_then(
                 db,
+                "login_attempts",
+                &[
+                    ("tenant_id", t(c.tenant)),
+                    ("key", t(c.key)),
+                    ("window_start_ms", i(now)),
+                    ("failures", i(1)),
+                ],
                 RESERVE_ATTEMPT,
-                &[t(c.tenant), t(c.key), i(now), i(WINDOW_MS), i(c.limit)],
+                &[("window", i(WINDOW_MS)), ("limit", i(c.limit))],
             )
         })
         .collect::<ApiResult<Vec<_>>>()?;
@@ -104,8 +108,18 @@ async fn reserve(db: &D1Database, counters: &[Counter<'_>], now: i64) -> ApiResu
     Err(identity::rate_limited(wait))
 }
 
+/// Gives back a reservation (only within the window it was taken in).
 fn release(db: &D1Database, c: &Counter<'_>, window: i64) -> ApiResult<D1PreparedStatement> {
-    store::stmt(db, RELEASE_ATTEMPT, &[t(c.tenant), t(c.key), i(window)])
+    store::query(
+        db,
+        "UPDATE login_attempts SET failures = MAX(failures - 1, 0)
+         WHERE tenant_id = :tenant AND key = :key AND window_start_ms = :window",
+        &[
+            ("tenant", t(c.tenant)),
+            ("key", t(c.key)),
+            ("window", i(window)),
+        ],
+    )
 }
 
 #[derive(Deserialize)]
@@ -177,10 +191,10 @@ pub async fn login(mut cx: Ctx) -> ApiResult<Response> {
     ];
     let windows = reserve(&db, &counters, now).await?;
 
-    let user: Option<LoginRow> = store::first(store::stmt(
+    let user: Option<LoginRow> = store::first(store::query(
         &db,
-        "SELECT id, role, password_hash FROM users WHERE tenant_id = ?1 AND email = ?2",
-        &[t(tenant), t(&input.email)],
+        "SELECT id, role, password_hash FROM users WHERE tenant_id = :tenant AND email = :email",
+        &[("tenant", t(tenant)), ("email", t(&input.email))],
     )?)
     .await?;
     let ok = webcrypto::verify_password(
@@ -200,24 +214,22 @@ pub async fn login(mut cx: Ctx) -> ApiResult<Response> {
     store::batch(
         &db,
         vec![
-            store::stmt(
+            store::insert(
                 &db,
-                "INSERT INTO refresh_tokens
-                   (tenant_id, token_hash, family_id, user_id, created_ms, expires_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "refresh_tokens",
                 &[
-                    t(tenant),
-                    t(&hash),
-                    t(&family),
-                    t(&user.id),
-                    i(now),
-                    i(now + identity::REFRESH_TTL_MS),
+                    ("tenant_id", t(tenant)),
+                    ("token_hash", t(&hash)),
+                    ("family_id", t(&family)),
+                    ("user_id", t(&user.id)),
+                    ("created_ms", i(now)),
+                    ("expires_ms", i(now + identity::REFRESH_TTL_MS)),
                 ],
             )?,
-            store::stmt(
+            store::query(
                 &db,
-                "DELETE FROM login_attempts WHERE tenant_id = ?1 AND key = ?2",
-                &[t(tenant), t(&account_key)],
+                "DELETE FROM login_attempts WHERE tenant_id = :tenant AND key = :key",
+                &[("tenant", t(tenant)), ("key", t(&account_key))],
             )?,
             release(&db, &counters[1], windows[1])?,
         ],
@@ -242,11 +254,15 @@ fn revoke_family(
     family: &str,
     now: i64,
 ) -> ApiResult<D1PreparedStatement> {
-    store::stmt(
+    store::query(
         db,
-        "UPDATE refresh_tokens SET revoked_ms = ?3
-         WHERE tenant_id = ?1 AND family_id = ?2 AND revoked_ms IS NULL",
-        &[t(tenant), t(family), i(now)],
+        "UPDATE refresh_tokens SET revoked_ms = :now
+         WHERE tenant_id = :tenant AND family_id = :family AND revoked_ms IS NULL",
+        &[
+            ("now", i(now)),
+            ("tenant", t(tenant)),
+            ("family", t(family)),
+        ],
     )
 }
 
@@ -258,13 +274,13 @@ pub async fn refresh(mut cx: Ctx) -> ApiResult<Response> {
     let old_hash = sha256_hex(secret.as_bytes());
     let db = cx.db()?;
     let now = cx.now_ms();
-    let row: Option<RefreshRow> = store::first(store::stmt(
+    let row: Option<RefreshRow> = store::first(store::query(
         &db,
         "SELECT r.family_id, r.user_id, r.expires_ms, r.used_ms, r.revoked_ms, u.role
          FROM refresh_tokens r
          LEFT JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
-         WHERE r.tenant_id = ?1 AND r.token_hash = ?2",
-        &[t(tenant), t(&old_hash)],
+         WHERE r.tenant_id = :tenant AND r.token_hash = :hash",
+        &[("tenant", t(tenant)), ("hash", t(&old_hash))],
     )?)
     .await?;
     let state = row.as_ref().map(|r| RefreshState {
@@ -297,27 +313,29 @@ pub async fn refresh(mut cx: Ctx) -> ApiResult<Response> {
     let results = store::batch(
         &db,
         vec![
-            store::stmt(
+            store::update(
                 &db,
-                "UPDATE refresh_tokens SET used_ms = ?3, replaced_by = ?4
-                 WHERE tenant_id = ?1 AND token_hash = ?2 AND used_ms IS NULL AND revoked_ms IS NULL",
-                &[t(tenant), t(&old_hash), i(now), t(&new_hash)],
+                "refresh_tokens",
+                &[("used_ms", i(now)), ("replaced_by", t(&new_hash))],
+                "WHERE tenant_id = :tenant AND token_hash = :old
+                   AND used_ms IS NULL AND revoked_ms IS NULL",
+                &[("tenant", t(tenant)), ("old", t(&old_hash))],
             )?,
-            store::stmt(
+            store::insert_if(
                 &db,
-                "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, user_id, created_ms, expires_ms)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
-                 WHERE EXISTS (SELECT 1 FROM refresh_tokens
-                               WHERE tenant_id = ?1 AND token_hash = ?7 AND replaced_by = ?2)",
+                "refresh_tokens",
                 &[
-                    t(tenant),
-                    t(&new_hash),
-                    t(&row.family_id),
-                    t(&row.user_id),
-                    i(now),
-                    i(now + identity::REFRESH_TTL_MS),
-                    t(&old_hash),
+                    ("tenant_id", t(tenant)),
+                    ("token_hash", t(&new_hash)),
+                    ("family_id", t(&row.family_id)),
+                    ("user_id", t(&row.user_id)),
+                    ("created_ms", i(now)),
+                    ("expires_ms", i(now + identity::REFRESH_TTL_MS)),
                 ],
+                "EXISTS (SELECT 1 FROM refresh_tokens
+                         WHERE tenant_id = :tenant_id AND token_hash = :old
+                           AND replaced_by = :token_hash)",
+                &[("old", t(&old_hash))],
             )?,
         ],
     )
@@ -338,12 +356,16 @@ pub async fn logout(mut cx: Ctx) -> ApiResult<Response> {
     if let Some((tenant, secret)) = identity::parse_refresh_token(&token) {
         guard::refuse_blocked(&cx.req, &cx.env, tenant).await?;
         let db = cx.db()?;
-        store::run(store::stmt(
+        store::run(store::query(
             &db,
-            "UPDATE refresh_tokens SET revoked_ms = ?3
-             WHERE tenant_id = ?1 AND revoked_ms IS NULL AND family_id =
-               (SELECT family_id FROM refresh_tokens WHERE tenant_id = ?1 AND token_hash = ?2)",
-            &[t(tenant), t(&sha256_hex(secret.as_bytes())), i(cx.now_ms())],
+            "UPDATE refresh_tokens SET revoked_ms = :now
+             WHERE tenant_id = :tenant AND revoked_ms IS NULL AND family_id =
+               (SELECT family_id FROM refresh_tokens WHERE tenant_id = :tenant AND token_hash = :hash)",
+            &[
+                ("now", i(cx.now_ms())),
+                ("tenant", t(tenant)),
+                ("hash", t(&sha256_hex(secret.as_bytes()))),
+            ],
         )?)
         .await?;
     }
@@ -357,10 +379,10 @@ pub fn revoke_user(
     user: &str,
     now: i64,
 ) -> ApiResult<D1PreparedStatement> {
-    store::stmt(
+    store::query(
         db,
-        "UPDATE refresh_tokens SET revoked_ms = ?3
-         WHERE tenant_id = ?1 AND user_id = ?2 AND revoked_ms IS NULL",
-        &[t(tenant), t(user), i(now)],
+        "UPDATE refresh_tokens SET revoked_ms = :now
+         WHERE tenant_id = :tenant AND user_id = :user AND revoked_ms IS NULL",
+        &[("now", i(now)), ("tenant", t(tenant)), ("user", t(user))],
     )
 }

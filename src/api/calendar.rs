@@ -3,8 +3,9 @@
 
 use crate::domain::calendar::{self, Appointment};
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::status::AppointmentStatus;
 use crate::realtime::outbox;
-use crate::store::{self, i, ot, t};
+use crate::store::{self, i, ot, st, t};
 use crate::web::body;
 use crate::web::respond::{json, json_page};
 
@@ -41,7 +42,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         ends_at: n.ends_at,
         location: n.location,
         notes: n.notes,
-        status: "scheduled".into(),
+        status: AppointmentStatus::Scheduled,
         outcome: None,
         created_by: who.user_id.clone(),
         created_at: now.clone(),
@@ -55,21 +56,38 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         serde_json::to_value(&a)?,
     );
     // A customer, when given, must exist in this tenant (checked inside the batch).
-    let cond = "(?2 IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?2))";
     let results = store::batch(
         &db,
         vec![
-            outbox::insert_when(&db, tenant, &event,
-                "SELECT 1 WHERE ?8 IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?2 AND id = ?8)",
-                &[ot(a.customer_id.as_deref())])?,
-            store::stmt(
+            outbox::insert_when(
                 &db,
-                &format!(
-                    "INSERT INTO appointments (tenant_id, customer_id, id, title, assigned_to, starts_at,
-                       ends_at, location, notes, status, created_by, created_at, updated_at)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'scheduled', ?10, ?11, ?11 WHERE {cond}"
-                ),
-                &[t(tenant), ot(a.customer_id.as_deref()), t(&a.id), t(&a.title), t(&a.assigned_to), t(&a.starts_at), t(&a.ends_at), ot(a.location.as_deref()), ot(a.notes.as_deref()), t(&a.created_by), t(&a.created_at)],
+                tenant,
+                &event,
+                "SELECT 1 WHERE :customer IS NULL
+                   OR EXISTS (SELECT 1 FROM customers WHERE tenant_id = :tenant AND id = :customer)",
+                &[("customer", ot(a.customer_id.as_deref()))],
+            )?,
+            store::insert_if(
+                &db,
+                "appointments",
+                &[
+                    ("tenant_id", t(tenant)),
+                    ("customer_id", ot(a.customer_id.as_deref())),
+                    ("id", t(&a.id)),
+                    ("title", t(&a.title)),
+                    ("assigned_to", t(&a.assigned_to)),
+                    ("starts_at", t(&a.starts_at)),
+                    ("ends_at", t(&a.ends_at)),
+                    ("location", ot(a.location.as_deref())),
+                    ("notes", ot(a.notes.as_deref())),
+                    ("status", st(a.status)),
+                    ("created_by", t(&a.created_by)),
+                    ("created_at", t(&a.created_at)),
+                    ("updated_at", t(&a.updated_at)),
+                ],
+                "(:customer_id IS NULL
+                  OR EXISTS (SELECT 1 FROM customers WHERE tenant_id = :tenant_id AND id = :customer_id))",
+                &[],
             )?,
         ],
     )
@@ -90,23 +108,24 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
         body::time_query(&cx.req, "to")?,
     );
     let db = cx.db()?;
-    let rows: Vec<Appointment> = store::all(store::stmt(
+    let rows: Vec<Appointment> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {COLUMNS} FROM appointments WHERE tenant_id = ?1
-             AND (?2 IS NULL OR assigned_to = ?2) AND (?3 IS NULL OR status = ?3)
-             AND (?4 IS NULL OR starts_at >= ?4) AND (?5 IS NULL OR starts_at < ?5)
-             AND (?6 IS NULL OR id < ?6)
-             ORDER BY id DESC LIMIT ?7"
+            "SELECT {COLUMNS} FROM appointments WHERE tenant_id = :tenant
+             AND (:assigned_to IS NULL OR assigned_to = :assigned_to)
+             AND (:status IS NULL OR status = :status)
+             AND (:from IS NULL OR starts_at >= :from) AND (:to IS NULL OR starts_at < :to)
+             AND (:after IS NULL OR id < :after)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(q("assigned_to").as_deref()),
-            ot(q("status").as_deref()),
-            ot(from.as_deref()),
-            ot(to.as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("assigned_to", ot(q("assigned_to").as_deref())),
+            ("status", ot(q("status").as_deref())),
+            ("from", ot(from.as_deref())),
+            ("to", ot(to.as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -121,21 +140,21 @@ pub async fn complete(mut cx: Ctx) -> ApiResult<Response> {
     let outcome = calendar::validate_complete(&input)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
-    let mut a: Appointment = store::first(store::stmt(
+    let mut a: Appointment = store::first(store::query(
         &db,
-        &format!("SELECT {COLUMNS} FROM appointments WHERE tenant_id = ?1 AND id = ?2"),
-        &[t(tenant), t(&id)],
+        &format!("SELECT {COLUMNS} FROM appointments WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(tenant)), ("id", t(&id))],
     )?)
     .await?
     .ok_or_else(|| ApiError::not_found("appointment"))?;
-    if a.status != "scheduled" {
+    if a.status != AppointmentStatus::Scheduled {
         return Err(ApiError::new(
             409,
             "conflict",
             format!("the appointment is already {}", a.status),
         ));
     }
-    a.status = "completed".into();
+    a.status = AppointmentStatus::Completed;
     a.outcome = outcome;
     a.updated_at = cx.now_iso();
     let event = outbox::draft(
@@ -147,15 +166,33 @@ pub async fn complete(mut cx: Ctx) -> ApiResult<Response> {
     let results = store::batch(
         &db,
         vec![
-            store::stmt(
+            store::update(
                 &db,
-                "UPDATE appointments SET status = 'completed', outcome = ?3, updated_at = ?4
-                 WHERE tenant_id = ?1 AND id = ?2 AND status = 'scheduled'",
-                &[t(tenant), t(&a.id), ot(a.outcome.as_deref()), t(&marker)],
+                "appointments",
+                &[
+                    ("status", st(a.status)),
+                    ("outcome", ot(a.outcome.as_deref())),
+                    ("updated_at", t(&marker)),
+                ],
+                "WHERE tenant_id = :tenant AND id = :id AND status = :scheduled",
+                &[
+                    ("tenant", t(tenant)),
+                    ("id", t(&a.id)),
+                    ("scheduled", st(AppointmentStatus::Scheduled)),
+                ],
             )?,
-            outbox::insert_when(&db, tenant, &event,
-                "SELECT 1 FROM appointments WHERE tenant_id = ?2 AND id = ?8 AND status = 'completed' AND updated_at = ?9",
-                &[t(&a.id), t(&marker)])?,
+            outbox::insert_when(
+                &db,
+                tenant,
+                &event,
+                "SELECT 1 FROM appointments WHERE tenant_id = :tenant AND id = :appointment
+                   AND status = :completed AND updated_at = :marker",
+                &[
+                    ("appointment", t(&a.id)),
+                    ("completed", st(AppointmentStatus::Completed)),
+                    ("marker", t(&marker)),
+                ],
+            )?,
         ],
     )
     .await?;
@@ -191,15 +228,18 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
         .map(|c| format!("a.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows: Vec<ReminderRow> = store::all(store::stmt(
+    // On the partial index `appointments_to_remind` (its WHERE repeats the literal status).
+    let rows: Vec<ReminderRow> = store::all(store::query(
         &db,
         &format!(
             "SELECT a.tenant_id, u.email AS assignee_email, {cols} FROM appointments a
              LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.id = a.assigned_to
-             WHERE a.status = 'scheduled' AND a.reminded_at IS NULL AND a.starts_at <= ?1 AND a.starts_at > ?2
-             ORDER BY a.starts_at LIMIT 100"
+             WHERE a.status = {scheduled} AND a.reminded_at IS NULL
+               AND a.starts_at <= :horizon AND a.starts_at > :now
+             ORDER BY a.starts_at LIMIT 100",
+            scheduled = store::lit(AppointmentStatus::Scheduled)
         ),
-        &[t(&horizon), t(&now)],
+        &[("horizon", t(&horizon)), ("now", t(&now))],
     )?)
     .await?;
     let marker = format!("{now}#{}", crate::platform::random_hex());
@@ -223,8 +263,9 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
                 &db,
                 &r.tenant_id,
                 j,
-                "SELECT 1 FROM appointments WHERE tenant_id = ?1 AND id = ?9 AND reminded_at = ?10",
-                &[t(&a.id), t(&marker)],
+                "SELECT 1 FROM appointments WHERE tenant_id = :tenant AND id = :appointment
+                   AND reminded_at = :marker",
+                &[("appointment", t(&a.id)), ("marker", t(&marker))],
             )?,
             None => vec![],
         };
@@ -234,7 +275,7 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
             "appointments",
             &a.id,
             "reminded_at",
-            "status = 'scheduled'",
+            AppointmentStatus::Scheduled.as_str(),
             &marker,
             &event,
             extra,

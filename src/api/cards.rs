@@ -54,15 +54,27 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     let results = store::batch(
         &db,
         vec![
-            store::stmt(
+            store::insert_then(
                 &db,
-                &format!(
-                    "INSERT INTO cards (tenant_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?10)
-                     ON CONFLICT (slug) DO NOTHING"
-                ),
-                &[t(tenant), t(&c.id), t(&c.slug), t(&c.owner_id), t(&c.display_name), ot(c.title.as_deref()), ot(c.phone.as_deref()), ot(c.email.as_deref()), ot(c.bio.as_deref()), t(&c.created_at)],
+                "cards",
+                &[
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&c.id)),
+                    ("slug", t(&c.slug)),
+                    ("owner_id", t(&c.owner_id)),
+                    ("display_name", t(&c.display_name)),
+                    ("title", ot(c.title.as_deref())),
+                    ("phone", ot(c.phone.as_deref())),
+                    ("email", ot(c.email.as_deref())),
+                    ("bio", ot(c.bio.as_deref())),
+                    ("scans", i(c.scans)),
+                    ("created_at", t(&c.created_at)),
+                    ("updated_at", t(&c.updated_at)),
+                ],
+                "ON CONFLICT (slug) DO NOTHING",
+                &[],
             )?,
-            outbox::insert_when(&db, tenant, &event, "SELECT 1 FROM cards WHERE tenant_id = ?2 AND id = ?8", &[t(&c.id)])?,
+            outbox::insert_if_exists(&db, tenant, &event, "cards", &c.id)?,
         ],
     )
     .await?;
@@ -78,17 +90,19 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let page = cx.page()?;
     let owner = cx.query("owner_id").filter(|o| !o.is_empty());
     let db = cx.db()?;
-    let rows: Vec<Card> = store::all(store::stmt(
+    let rows: Vec<Card> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {COLUMNS} FROM cards WHERE tenant_id = ?1 AND (?2 IS NULL OR owner_id = ?2)
-             AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4"
+            "SELECT {COLUMNS} FROM cards
+             WHERE tenant_id = :tenant AND (:owner IS NULL OR owner_id = :owner)
+               AND (:after IS NULL OR id < :after)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(owner.as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("owner", ot(owner.as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -107,18 +121,18 @@ pub async fn public(cx: Ctx) -> ApiResult<Response> {
         return Err(ApiError::not_found("card"));
     }
     let db = cx.db()?;
-    let owner: CardTenant = store::first(store::stmt(
+    let owner: CardTenant = store::first(store::query(
         &db,
-        "SELECT tenant_id FROM cards WHERE slug = ?1",
-        &[t(slug)],
+        "SELECT tenant_id FROM cards WHERE slug = :slug",
+        &[("slug", t(slug))],
     )?)
     .await?
     .ok_or_else(|| ApiError::not_found("card"))?;
     guard::refuse_blocked(&cx.req, &cx.env, &owner.tenant_id).await?;
-    let c: Option<Card> = store::first(store::stmt(
+    let c: Option<Card> = store::first(store::query(
         &db,
-        &format!("SELECT {COLUMNS} FROM cards WHERE slug = ?1"),
-        &[t(slug)],
+        &format!("SELECT {COLUMNS} FROM cards WHERE slug = :slug"),
+        &[("slug", t(slug))],
     )?)
     .await?;
     let c = c.ok_or_else(|| ApiError::not_found("card"))?;
@@ -131,7 +145,7 @@ pub async fn public(cx: Ctx) -> ApiResult<Response> {
 struct Owner {
     tenant_id: String,
     owner_id: String,
-    scans: f64,
+    scans: i64,
 }
 
 /// A visitor's scans dedupe on a keyed tag of their address (never the address itself).
@@ -177,17 +191,28 @@ fn announce(
         Value::Null,
     );
     let tenant = c.tenant_id.as_str();
-    let claimed = "FROM cards c WHERE c.tenant_id = ?2 AND c.id = ?8 AND c.scan_event_id = ?9";
-    let marker = [t(&c.id), t(&scanned.id), ot(source)];
+    let claimed =
+        "FROM cards c WHERE c.tenant_id = :tenant AND c.id = :card AND c.scan_event_id = :claim";
+    let marker = [
+        ("card", t(&c.id)),
+        ("claim", t(&scanned.id)),
+        ("source", ot(source)),
+    ];
     Ok(vec![
-        store::stmt(
+        store::update(
             db,
-            "UPDATE cards SET scan_event_ms = ?3, scan_event_id = ?4
-             WHERE tenant_id = ?1 AND id = ?2 AND scans_pending > 0
-               AND (scan_event_ms IS NULL OR scan_event_ms <= ?3 - ?5)
-               AND (?6 IS NULL OR EXISTS (SELECT 1 FROM card_scans WHERE tenant_id = ?1
-                      AND card_id = ?2 AND visitor = ?6 AND at_ms = ?3))",
-            &[t(tenant), t(&c.id), i(now), t(&scanned.id), i(window), ot(visitor)],
+            "cards",
+            &[("scan_event_ms", i(now)), ("scan_event_id", t(&scanned.id))],
+            "WHERE tenant_id = :tenant AND id = :id AND scans_pending > 0
+               AND (scan_event_ms IS NULL OR scan_event_ms <= :scan_event_ms - :window)
+               AND (:visitor IS NULL OR EXISTS (SELECT 1 FROM card_scans WHERE tenant_id = :tenant
+                      AND card_id = :id AND visitor = :visitor AND at_ms = :scan_event_ms))",
+            &[
+                ("tenant", t(tenant)),
+                ("id", t(&c.id)),
+                ("window", i(window)),
+                ("visitor", ot(visitor)),
+            ],
         )?,
         outbox::insert_select(
             db,
@@ -195,7 +220,7 @@ fn announce(
             &scanned,
             &format!(
                 "SELECT json_object('card_id', c.id, 'slug', c.slug, 'scans', c.scans,
-                   'count', c.scans_pending, 'source', ?10, 'at', c.updated_at) AS data {claimed}"
+                   'count', c.scans_pending, 'source', :source, 'at', c.updated_at) AS data {claimed}"
             ),
             &marker,
         )?,
@@ -206,14 +231,19 @@ fn announce(
             &format!(
                 "SELECT json_object('card_id', c.id, 'slug', c.slug, 'scans', c.scans,
                    'count', c.scans_pending, 'last_scan_at', c.updated_at,
-                   'last_source', ?10) AS data {claimed}"
+                   'last_source', :source) AS data {claimed}"
             ),
             &marker,
         )?,
-        store::stmt(
+        store::query(
             db,
-            "UPDATE cards SET scans_pending = 0 WHERE tenant_id = ?1 AND id = ?2 AND scan_event_id = ?3",
-            &[t(tenant), t(&c.id), t(&scanned.id)],
+            "UPDATE cards SET scans_pending = 0
+             WHERE tenant_id = :tenant AND id = :id AND scan_event_id = :claim",
+            &[
+                ("tenant", t(tenant)),
+                ("id", t(&c.id)),
+                ("claim", t(&scanned.id)),
+            ],
         )?,
     ])
 }
@@ -232,10 +262,10 @@ pub async fn scan(mut cx: Ctx) -> ApiResult<Response> {
     let source = card::validate_scan(&input)?;
     let db = cx.db()?;
     // Card ids are unguessable and global: the lookup names the tenant.
-    let owner: Owner = store::first(store::stmt(
+    let owner: Owner = store::first(store::query(
         &db,
-        "SELECT tenant_id, owner_id, scans FROM cards WHERE id = ?1",
-        &[t(&id)],
+        "SELECT tenant_id, owner_id, scans FROM cards WHERE id = :id",
+        &[("id", t(&id))],
     )?)
     .await?
     .ok_or_else(|| ApiError::not_found("card"))?;
@@ -243,7 +273,7 @@ pub async fn scan(mut cx: Ctx) -> ApiResult<Response> {
     guard::refuse_blocked(&cx.req, &cx.env, tenant).await?;
     let who = visitor(&cx.req, &cx.env);
     let now = cx.now_ms();
-    let scans = owner.scans as i64 + 1;
+    let scans = owner.scans + 1;
     let target = ScanTarget {
         tenant_id: owner.tenant_id.clone(),
         id: id.clone(),
@@ -251,20 +281,32 @@ pub async fn scan(mut cx: Ctx) -> ApiResult<Response> {
     };
     let mut stmts =
         vec![
-        store::stmt(
+        store::insert_if(
             &db,
-            "INSERT INTO card_scans (tenant_id, card_id, visitor, source, at_ms)
-             SELECT ?1, ?2, ?3, ?4, ?5
-             WHERE NOT EXISTS (SELECT 1 FROM card_scans WHERE tenant_id = ?1 AND card_id = ?2
-                               AND visitor = ?3 AND at_ms > ?6)",
-            &[t(tenant), t(&id), t(&who), ot(source.as_deref()), i(now), i(now - SCAN_DEDUP_MS)],
+            "card_scans",
+            &[
+                ("tenant_id", t(tenant)),
+                ("card_id", t(&id)),
+                ("visitor", t(&who)),
+                ("source", ot(source.as_deref())),
+                ("at_ms", i(now)),
+            ],
+            "NOT EXISTS (SELECT 1 FROM card_scans WHERE tenant_id = :tenant_id
+               AND card_id = :card_id AND visitor = :visitor AND at_ms > :since)",
+            &[("since", i(now - SCAN_DEDUP_MS))],
         )?,
-        store::stmt(
+        store::query(
             &db,
-            "UPDATE cards SET scans = scans + 1, scans_pending = scans_pending + 1, updated_at = ?3
-             WHERE tenant_id = ?1 AND id = ?2 AND EXISTS (SELECT 1 FROM card_scans
-               WHERE tenant_id = ?1 AND card_id = ?2 AND visitor = ?4 AND at_ms = ?5)",
-            &[t(tenant), t(&id), t(&crate::platform::iso(now)), t(&who), i(now)],
+            "UPDATE cards SET scans = scans + 1, scans_pending = scans_pending + 1, updated_at = :now
+             WHERE tenant_id = :tenant AND id = :id AND EXISTS (SELECT 1 FROM card_scans
+               WHERE tenant_id = :tenant AND card_id = :id AND visitor = :visitor AND at_ms = :at)",
+            &[
+                ("now", t(&crate::platform::iso(now))),
+                ("tenant", t(tenant)),
+                ("id", t(&id)),
+                ("visitor", t(&who)),
+                ("at", i(now)),
+            ],
         )?,
     ];
     stmts.extend(announce(
@@ -292,11 +334,12 @@ pub async fn flush_scans(env: &Env) -> ApiResult<usize> {
     let db = store::db(env)?;
     let now = crate::platform::now_ms();
     let window = scan_window_ms(env);
-    let due: Vec<ScanTarget> = store::all(store::stmt(
+    let due: Vec<ScanTarget> = store::all(store::query(
         &db,
         "SELECT tenant_id, id, owner_id FROM cards
-         WHERE scans_pending > 0 AND (scan_event_ms IS NULL OR scan_event_ms <= ?1) LIMIT ?2",
-        &[i(now - window), i(FLUSH_LIMIT)],
+         WHERE scans_pending > 0 AND (scan_event_ms IS NULL OR scan_event_ms <= :before)
+         LIMIT :limit",
+        &[("before", i(now - window)), ("limit", i(FLUSH_LIMIT))],
     )?)
     .await?;
     let mut announced = 0;

@@ -6,7 +6,7 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::event::entity_channels;
 use crate::domain::version;
 use crate::realtime::outbox;
-use crate::store::{self, i, ot, t};
+use crate::store::{self, i, ot, st, t};
 use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page, json_versioned};
 use serde_json::json;
@@ -17,10 +17,10 @@ const COLUMNS: &str =
 
 async fn load(env: &Env, tenant: &str, id: &str) -> ApiResult<Option<Customer>> {
     let db = store::db(env)?;
-    store::first(store::stmt(
+    store::first(store::query(
         &db,
-        &format!("SELECT {COLUMNS} FROM customers WHERE tenant_id = ?1 AND id = ?2"),
-        &[t(tenant), t(id)],
+        &format!("SELECT {COLUMNS} FROM customers WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(tenant)), ("id", t(id))],
     )?)
     .await
 }
@@ -30,16 +30,17 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let page = cx.page()?;
     let db = cx.db()?;
     // Newest first; ids sort by creation time.
-    let rows: Vec<Customer> = store::all(store::stmt(
+    let rows: Vec<Customer> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {COLUMNS} FROM customers WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2)
-             ORDER BY id DESC LIMIT ?3"
+            "SELECT {COLUMNS} FROM customers
+             WHERE tenant_id = :tenant AND (:after IS NULL OR id < :after)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -70,23 +71,22 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         serde_json::to_value(&c)?,
     );
     let mut stmts = vec![
-        store::stmt(
+        store::insert(
             &db,
-            &format!(
-                "INSERT INTO customers (tenant_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1)"
-            ),
+            "customers",
             &[
-                t(tenant),
-                t(&c.id),
-                t(&c.name),
-                ot(c.email.as_deref()),
-                ot(c.phone.as_deref()),
-                t(&c.status),
-                ot(c.source.as_deref()),
-                ot(c.notes.as_deref()),
-                t(&c.created_by),
-                t(&c.created_at),
-                t(&c.updated_at),
+                ("tenant_id", t(tenant)),
+                ("id", t(&c.id)),
+                ("name", t(&c.name)),
+                ("email", ot(c.email.as_deref())),
+                ("phone", ot(c.phone.as_deref())),
+                ("status", st(c.status)),
+                ("source", ot(c.source.as_deref())),
+                ("notes", ot(c.notes.as_deref())),
+                ("created_by", t(&c.created_by)),
+                ("created_at", t(&c.created_at)),
+                ("updated_at", t(&c.updated_at)),
+                ("version", i(c.version)),
             ],
         )?,
         outbox::insert(&db, tenant, &event)?,
@@ -134,23 +134,21 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             entity_channels("customer", &c.id),
             serde_json::to_value(&c)?,
         );
-        let update = store::stmt(
+        let update = store::update(
             &db,
-            "UPDATE customers SET name = ?3, email = ?4, phone = ?5, status = ?6, source = ?7,
-             notes = ?8, updated_at = ?9, version = ?10 + 1
-             WHERE tenant_id = ?1 AND id = ?2 AND version = ?10",
+            "customers",
             &[
-                t(tenant),
-                t(&c.id),
-                t(&c.name),
-                ot(c.email.as_deref()),
-                ot(c.phone.as_deref()),
-                t(&c.status),
-                ot(c.source.as_deref()),
-                ot(c.notes.as_deref()),
-                t(&c.updated_at),
-                i(read),
+                ("name", t(&c.name)),
+                ("email", ot(c.email.as_deref())),
+                ("phone", ot(c.phone.as_deref())),
+                ("status", st(c.status)),
+                ("source", ot(c.source.as_deref())),
+                ("notes", ot(c.notes.as_deref())),
+                ("updated_at", t(&c.updated_at)),
+                ("version", i(c.version)),
             ],
+            "WHERE tenant_id = :tenant AND id = :id AND version = :read",
+            &[("tenant", t(tenant)), ("id", t(&c.id)), ("read", i(read))],
         )?;
         if outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![]).await? {
             return json_versioned(200, &c, c.version);
@@ -174,10 +172,10 @@ pub async fn delete(cx: Ctx) -> ApiResult<Response> {
         &db,
         vec![
             outbox::insert_if_exists(&db, tenant, &event, "customers", &id)?,
-            store::stmt(
+            store::query(
                 &db,
-                "DELETE FROM customers WHERE tenant_id = ?1 AND id = ?2",
-                &[t(tenant), t(&id)],
+                "DELETE FROM customers WHERE tenant_id = :tenant AND id = :id",
+                &[("tenant", t(tenant)), ("id", t(&id))],
             )?,
         ],
     )

@@ -41,14 +41,15 @@ pub async fn messages(cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let page = cx.page()?;
     let db = cx.db()?;
-    let rows: Vec<SentMessage> = store::all(store::stmt(
+    let rows: Vec<SentMessage> = store::all(store::query(
         &db,
         "SELECT id, job_id, channel, recipient, subject, body, created_at FROM sent_messages
-         WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+         WHERE tenant_id = :tenant AND (:after IS NULL OR id < :after)
+         ORDER BY id DESC LIMIT :limit",
         &[
-            t(&who.tenant_id),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -70,11 +71,14 @@ struct DeadLetter {
 pub async fn dead_letters(cx: Ctx) -> ApiResult<Response> {
     let page = cx.page()?;
     let db = cx.db()?;
-    let rows: Vec<DeadLetter> = store::all(store::stmt(
+    let rows: Vec<DeadLetter> = store::all(store::query(
         &db,
         "SELECT id, queue, message_id, reason, body, created_at FROM dead_letters
-         WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2",
-        &[ot(page.after.as_deref()), i(i64::from(page.limit) + 1)],
+         WHERE (:after IS NULL OR id < :after) ORDER BY id DESC LIMIT :limit",
+        &[
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
+        ],
     )?)
     .await?;
     json_page(rows, page.limit, |m| m.id.clone())

@@ -5,8 +5,9 @@ use crate::domain::auth::{Principal, Role};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::finance::{self as rules, Commission, Payment, Sale};
 use crate::domain::policy;
+use crate::domain::status::{CommissionStatus, SaleStatus};
 use crate::realtime::outbox;
-use crate::store::{self, i, ot, t};
+use crate::store::{self, i, oi, ot, st, t};
 use crate::web::body;
 use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
@@ -53,11 +54,11 @@ struct SaleRow {
     customer_id: String,
     property_id: Option<String>,
     broker_id: String,
-    total_minor: f64,
-    paid_minor: f64,
+    total_minor: i64,
+    paid_minor: i64,
     currency: String,
-    commission_rate_bps: f64,
-    status: String,
+    commission_rate_bps: i64,
+    status: SaleStatus,
     sold_at: String,
     notes: Option<String>,
     created_by: String,
@@ -67,7 +68,7 @@ struct SaleRow {
 
 impl From<SaleRow> for Sale {
     fn from(r: SaleRow) -> Sale {
-        let (total, paid) = (r.total_minor as i64, r.paid_minor as i64);
+        let (total, paid) = (r.total_minor, r.paid_minor);
         Sale {
             id: r.id,
             customer_id: r.customer_id,
@@ -77,75 +78,13 @@ impl From<SaleRow> for Sale {
             paid_minor: paid,
             balance_minor: total - paid,
             currency: r.currency,
-            commission_rate_bps: r.commission_rate_bps as i64,
+            commission_rate_bps: r.commission_rate_bps,
             status: r.status,
             sold_at: r.sold_at,
             notes: r.notes,
             created_by: r.created_by,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct CommissionRow {
-    id: String,
-    sale_id: String,
-    broker_id: String,
-    amount_minor: f64,
-    currency: String,
-    rate_bps: f64,
-    status: String,
-    approved_by: Option<String>,
-    approved_at: Option<String>,
-    created_at: String,
-    updated_at: String,
-}
-
-impl From<CommissionRow> for Commission {
-    fn from(r: CommissionRow) -> Commission {
-        Commission {
-            id: r.id,
-            sale_id: r.sale_id,
-            broker_id: r.broker_id,
-            amount_minor: r.amount_minor as i64,
-            currency: r.currency,
-            rate_bps: r.rate_bps as i64,
-            status: r.status,
-            approved_by: r.approved_by,
-            approved_at: r.approved_at,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct PaymentRow {
-    id: String,
-    sale_id: String,
-    amount_minor: f64,
-    currency: String,
-    method: String,
-    reference: Option<String>,
-    received_at: String,
-    created_by: String,
-    created_at: String,
-}
-
-impl From<PaymentRow> for Payment {
-    fn from(r: PaymentRow) -> Payment {
-        Payment {
-            id: r.id,
-            sale_id: r.sale_id,
-            amount_minor: r.amount_minor as i64,
-            currency: r.currency,
-            method: r.method,
-            reference: r.reference,
-            received_at: r.received_at,
-            created_by: r.created_by,
-            created_at: r.created_at,
         }
     }
 }
@@ -164,7 +103,7 @@ struct PaymentView {
     #[serde(flatten)]
     payment: Payment,
     sale_balance_minor: i64,
-    sale_status: String,
+    sale_status: SaleStatus,
 }
 
 fn sale_channels(broker: &str, sale_id: &str) -> Vec<String> {
@@ -180,10 +119,10 @@ fn commission_channels(c: &Commission) -> Vec<String> {
 }
 
 async fn load_sale(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<Sale>> {
-    let row: Option<SaleRow> = store::first(store::stmt(
+    let row: Option<SaleRow> = store::first(store::query(
         db,
-        &format!("SELECT {SALE_COLUMNS} FROM sales WHERE tenant_id = ?1 AND id = ?2"),
-        &[t(tenant), t(id)],
+        &format!("SELECT {SALE_COLUMNS} FROM sales WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(tenant)), ("id", t(id))],
     )?)
     .await?;
     Ok(row.map(Sale::from))
@@ -194,21 +133,20 @@ async fn load_commission_of(
     tenant: &str,
     sale_id: &str,
 ) -> ApiResult<Option<Commission>> {
-    let row: Option<CommissionRow> = store::first(store::stmt(
+    store::first(store::query(
         db,
         &format!(
-            "SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = ?1 AND sale_id = ?2"
+            "SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = :tenant AND sale_id = :sale"
         ),
-        &[t(tenant), t(sale_id)],
+        &[("tenant", t(tenant)), ("sale", t(sale_id))],
     )?)
-    .await?;
-    Ok(row.map(Commission::from))
+    .await
 }
 
 #[derive(Deserialize)]
 struct RateRow {
     broker_id: String,
-    rate_bps: f64,
+    rate_bps: i64,
 }
 
 /// The configured (broker, tenant) rates for `broker`.
@@ -217,33 +155,30 @@ async fn configured_rates(
     tenant: &str,
     broker: &str,
 ) -> ApiResult<(Option<i64>, Option<i64>)> {
-    let rows: Vec<RateRow> = store::all(store::stmt(
+    let rows: Vec<RateRow> = store::all(store::query(
         db,
-        "SELECT broker_id, rate_bps FROM commission_rates WHERE tenant_id = ?1 AND broker_id IN ('', ?2)",
-        &[t(tenant), t(broker)],
+        "SELECT broker_id, rate_bps FROM commission_rates
+         WHERE tenant_id = :tenant AND broker_id IN ('', :broker)",
+        &[("tenant", t(tenant)), ("broker", t(broker))],
     )?)
     .await?;
-    let find = |b: &str| {
-        rows.iter()
-            .find(|r| r.broker_id == b)
-            .map(|r| r.rate_bps as i64)
-    };
+    let find = |b: &str| rows.iter().find(|r| r.broker_id == b).map(|r| r.rate_bps);
     Ok((find(broker), find("")))
 }
 
 #[derive(Deserialize)]
 struct SettingsRow {
-    broker_rate_override_max_bps: Option<f64>,
+    broker_rate_override_max_bps: Option<i64>,
     updated_by: Option<String>,
     updated_at: Option<String>,
 }
 
 async fn load_settings(db: &D1Database, tenant: &str) -> ApiResult<Option<SettingsRow>> {
-    store::first(store::stmt(
+    store::first(store::query(
         db,
         "SELECT broker_rate_override_max_bps, updated_by, updated_at FROM finance_settings
-         WHERE tenant_id = ?1",
-        &[t(tenant)],
+         WHERE tenant_id = :tenant",
+        &[("tenant", t(tenant))],
     )?)
     .await
 }
@@ -252,8 +187,7 @@ async fn load_settings(db: &D1Database, tenant: &str) -> ApiResult<Option<Settin
 async fn broker_rate_max(db: &D1Database, tenant: &str) -> ApiResult<Option<i64>> {
     Ok(load_settings(db, tenant)
         .await?
-        .and_then(|r| r.broker_rate_override_max_bps)
-        .map(|m| m as i64))
+        .and_then(|r| r.broker_rate_override_max_bps))
 }
 
 fn settings_view(r: Option<SettingsRow>) -> Value {
@@ -263,7 +197,7 @@ fn settings_view(r: Option<SettingsRow>) -> Value {
         updated_at: None,
     });
     json!({
-        "broker_rate_override_max_bps": r.broker_rate_override_max_bps.map(|m| m as i64),
+        "broker_rate_override_max_bps": r.broker_rate_override_max_bps,
         "updated_by": r.updated_by,
         "updated_at": r.updated_at,
     })
@@ -299,19 +233,19 @@ pub async fn put_settings(mut cx: Ctx) -> ApiResult<Response> {
     store::batch(
         &db,
         vec![
-            store::stmt(
+            store::insert_then(
                 &db,
-                "INSERT INTO finance_settings (tenant_id, broker_rate_override_max_bps, updated_by, updated_at)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (tenant_id) DO UPDATE SET
+                "finance_settings",
+                &[
+                    ("tenant_id", t(tenant)),
+                    ("broker_rate_override_max_bps", oi(max)),
+                    ("updated_by", t(&who.user_id)),
+                    ("updated_at", t(&now)),
+                ],
+                "ON CONFLICT (tenant_id) DO UPDATE SET
                    broker_rate_override_max_bps = excluded.broker_rate_override_max_bps,
                    updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                &[
-                    t(tenant),
-                    max.map_or(worker::wasm_bindgen::JsValue::NULL, i),
-                    t(&who.user_id),
-                    t(&now),
-                ],
+                &[],
             )?,
             outbox::insert(&db, tenant, &event)?,
         ],
@@ -354,7 +288,7 @@ pub async fn create_sale(mut cx: Ctx) -> ApiResult<Response> {
         balance_minor: n.total_minor,
         currency: n.currency,
         commission_rate_bps: rate,
-        status: "open".into(),
+        status: SaleStatus::Open,
         sold_at: n.sold_at.unwrap_or_else(|| now.clone()),
         notes: n.notes,
         created_by: who.user_id.clone(),
@@ -368,7 +302,7 @@ pub async fn create_sale(mut cx: Ctx) -> ApiResult<Response> {
         amount_minor: rules::commission_minor(sale.total_minor, rate),
         currency: sale.currency.clone(),
         rate_bps: rate,
-        status: "pending".into(),
+        status: CommissionStatus::Pending,
         approved_by: None,
         approved_at: None,
         created_at: now.clone(),
@@ -394,53 +328,59 @@ pub async fn create_sale(mut cx: Ctx) -> ApiResult<Response> {
     );
     // The customer (and property, and another broker) must exist in this tenant: checked
     // inside the batch, so nothing is written when they do not.
-    let checks = "EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?3)
-        AND (?4 IS NULL OR EXISTS (SELECT 1 FROM properties WHERE tenant_id = ?1 AND id = ?4))
-        AND (?14 IS NULL OR EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND id = ?14 AND role IN ('broker', 'admin')))";
+    let checks = "EXISTS (SELECT 1 FROM customers WHERE tenant_id = :tenant_id AND id = :customer_id)
+        AND (:property_id IS NULL
+             OR EXISTS (SELECT 1 FROM properties WHERE tenant_id = :tenant_id AND id = :property_id))
+        AND (:other_broker IS NULL
+             OR EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant_id AND id = :other_broker
+                          AND role IN (:broker_role, :admin_role)))";
     let results = store::batch(
         &db,
         vec![
-            store::stmt(
+            store::insert_if(
                 &db,
-                &format!(
-                    "INSERT INTO sales (tenant_id, id, customer_id, property_id, broker_id, total_minor,
-                       paid_minor, currency, commission_rate_bps, status, sold_at, notes, created_by,
-                       created_at, updated_at)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, 'open', ?9, ?10, ?11, ?12, ?13 WHERE {checks}"
-                ),
+                "sales",
                 &[
-                    t(tenant),
-                    t(&s.id),
-                    t(&s.customer_id),
-                    ot(s.property_id.as_deref()),
-                    t(&s.broker_id),
-                    i(s.total_minor),
-                    t(&s.currency),
-                    i(s.commission_rate_bps),
-                    t(&s.sold_at),
-                    ot(s.notes.as_deref()),
-                    t(&s.created_by),
-                    t(&s.created_at),
-                    t(&s.updated_at),
-                    ot(other_broker),
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&s.id)),
+                    ("customer_id", t(&s.customer_id)),
+                    ("property_id", ot(s.property_id.as_deref())),
+                    ("broker_id", t(&s.broker_id)),
+                    ("total_minor", i(s.total_minor)),
+                    ("paid_minor", i(s.paid_minor)),
+                    ("currency", t(&s.currency)),
+                    ("commission_rate_bps", i(s.commission_rate_bps)),
+                    ("status", st(s.status)),
+                    ("sold_at", t(&s.sold_at)),
+                    ("notes", ot(s.notes.as_deref())),
+                    ("created_by", t(&s.created_by)),
+                    ("created_at", t(&s.created_at)),
+                    ("updated_at", t(&s.updated_at)),
+                ],
+                checks,
+                &[
+                    ("other_broker", ot(other_broker)),
+                    ("broker_role", t(Role::Broker.as_str())),
+                    ("admin_role", t(Role::Admin.as_str())),
                 ],
             )?,
-            store::stmt(
+            store::insert_if(
                 &db,
-                "INSERT INTO commissions (tenant_id, id, sale_id, broker_id, amount_minor, currency,
-                   rate_bps, status, created_at, updated_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8
-                 WHERE EXISTS (SELECT 1 FROM sales WHERE tenant_id = ?1 AND id = ?3)",
+                "commissions",
                 &[
-                    t(tenant),
-                    t(&c.id),
-                    t(&s.id),
-                    t(&c.broker_id),
-                    i(c.amount_minor),
-                    t(&c.currency),
-                    i(c.rate_bps),
-                    t(&c.created_at),
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&c.id)),
+                    ("sale_id", t(&c.sale_id)),
+                    ("broker_id", t(&c.broker_id)),
+                    ("amount_minor", i(c.amount_minor)),
+                    ("currency", t(&c.currency)),
+                    ("rate_bps", i(c.rate_bps)),
+                    ("status", st(c.status)),
+                    ("created_at", t(&c.created_at)),
+                    ("updated_at", t(&c.updated_at)),
                 ],
+                "EXISTS (SELECT 1 FROM sales WHERE tenant_id = :tenant_id AND id = :sale_id)",
+                &[],
             )?,
             outbox::insert_if_exists(&db, tenant, &sale_event, "sales", &s.id)?,
             outbox::insert_if_exists(&db, tenant, &com_event, "commissions", &c.id)?,
@@ -449,10 +389,10 @@ pub async fn create_sale(mut cx: Ctx) -> ApiResult<Response> {
     .await?;
     if results.first().map(store::changes) != Some(1) {
         // Say which reference is missing.
-        let missing = if store::first::<Value>(store::stmt(
+        let missing = if store::first::<Value>(store::query(
             &db,
-            "SELECT 1 AS x FROM customers WHERE tenant_id = ?1 AND id = ?2",
-            &[t(tenant), t(&s.customer_id)],
+            "SELECT 1 AS x FROM customers WHERE tenant_id = :tenant AND id = :id",
+            &[("tenant", t(tenant)), ("id", t(&s.customer_id))],
         )?)
         .await?
         .is_none()
@@ -484,24 +424,26 @@ pub async fn list_sales(cx: Ctx) -> ApiResult<Response> {
         body::time_query(&cx.req, "to")?,
     );
     let db = cx.db()?;
-    let rows: Vec<SaleRow> = store::all(store::stmt(
+    let rows: Vec<SaleRow> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {SALE_COLUMNS} FROM sales WHERE tenant_id = ?1
-               AND (?2 IS NULL OR broker_id = ?2) AND (?3 IS NULL OR customer_id = ?3)
-               AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR sold_at >= ?5)
-               AND (?6 IS NULL OR sold_at < ?6) AND (?7 IS NULL OR id < ?7)
-             ORDER BY id DESC LIMIT ?8"
+            "SELECT {SALE_COLUMNS} FROM sales WHERE tenant_id = :tenant
+               AND (:broker IS NULL OR broker_id = :broker)
+               AND (:customer IS NULL OR customer_id = :customer)
+               AND (:status IS NULL OR status = :status)
+               AND (:from IS NULL OR sold_at >= :from) AND (:to IS NULL OR sold_at < :to)
+               AND (:after IS NULL OR id < :after)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(own_broker(&who, q("broker_id")).as_deref()),
-            ot(q("customer_id").as_deref()),
-            ot(q("status").as_deref()),
-            ot(from.as_deref()),
-            ot(to.as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("broker", ot(own_broker(&who, q("broker_id")).as_deref())),
+            ("customer", ot(q("customer_id").as_deref())),
+            ("status", ot(q("status").as_deref())),
+            ("from", ot(from.as_deref())),
+            ("to", ot(to.as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -528,9 +470,9 @@ pub async fn get_sale(cx: Ctx) -> ApiResult<Response> {
 /// The sale as the guarded payment update left it (`RETURNING`).
 #[derive(Deserialize)]
 struct PaidRow {
-    total_minor: f64,
-    paid_minor: f64,
-    status: String,
+    total_minor: i64,
+    paid_minor: i64,
+    status: SaleStatus,
 }
 
 /// `POST /api/finance/payments`: the balance check and the sale's update happen in the
@@ -576,7 +518,7 @@ pub async fn create_payment(mut cx: Ctx) -> ApiResult<Response> {
     let mut view = PaymentView {
         payment,
         sale_balance_minor: balance,
-        sale_status: rules::sale_status(sale.total_minor, sale.total_minor - balance).into(),
+        sale_status: rules::sale_status(sale.total_minor, sale.total_minor - balance),
     };
     let p = &view.payment;
     let event = outbox::draft(
@@ -587,43 +529,53 @@ pub async fn create_payment(mut cx: Ctx) -> ApiResult<Response> {
     let results = store::batch(
         &db,
         vec![
-            store::stmt(
+            store::query(
                 &db,
-                "UPDATE sales SET paid_minor = paid_minor + ?3,
-                   status = CASE WHEN paid_minor + ?3 >= total_minor THEN 'paid' ELSE 'open' END,
-                   updated_at = ?4
-                 WHERE tenant_id = ?1 AND id = ?2 AND currency = ?5 AND paid_minor + ?3 <= total_minor
+                "UPDATE sales SET paid_minor = paid_minor + :amount,
+                   status = CASE WHEN paid_minor + :amount >= total_minor THEN :paid ELSE :open END,
+                   updated_at = :now
+                 WHERE tenant_id = :tenant AND id = :id AND currency = :currency
+                   AND paid_minor + :amount <= total_minor
                  RETURNING total_minor, paid_minor, status",
-                &[t(tenant), t(&sale.id), i(p.amount_minor), t(&now), t(&p.currency)],
+                &[
+                    ("amount", i(p.amount_minor)),
+                    ("paid", st(SaleStatus::Paid)),
+                    ("open", st(SaleStatus::Open)),
+                    ("now", t(&now)),
+                    ("tenant", t(tenant)),
+                    ("id", t(&sale.id)),
+                    ("currency", t(&p.currency)),
+                ],
             )?,
             // Only when the guarded UPDATE just above changed the sale.
-            store::stmt(
+            store::insert_if(
                 &db,
-                "INSERT INTO payments (tenant_id, id, sale_id, amount_minor, currency, method,
-                   reference, received_at, created_by, created_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE changes() = 1",
+                "payments",
                 &[
-                    t(tenant),
-                    t(&p.id),
-                    t(&p.sale_id),
-                    i(p.amount_minor),
-                    t(&p.currency),
-                    t(&p.method),
-                    ot(p.reference.as_deref()),
-                    t(&p.received_at),
-                    t(&p.created_by),
-                    t(&p.created_at),
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&p.id)),
+                    ("sale_id", t(&p.sale_id)),
+                    ("amount_minor", i(p.amount_minor)),
+                    ("currency", t(&p.currency)),
+                    ("method", t(&p.method)),
+                    ("reference", ot(p.reference.as_deref())),
+                    ("received_at", t(&p.received_at)),
+                    ("created_by", t(&p.created_by)),
+                    ("created_at", t(&p.created_at)),
                 ],
+                "changes() = 1",
+                &[],
             )?,
             // The balance as this batch left it: the sale row, read inside the batch.
             outbox::insert_computed(
                 &db,
                 tenant,
                 &event,
-                "json_set(?5, '$.sale_balance_minor', s.total_minor - s.paid_minor, '$.sale_status', s.status)",
-                "FROM sales s WHERE s.tenant_id = ?2 AND s.id = ?8
-                   AND EXISTS (SELECT 1 FROM payments WHERE tenant_id = ?2 AND id = ?9)",
-                &[t(&sale.id), t(&p.id)],
+                "json_set(:ev_data, '$.sale_balance_minor', s.total_minor - s.paid_minor,
+                   '$.sale_status', s.status)",
+                "FROM sales s WHERE s.tenant_id = :tenant AND s.id = :sale
+                   AND EXISTS (SELECT 1 FROM payments WHERE tenant_id = :tenant AND id = :payment)",
+                &[("sale", t(&sale.id)), ("payment", t(&p.id))],
             )?,
         ],
     )
@@ -638,8 +590,8 @@ pub async fn create_payment(mut cx: Ctx) -> ApiResult<Response> {
     // The payment is committed: a missing RETURNING row must not turn it into an error.
     match results.first().map(|r| r.results::<PaidRow>()) {
         Some(Ok(rows)) if !rows.is_empty() => {
-            view.sale_balance_minor = rows[0].total_minor as i64 - rows[0].paid_minor as i64;
-            view.sale_status = rows[0].status.clone();
+            view.sale_balance_minor = rows[0].total_minor - rows[0].paid_minor;
+            view.sale_status = rows[0].status;
         }
         _ => worker::console_warn!(
             "payment {}: no RETURNING row from the sale update",
@@ -656,25 +608,24 @@ pub async fn list_payments(cx: Ctx) -> ApiResult<Response> {
     let page = cx.page()?;
     let sale = cx.query("sale_id").filter(|v| !v.is_empty());
     let db = cx.db()?;
-    let rows: Vec<PaymentRow> = store::all(store::stmt(
+    let rows: Vec<Payment> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = ?1
-               AND (?2 IS NULL OR sale_id = ?2) AND (?3 IS NULL OR id < ?3)
-               AND (?5 IS NULL OR sale_id IN
-                    (SELECT id FROM sales WHERE tenant_id = ?1 AND broker_id = ?5))
-             ORDER BY id DESC LIMIT ?4"
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = :tenant
+               AND (:sale IS NULL OR sale_id = :sale) AND (:after IS NULL OR id < :after)
+               AND (:broker IS NULL OR sale_id IN
+                    (SELECT id FROM sales WHERE tenant_id = :tenant AND broker_id = :broker))
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(sale.as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
-            ot(own_broker(&who, None).as_deref()),
+            ("tenant", t(&who.tenant_id)),
+            ("sale", ot(sale.as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("broker", ot(own_broker(&who, None).as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
-    let rows: Vec<Payment> = rows.into_iter().map(Payment::from).collect();
     json_page(rows, page.limit, |p| p.id.clone())
 }
 
@@ -685,25 +636,25 @@ pub async fn list_commissions(cx: Ctx) -> ApiResult<Response> {
     let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let broker = own_broker(&who, q("broker_id"));
     let db = cx.db()?;
-    let rows: Vec<CommissionRow> = store::all(store::stmt(
+    let rows: Vec<Commission> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = ?1
-               AND (?2 IS NULL OR broker_id = ?2) AND (?3 IS NULL OR status = ?3)
-               AND (?4 IS NULL OR sale_id = ?4) AND (?5 IS NULL OR id < ?5)
-             ORDER BY id DESC LIMIT ?6"
+            "SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = :tenant
+               AND (:broker IS NULL OR broker_id = :broker)
+               AND (:status IS NULL OR status = :status)
+               AND (:sale IS NULL OR sale_id = :sale) AND (:after IS NULL OR id < :after)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(broker.as_deref()),
-            ot(q("status").as_deref()),
-            ot(q("sale_id").as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("broker", ot(broker.as_deref())),
+            ("status", ot(q("status").as_deref())),
+            ("sale", ot(q("sale_id").as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
-    let rows: Vec<Commission> = rows.into_iter().map(Commission::from).collect();
     json_page(rows, page.limit, |c| c.id.clone())
 }
 
@@ -713,14 +664,16 @@ pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
     let id = cx.path_id("commission")?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
-    let row: Option<CommissionRow> = store::first(store::stmt(
+    let row: Option<Commission> = store::first(store::query(
         &db,
-        &format!("SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = ?1 AND id = ?2"),
-        &[t(tenant), t(&id)],
+        &format!(
+            "SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = :tenant AND id = :id"
+        ),
+        &[("tenant", t(tenant)), ("id", t(&id))],
     )?)
     .await?;
-    let mut c: Commission = row.ok_or_else(|| ApiError::not_found("commission"))?.into();
-    if c.status != "pending" {
+    let mut c = row.ok_or_else(|| ApiError::not_found("commission"))?;
+    if c.status != CommissionStatus::Pending {
         return Err(ApiError::new(
             409,
             "conflict",
@@ -728,7 +681,7 @@ pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
         ));
     }
     let now = cx.now_iso();
-    c.status = "approved".into();
+    c.status = CommissionStatus::Approved;
     c.approved_by = Some(who.user_id.clone());
     c.approved_at = Some(now.clone());
     c.updated_at = now.clone();
@@ -740,18 +693,33 @@ pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
     let results = store::batch(
         &db,
         vec![
-            store::stmt(
+            store::update(
                 &db,
-                "UPDATE commissions SET status = 'approved', approved_by = ?3, approved_at = ?4, updated_at = ?4
-                 WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending'",
-                &[t(tenant), t(&id), t(&who.user_id), t(&now)],
+                "commissions",
+                &[
+                    ("status", st(c.status)),
+                    ("approved_by", t(&who.user_id)),
+                    ("approved_at", t(&now)),
+                    ("updated_at", t(&now)),
+                ],
+                "WHERE tenant_id = :tenant AND id = :id AND status = :pending",
+                &[
+                    ("tenant", t(tenant)),
+                    ("id", t(&id)),
+                    ("pending", st(CommissionStatus::Pending)),
+                ],
             )?,
             outbox::insert_when(
                 &db,
                 tenant,
                 &event,
-                "SELECT 1 FROM commissions WHERE tenant_id = ?2 AND id = ?8 AND approved_at = ?9 AND approved_by = ?10",
-                &[t(&id), t(&now), t(&who.user_id)],
+                "SELECT 1 FROM commissions WHERE tenant_id = :tenant AND id = :commission
+                   AND approved_at = :at AND approved_by = :by",
+                &[
+                    ("commission", t(&id)),
+                    ("at", t(&now)),
+                    ("by", t(&who.user_id)),
+                ],
             )?,
         ],
     )
@@ -770,7 +738,7 @@ pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
 #[derive(Serialize, Deserialize)]
 struct RateView {
     broker_id: String,
-    rate_bps: f64,
+    rate_bps: i64,
     updated_by: String,
     updated_at: String,
 }
@@ -780,16 +748,16 @@ struct RateView {
 pub async fn list_rates(cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let db = cx.db()?;
-    let rows: Vec<RateView> = store::all(store::stmt(
+    let rows: Vec<RateView> = store::all(store::query(
         &db,
         "SELECT broker_id, rate_bps, updated_by, updated_at FROM commission_rates
-         WHERE tenant_id = ?1 ORDER BY broker_id LIMIT 1000",
-        &[t(&who.tenant_id)],
+         WHERE tenant_id = :tenant ORDER BY broker_id LIMIT 1000",
+        &[("tenant", t(&who.tenant_id))],
     )?)
     .await?;
     let data: Vec<Value> = rows
         .iter()
-        .map(|r| json!({"broker_id": (!r.broker_id.is_empty()).then_some(&r.broker_id), "rate_bps": r.rate_bps as i64, "updated_by": r.updated_by, "updated_at": r.updated_at}))
+        .map(|r| json!({"broker_id": (!r.broker_id.is_empty()).then_some(&r.broker_id), "rate_bps": r.rate_bps, "updated_by": r.updated_by, "updated_at": r.updated_at}))
         .collect();
     json(
         200,
@@ -816,13 +784,19 @@ pub async fn put_rate(mut cx: Ctx) -> ApiResult<Response> {
     store::batch(
         &db,
         vec![
-            store::stmt(
+            store::insert_then(
                 &db,
-                "INSERT INTO commission_rates (tenant_id, broker_id, rate_bps, updated_by, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (tenant_id, broker_id) DO UPDATE SET rate_bps = excluded.rate_bps,
+                "commission_rates",
+                &[
+                    ("tenant_id", t(tenant)),
+                    ("broker_id", t(&key)),
+                    ("rate_bps", i(rate)),
+                    ("updated_by", t(&who.user_id)),
+                    ("updated_at", t(&now)),
+                ],
+                "ON CONFLICT (tenant_id, broker_id) DO UPDATE SET rate_bps = excluded.rate_bps,
                    updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                &[t(tenant), t(&key), i(rate), t(&who.user_id), t(&now)],
+                &[],
             )?,
             outbox::insert(&db, tenant, &event)?,
         ],

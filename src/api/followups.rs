@@ -3,9 +3,10 @@
 
 use crate::domain::crm::{self, Followup};
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::status::FollowupStatus;
 use crate::domain::version;
 use crate::realtime::outbox;
-use crate::store::{self, i, ot, t};
+use crate::store::{self, i, ot, st, t};
 use crate::web::ctx::Ctx;
 use crate::web::respond::{json_page, json_versioned};
 use worker::{Env, Response};
@@ -24,10 +25,10 @@ fn channels(f: &Followup) -> Vec<String> {
 
 async fn load(env: &Env, tenant: &str, id: &str) -> ApiResult<Option<Followup>> {
     let db = store::db(env)?;
-    store::first(store::stmt(
+    store::first(store::query(
         &db,
-        &format!("SELECT {COLUMNS} FROM followups WHERE tenant_id = ?1 AND id = ?2"),
-        &[t(tenant), t(id)],
+        &format!("SELECT {COLUMNS} FROM followups WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(tenant)), ("id", t(id))],
     )?)
     .await
 }
@@ -40,10 +41,10 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     let db = cx.db()?;
     // An explicit assignee must be a user of the tenant (the caller always may be).
     if let Some(a) = n.assigned_to.as_deref().filter(|a| *a != who.user_id) {
-        let found: Option<serde_json::Value> = store::first(store::stmt(
+        let found: Option<serde_json::Value> = store::first(store::query(
             &db,
-            "SELECT id FROM users WHERE tenant_id = ?1 AND id = ?2",
-            &[t(tenant), t(a)],
+            "SELECT id FROM users WHERE tenant_id = :tenant AND id = :id",
+            &[("tenant", t(tenant)), ("id", t(a))],
         )?)
         .await?;
         if found.is_none() {
@@ -57,7 +58,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         assigned_to: n.assigned_to.unwrap_or_else(|| who.user_id.clone()),
         due_at: n.due_at,
         note: n.note,
-        status: "open".into(),
+        status: FollowupStatus::Open,
         created_by: who.user_id.clone(),
         created_at: now.clone(),
         updated_at: now,
@@ -72,23 +73,24 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         &db,
         vec![
             outbox::insert_if_exists(&db, tenant, &event, "customers", &f.customer_id)?,
-            store::stmt(
+            store::insert_if(
                 &db,
-                &format!(
-                    "INSERT INTO followups (tenant_id, {COLUMNS})
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?8, 1
-                     WHERE EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?3)"
-                ),
+                "followups",
                 &[
-                    t(tenant),
-                    t(&f.id),
-                    t(&f.customer_id),
-                    t(&f.assigned_to),
-                    t(&f.due_at),
-                    ot(f.note.as_deref()),
-                    t(&f.created_by),
-                    t(&f.created_at),
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&f.id)),
+                    ("customer_id", t(&f.customer_id)),
+                    ("assigned_to", t(&f.assigned_to)),
+                    ("due_at", t(&f.due_at)),
+                    ("note", ot(f.note.as_deref())),
+                    ("status", st(f.status)),
+                    ("created_by", t(&f.created_by)),
+                    ("created_at", t(&f.created_at)),
+                    ("updated_at", t(&f.updated_at)),
+                    ("version", i(f.version)),
                 ],
+                "EXISTS (SELECT 1 FROM customers WHERE tenant_id = :tenant_id AND id = :customer_id)",
+                &[],
             )?,
         ],
     )
@@ -104,15 +106,13 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let page = cx.page()?;
     let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
-    let status = q("status");
-    if status
-        .as_deref()
-        .is_some_and(|s| !crm::FOLLOWUP_STATUSES.contains(&s))
-    {
-        return Err(ApiError::bad_request(
-            "status must be open, done or cancelled",
-        ));
-    }
+    let status = match q("status") {
+        Some(s) => Some(
+            FollowupStatus::parse(&s)
+                .ok_or_else(|| ApiError::bad_request("status must be open, done or cancelled"))?,
+        ),
+        None => None,
+    };
     let due_before = match q("due_before") {
         Some(s) => Some(
             crate::domain::time::parse_rfc3339(&s)
@@ -122,23 +122,25 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
         None => None,
     };
     let db = cx.db()?;
-    let rows: Vec<Followup> = store::all(store::stmt(
+    let rows: Vec<Followup> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {COLUMNS} FROM followups WHERE tenant_id = ?1
-             AND (?2 IS NULL OR assigned_to = ?2) AND (?3 IS NULL OR status = ?3)
-             AND (?4 IS NULL OR customer_id = ?4) AND (?5 IS NULL OR due_at < ?5)
-             AND (?6 IS NULL OR id < ?6)
-             ORDER BY id DESC LIMIT ?7"
+            "SELECT {COLUMNS} FROM followups WHERE tenant_id = :tenant
+             AND (:assigned_to IS NULL OR assigned_to = :assigned_to)
+             AND (:status IS NULL OR status = :status)
+             AND (:customer IS NULL OR customer_id = :customer)
+             AND (:due_before IS NULL OR due_at < :due_before)
+             AND (:after IS NULL OR id < :after)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(q("assigned_to").as_deref()),
-            ot(status.as_deref()),
-            ot(q("customer_id").as_deref()),
-            ot(due_before.as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("assigned_to", ot(q("assigned_to").as_deref())),
+            ("status", ot(status.map(FollowupStatus::as_str))),
+            ("customer", ot(q("customer_id").as_deref())),
+            ("due_before", ot(due_before.as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -176,22 +178,24 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
         let now = cx.now_iso();
         let (f, kind) = crm::apply_followup_change(current, &ch, &now);
         let event = outbox::draft(kind, channels(&f), serde_json::to_value(&f)?);
-        let update = store::stmt(
+        let update = store::update(
             &db,
-            // A reschedule makes the follow-up due again (announced again when due).
-            "UPDATE followups SET status = ?3, due_at = ?4, note = ?5, updated_at = ?6,
-             notified_at = CASE WHEN ?7 = 1 THEN NULL ELSE notified_at END,
-             version = ?8 + 1
-             WHERE tenant_id = ?1 AND id = ?2 AND version = ?8",
+            "followups",
             &[
-                t(tenant),
-                t(&f.id),
-                t(&f.status),
-                t(&f.due_at),
-                ot(f.note.as_deref()),
-                t(&f.updated_at),
-                i(i64::from(rescheduled)),
-                i(read),
+                ("status", st(f.status)),
+                ("due_at", t(&f.due_at)),
+                ("note", ot(f.note.as_deref())),
+                ("updated_at", t(&f.updated_at)),
+                ("version", i(f.version)),
+            ],
+            // A reschedule makes the follow-up due again (announced again when due).
+            ", notified_at = CASE WHEN :rescheduled = 1 THEN NULL ELSE notified_at END
+             WHERE tenant_id = :tenant AND id = :id AND version = :read",
+            &[
+                ("rescheduled", i(i64::from(rescheduled))),
+                ("tenant", t(tenant)),
+                ("id", t(&f.id)),
+                ("read", i(read)),
             ],
         )?;
         if outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![]).await? {
@@ -205,14 +209,16 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
 pub async fn announce_due(env: &Env) -> ApiResult<usize> {
     let db = store::db(env)?;
     let now = crate::platform::iso(crate::platform::now_ms());
-    let due: Vec<outbox::TenantRow<Followup>> = store::all(store::stmt(
+    // On the partial index `followups_due` (its WHERE repeats the literal status).
+    let due: Vec<outbox::TenantRow<Followup>> = store::all(store::query(
         &db,
         &format!(
             "SELECT tenant_id, {COLUMNS} FROM followups
-             WHERE status = 'open' AND notified_at IS NULL AND due_at <= ?1
-             ORDER BY due_at LIMIT 100"
+             WHERE status = {open} AND notified_at IS NULL AND due_at <= :now
+             ORDER BY due_at LIMIT 100",
+            open = store::lit(FollowupStatus::Open)
         ),
-        &[t(&now)],
+        &[("now", t(&now))],
     )?)
     .await?;
     let marker = format!("{now}#{}", crate::platform::random_hex());
@@ -232,7 +238,7 @@ pub async fn announce_due(env: &Env) -> ApiResult<usize> {
             "followups",
             &f.id,
             "notified_at",
-            "status = 'open'",
+            FollowupStatus::Open.as_str(),
             &marker,
             &event,
             vec![],

@@ -9,7 +9,7 @@ use worker::Response;
 
 pub async fn get(cx: Ctx) -> ApiResult<Response> {
     let db = cx.db()?;
-    let ok = store::first::<serde_json::Value>(store::stmt(&db, "SELECT 1 AS one", &[])?)
+    let ok = store::first::<serde_json::Value>(store::query(&db, "SELECT 1 AS one", &[])?)
         .await
         .is_ok();
     let status = if ok { 200 } else { 503 };

@@ -39,23 +39,21 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         &db,
         vec![
             outbox::insert_if_exists(&db, tenant, &event, "customers", &it.customer_id)?,
-            store::stmt(
+            store::insert_if(
                 &db,
-                &format!(
-                    "INSERT INTO interactions (tenant_id, {COLUMNS})
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
-                     WHERE EXISTS (SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?3)"
-                ),
+                "interactions",
                 &[
-                    t(tenant),
-                    t(&it.id),
-                    t(&it.customer_id),
-                    t(&it.kind),
-                    t(&it.summary),
-                    t(&it.occurred_at),
-                    t(&it.created_by),
-                    t(&it.created_at),
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&it.id)),
+                    ("customer_id", t(&it.customer_id)),
+                    ("type", t(&it.kind)),
+                    ("summary", t(&it.summary)),
+                    ("occurred_at", t(&it.occurred_at)),
+                    ("created_by", t(&it.created_by)),
+                    ("created_at", t(&it.created_at)),
                 ],
+                "EXISTS (SELECT 1 FROM customers WHERE tenant_id = :tenant_id AND id = :customer_id)",
+                &[],
             )?,
         ],
     )
@@ -72,18 +70,18 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let page = cx.page()?;
     let customer = cx.query("customer_id");
     let db = cx.db()?;
-    let rows: Vec<Interaction> = store::all(store::stmt(
+    let rows: Vec<Interaction> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {COLUMNS} FROM interactions WHERE tenant_id = ?1
-             AND (?2 IS NULL OR customer_id = ?2) AND (?3 IS NULL OR id < ?3)
-             ORDER BY id DESC LIMIT ?4"
+            "SELECT {COLUMNS} FROM interactions WHERE tenant_id = :tenant
+             AND (:customer IS NULL OR customer_id = :customer) AND (:after IS NULL OR id < :after)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(customer.as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("customer", ot(customer.as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;

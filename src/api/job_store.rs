@@ -6,9 +6,9 @@
 use crate::domain::auth::Principal;
 use crate::domain::customer::Customer;
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::jobs::{self as rules, Job, JobMessage, QueueSpec, EMAIL, SMS};
+use crate::domain::jobs::{self as rules, Job, JobMessage, JobStatus, QueueSpec, EMAIL, SMS};
 use crate::realtime::outbox;
-use crate::store::{self, i, ot, t};
+use crate::store::{self, i, ot, st, t, Arg};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{D1Database, D1PreparedStatement, Env};
@@ -22,9 +22,9 @@ pub struct JobRow {
     id: String,
     pub queue: String,
     kind: String,
-    status: String,
-    attempts: f64,
-    progress: f64,
+    status: JobStatus,
+    attempts: i64,
+    progress: i64,
     payload: String,
     result: Option<String>,
     last_error: Option<String>,
@@ -57,9 +57,9 @@ impl From<JobRow> for Job {
             queue: r.queue,
             kind: r.kind,
             status: r.status,
-            attempts: r.attempts as u32,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
             max_attempts,
-            progress: r.progress.clamp(0.0, 100.0) as u8,
+            progress: r.progress.clamp(0, 100) as u8,
             payload: serde_json::from_str(&r.payload).unwrap_or(Value::Null),
             result: r.result.and_then(|s| serde_json::from_str(&s).ok()),
             last_error: r.last_error,
@@ -79,10 +79,10 @@ pub async fn load(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<J
 
 /// The job's row with its lease (for the delivery rules).
 pub async fn load_row(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<JobRow>> {
-    store::first(store::stmt(
+    store::first(store::query(
         db,
-        &format!("SELECT {COLUMNS}, lease_until FROM jobs WHERE tenant_id = ?1 AND id = ?2"),
-        &[t(tenant), t(id)],
+        &format!("SELECT {COLUMNS}, lease_until FROM jobs WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(tenant)), ("id", t(id))],
     )?)
     .await
 }
@@ -110,7 +110,7 @@ pub fn new_job(
         id: crate::platform::new_id("job"),
         queue: spec.name.into(),
         kind: kind.into(),
-        status: "queued".into(),
+        status: JobStatus::Queued,
         attempts: 0,
         max_attempts: spec.max_attempts(),
         progress: 0,
@@ -132,34 +132,42 @@ pub fn insert(db: &D1Database, tenant: &str, job: &Job) -> ApiResult<Vec<D1Prepa
     insert_when(db, tenant, job, "SELECT 1", &[])
 }
 
-/// Like `insert`, but only when `cond_sql` (a `SELECT 1 …` that may use ?1 = tenant and
-/// ?9, ?10, … = `extra`) finds a row at commit time.
+/// Like `insert`, but only when `cond_sql` (a `SELECT 1 …` that may use `:tenant` and the
+/// names of `extra`; its own names must be other than the job's `job_*`) finds a row at
+/// commit time.
 pub fn insert_when(
     db: &D1Database,
     tenant: &str,
     job: &Job,
     cond_sql: &str,
-    extra: &[worker::wasm_bindgen::JsValue],
+    extra: &[Arg<'_>],
 ) -> ApiResult<Vec<D1PreparedStatement>> {
     let queued = outbox::draft("job:queued", channels(job), serde_json::to_value(job)?);
     let mut args = vec![
-        t(tenant),
-        t(&job.id),
-        t(&job.queue),
-        t(&job.kind),
-        t(&store::json_text(&job.payload)?),
-        ot(job.subject.as_deref()),
-        t(&job.created_by),
-        t(&job.created_at),
+        ("tenant", t(tenant)),
+        ("job_id", t(&job.id)),
+        ("job_queue", t(&job.queue)),
+        ("job_kind", t(&job.kind)),
+        ("job_status", st(job.status)),
+        ("job_attempts", i(i64::from(job.attempts))),
+        ("job_progress", i(i64::from(job.progress))),
+        ("job_payload", t(&store::json_text(&job.payload)?)),
+        ("job_subject", ot(job.subject.as_deref())),
+        ("job_created_by", t(&job.created_by)),
+        ("job_created_at", t(&job.created_at)),
+        ("job_updated_at", t(&job.updated_at)),
     ];
     args.extend_from_slice(extra);
     Ok(vec![
-        store::stmt(
+        store::query(
             db,
             &format!(
                 "INSERT INTO jobs (tenant_id, id, queue, kind, status, attempts, progress, payload,
                                    subject, created_by, created_at, updated_at)
-                 SELECT ?1, ?2, ?3, ?4, 'queued', 0, 0, ?5, ?6, ?7, ?8, ?8 WHERE EXISTS ({cond_sql})"
+                 SELECT :tenant, :job_id, :job_queue, :job_kind, :job_status, :job_attempts,
+                   :job_progress, :job_payload, :job_subject, :job_created_by, :job_created_at,
+                   :job_updated_at
+                 WHERE EXISTS ({cond_sql})"
             ),
             &args,
         )?,
@@ -210,9 +218,8 @@ pub async fn send(env: &Env, msgs: &[(&str, JobMessage)]) {
 }
 
 /// How a job's row changes in a transition.
-#[derive(Default)]
 pub struct Change<'a> {
-    pub status: &'a str,
+    pub status: JobStatus,
     pub event: &'a str,
     pub attempts: Option<u32>,
     pub result: Option<Value>,
@@ -220,6 +227,21 @@ pub struct Change<'a> {
     pub progress: Option<u8>,
     /// Also require the running claim to have run out (taking over an interrupted run).
     pub reclaim: bool,
+}
+
+impl Change<'_> {
+    /// A change to `status` with `event` and nothing else (fill in the rest).
+    pub fn to(status: JobStatus, event: &str) -> Change<'_> {
+        Change {
+            status,
+            event,
+            attempts: None,
+            result: None,
+            error: None,
+            progress: None,
+            reclaim: false,
+        }
+    }
 }
 
 /// How long a running claim lasts (`JOB_LEASE_MS`, default 5 min); progress renews it.
@@ -242,7 +264,7 @@ pub async fn transition(
     let db = store::db(env)?;
     let mut next = job.clone();
     let now = crate::platform::iso(crate::platform::now_ms());
-    next.status = change.status.to_string();
+    next.status = change.status;
     if let Some(a) = change.attempts {
         next.attempts = a;
     }
@@ -253,50 +275,58 @@ pub async fn transition(
     if let Some(p) = change.progress {
         next.progress = p.min(100);
     }
-    if change.status == "completed" {
+    if change.status == JobStatus::Completed {
         next.progress = 100;
     }
     next.last_error = change.error.or(next.last_error);
-    if matches!(change.status, "completed" | "dead") {
+    if matches!(change.status, JobStatus::Completed | JobStatus::Dead) {
         next.finished_at = Some(now.clone());
     }
     let result_text = match &next.result {
         Some(v) => Some(store::json_text(v)?),
         None => None,
     };
-    let lease = (change.status == "running")
+    let lease = (change.status == JobStatus::Running)
         .then(|| crate::platform::iso(crate::platform::now_ms() + lease_ms(env)));
     let draft = outbox::draft(change.event, channels(&next), serde_json::to_value(&next)?);
     let mut stmts = vec![
-        store::stmt(
+        store::update(
             &db,
-            "UPDATE jobs SET status = ?5, attempts = ?6, progress = ?7, result = ?8,
-               last_error = ?9, updated_at = ?10, finished_at = ?11, lease_until = ?12,
-               started_at = COALESCE(started_at, CASE WHEN ?5 = 'running' THEN ?10 END)
-             WHERE tenant_id = ?1 AND id = ?2 AND status = ?3 AND attempts = ?4
-               AND (?13 = 0 OR lease_until IS NULL OR lease_until < ?10)",
+            "jobs",
             &[
-                t(tenant),
-                t(&job.id),
-                t(&job.status),
-                i(i64::from(job.attempts)),
-                t(&next.status),
-                i(i64::from(next.attempts)),
-                i(i64::from(next.progress)),
-                ot(result_text.as_deref()),
-                ot(next.last_error.as_deref()),
-                t(&now),
-                ot(next.finished_at.as_deref()),
-                ot(lease.as_deref()),
-                i(i64::from(change.reclaim)),
+                ("status", st(next.status)),
+                ("attempts", i(i64::from(next.attempts))),
+                ("progress", i(i64::from(next.progress))),
+                ("result", ot(result_text.as_deref())),
+                ("last_error", ot(next.last_error.as_deref())),
+                ("updated_at", t(&now)),
+                ("finished_at", ot(next.finished_at.as_deref())),
+                ("lease_until", ot(lease.as_deref())),
+            ],
+            ", started_at = COALESCE(started_at, CASE WHEN :status = :running THEN :updated_at END)
+             WHERE tenant_id = :tenant AND id = :id AND status = :read_status
+               AND attempts = :read_attempts
+               AND (:reclaim = 0 OR lease_until IS NULL OR lease_until < :updated_at)",
+            &[
+                ("running", st(JobStatus::Running)),
+                ("tenant", t(tenant)),
+                ("id", t(&job.id)),
+                ("read_status", st(job.status)),
+                ("read_attempts", i(i64::from(job.attempts))),
+                ("reclaim", i(i64::from(change.reclaim))),
             ],
         )?,
         outbox::insert_when(
             &db,
             tenant,
             &draft,
-            "SELECT 1 FROM jobs WHERE tenant_id = ?2 AND id = ?8 AND status = ?9 AND updated_at = ?10",
-            &[t(&job.id), t(&next.status), t(&now)],
+            "SELECT 1 FROM jobs WHERE tenant_id = :tenant AND id = :job
+               AND status = :status AND updated_at = :at",
+            &[
+                ("job", t(&job.id)),
+                ("status", st(next.status)),
+                ("at", t(&now)),
+            ],
         )?,
     ];
     stmts.extend(extra);
@@ -305,7 +335,7 @@ pub async fn transition(
         return Ok(None);
     }
     outbox::deliver_after_write(env, tenant).await;
-    if next.status == "running" {
+    if next.status == JobStatus::Running {
         next.started_at = next.started_at.or(Some(now));
     }
     Ok(Some(next))

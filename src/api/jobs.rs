@@ -3,7 +3,7 @@
 
 use crate::api::job_store::{Change, JobRow, COLUMNS};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::jobs::{self as rules, Job};
+use crate::domain::jobs::{self as rules, Job, JobStatus};
 use crate::domain::policy;
 use crate::store::{self, i, ot, t};
 use crate::web::ctx::Ctx;
@@ -16,37 +16,37 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let page = cx.page()?;
     let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
-    let status = q("status");
-    if let Some(s) = &status {
-        if !rules::STATUSES.contains(&s.as_str()) {
-            return Err(ApiError::bad_request(format!(
+    let status = match q("status") {
+        Some(s) => Some(JobStatus::parse(&s).ok_or_else(|| {
+            ApiError::bad_request(format!(
                 "status must be one of: {}",
                 rules::STATUSES.join(", ")
-            )));
-        }
-    }
+            ))
+        })?),
+        None => None,
+    };
     let admin = policy::may_read(&who.reader(), &policy::Resource::AdminOnly);
     let mine = (!admin).then(|| who.user_id.clone());
     let db = cx.db()?;
-    let rows: Vec<JobRow> = store::all(store::stmt(
+    let rows: Vec<JobRow> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {COLUMNS} FROM jobs WHERE tenant_id = ?1
-               AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR queue = ?3)
-               AND (?4 IS NULL OR subject = ?4)
-               AND (?5 IS NULL OR (created_by = ?5 AND queue <> ?8))
-               AND (?6 IS NULL OR id < ?6)
-             ORDER BY id DESC LIMIT ?7"
+            "SELECT {COLUMNS} FROM jobs WHERE tenant_id = :tenant
+               AND (:status IS NULL OR status = :status) AND (:queue IS NULL OR queue = :queue)
+               AND (:subject IS NULL OR subject = :subject)
+               AND (:mine IS NULL OR (created_by = :mine AND queue <> :reports_queue))
+               AND (:after IS NULL OR id < :after)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(status.as_deref()),
-            ot(q("queue").as_deref()),
-            ot(q("subject").as_deref()),
-            ot(mine.as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
-            t(policy::REPORTS_QUEUE),
+            ("tenant", t(&who.tenant_id)),
+            ("status", ot(status.map(JobStatus::as_str))),
+            ("queue", ot(q("queue").as_deref())),
+            ("subject", ot(q("subject").as_deref())),
+            ("mine", ot(mine.as_deref())),
+            ("reports_queue", t(policy::REPORTS_QUEUE)),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -84,7 +84,7 @@ pub async fn retry(cx: Ctx) -> ApiResult<Response> {
     let job = crate::api::job_store::load(&db, tenant, &id)
         .await?
         .ok_or_else(crate::api::job_store::not_found)?;
-    if !rules::retryable_by_admin(&job.status) {
+    if !rules::retryable_by_admin(job.status) {
         return Err(ApiError::new(
             409,
             "conflict",
@@ -95,11 +95,9 @@ pub async fn retry(cx: Ctx) -> ApiResult<Response> {
         ));
     }
     let change = Change {
-        status: "queued",
-        event: "job:queued",
         attempts: Some(0),
         progress: Some(0),
-        ..Change::default()
+        ..Change::to(JobStatus::Queued, "job:queued")
     };
     let Some(queued) =
         crate::api::job_store::transition(&cx.env, tenant, &job, change, vec![]).await?

@@ -31,8 +31,9 @@ pub async fn run(mut cx: Ctx) -> ApiResult<Response> {
         &db,
         tenant,
         &job,
-        "SELECT 1 WHERE ?9 IS NULL OR EXISTS (SELECT 1 FROM seekers WHERE tenant_id = ?1 AND id = ?9)",
-        &[ot(seeker.as_deref())],
+        "SELECT 1 WHERE :seeker IS NULL
+           OR EXISTS (SELECT 1 FROM seekers WHERE tenant_id = :tenant AND id = :seeker)",
+        &[("seeker", ot(seeker.as_deref()))],
     )?;
     let results = store::batch(&db, stmts).await?;
     if results.first().map(store::changes) != Some(1) {
@@ -47,7 +48,7 @@ pub async fn run(mut cx: Ctx) -> ApiResult<Response> {
 struct MatchRow {
     seeker_id: String,
     property_id: String,
-    score: f64,
+    score: i64,
     reasons: String,
     job_id: String,
     created_at: String,
@@ -60,18 +61,19 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let db = cx.db()?;
     // Cursor: the row's position key `<score 3 digits>:<seeker>:<property>` (descending).
-    let rows: Vec<MatchRow> = store::all(store::stmt(
+    let rows: Vec<MatchRow> = store::all(store::query(
         &db,
         "SELECT seeker_id, property_id, score, reasons, job_id, created_at FROM matches
-         WHERE tenant_id = ?1 AND (?2 IS NULL OR seeker_id = ?2) AND (?3 IS NULL OR property_id = ?3)
-           AND (?4 IS NULL OR printf('%03d:%s:%s', score, seeker_id, property_id) < ?4)
-         ORDER BY printf('%03d:%s:%s', score, seeker_id, property_id) DESC LIMIT ?5",
+         WHERE tenant_id = :tenant AND (:seeker IS NULL OR seeker_id = :seeker)
+           AND (:property IS NULL OR property_id = :property)
+           AND (:after IS NULL OR printf('%03d:%s:%s', score, seeker_id, property_id) < :after)
+         ORDER BY printf('%03d:%s:%s', score, seeker_id, property_id) DESC LIMIT :limit",
         &[
-            t(&who.tenant_id),
-            ot(q("seeker_id").as_deref()),
-            ot(q("property_id").as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("seeker", ot(q("seeker_id").as_deref())),
+            ("property", ot(q("property_id").as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -79,10 +81,10 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
         .iter()
         .map(|r| {
             json!({
-                "seeker_id": r.seeker_id, "property_id": r.property_id, "score": r.score as i64,
+                "seeker_id": r.seeker_id, "property_id": r.property_id, "score": r.score,
                 "reasons": serde_json::from_str::<Value>(&r.reasons).unwrap_or(Value::Null),
                 "job_id": r.job_id, "created_at": r.created_at,
-                "key": format!("{:03}:{}:{}", r.score as i64, r.seeker_id, r.property_id),
+                "key": format!("{:03}:{}:{}", r.score, r.seeker_id, r.property_id),
             })
         })
         .collect();

@@ -4,13 +4,13 @@
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::{Job, PUBLISHING};
 use crate::domain::publishing::{self as rules, Listing, Publication, Schedule};
+use crate::domain::status::{ListingStatus, PublicationStatus, ScheduleStatus};
 use crate::realtime::outbox;
-use crate::store::{self, i, ot, t};
+use crate::store::{self, i, oi, ot, st, t, Arg};
 use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env, Response};
 
 pub const KIND_PUBLISH: &str = "publish_listing";
@@ -31,11 +31,11 @@ pub const LISTING_SELECT: &str = "SELECT l.id, l.property_id, l.title, l.descrip
 struct PropertyRow {
     title: String,
     description: Option<String>,
-    price_minor: f64,
+    price_minor: i64,
     currency: String,
     city: Option<String>,
     kind: Option<String>,
-    bedrooms: Option<f64>,
+    bedrooms: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -44,13 +44,13 @@ struct ListingRow {
     property_id: String,
     title: String,
     description: Option<String>,
-    price_minor: f64,
+    price_minor: i64,
     currency: String,
     city: Option<String>,
     kind: Option<String>,
-    bedrooms: Option<f64>,
+    bedrooms: Option<i64>,
     platforms: String,
-    status: String,
+    status: ListingStatus,
     created_by: String,
     created_at: String,
     updated_at: String,
@@ -70,11 +70,11 @@ impl From<ListingRow> for Listing {
             property_id: r.property_id,
             title: r.title,
             description: r.description,
-            price_minor: r.price_minor as i64,
+            price_minor: r.price_minor,
             currency: r.currency,
             city: r.city,
             kind: r.kind,
-            bedrooms: r.bedrooms.map(|b| b as i64),
+            bedrooms: r.bedrooms,
             platforms: serde_json::from_str(&r.platforms).unwrap_or_default(),
             status: r.status,
             publications,
@@ -87,10 +87,10 @@ impl From<ListingRow> for Listing {
 }
 
 pub async fn load_listing(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<Listing>> {
-    let row: Option<ListingRow> = store::first(store::stmt(
+    let row: Option<ListingRow> = store::first(store::query(
         db,
-        &format!("{LISTING_SELECT} WHERE l.tenant_id = ?1 AND l.id = ?2"),
-        &[t(tenant), t(id)],
+        &format!("{LISTING_SELECT} WHERE l.tenant_id = :tenant AND l.id = :id"),
+        &[("tenant", t(tenant)), ("id", t(id))],
     )?)
     .await?;
     Ok(row.map(Listing::from))
@@ -133,11 +133,11 @@ pub async fn create_listing(mut cx: Ctx) -> ApiResult<Response> {
     let n = rules::validate_listing(&input, &platform_names(&cx.env)?)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
-    let p: PropertyRow = store::first(store::stmt(
+    let p: PropertyRow = store::first(store::query(
         &db,
         "SELECT title, description, price_minor, currency, city, kind, bedrooms
-         FROM properties WHERE tenant_id = ?1 AND id = ?2",
-        &[t(tenant), t(&n.property_id)],
+         FROM properties WHERE tenant_id = :tenant AND id = :id",
+        &[("tenant", t(tenant)), ("id", t(&n.property_id))],
     )?)
     .await?
     .ok_or_else(|| ApiError::field("property_id", "no such property"))?;
@@ -147,13 +147,13 @@ pub async fn create_listing(mut cx: Ctx) -> ApiResult<Response> {
         property_id: n.property_id.clone(),
         title: n.title.unwrap_or(p.title),
         description: n.description.or(p.description),
-        price_minor: n.price_minor.unwrap_or(p.price_minor as i64),
+        price_minor: n.price_minor.unwrap_or(p.price_minor),
         currency: p.currency,
         city: p.city,
         kind: p.kind,
-        bedrooms: p.bedrooms.map(|b| b as i64),
+        bedrooms: p.bedrooms,
         platforms: n.platforms,
-        status: "draft".into(),
+        status: ListingStatus::Draft,
         publications: vec![],
         created_by: who.user_id.clone(),
         created_at: now.clone(),
@@ -169,27 +169,28 @@ pub async fn create_listing(mut cx: Ctx) -> ApiResult<Response> {
     let results = store::batch(
         &db,
         vec![
-            store::stmt(
+            store::insert_if(
                 &db,
-                "INSERT INTO listings (tenant_id, id, property_id, title, description, price_minor,
-                   currency, city, kind, bedrooms, platforms, status, created_by, created_at, updated_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'draft', ?12, ?13, ?13
-                 WHERE EXISTS (SELECT 1 FROM properties WHERE tenant_id = ?1 AND id = ?3)",
+                "listings",
                 &[
-                    t(tenant),
-                    t(&l.id),
-                    t(&l.property_id),
-                    t(&l.title),
-                    ot(l.description.as_deref()),
-                    i(l.price_minor),
-                    t(&l.currency),
-                    ot(l.city.as_deref()),
-                    ot(l.kind.as_deref()),
-                    l.bedrooms.map_or(JsValue::NULL, i),
-                    t(&store::json_text(&l.platforms)?),
-                    t(&l.created_by),
-                    t(&l.created_at),
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&l.id)),
+                    ("property_id", t(&l.property_id)),
+                    ("title", t(&l.title)),
+                    ("description", ot(l.description.as_deref())),
+                    ("price_minor", i(l.price_minor)),
+                    ("currency", t(&l.currency)),
+                    ("city", ot(l.city.as_deref())),
+                    ("kind", ot(l.kind.as_deref())),
+                    ("bedrooms", oi(l.bedrooms)),
+                    ("platforms", t(&store::json_text(&l.platforms)?)),
+                    ("status", st(l.status)),
+                    ("created_by", t(&l.created_by)),
+                    ("created_at", t(&l.created_at)),
+                    ("updated_at", t(&l.updated_at)),
                 ],
+                "EXISTS (SELECT 1 FROM properties WHERE tenant_id = :tenant_id AND id = :property_id)",
+                &[],
             )?,
             outbox::insert_if_exists(&db, tenant, &event, "listings", &l.id)?,
         ],
@@ -211,19 +212,21 @@ pub async fn list_listings(cx: Ctx) -> ApiResult<Response> {
     let page = cx.page()?;
     let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let db = cx.db()?;
-    let rows: Vec<ListingRow> = store::all(store::stmt(
+    let rows: Vec<ListingRow> = store::all(store::query(
         &db,
         &format!(
-            "{LISTING_SELECT} WHERE l.tenant_id = ?1 AND (?2 IS NULL OR l.status = ?2)
-               AND (?3 IS NULL OR l.property_id = ?3) AND (?4 IS NULL OR l.id < ?4)
-             ORDER BY l.id DESC LIMIT ?5"
+            "{LISTING_SELECT} WHERE l.tenant_id = :tenant
+               AND (:status IS NULL OR l.status = :status)
+               AND (:property IS NULL OR l.property_id = :property)
+               AND (:after IS NULL OR l.id < :after)
+             ORDER BY l.id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(q("status").as_deref()),
-            ot(q("property_id").as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("status", ot(q("status").as_deref())),
+            ("property", ot(q("property_id").as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -242,7 +245,8 @@ pub async fn get_listing(cx: Ctx) -> ApiResult<Response> {
 }
 
 /// The jobs and publication rows that publish `listing_id` on `platforms`, all written
-/// only when `cond` (`SELECT 1 …`, ?1 = tenant, ?9.. = `cond_args`) holds at commit.
+/// only when `cond` (`SELECT 1 …` that may use `:tenant` and the names of `cond_args`)
+/// holds at commit.
 pub fn publish_statements(
     db: &D1Database,
     tenant: &str,
@@ -250,7 +254,7 @@ pub fn publish_statements(
     listing_id: &str,
     platforms: &[String],
     cond: &str,
-    cond_args: &[JsValue],
+    cond_args: &[Arg<'_>],
 ) -> ApiResult<(Vec<D1PreparedStatement>, Vec<Job>)> {
     let now = crate::platform::iso(crate::platform::now_ms());
     // All jobs first (each guarded by `cond`, evaluated before any publication row of
@@ -271,27 +275,63 @@ pub fn publish_statements(
         jobs.push(job);
     }
     for (p, job) in platforms.iter().zip(&jobs) {
-        stmts.push(store::stmt(
+        stmts.push(store::insert_if(
             db,
-            "INSERT INTO listing_publications (tenant_id, listing_id, platform, status, job_id,
-               attempts, updated_at)
-             SELECT ?1, ?2, ?3, 'queued', ?4, 0, ?5
-             WHERE EXISTS (SELECT 1 FROM jobs WHERE tenant_id = ?1 AND id = ?4)
+            "listing_publications",
+            &[
+                ("tenant_id", t(tenant)),
+                ("listing_id", t(listing_id)),
+                ("platform", t(p)),
+                ("status", st(PublicationStatus::Queued)),
+                ("job_id", t(&job.id)),
+                ("attempts", i(0)),
+                ("updated_at", t(&now)),
+            ],
+            "EXISTS (SELECT 1 FROM jobs WHERE tenant_id = :tenant_id AND id = :job_id)
              ON CONFLICT (tenant_id, listing_id, platform) DO UPDATE SET
-               status = 'queued', job_id = excluded.job_id, attempts = 0, last_error = NULL,
-               updated_at = excluded.updated_at",
-            &[t(tenant), t(listing_id), t(p), t(&job.id), t(&now)],
+               status = excluded.status, job_id = excluded.job_id, attempts = excluded.attempts,
+               last_error = NULL, updated_at = excluded.updated_at",
+            &[],
         )?);
     }
-    stmts.push(store::stmt(
+    stmts.push(update_listing_status(
         db,
-        &format!(
-            "UPDATE listings SET status = {}, updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
-            rules::LISTING_STATUS_SQL
-        ),
-        &[t(tenant), t(listing_id), t(&now)],
+        tenant,
+        listing_id,
+        &now,
+        "",
+        &[],
     )?);
     Ok((stmts, jobs))
+}
+
+/// Rolls the listing's status up from its publications (`rules::LISTING_STATUS_SQL`) and
+/// stamps `updated_at = :now`; `more` adds assignments (`, col = <expr>`) that may use
+/// `:now`, the roll-up's status names and their own `args`.
+pub fn update_listing_status(
+    db: &D1Database,
+    tenant: &str,
+    listing_id: &str,
+    now: &str,
+    more: &str,
+    args: &[Arg<'_>],
+) -> ApiResult<D1PreparedStatement> {
+    let mut a = vec![
+        ("tenant", t(tenant)),
+        ("listing", t(listing_id)),
+        ("now", t(now)),
+    ];
+    a.extend(rules::LISTING_STATUS_ARGS.iter().map(|(n, v)| (*n, t(v))));
+    a.extend_from_slice(args);
+    store::query(
+        db,
+        &format!(
+            "UPDATE listings SET status = {}, updated_at = :now{more}
+             WHERE tenant_id = :tenant AND id = :listing",
+            rules::LISTING_STATUS_SQL
+        ),
+        &a,
+    )
 }
 
 /// `POST /api/publishing/listings/:id/publish` `{platforms?}`: one job per platform, sent
@@ -311,7 +351,11 @@ pub async fn publish_now(mut cx: Ctx) -> ApiResult<Response> {
         .publications
         .iter()
         .filter(|p| {
-            chosen.contains(&p.platform) && matches!(p.status.as_str(), "queued" | "publishing")
+            chosen.contains(&p.platform)
+                && matches!(
+                    p.status,
+                    PublicationStatus::Queued | PublicationStatus::Publishing
+                )
         })
         .map(|p| p.platform.as_str())
         .collect();
@@ -323,8 +367,10 @@ pub async fn publish_now(mut cx: Ctx) -> ApiResult<Response> {
         ));
     }
     // Guard: nothing for these platforms went in flight since we looked.
-    let in_flight = "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?1
-           AND listing_id = ?9 AND status IN ('queued', 'publishing') AND platform IN (SELECT value FROM json_each(?10)))";
+    let in_flight = "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM listing_publications
+           WHERE tenant_id = :tenant AND listing_id = :listing
+             AND status IN (:queued, :publishing)
+             AND platform IN (SELECT value FROM json_each(:platforms)))";
     let (stmts, jobs) = publish_statements(
         &db,
         tenant,
@@ -332,7 +378,12 @@ pub async fn publish_now(mut cx: Ctx) -> ApiResult<Response> {
         &id,
         &chosen,
         in_flight,
-        &[t(&id), t(&store::json_text(&chosen)?)],
+        &[
+            ("listing", t(&id)),
+            ("queued", st(PublicationStatus::Queued)),
+            ("publishing", st(PublicationStatus::Publishing)),
+            ("platforms", t(&store::json_text(&chosen)?)),
+        ],
     )?;
     let results = store::batch(&db, stmts).await?;
     if results.first().map(store::changes) != Some(1) {
@@ -355,7 +406,7 @@ struct ScheduleRow {
     listing_id: String,
     platforms: String,
     run_at: String,
-    status: String,
+    status: ScheduleStatus,
     job_ids: String,
     created_by: String,
     created_at: String,
@@ -411,7 +462,7 @@ pub async fn create_schedule(mut cx: Ctx) -> ApiResult<Response> {
         listing_id: listing.id.clone(),
         platforms,
         run_at: n.run_at,
-        status: "pending".into(),
+        status: ScheduleStatus::Pending,
         job_ids: vec![],
         created_by: who.user_id.clone(),
         created_at: cx.now_iso(),
@@ -425,19 +476,18 @@ pub async fn create_schedule(mut cx: Ctx) -> ApiResult<Response> {
     store::batch(
         &db,
         vec![
-            store::stmt(
+            store::insert(
                 &db,
-                "INSERT INTO publishing_schedules (tenant_id, id, listing_id, platforms, run_at,
-                   status, created_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)",
+                "publishing_schedules",
                 &[
-                    t(tenant),
-                    t(&s.id),
-                    t(&s.listing_id),
-                    t(&store::json_text(&s.platforms)?),
-                    t(&s.run_at),
-                    t(&s.created_by),
-                    t(&s.created_at),
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&s.id)),
+                    ("listing_id", t(&s.listing_id)),
+                    ("platforms", t(&store::json_text(&s.platforms)?)),
+                    ("run_at", t(&s.run_at)),
+                    ("status", st(s.status)),
+                    ("created_by", t(&s.created_by)),
+                    ("created_at", t(&s.created_at)),
                 ],
             )?,
             outbox::insert(&db, tenant, &event)?,
@@ -453,20 +503,21 @@ pub async fn list_schedules(cx: Ctx) -> ApiResult<Response> {
     let page = cx.page()?;
     let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let db = cx.db()?;
-    let rows: Vec<ScheduleRow> = store::all(store::stmt(
+    let rows: Vec<ScheduleRow> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {SCHEDULE_COLUMNS} FROM publishing_schedules WHERE tenant_id = ?1
-               AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR listing_id = ?3)
-               AND (?4 IS NULL OR id < ?4)
-             ORDER BY id DESC LIMIT ?5"
+            "SELECT {SCHEDULE_COLUMNS} FROM publishing_schedules WHERE tenant_id = :tenant
+               AND (:status IS NULL OR status = :status)
+               AND (:listing IS NULL OR listing_id = :listing)
+               AND (:after IS NULL OR id < :after)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(q("status").as_deref()),
-            ot(q("listing_id").as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("status", ot(q("status").as_deref())),
+            ("listing", ot(q("listing_id").as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -480,33 +531,38 @@ pub async fn cancel_schedule(cx: Ctx) -> ApiResult<Response> {
     let id = cx.path_id("schedule")?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
-    let row: Option<ScheduleRow> = store::first(store::stmt(
+    let row: Option<ScheduleRow> = store::first(store::query(
         &db,
         &format!(
-            "SELECT {SCHEDULE_COLUMNS} FROM publishing_schedules WHERE tenant_id = ?1 AND id = ?2"
+            "SELECT {SCHEDULE_COLUMNS} FROM publishing_schedules WHERE tenant_id = :tenant AND id = :id"
         ),
-        &[t(tenant), t(&id)],
+        &[("tenant", t(tenant)), ("id", t(&id))],
     )?)
     .await?;
     let mut s: Schedule = row.ok_or_else(|| ApiError::not_found("schedule"))?.into();
-    if s.status != "pending" {
+    if s.status != ScheduleStatus::Pending {
         return Err(ApiError::new(
             409,
             "conflict",
             format!("the schedule is already {}", s.status),
         ));
     }
-    s.status = "cancelled".into();
+    s.status = ScheduleStatus::Cancelled;
     let event = outbox::draft(
         "publishing:schedule:cancelled",
         schedule_channels(&s),
         serde_json::to_value(&s)?,
     );
-    let update = store::stmt(
+    let update = store::update(
         &db,
-        "UPDATE publishing_schedules SET status = 'cancelled'
-         WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending'",
-        &[t(tenant), t(&id)],
+        "publishing_schedules",
+        &[("status", st(s.status))],
+        "WHERE tenant_id = :tenant AND id = :id AND status = :pending",
+        &[
+            ("tenant", t(tenant)),
+            ("id", t(&id)),
+            ("pending", st(ScheduleStatus::Pending)),
+        ],
     )?;
     if !outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![]).await? {
         return Err(ApiError::new(
@@ -533,11 +589,15 @@ struct DueSchedule {
 pub async fn start_due(env: &Env) -> ApiResult<usize> {
     let db = store::db(env)?;
     let now = crate::platform::iso(crate::platform::now_ms());
-    let due: Vec<DueSchedule> = store::all(store::stmt(
+    // On the partial index `schedules_due` (its WHERE repeats the literal status).
+    let due: Vec<DueSchedule> = store::all(store::query(
         &db,
-        "SELECT tenant_id, id, listing_id, platforms, created_by FROM publishing_schedules
-         WHERE status = 'pending' AND run_at <= ?1 ORDER BY run_at LIMIT 50",
-        &[t(&now)],
+        &format!(
+            "SELECT tenant_id, id, listing_id, platforms, created_by FROM publishing_schedules
+             WHERE status = {pending} AND run_at <= :now ORDER BY run_at LIMIT 50",
+            pending = store::lit(ScheduleStatus::Pending)
+        ),
+        &[("now", t(&now))],
     )?)
     .await?;
     let mut started = 0;
@@ -550,21 +610,26 @@ pub async fn start_due(env: &Env) -> ApiResult<usize> {
             &s.created_by,
             &s.listing_id,
             &platforms,
-            "SELECT 1 FROM publishing_schedules WHERE tenant_id = ?1 AND id = ?9 AND started_at = ?10",
-            &[t(&s.id), t(&marker)],
+            "SELECT 1 FROM publishing_schedules WHERE tenant_id = :tenant AND id = :schedule
+               AND started_at = :marker",
+            &[("schedule", t(&s.id)), ("marker", t(&marker))],
         )?;
         let job_ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
         stmts.insert(
             0,
-            store::stmt(
+            store::update(
                 &db,
-                "UPDATE publishing_schedules SET status = 'started', started_at = ?3, job_ids = ?4
-                 WHERE tenant_id = ?1 AND id = ?2 AND status = 'pending'",
+                "publishing_schedules",
                 &[
-                    t(&s.tenant_id),
-                    t(&s.id),
-                    t(&marker),
-                    t(&store::json_text(&job_ids)?),
+                    ("status", st(ScheduleStatus::Started)),
+                    ("started_at", t(&marker)),
+                    ("job_ids", t(&store::json_text(&job_ids)?)),
+                ],
+                "WHERE tenant_id = :tenant AND id = :id AND status = :pending",
+                &[
+                    ("tenant", t(&s.tenant_id)),
+                    ("id", t(&s.id)),
+                    ("pending", st(ScheduleStatus::Pending)),
                 ],
             )?,
         );

@@ -40,10 +40,8 @@ pub fn from_row(spec: &Spec, mut row: Map<String, Value>) -> Map<String, Value> 
             (Kind::List(..), Value::String(s)) => {
                 serde_json::from_str(&s).unwrap_or(Value::Array(vec![]))
             }
-            (Kind::Bool, Value::Number(n)) => Value::Bool(n.as_f64().unwrap_or(0.0) != 0.0),
-            (Kind::Int(..) | Kind::Money, Value::Number(n)) => {
-                Value::from(n.as_f64().unwrap_or(0.0) as i64)
-            }
+            (Kind::Bool, Value::Number(n)) => Value::Bool(n.as_i64().unwrap_or(0) != 0),
+            (Kind::Int(..) | Kind::Money, Value::Number(n)) => Value::from(n.as_i64().unwrap_or(0)),
             (_, v) => v,
         };
         row.insert(f.name.to_string(), v);
@@ -57,14 +55,14 @@ pub async fn load(
     tenant: &str,
     id: &str,
 ) -> ApiResult<Option<Map<String, Value>>> {
-    let row: Option<Map<String, Value>> = store::first(store::stmt(
+    let row: Option<Map<String, Value>> = store::first(store::query(
         db,
         &format!(
-            "SELECT {} FROM {} WHERE tenant_id = ?1 AND id = ?2",
+            "SELECT {} FROM {} WHERE tenant_id = :tenant AND id = :id",
             columns(spec),
             spec.table
         ),
-        &[t(tenant), t(id)],
+        &[("tenant", t(tenant)), ("id", t(id))],
     )?)
     .await?;
     Ok(row.map(|r| from_row(spec, r)))
@@ -74,16 +72,18 @@ fn channels(spec: &Spec, id: &str) -> Vec<String> {
     vec!["tenant".into(), format!("entity:{}:{id}", spec.name)]
 }
 
-/// `… WHERE` conditions that every `Ref` field (placeholder `?k`) names a row of the tenant.
-fn ref_checks(spec: &Spec, first_param: usize) -> String {
-    let mut conds = vec!["1".to_string()];
-    for (k, f) in spec.fields.iter().enumerate() {
-        if let Kind::Ref(table) = f.kind {
-            let p = first_param + k;
-            conds.push(format!("(?{p} IS NULL OR EXISTS (SELECT 1 FROM {table} WHERE tenant_id = ?1 AND id = ?{p}))"));
-        }
-    }
-    conds.join(" AND ")
+/// `… WHERE` conditions that each `Ref` field of `fields` (bound as `:<field name>`) is
+/// NULL or names a row of the tenant (`:<tenant>`).
+fn ref_checks<'a>(fields: impl Iterator<Item = &'a schema::Field>, tenant: &str) -> Vec<String> {
+    fields
+        .filter_map(|f| match f.kind {
+            Kind::Ref(table) => Some(format!(
+                "(:{p} IS NULL OR EXISTS (SELECT 1 FROM {table} WHERE tenant_id = :{tenant} AND id = :{p}))",
+                p = f.name
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 fn bad_ref(spec: &Spec) -> ApiError {
@@ -113,23 +113,15 @@ pub async fn create(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
     record.insert("created_by".into(), Value::String(who.user_id.clone()));
     record.insert("created_at".into(), Value::String(now.clone()));
     record.insert("updated_at".into(), Value::String(now.clone()));
-    // ?1 tenant, ?2 id, ?3.. fields, then created_by, created_at (= updated_at).
-    let n = spec.fields.len();
-    let params: Vec<String> = (3..3 + n).map(|k| format!("?{k}")).collect();
-    let sql = format!(
-        "INSERT INTO {} (tenant_id, {}) SELECT ?1, ?2, {}, ?{}, ?{}, ?{} WHERE {}",
-        spec.table,
-        columns(spec),
-        params.join(", "),
-        3 + n,
-        4 + n,
-        4 + n,
-        ref_checks(spec, 3)
-    );
-    let mut args = vec![t(tenant), t(&id)];
-    args.extend(spec.fields.iter().map(|f| arg(&values[f.name])));
-    args.push(t(&who.user_id));
-    args.push(t(&now));
+    let mut cols = vec![("tenant_id", t(tenant)), ("id", t(&id))];
+    cols.extend(spec.fields.iter().map(|f| (f.name, arg(&values[f.name]))));
+    cols.extend([
+        ("created_by", t(&who.user_id)),
+        ("created_at", t(&now)),
+        ("updated_at", t(&now)),
+    ]);
+    let mut checks = vec!["1".to_string()];
+    checks.extend(ref_checks(spec.fields.iter(), "tenant_id"));
     let event = outbox::draft(
         &format!("{}:added", spec.events),
         channels(spec, &id),
@@ -140,7 +132,7 @@ pub async fn create(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
         &db,
         tenant,
         vec![
-            store::stmt(&db, &sql, &args)?,
+            store::insert_if(&db, spec.table, &cols, &checks.join(" AND "), &[])?,
             outbox::insert_if_exists(&db, tenant, &event, spec.table, &id)?,
         ],
         true,
@@ -158,8 +150,9 @@ pub async fn create(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
 pub async fn list(spec: &Spec, cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let page = cx.page()?;
-    let mut conds = vec!["tenant_id = ?1".to_string()];
-    let mut args = vec![t(&who.tenant_id)];
+    // Each given filter `?param=` is bound as `:param`.
+    let mut conds = vec!["tenant_id = :tenant".to_string()];
+    let mut args = vec![("tenant", t(&who.tenant_id))];
     for f in spec.filters {
         let Some(v) = cx.query(f.param).filter(|v| !v.is_empty()) else {
             continue;
@@ -176,23 +169,22 @@ pub async fn list(spec: &Spec, cx: Ctx) -> ApiResult<Response> {
         } else {
             t(&v)
         };
-        args.push(a);
-        conds.push(format!("{} {} ?{}", f.column, f.op, args.len()));
+        args.push((f.param, a));
+        conds.push(format!("{} {} :{}", f.column, f.op, f.param));
     }
     if let Some(after) = &page.after {
-        args.push(t(after));
-        conds.push(format!("id < ?{}", args.len()));
+        args.push(("after", t(after)));
+        conds.push("id < :after".to_string());
     }
-    args.push(i(i64::from(page.limit) + 1));
+    args.push(("limit", i(i64::from(page.limit) + 1)));
     let db = cx.db()?;
-    let rows: Vec<Map<String, Value>> = store::all(store::stmt(
+    let rows: Vec<Map<String, Value>> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {} FROM {} WHERE {} ORDER BY id DESC LIMIT ?{}",
+            "SELECT {} FROM {} WHERE {} ORDER BY id DESC LIMIT :limit",
             columns(spec),
             spec.table,
-            conds.join(" AND "),
-            args.len()
+            conds.join(" AND ")
         ),
         &args,
     )?)
@@ -232,48 +224,23 @@ pub async fn update(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
     let mut record = current.clone();
     record.extend(changes.clone());
     record.insert("updated_at".into(), Value::String(now.clone()));
-    // ?1 tenant, ?2 id, ?3 read updated_at, ?4 now, ?5.. changed fields (in spec order).
+    // The changed fields (in spec order), each bound as `:<field name>`.
     let changed: Vec<&schema::Field> = spec
         .fields
         .iter()
         .filter(|f| changes.contains_key(f.name))
         .collect();
-    let sets: Vec<String> = changed
+    let mut set: Vec<store::Arg<'_>> = changed
         .iter()
-        .enumerate()
-        .map(|(k, f)| format!("{} = ?{}", f.name, 5 + k))
+        .map(|f| (f.name, arg(&changes[f.name])))
         .collect();
-    let mut args = vec![
-        t(tenant),
-        t(&id),
-        t(current
-            .get("updated_at")
-            .and_then(Value::as_str)
-            .unwrap_or("")),
-        t(&now),
-    ];
-    args.extend(changed.iter().map(|f| arg(&changes[f.name])));
-    let refs: Vec<String> = changed
-        .iter()
-        .enumerate()
-        .filter_map(|(k, f)| match f.kind {
-            Kind::Ref(table) => Some(format!(
-                "(?{p} IS NULL OR EXISTS (SELECT 1 FROM {table} WHERE tenant_id = ?1 AND id = ?{p}))",
-                p = 5 + k
-            )),
-            _ => None,
-        })
-        .collect();
-    let guard = if refs.is_empty() {
-        String::new()
-    } else {
-        format!(" AND {}", refs.join(" AND "))
-    };
-    let sql = format!(
-        "UPDATE {} SET {}, updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 AND updated_at = ?3{guard}",
-        spec.table,
-        sets.join(", ")
-    );
+    set.push(("updated_at", t(&now)));
+    let refs = ref_checks(changed.iter().copied(), "tenant");
+    let guard: String = refs.iter().map(|r| format!(" AND {r}")).collect();
+    let read = current
+        .get("updated_at")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let event = outbox::draft(
         &format!("{}:updated", spec.events),
         channels(spec, &id),
@@ -284,16 +251,22 @@ pub async fn update(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
         &db,
         tenant,
         vec![
-            store::stmt(&db, &sql, &args)?,
+            store::update(
+                &db,
+                spec.table,
+                &set,
+                &format!("WHERE tenant_id = :tenant AND id = :id AND updated_at = :read{guard}"),
+                &[("tenant", t(tenant)), ("id", t(&id)), ("read", t(read))],
+            )?,
             outbox::insert_when(
                 &db,
                 tenant,
                 &event,
                 &format!(
-                    "SELECT 1 FROM {} WHERE tenant_id = ?2 AND id = ?8 AND updated_at = ?9",
+                    "SELECT 1 FROM {} WHERE tenant_id = :tenant AND id = :row AND updated_at = :at",
                     spec.table
                 ),
-                &[t(&id), t(&now)],
+                &[("row", t(&id)), ("at", t(&now))],
             )?,
         ],
         true,
@@ -332,13 +305,13 @@ pub async fn delete(spec: &Spec, cx: Ctx) -> ApiResult<Response> {
         tenant,
         vec![
             outbox::insert_if_exists(&db, tenant, &event, spec.table, &id)?,
-            store::stmt(
+            store::query(
                 &db,
                 &format!(
-                    "DELETE FROM {} WHERE tenant_id = ?1 AND id = ?2",
+                    "DELETE FROM {} WHERE tenant_id = :tenant AND id = :id",
                     spec.table
                 ),
-                &[t(tenant), t(&id)],
+                &[("tenant", t(tenant)), ("id", t(&id))],
             )?,
         ],
         true,

@@ -4,8 +4,9 @@
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::REPORTS;
 use crate::domain::report::{self as rules, Report};
+use crate::domain::status::ReportStatus;
 use crate::realtime::outbox;
-use crate::store::{self, i, ot, t};
+use crate::store::{self, i, oi, ot, st, t};
 use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
 use serde::Deserialize;
@@ -23,11 +24,11 @@ pub struct ReportRow {
     format: String,
     from_ts: String,
     to_ts: String,
-    status: String,
+    status: ReportStatus,
     job_id: String,
     pub object_key: Option<String>,
-    size_bytes: Option<f64>,
-    row_count: Option<f64>,
+    size_bytes: Option<i64>,
+    row_count: Option<i64>,
     totals: Option<String>,
     error: Option<String>,
     created_by: String,
@@ -43,16 +44,17 @@ impl From<&ReportRow> for Report {
             format: r.format.clone(),
             from: r.from_ts.clone(),
             to: r.to_ts.clone(),
-            status: r.status.clone(),
+            status: r.status,
             job_id: r.job_id.clone(),
-            size_bytes: r.size_bytes.map(|n| n as i64),
-            row_count: r.row_count.map(|n| n as i64),
+            size_bytes: r.size_bytes,
+            row_count: r.row_count,
             totals: r
                 .totals
                 .as_deref()
                 .and_then(|s| serde_json::from_str(s).ok()),
             error: r.error.clone(),
-            download_url: (r.status == "ready").then(|| format!("/api/reports/{}/download", r.id)),
+            download_url: (r.status == ReportStatus::Ready)
+                .then(|| format!("/api/reports/{}/download", r.id)),
             created_by: r.created_by.clone(),
             created_at: r.created_at.clone(),
             finished_at: r.finished_at.clone(),
@@ -61,10 +63,10 @@ impl From<&ReportRow> for Report {
 }
 
 pub async fn load(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<ReportRow>> {
-    store::first(store::stmt(
+    store::first(store::query(
         db,
-        &format!("SELECT {COLUMNS} FROM reports WHERE tenant_id = ?1 AND id = ?2"),
-        &[t(tenant), t(id)],
+        &format!("SELECT {COLUMNS} FROM reports WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(tenant)), ("id", t(id))],
     )?)
     .await
 }
@@ -93,21 +95,20 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         json!({ "report_id": id }),
         Some(format!("report:{id}")),
     );
-    let mut stmts = vec![store::stmt(
+    let mut stmts = vec![store::insert(
         &db,
-        "INSERT INTO reports (tenant_id, id, kind, format, from_ts, to_ts, status, job_id,
-           created_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)",
+        "reports",
         &[
-            t(tenant),
-            t(&id),
-            t(&n.kind),
-            t(&n.format),
-            t(&n.from),
-            t(&n.to),
-            t(&job.id),
-            t(&who.user_id),
-            t(&job.created_at),
+            ("tenant_id", t(tenant)),
+            ("id", t(&id)),
+            ("kind", t(&n.kind)),
+            ("format", t(&n.format)),
+            ("from_ts", t(&n.from)),
+            ("to_ts", t(&n.to)),
+            ("status", st(ReportStatus::Queued)),
+            ("job_id", t(&job.id)),
+            ("created_by", t(&who.user_id)),
+            ("created_at", t(&job.created_at)),
         ],
     )?];
     stmts.extend(crate::api::job_store::insert(&db, tenant, &job)?);
@@ -128,20 +129,20 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let page = cx.page()?;
     let q = |k: &str| cx.query(k).filter(|v| !v.is_empty());
     let db = cx.db()?;
-    let rows: Vec<ReportRow> = store::all(store::stmt(
+    let rows: Vec<ReportRow> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {COLUMNS} FROM reports WHERE tenant_id = ?1
-               AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3)
-               AND (?4 IS NULL OR id < ?4)
-             ORDER BY id DESC LIMIT ?5"
+            "SELECT {COLUMNS} FROM reports WHERE tenant_id = :tenant
+               AND (:kind IS NULL OR kind = :kind) AND (:status IS NULL OR status = :status)
+               AND (:after IS NULL OR id < :after)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(q("kind").as_deref()),
-            ot(q("status").as_deref()),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
+            ("tenant", t(&who.tenant_id)),
+            ("kind", ot(q("kind").as_deref())),
+            ("status", ot(q("status").as_deref())),
+            ("after", ot(page.after.as_deref())),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -167,7 +168,7 @@ pub async fn download(cx: Ctx) -> ApiResult<Response> {
     let r = load(&db, &who.tenant_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("report"))?;
-    let (Some(key), "ready") = (r.object_key.as_deref(), r.status.as_str()) else {
+    let (Some(key), ReportStatus::Ready) = (r.object_key.as_deref(), r.status) else {
         return Err(ApiError::new(
             409,
             "conflict",
@@ -221,7 +222,7 @@ pub async fn finish(
     env: &Env,
     tenant: &str,
     row: &ReportRow,
-    status: &str,
+    status: ReportStatus,
     update: Outcome<'_>,
     event: Option<&str>,
 ) -> ApiResult<()> {
@@ -236,34 +237,35 @@ pub async fn finish(
     } = update;
     let totals_text = totals.map(store::json_text).transpose()?;
     let mut next = Report::from(row);
-    next.status = status.into();
+    next.status = status;
     next.size_bytes = size.or(next.size_bytes);
     next.row_count = rows.or(next.row_count);
     next.totals = totals.cloned().or(next.totals);
     next.error = error.map(String::from);
-    if status == "ready" || status == "failed" {
+    if matches!(status, ReportStatus::Ready | ReportStatus::Failed) {
         next.finished_at = Some(now.clone());
     }
-    if status == "ready" {
+    if status == ReportStatus::Ready {
         next.download_url = Some(format!("/api/reports/{}/download", next.id));
     }
-    let nz = |n: Option<i64>| n.map_or(worker::wasm_bindgen::JsValue::NULL, i);
-    let mut stmts = vec![store::stmt(
+    let mut stmts = vec![store::update(
         &db,
-        "UPDATE reports SET status = ?3, object_key = COALESCE(?4, object_key),
-           size_bytes = COALESCE(?5, size_bytes), row_count = COALESCE(?6, row_count),
-           totals = COALESCE(?7, totals), error = ?8, finished_at = ?9
-         WHERE tenant_id = ?1 AND id = ?2",
+        "reports",
         &[
-            t(tenant),
-            t(&row.id),
-            t(status),
-            ot(key),
-            nz(size),
-            nz(rows),
-            ot(totals_text.as_deref()),
-            ot(error),
-            ot(next.finished_at.as_deref()),
+            ("status", st(status)),
+            ("error", ot(error)),
+            ("finished_at", ot(next.finished_at.as_deref())),
+        ],
+        ", object_key = COALESCE(:key, object_key), size_bytes = COALESCE(:size, size_bytes),
+           row_count = COALESCE(:rows, row_count), totals = COALESCE(:totals, totals)
+         WHERE tenant_id = :tenant AND id = :id",
+        &[
+            ("key", ot(key)),
+            ("size", oi(size)),
+            ("rows", oi(rows)),
+            ("totals", ot(totals_text.as_deref())),
+            ("tenant", t(tenant)),
+            ("id", t(&row.id)),
         ],
     )?];
     if let Some(kind) = event {

@@ -3,7 +3,7 @@
 
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::inputs::{self, BlockIp};
-use crate::store::{self, i, ot, t};
+use crate::store::{self, oi, ot, t};
 use crate::web::ctx::Ctx;
 use crate::web::guard;
 use crate::web::respond::json;
@@ -17,7 +17,7 @@ struct Blocked {
     reason: Option<String>,
     created_by: String,
     created_at: String,
-    expires_ms: Option<f64>,
+    expires_ms: Option<i64>,
 }
 
 /// Canonical text of an IP address, or None.
@@ -28,11 +28,11 @@ pub fn canonical_ip(s: &str) -> Option<String> {
 pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let db = cx.db()?;
-    let rows: Vec<Blocked> = store::all(store::stmt(
+    let rows: Vec<Blocked> = store::all(store::query(
         &db,
         "SELECT ip, reason, created_by, created_at, expires_ms FROM blocked_ips
-         WHERE tenant_id = ?1 ORDER BY created_at DESC LIMIT 1000",
-        &[t(&who.tenant_id)],
+         WHERE tenant_id = :tenant ORDER BY created_at DESC LIMIT 1000",
+        &[("tenant", t(&who.tenant_id))],
     )?)
     .await?;
     json(200, &json!({"data": rows, "next_cursor": null}))
@@ -61,21 +61,21 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     let now = cx.now_ms();
     let expires = ttl.map(|s| now + s * 1000);
     let db = cx.db()?;
-    store::run(store::stmt(
+    store::run(store::insert_then(
         &db,
-        "INSERT INTO blocked_ips (tenant_id, ip, reason, created_by, created_at, expires_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (tenant_id, ip) DO UPDATE SET reason = excluded.reason,
+        "blocked_ips",
+        &[
+            ("tenant_id", t(&who.tenant_id)),
+            ("ip", t(&ip)),
+            ("reason", ot(reason.as_deref())),
+            ("created_by", t(&who.user_id)),
+            ("created_at", t(&crate::platform::iso(now))),
+            ("expires_ms", oi(expires)),
+        ],
+        "ON CONFLICT (tenant_id, ip) DO UPDATE SET reason = excluded.reason,
            created_by = excluded.created_by, created_at = excluded.created_at,
            expires_ms = excluded.expires_ms",
-        &[
-            t(&who.tenant_id),
-            t(&ip),
-            ot(reason.as_deref()),
-            t(&who.user_id),
-            t(&crate::platform::iso(now)),
-            expires.map_or(worker::wasm_bindgen::JsValue::NULL, i),
-        ],
+        &[],
     )?)
     .await?;
     guard::forget(&who.tenant_id);
@@ -92,10 +92,10 @@ pub async fn delete(cx: Ctx) -> ApiResult<Response> {
     let decoded = ip.replace("%3A", ":").replace("%3a", ":");
     let ip = canonical_ip(&decoded).ok_or_else(|| ApiError::not_found("blocked ip"))?;
     let db = cx.db()?;
-    let r = store::run(store::stmt(
+    let r = store::run(store::query(
         &db,
-        "DELETE FROM blocked_ips WHERE tenant_id = ?1 AND ip = ?2",
-        &[t(&who.tenant_id), t(&ip)],
+        "DELETE FROM blocked_ips WHERE tenant_id = :tenant AND ip = :ip",
+        &[("tenant", t(&who.tenant_id)), ("ip", t(&ip))],
     )?)
     .await?;
     if store::changes(&r) == 0 {

@@ -26,10 +26,10 @@ fn conflict(message: &str) -> ApiError {
 }
 
 async fn load(db: &D1Database, tenant: &str, id: &str) -> ApiResult<Option<User>> {
-    store::first(store::stmt(
+    store::first(store::query(
         db,
-        &format!("SELECT {COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2"),
-        &[t(tenant), t(id)],
+        &format!("SELECT {COLUMNS} FROM users WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(tenant)), ("id", t(id))],
     )?)
     .await
 }
@@ -40,10 +40,10 @@ async fn email_taken(db: &D1Database, tenant: &str, email: &str) -> ApiResult<bo
         #[allow(dead_code)]
         id: String,
     }
-    Ok(store::first::<One>(store::stmt(
+    Ok(store::first::<One>(store::query(
         db,
-        "SELECT id FROM users WHERE tenant_id = ?1 AND email = ?2",
-        &[t(tenant), t(email)],
+        "SELECT id FROM users WHERE tenant_id = :tenant AND email = :email",
+        &[("tenant", t(tenant)), ("email", t(email))],
     )?)
     .await?
     .is_some())
@@ -67,18 +67,19 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let only = (who.role != Role::Admin).then_some(who.user_id.as_str());
     let page = cx.page()?;
     let db = cx.db()?;
-    let rows: Vec<User> = store::all(store::stmt(
+    let rows: Vec<User> = store::all(store::query(
         &db,
         &format!(
-            "SELECT {COLUMNS} FROM users WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2)
-               AND (?4 IS NULL OR id = ?4)
-             ORDER BY id DESC LIMIT ?3"
+            "SELECT {COLUMNS} FROM users
+             WHERE tenant_id = :tenant AND (:after IS NULL OR id < :after)
+               AND (:only IS NULL OR id = :only)
+             ORDER BY id DESC LIMIT :limit"
         ),
         &[
-            t(&who.tenant_id),
-            ot(page.after.as_deref()),
-            i(i64::from(page.limit) + 1),
-            ot(only),
+            ("tenant", t(&who.tenant_id)),
+            ("after", ot(page.after.as_deref())),
+            ("only", ot(only)),
+            ("limit", i(i64::from(page.limit) + 1)),
         ],
     )?)
     .await?;
@@ -123,21 +124,21 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     let batch = store::batch(
         &db,
         vec![
-            store::stmt(
+            store::insert_if(
                 &db,
-                "INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
-                 WHERE NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND email = ?3)",
+                "users",
                 &[
-                    t(tenant),
-                    t(&u.id),
-                    t(&u.email),
-                    t(&u.name),
-                    t(&u.role),
-                    t(&hash),
-                    t(&u.created_at),
-                    t(&u.updated_at),
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&u.id)),
+                    ("email", t(&u.email)),
+                    ("name", t(&u.name)),
+                    ("role", t(&u.role)),
+                    ("password_hash", t(&hash)),
+                    ("created_at", t(&u.created_at)),
+                    ("updated_at", t(&u.updated_at)),
                 ],
+                "NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant_id AND email = :email)",
+                &[],
             )?,
             outbox::insert_if_exists(&db, tenant, &event, "users", &u.id)?,
         ],
@@ -194,30 +195,39 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             channels(&u.id),
             serde_json::to_value(&u)?,
         );
-        let update = store::stmt(
+        let update = store::update(
             &db,
-            "UPDATE users SET name = ?3, role = ?4, password_hash = COALESCE(?5, password_hash),
-             updated_at = ?6, version = ?7 + 1 WHERE tenant_id = ?1 AND id = ?2 AND version = ?7",
+            "users",
             &[
-                t(tenant),
-                t(&u.id),
-                t(&u.name),
-                t(&u.role),
-                ot(hash.as_deref()),
-                t(&u.updated_at),
-                i(read),
+                ("name", t(&u.name)),
+                ("role", t(&u.role)),
+                ("updated_at", t(&u.updated_at)),
+                ("version", i(u.version)),
+            ],
+            ", password_hash = COALESCE(:hash, password_hash)
+             WHERE tenant_id = :tenant AND id = :id AND version = :read",
+            &[
+                ("hash", ot(hash.as_deref())),
+                ("tenant", t(tenant)),
+                ("id", t(&u.id)),
+                ("read", i(read)),
             ],
         )?;
         let mut extra = Vec::new();
         if hash.is_some() {
             // A password reset ends the user's sessions, only when the update applied
             // (its event row exists).
-            extra.push(store::stmt(
+            extra.push(store::query(
                 &db,
-                "UPDATE refresh_tokens SET revoked_ms = ?3
-                 WHERE tenant_id = ?1 AND user_id = ?2 AND revoked_ms IS NULL
-                   AND EXISTS (SELECT 1 FROM outbox WHERE id = ?4 AND tenant_id = ?1)",
-                &[t(tenant), t(&u.id), i(now_ms), t(&event.id)],
+                "UPDATE refresh_tokens SET revoked_ms = :now
+                 WHERE tenant_id = :tenant AND user_id = :user AND revoked_ms IS NULL
+                   AND EXISTS (SELECT 1 FROM outbox WHERE id = :event AND tenant_id = :tenant)",
+                &[
+                    ("now", i(now_ms)),
+                    ("tenant", t(tenant)),
+                    ("user", t(&u.id)),
+                    ("event", t(&event.id)),
+                ],
             )?);
         }
         if outbox::update_with_event(&cx.env, &db, tenant, update, &event, extra).await? {
@@ -240,10 +250,10 @@ pub async fn delete(cx: Ctx) -> ApiResult<Response> {
         &db,
         vec![
             outbox::insert_if_exists(&db, tenant, &event, "users", &id)?,
-            store::stmt(
+            store::query(
                 &db,
-                "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
-                &[t(tenant), t(&id)],
+                "DELETE FROM users WHERE tenant_id = :tenant AND id = :id",
+                &[("tenant", t(tenant)), ("id", t(&id))],
             )?,
             crate::api::auth::revoke_user(&db, tenant, &id, cx.now_ms())?,
         ],

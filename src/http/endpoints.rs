@@ -7,7 +7,11 @@ use crate::api::{self, records};
 use crate::domain::auth::Action::{Admin, Read, Write};
 use crate::domain::owners::{OWNER, PROPERTY, PROPERTY_PARAMS, SEEKER, SEEKER_PARAMS};
 use crate::domain::params::{self as q, Param, MAX_COUNTER};
-use crate::domain::{calendar, crm, finance, jobs, publishing, report};
+use crate::domain::report;
+use crate::domain::status::{
+    AppointmentStatus, CommissionStatus, FollowupStatus, JobStatus, ListingStatus, ReportStatus,
+    SaleStatus, ScheduleStatus,
+};
 use crate::realtime::protocol::{
     CHANNEL_ITEM, HISTORY_MAX_LIMIT, MAX_TYPES_PER_SUBSCRIBE, QUERY_MAX_CHANNELS, TYPE_ITEM,
 };
@@ -118,7 +122,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("createInteraction", "crm", "Log an interaction (broker, admin)")
             .desc("Emits `crm:interaction:created`. An unknown customer is a 422.")
             .input("InteractionInput").reply(201, "Logged", r("Interaction"))),
-    endpoint!(GET "/api/crm/followups" ?&[q::text("assigned_to"), q::one_of("status", crm::FOLLOWUP_STATUSES), q::text("customer_id"), q::time("due_before")], Role(Read), api::followups::list,
+    endpoint!(GET "/api/crm/followups" ?&[q::text("assigned_to"), q::one_of("status", FollowupStatus::NAMES), q::text("customer_id"), q::time("due_before")], Role(Read), api::followups::list,
         Doc::new("listFollowups", "crm", "List follow-ups").page(r("Followup"))),
     endpoint!(POST "/api/crm/followups", Role(Write), api::followups::create,
         Doc::new("createFollowup", "crm", "Create a follow-up (broker, admin)")
@@ -132,7 +136,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .desc("Emits `crm:followup:completed` (status → done) or `crm:followup:updated`. Versioned like customers (`version` or If-Match, else 409).")
             .input("FollowupPatch").reply(200, "Updated", r("Followup")).versioned()),
     // --- calendar ---
-    endpoint!(GET "/api/calendar/appointments" ?&[q::text("assigned_to"), q::one_of("status", calendar::STATUSES), q::time("from"), q::time("to")], Role(Read), api::calendar::list,
+    endpoint!(GET "/api/calendar/appointments" ?&[q::text("assigned_to"), q::one_of("status", AppointmentStatus::NAMES), q::time("from"), q::time("to")], Role(Read), api::calendar::list,
         Doc::new("listAppointments", "calendar", "List appointments").page(r("Appointment"))),
     endpoint!(POST "/api/calendar/appointments", Role(Write), api::calendar::create,
         Doc::new("createAppointment", "calendar", "Schedule an appointment (broker, admin)")
@@ -189,7 +193,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("deleteUser", "users", "Delete a user (admin; not yourself)")
             .desc("Emits `users:user:deleted`.").empty(204, "Deleted").errors(&[409])),
     // --- finance ---
-    endpoint!(GET "/api/finance/sales" ?&[q::text("broker_id"), q::text("customer_id"), q::one_of("status", finance::SALE_STATUSES), q::time("from"), q::time("to")], Role(Read), api::finance::list_sales,
+    endpoint!(GET "/api/finance/sales" ?&[q::text("broker_id"), q::text("customer_id"), q::one_of("status", SaleStatus::NAMES), q::time("from"), q::time("to")], Role(Read), api::finance::list_sales,
         Doc::new("listSales", "finance", "List sales (broker, admin)").page(r("Sale")).errors(&[403])),
     endpoint!(POST "/api/finance/sales", Role(Write), api::finance::create_sale,
         Doc::new("createSale", "finance", "Record a sale and its commission (broker, admin)")
@@ -204,7 +208,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("createPayment", "finance", "Record a payment (broker, admin)")
             .desc("409 when it would pay the sale past its total (nothing is written). `sale_balance_minor`/`sale_status` (in the answer and in `finance:payment:received`) are the sale's right after this payment, even under concurrent payments.")
             .input("PaymentInput").reply(201, "Recorded", r("Payment")).errors(&[409])),
-    endpoint!(GET "/api/finance/commissions" ?&[q::text("broker_id"), q::one_of("status", finance::COMMISSION_STATUSES), q::text("sale_id")], Role(Read), api::finance::list_commissions,
+    endpoint!(GET "/api/finance/commissions" ?&[q::text("broker_id"), q::one_of("status", CommissionStatus::NAMES), q::text("sale_id")], Role(Read), api::finance::list_commissions,
         Doc::new("listCommissions", "finance", "List commissions (brokers: their own; broker, admin)")
             .page(r("Commission")).errors(&[403])),
     endpoint!(PUT "/api/finance/commissions/:id/approve", Role(Admin), api::finance::approve_commission,
@@ -274,7 +278,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/api/matches" ?&[q::text("seeker_id"), q::text("property_id")], Role(Read), api::matching::list,
         Doc::new("listMatches", "owners", "Matches found (best first)").page(r("Match"))),
     // --- jobs ---
-    endpoint!(GET "/api/jobs" ?&[q::one_of("status", jobs::STATUSES), q::text("queue"), q::text("subject")], Role(Read), api::jobs::list,
+    endpoint!(GET "/api/jobs" ?&[q::one_of("status", JobStatus::NAMES), q::text("queue"), q::text("subject")], Role(Read), api::jobs::list,
         Doc::new("listJobs", "jobs", "List jobs, newest first (admins: all; others: their own)")
             .page(r("Job"))),
     endpoint!(GET "/api/jobs/:id", Role(Read), api::jobs::get,
@@ -284,7 +288,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .desc("Resets the attempt count and emits `job:queued`. Only `dead` and `failed` jobs: anything else is a 409.")
             .reply(202, "Queued again", r("Job")).errors(&[409])),
     // --- publishing ---
-    endpoint!(GET "/api/publishing/listings" ?&[q::one_of("status", publishing::LISTING_STATUSES), q::text("property_id")], Role(Read), api::publishing::list_listings,
+    endpoint!(GET "/api/publishing/listings" ?&[q::one_of("status", ListingStatus::NAMES), q::text("property_id")], Role(Read), api::publishing::list_listings,
         Doc::new("listListings", "publishing", "List listings").page(r("Listing"))),
     endpoint!(POST "/api/publishing/listings", Role(Write), api::publishing::create_listing,
         Doc::new("createListing", "publishing", "Create a listing of a property (broker, admin)")
@@ -300,7 +304,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .reply(202, "Jobs started", json!({"type": "object", "properties": {
                 "listing": r("Listing"), "jobs": {"type": "array", "items": r("Job")}}}))
             .errors(&[409])),
-    endpoint!(GET "/api/publishing/schedules" ?&[q::one_of("status", publishing::SCHEDULE_STATUSES), q::text("listing_id")], Role(Read), api::publishing::list_schedules,
+    endpoint!(GET "/api/publishing/schedules" ?&[q::one_of("status", ScheduleStatus::NAMES), q::text("listing_id")], Role(Read), api::publishing::list_schedules,
         Doc::new("listSchedules", "publishing", "List publishing schedules").page(r("Schedule"))),
     endpoint!(POST "/api/publishing/schedules", Role(Write), api::publishing::create_schedule,
         Doc::new("createSchedule", "publishing", "Schedule a publication (broker, admin)")
@@ -310,7 +314,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("cancelSchedule", "publishing", "Cancel a pending schedule (broker, admin)")
             .reply(200, "Cancelled", r("Schedule")).errors(&[409])),
     // --- reports ---
-    endpoint!(GET "/api/reports" ?&[q::one_of("kind", report::KINDS), q::one_of("status", report::STATUSES)], Role(Admin), api::reports::list,
+    endpoint!(GET "/api/reports" ?&[q::one_of("kind", report::KINDS), q::one_of("status", ReportStatus::NAMES)], Role(Admin), api::reports::list,
         Doc::new("listReports", "reports", "List reports (admin)").page(r("Report"))),
     endpoint!(POST "/api/reports", Role(Admin), api::reports::create,
         Doc::new("createReport", "reports", "Request a report (admin)")

@@ -10,6 +10,10 @@ use super::endpoints::{Endpoint, ENDPOINTS, UNGUARDED};
 use crate::domain::auth::{Action, Role};
 use crate::domain::ids::{IDEMPOTENCY_KEY_PATTERN, PATH_ID_PATTERN};
 use crate::domain::pagination::{CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::status::{
+    CommissionStatus, CustomerStatus, FollowupStatus, JobStatus, ListingStatus, PropertyStatus,
+    PublicationStatus, ReportStatus, SaleStatus, ScheduleStatus, Status,
+};
 use crate::domain::version::IF_MATCH_PATTERN;
 use crate::web::auth::Access;
 use serde_json::{json, Map, Value};
@@ -183,6 +187,11 @@ pub fn strings() -> Value {
 }
 pub fn en(values: &[&str]) -> Value {
     json!({"type": "string", "enum": values})
+}
+
+/// A status column's values, from its enum.
+fn st<S: Status>(all: &[S]) -> Value {
+    en(&all.iter().map(|s| s.as_str()).collect::<Vec<_>>())
 }
 
 /// The WebSocket upgrade reply.
@@ -500,7 +509,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "name": {"type": "string", "maxLength": 200},
                     "email": {"type": ["string", "null"], "format": "email"},
                     "phone": ns(),
-                    "status": en(&["lead", "prospect", "active", "inactive", "closed"]),
+                    "status": st(CustomerStatus::ALL),
                     "source": ns(),
                     "notes": ns(),
                     "created_by": s(),
@@ -535,7 +544,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "assigned_to": s(),
                     "due_at": dt(),
                     "note": ns(),
-                    "status": en(&["open", "done", "cancelled"]),
+                    "status": st(FollowupStatus::ALL),
                     "created_by": s(),
                     "created_at": dt(),
                     "updated_at": dt(),
@@ -648,7 +657,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "id": s(),
                     "queue": s(),
                     "kind": s(),
-                    "status": en(&["queued", "running", "retrying", "completed", "failed", "dead"]),
+                    "status": st(JobStatus::ALL),
                     "attempts": int(),
                     "max_attempts": int(),
                     "progress": {"type": "integer", "minimum": 0, "maximum": 100},
@@ -760,12 +769,12 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "kind": ns(),
                     "bedrooms": ni(),
                     "platforms": strings(),
-                    "status": en(&["draft", "publishing", "published", "partially_published", "failed"]),
+                    "status": st(ListingStatus::ALL),
                     "publications": {"type": "array", "items": {
                         "type": "object",
                         "properties": {
                             "platform": s(),
-                            "status": en(&["queued", "publishing", "published", "failed"]),
+                            "status": st(PublicationStatus::ALL),
                             "job_id": ns(),
                             "external_id": ns(),
                             "url": ns(),
@@ -791,7 +800,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "listing_id": s(),
                     "platforms": strings(),
                     "run_at": s(),
-                    "status": en(&["pending", "started", "cancelled"]),
+                    "status": st(ScheduleStatus::ALL),
                     "job_ids": strings(),
                     "created_by": s(),
                     "created_at": s(),
@@ -809,7 +818,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "format": en(&["csv", "json"]),
                     "from": s(),
                     "to": s(),
-                    "status": en(&["queued", "running", "ready", "failed"]),
+                    "status": st(ReportStatus::ALL),
                     "job_id": s(),
                     "size_bytes": ni(),
                     "row_count": ni(),
@@ -856,7 +865,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "district": ns(),
                     "address": ns(),
                     "description": ns(),
-                    "status": en(&["available", "under_offer", "sold", "rented"]),
+                    "status": st(PropertyStatus::ALL),
                     "id": s(),
                     "created_by": s(),
                     "created_at": s(),
@@ -914,7 +923,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "amount_minor": int(),
                     "currency": s(),
                     "rate_bps": int(),
-                    "status": en(&["pending", "approved"]),
+                    "status": st(CommissionStatus::ALL),
                     "approved_by": ns(),
                     "approved_at": ns(),
                     "created_at": s(),
@@ -936,7 +945,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "balance_minor": int(),
                     "currency": s(),
                     "commission_rate_bps": int(),
-                    "status": en(&["open", "paid"]),
+                    "status": st(SaleStatus::ALL),
                     "sold_at": s(),
                     "notes": ns(),
                     "created_by": s(),

@@ -40,14 +40,14 @@ async fn mark_dead(env: &Env, m: &JobMessage) -> bool {
     let Some(row) = row else { return true };
     let left = rules::lease_left_ms(row.lease_until(), crate::platform::now_ms());
     let job: rules::Job = row.into();
-    match rules::on_dead_letter(&job.status, job.attempts, job.max_attempts, left) {
+    match rules::on_dead_letter(job.status, job.attempts, job.max_attempts, left) {
         DeadLetter::Leave => true,
         DeadLetter::Resend => {
             super::send(env, &[(job.queue.as_str(), m.clone())]).await;
             true
         }
         DeadLetter::Bury => {
-            let reclaim = job.status == "running";
+            let reclaim = job.status == rules::JobStatus::Running;
             super::bury(env, &m.tenant_id, &job, reclaim).await.is_ok()
         }
     }
@@ -80,18 +80,19 @@ pub async fn record(env: &Env, queue: &str, message_id: &str, reason: &str, body
         .collect();
     let now = crate::platform::iso(crate::platform::now_ms());
     let stmt = store::db(env).and_then(|db| {
-        store::stmt(
+        store::insert_then(
             &db,
-            "INSERT INTO dead_letters (id, queue, message_id, reason, body, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (queue, message_id) DO NOTHING",
+            "dead_letters",
             &[
-                t(&crate::platform::new_id("dl")),
-                t(queue),
-                t(message_id),
-                t(reason),
-                t(&text),
-                t(&now),
+                ("id", t(&crate::platform::new_id("dl"))),
+                ("queue", t(queue)),
+                ("message_id", t(message_id)),
+                ("reason", t(reason)),
+                ("body", t(&text)),
+                ("created_at", t(&now)),
             ],
+            "ON CONFLICT (queue, message_id) DO NOTHING",
+            &[],
         )
     });
     if let Ok(s) = stmt {

@@ -7,7 +7,7 @@
 
 use super::JobRow;
 use crate::domain::error::ApiResult;
-use crate::domain::jobs::{self as rules, JobMessage, Sweep};
+use crate::domain::jobs::{self as rules, JobMessage, JobStatus, Sweep};
 use crate::realtime::outbox;
 use crate::store::{self, i, t};
 use worker::Env;
@@ -73,28 +73,39 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
     let now = crate::platform::now_ms();
     let iso_now = crate::platform::iso(now);
     let cols = format!("tenant_id, {}, lease_until", super::COLUMNS);
-    // Each: (query on ?1 = a time bound, ?2 = the limit; that bound).
+    // Each: (the query's condition on `:bound`, that bound). The status literals repeat
+    // those of the partial indexes the queries run on.
     let queries = [
         (
-            "status IN ('queued', 'retrying') AND updated_at < ?1 ORDER BY updated_at",
+            format!(
+                "status IN ({}, {}) AND updated_at < :bound ORDER BY updated_at",
+                store::lit(JobStatus::Queued),
+                store::lit(JobStatus::Retrying)
+            ),
             crate::platform::iso(now - rules::STALE_QUEUED_MS),
         ),
         (
-            "status = 'running' AND (lease_until IS NULL OR lease_until < ?1) ORDER BY lease_until",
+            format!(
+                "status = {} AND (lease_until IS NULL OR lease_until < :bound) ORDER BY lease_until",
+                store::lit(JobStatus::Running)
+            ),
             iso_now.clone(),
         ),
         (
-            "status = 'failed' AND updated_at < ?1 ORDER BY updated_at",
+            format!(
+                "status = {} AND updated_at < :bound ORDER BY updated_at",
+                store::lit(JobStatus::Failed)
+            ),
             crate::platform::iso(now - rules::FAILED_GRACE_MS),
         ),
     ];
     let stmts = queries
         .iter()
         .map(|(cond, bound)| {
-            store::stmt(
+            store::query(
                 &db,
-                &format!("SELECT {cols} FROM jobs WHERE {cond} LIMIT ?2"),
-                &[t(bound), i(SWEEP_LIMIT)],
+                &format!("SELECT {cols} FROM jobs WHERE {cond} LIMIT :limit"),
+                &[("bound", t(bound)), ("limit", i(SWEEP_LIMIT))],
             )
         })
         .collect::<ApiResult<Vec<_>>>()?;
@@ -115,31 +126,28 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
         let job: rules::Job = r.into();
         let idle =
             crate::domain::time::parse_rfc3339(&job.updated_at).map_or(i64::MAX, |u| now - u);
-        match rules::sweep(
-            &job.status,
-            job.attempts,
-            job.max_attempts,
-            left,
-            idle,
-            base,
-        ) {
+        match rules::sweep(job.status, job.attempts, job.max_attempts, left, idle, base) {
             Sweep::Skip => {}
             Sweep::Resend => {
                 // Touched first, so the next run does not send it again at once.
-                touches.push(store::stmt(
+                touches.push(store::update(
                     &db,
-                    "UPDATE jobs SET updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 AND status = ?3",
-                    &[t(&tenant), t(&job.id), t(&job.status), t(&iso_now)],
+                    "jobs",
+                    &[("updated_at", t(&iso_now))],
+                    "WHERE tenant_id = :tenant AND id = :id AND status = :status",
+                    &[
+                        ("tenant", t(&tenant)),
+                        ("id", t(&job.id)),
+                        ("status", store::st(job.status)),
+                    ],
                 )?);
                 resend.push((tenant, job));
             }
             Sweep::Retry => {
                 let change = super::Change {
-                    status: "retrying",
-                    event: "job:failed",
                     error: Some("interrupted: the run's lease ran out".into()),
                     reclaim: true,
-                    ..super::Change::default()
+                    ..super::Change::to(JobStatus::Retrying, "job:failed")
                 };
                 if let Some(j) = super::transition(env, &tenant, &job, change, vec![]).await? {
                     retried += 1;
@@ -147,7 +155,7 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
                 }
             }
             Sweep::Bury => {
-                let reclaim = job.status == "running";
+                let reclaim = job.status == JobStatus::Running;
                 if super::bury(env, &tenant, &job, reclaim).await? {
                     buried += 1;
                 }
@@ -185,29 +193,31 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
 async fn prune(env: &Env) -> ApiResult<usize> {
     let db = store::db(env)?;
     let now = crate::platform::now_ms();
-    let bounded = |table: &str, cond: &str, arg| {
-        store::stmt(
+    // Deletes the rows of `table` whose `column` is before `before`.
+    let bounded = |table: &str, column: &str, before| {
+        store::query(
             &db,
             &format!(
-                "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {cond} LIMIT ?2)"
+                "DELETE FROM {table} WHERE rowid IN
+                   (SELECT rowid FROM {table} WHERE {column} < :before LIMIT :limit)"
             ),
-            &[arg, i(PRUNE_LIMIT)],
+            &[("before", before), ("limit", i(PRUNE_LIMIT))],
         )
     };
     let stmts = vec![
         outbox::prune_delivered(&db, now - outbox::DELIVERED_KEEP_MS, PRUNE_LIMIT)?,
-        bounded("refresh_tokens", "expires_ms < ?1", i(now))?,
+        bounded("refresh_tokens", "expires_ms", i(now))?,
         bounded(
             "dead_letters",
-            "created_at < ?1",
+            "created_at",
             t(&crate::platform::iso(now - DEAD_LETTERS_KEEP_MS)),
         )?,
         bounded(
             "login_attempts",
-            "window_start_ms < ?1",
+            "window_start_ms",
             i(now - LOGIN_ATTEMPTS_KEEP_MS),
         )?,
-        bounded("card_scans", "at_ms < ?1", i(now - CARD_SCANS_KEEP_MS))?,
+        bounded("card_scans", "at_ms", i(now - CARD_SCANS_KEEP_MS))?,
     ];
     let results = store::batch(&db, stmts).await?;
     Ok(results.iter().map(store::changes).sum())

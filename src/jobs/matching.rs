@@ -9,8 +9,9 @@ use crate::api::records;
 use crate::domain::jobs::Failure;
 use crate::domain::matching;
 use crate::domain::owners::{PROPERTY, SEEKER};
+use crate::domain::status::PropertyStatus;
 use crate::realtime::outbox;
-use crate::store::{self, i, t};
+use crate::store::{self, i, ot, st, t, Arg};
 use serde_json::{json, Map, Value};
 
 /// Rows read per query, and the bounds of one run (larger tenants page through).
@@ -26,10 +27,12 @@ fn transient(e: crate::domain::error::ApiError) -> Failure {
     Failure::Transient(e.message)
 }
 
+/// The tenant's rows of `spec` where `cond` (with its `args`) holds, by id, in pages.
 async fn page_all(
     run: &Run<'_>,
     spec: &crate::domain::schema::Spec,
     cond: &str,
+    args: &[Arg<'_>],
     only: Option<&str>,
     max: usize,
 ) -> Result<Vec<Map<String, Value>>, Failure> {
@@ -42,21 +45,23 @@ async fn page_all(
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     while out.len() < max {
+        let mut a = vec![
+            ("tenant", t(&run.tenant)),
+            ("only", ot(only)),
+            ("after", ot(after.as_deref())),
+            ("limit", i(PAGE)),
+        ];
+        a.extend_from_slice(args);
         let rows: Vec<Map<String, Value>> = store::all(
-            store::stmt(
+            store::query(
                 &db,
                 &format!(
-                    "SELECT {cols} FROM {} WHERE tenant_id = ?1 AND {cond}
-                       AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR id > ?3)
-                     ORDER BY id LIMIT ?4",
+                    "SELECT {cols} FROM {} WHERE tenant_id = :tenant AND {cond}
+                       AND (:only IS NULL OR id = :only) AND (:after IS NULL OR id > :after)
+                     ORDER BY id LIMIT :limit",
                     spec.table
                 ),
-                &[
-                    t(&run.tenant),
-                    crate::store::ot(only),
-                    crate::store::ot(after.as_deref()),
-                    i(PAGE),
-                ],
+                &a,
             )
             .map_err(transient)?,
         )
@@ -87,11 +92,20 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
         run,
         &SEEKER,
         "active = 1",
+        &[],
         seeker_id.as_deref(),
         MAX_SEEKERS,
     )
     .await?;
-    let properties = page_all(run, &PROPERTY, "status = 'available'", None, MAX_PROPERTIES).await?;
+    let properties = page_all(
+        run,
+        &PROPERTY,
+        "status = :available",
+        &[("available", st(PropertyStatus::Available))],
+        None,
+        MAX_PROPERTIES,
+    )
+    .await?;
     run.progress(20).await;
     let mut found: Vec<(&Record, &Record, matching::Score)> = Vec::new();
     for s in &seekers {
@@ -122,12 +136,21 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
                 "property": {"id": pid, "title": p.get("title"), "city": p.get("city"), "price_minor": p.get("price_minor"), "currency": p.get("currency")},
             });
             stmts.push(
-                store::stmt(
+                store::insert_then(
                     &db,
-                    "INSERT INTO matches (tenant_id, seeker_id, property_id, score, reasons, job_id, created_at, run_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (tenant_id, seeker_id, property_id) DO NOTHING",
-                    &[t(&tenant), t(sid), t(pid), i(i64::from(sc.score)), t(&json!(sc.reasons).to_string()), t(&job_id), t(&now), t(&run_id)],
+                    "matches",
+                    &[
+                        ("tenant_id", t(&tenant)),
+                        ("seeker_id", t(sid)),
+                        ("property_id", t(pid)),
+                        ("score", i(i64::from(sc.score))),
+                        ("reasons", t(&json!(sc.reasons).to_string())),
+                        ("job_id", t(&job_id)),
+                        ("created_at", t(&now)),
+                        ("run_id", t(&run_id)),
+                    ],
+                    "ON CONFLICT (tenant_id, seeker_id, property_id) DO NOTHING",
+                    &[],
                 )
                 .map_err(transient)?,
             );
@@ -146,8 +169,13 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
                     &db,
                     &tenant,
                     &event,
-                    "SELECT 1 FROM matches WHERE tenant_id = ?2 AND seeker_id = ?8 AND property_id = ?9 AND run_id = ?10",
-                    &[t(sid), t(pid), t(&run_id)],
+                    "SELECT 1 FROM matches WHERE tenant_id = :tenant AND seeker_id = :seeker
+                       AND property_id = :property AND run_id = :run",
+                    &[
+                        ("seeker", t(sid)),
+                        ("property", t(pid)),
+                        ("run", t(&run_id)),
+                    ],
                 )
                 .map_err(transient)?,
             );

@@ -68,11 +68,9 @@ pub async fn bury(env: &Env, tenant: &str, job: &Job, reclaim: bool) -> ApiResul
         })
     });
     let change = Change {
-        status: "dead",
-        event: "job:dead",
         error,
         reclaim,
-        ..Change::default()
+        ..Change::to(rules::JobStatus::Dead, "job:dead")
     };
     match transition(env, tenant, job, change, vec![]).await? {
         Some(dead) => {

@@ -98,12 +98,21 @@ async fn record(env: &Env, msg: &Outgoing) -> Result<Value, Failure> {
     let id = crate::platform::new_id("msg");
     let now = crate::platform::iso(crate::platform::now_ms());
     store::run(
-        store::stmt(
+        store::insert_then(
             &db,
-            "INSERT INTO sent_messages (tenant_id, id, job_id, channel, recipient, subject, body, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (tenant_id, job_id) DO NOTHING",
-            &[t(&msg.tenant_id), t(&id), t(&msg.job_id), t(&msg.channel), t(&msg.to), t(&msg.subject), t(&msg.body), t(&now)],
+            "sent_messages",
+            &[
+                ("tenant_id", t(&msg.tenant_id)),
+                ("id", t(&id)),
+                ("job_id", t(&msg.job_id)),
+                ("channel", t(&msg.channel)),
+                ("recipient", t(&msg.to)),
+                ("subject", t(&msg.subject)),
+                ("body", t(&msg.body)),
+                ("created_at", t(&now)),
+            ],
+            "ON CONFLICT (tenant_id, job_id) DO NOTHING",
+            &[],
         )
         .map_err(transient)?,
     )

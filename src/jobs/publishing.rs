@@ -6,9 +6,9 @@ use super::providers::{Outgoing, Provider};
 use super::runner::{Outcome, Run};
 use crate::api::publishing as api;
 use crate::domain::jobs::Failure;
-use crate::domain::publishing::LISTING_STATUS_SQL;
+use crate::domain::status::PublicationStatus;
 use crate::realtime::outbox;
-use crate::store::{self, ot, t};
+use crate::store::{self, ot, st, t};
 use serde_json::{json, Value};
 use worker::D1Database;
 
@@ -48,7 +48,7 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
         &db,
         &listing,
         &platform,
-        "publishing",
+        PublicationStatus::Publishing,
         None,
         None,
         "publishing:started",
@@ -83,7 +83,7 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
                 &db,
                 &listing,
                 &platform,
-                "published",
+                PublicationStatus::Published,
                 external_id.as_deref(),
                 url.as_deref(),
                 "publishing:completed",
@@ -103,7 +103,11 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
             let mut data = info;
             data["error"] = json!(f.message());
             data["will_retry"] = json!(!last);
-            let status = if last { "failed" } else { "queued" };
+            let status = if last {
+                PublicationStatus::Failed
+            } else {
+                PublicationStatus::Queued
+            };
             let _ = set_publication(
                 run,
                 &db,
@@ -130,7 +134,7 @@ async fn set_publication(
     db: &D1Database,
     listing: &crate::domain::publishing::Listing,
     platform: &str,
-    status: &str,
+    status: PublicationStatus,
     external_id: Option<&str>,
     url: Option<&str>,
     event: &str,
@@ -139,18 +143,22 @@ async fn set_publication(
     let tenant = run.tenant.as_str();
     let listing_id = listing.id.as_str();
     let now = crate::platform::iso(crate::platform::now_ms());
-    let error = (status == "failed" || status == "queued")
-        .then(|| data.get("error").and_then(Value::as_str).map(String::from))
-        .flatten();
+    let error = matches!(
+        status,
+        PublicationStatus::Failed | PublicationStatus::Queued
+    )
+    .then(|| data.get("error").and_then(Value::as_str).map(String::from))
+    .flatten();
     // The publication as this batch wrote it: the event exists exactly when the change does.
-    let changed = "EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?2
-        AND listing_id = ?8 AND platform = ?9 AND job_id = ?10 AND status = ?11 AND updated_at = ?12)";
+    let changed = "EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = :tenant
+        AND listing_id = :listing AND platform = :platform AND job_id = :job
+        AND status = :status AND updated_at = :at)";
     let guard = [
-        t(listing_id),
-        t(platform),
-        t(&run.job.id),
-        t(status),
-        t(&now),
+        ("listing", t(listing_id)),
+        ("platform", t(platform)),
+        ("job", t(&run.job.id)),
+        ("status", st(status)),
+        ("at", t(&now)),
     ];
     let draft = outbox::draft(event, api::channels(listing), data.clone());
     let record = if data.is_null() {
@@ -166,7 +174,7 @@ async fn set_publication(
                    'publications', json(COALESCE(x.publications, '[]')),
                    'created_by', x.created_by, 'created_at', x.created_at,
                    'updated_at', x.updated_at, 'published_at', x.published_at) AS data
-                 FROM ({} WHERE l.tenant_id = ?2 AND l.id = ?8) x WHERE {changed}",
+                 FROM ({} WHERE l.tenant_id = :tenant AND l.id = :listing) x WHERE {changed}",
                 api::LISTING_SELECT
             ),
             &guard,
@@ -183,34 +191,40 @@ async fn set_publication(
     let results = store::batch(
         db,
         vec![
-            store::stmt(
+            store::update(
                 db,
-                "UPDATE listing_publications SET status = ?4, attempts = ?5, updated_at = ?6,
-                   external_id = COALESCE(?7, external_id), url = COALESCE(?8, url),
-                   last_error = CASE WHEN ?4 = 'published' THEN NULL ELSE COALESCE(?9, last_error) END,
-                   published_at = CASE WHEN ?4 = 'published' THEN ?6 ELSE published_at END
-                 WHERE tenant_id = ?1 AND listing_id = ?2 AND platform = ?3 AND job_id = ?10",
+                "listing_publications",
                 &[
-                    t(tenant),
-                    t(listing_id),
-                    t(platform),
-                    t(status),
-                    store::i(i64::from(run.job.attempts)),
-                    t(&now),
-                    ot(external_id),
-                    ot(url),
-                    ot(error.as_deref()),
-                    t(&run.job.id),
+                    ("status", st(status)),
+                    ("attempts", store::i(i64::from(run.job.attempts))),
+                    ("updated_at", t(&now)),
+                ],
+                ", external_id = COALESCE(:external_id, external_id), url = COALESCE(:url, url),
+                   last_error = CASE WHEN :status = :published THEN NULL
+                                     ELSE COALESCE(:error, last_error) END,
+                   published_at = CASE WHEN :status = :published THEN :updated_at
+                                       ELSE published_at END
+                 WHERE tenant_id = :tenant AND listing_id = :listing AND platform = :platform
+                   AND job_id = :job",
+                &[
+                    ("external_id", ot(external_id)),
+                    ("url", ot(url)),
+                    ("published", st(PublicationStatus::Published)),
+                    ("error", ot(error.as_deref())),
+                    ("tenant", t(tenant)),
+                    ("listing", t(listing_id)),
+                    ("platform", t(platform)),
+                    ("job", t(&run.job.id)),
                 ],
             )?,
-            store::stmt(
+            api::update_listing_status(
                 db,
-                &format!(
-                    "UPDATE listings SET status = {LISTING_STATUS_SQL}, updated_at = ?3,
-                       published_at = CASE WHEN ?4 = 'published' THEN ?3 ELSE published_at END
-                     WHERE tenant_id = ?1 AND id = ?2"
-                ),
-                &[t(tenant), t(listing_id), t(&now), t(status)],
+                tenant,
+                listing_id,
+                &now,
+                ", published_at = CASE WHEN :publication = :p_published THEN :now
+                                      ELSE published_at END",
+                &[("publication", st(status))],
             )?,
             record,
         ],

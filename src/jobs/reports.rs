@@ -5,7 +5,8 @@ use super::runner::{Outcome, Run};
 use crate::api::reports as api;
 use crate::domain::jobs::Failure;
 use crate::domain::report::{self as rules, NewReport};
-use crate::store::{self, i, t};
+use crate::domain::status::{AppointmentStatus, CommissionStatus, ReportStatus};
+use crate::store::{self, i, st, t, Arg};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -18,46 +19,62 @@ fn transient(e: crate::domain::error::ApiError) -> Failure {
     Failure::Transient(e.message)
 }
 
-/// Each kind's aggregate query over `[?2, ?3)` for tenant `?1`, grouped and ordered so it
-/// pages stably.
+/// Each kind's aggregate query over `[:from, :to)` for `:tenant`, grouped and ordered so
+/// it pages stably; the statuses it counts are bound (`status_args`).
 fn query(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "sales_summary" => {
             "SELECT substr(sold_at, 1, 10) AS day, currency, COUNT(*) AS sales,
                SUM(total_minor) AS total_minor, SUM(paid_minor) AS paid_minor,
                SUM(total_minor - paid_minor) AS balance_minor
-             FROM sales WHERE tenant_id = ?1 AND sold_at >= ?2 AND sold_at < ?3
+             FROM sales WHERE tenant_id = :tenant AND sold_at >= :from AND sold_at < :to
              GROUP BY day, currency ORDER BY day, currency"
         }
         "commissions_by_broker" => {
             "SELECT c.broker_id AS broker_id, MAX(u.name) AS broker_name, c.currency AS currency,
                COUNT(*) AS commissions, SUM(c.amount_minor) AS amount_minor,
-               SUM(CASE WHEN c.status = 'approved' THEN c.amount_minor ELSE 0 END) AS approved_minor,
-               SUM(CASE WHEN c.status = 'pending' THEN c.amount_minor ELSE 0 END) AS pending_minor
+               SUM(CASE WHEN c.status = :approved THEN c.amount_minor ELSE 0 END) AS approved_minor,
+               SUM(CASE WHEN c.status = :pending THEN c.amount_minor ELSE 0 END) AS pending_minor
              FROM commissions c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.broker_id
-             WHERE c.tenant_id = ?1 AND c.created_at >= ?2 AND c.created_at < ?3
+             WHERE c.tenant_id = :tenant AND c.created_at >= :from AND c.created_at < :to
              GROUP BY c.broker_id, c.currency ORDER BY c.broker_id, c.currency"
         }
         "pipeline" => {
             "SELECT status, COUNT(*) AS customers FROM customers
-             WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3
+             WHERE tenant_id = :tenant AND created_at >= :from AND created_at < :to
              GROUP BY status ORDER BY status"
         }
         "appointments" => {
             "SELECT assigned_to, COUNT(*) AS total,
-               SUM(CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END) AS scheduled,
-               SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
-               SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled
-             FROM appointments WHERE tenant_id = ?1 AND starts_at >= ?2 AND starts_at < ?3
+               SUM(CASE WHEN status = :scheduled THEN 1 ELSE 0 END) AS scheduled,
+               SUM(CASE WHEN status = :completed THEN 1 ELSE 0 END) AS completed,
+               SUM(CASE WHEN status = :cancelled THEN 1 ELSE 0 END) AS cancelled
+             FROM appointments WHERE tenant_id = :tenant AND starts_at >= :from AND starts_at < :to
              GROUP BY assigned_to ORDER BY assigned_to"
         }
         _ => return None,
     })
 }
 
+/// The statuses `query(kind)` counts, by name.
+fn status_args(kind: &str) -> Vec<Arg<'static>> {
+    match kind {
+        "commissions_by_broker" => vec![
+            ("approved", st(CommissionStatus::Approved)),
+            ("pending", st(CommissionStatus::Pending)),
+        ],
+        "appointments" => vec![
+            ("scheduled", st(AppointmentStatus::Scheduled)),
+            ("completed", st(AppointmentStatus::Completed)),
+            ("cancelled", st(AppointmentStatus::Cancelled)),
+        ],
+        _ => vec![],
+    }
+}
+
 #[derive(Deserialize)]
 struct Count {
-    n: f64,
+    n: i64,
 }
 
 pub async fn run(run: &mut Run<'_>) -> Outcome {
@@ -81,8 +98,8 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
         )));
     };
     let r = crate::domain::report::Report::from(&row);
-    if r.status == "ready" {
-        return Ok(json!({ "report_id": r.id, "already": "ready" }));
+    if r.status == ReportStatus::Ready {
+        return Ok(json!({ "report_id": r.id, "already": ReportStatus::Ready }));
     }
     let sql =
         query(&r.kind).ok_or_else(|| Failure::Permanent(format!("unknown kind {}", r.kind)))?;
@@ -90,33 +107,34 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
         run.env,
         &tenant,
         &row,
-        "running",
+        ReportStatus::Running,
         api::Outcome::default(),
         None,
     )
     .await
     .map_err(transient)?;
-    let args = [t(&tenant), t(&r.from), t(&r.to)];
+    let mut args = vec![
+        ("tenant", t(&tenant)),
+        ("from", t(&r.from)),
+        ("to", t(&r.to)),
+    ];
+    args.extend(status_args(&r.kind));
     let total: Option<Count> = store::first(
-        store::stmt(&db, &format!("SELECT COUNT(*) AS n FROM ({sql})"), &args)
+        store::query(&db, &format!("SELECT COUNT(*) AS n FROM ({sql})"), &args)
             .map_err(transient)?,
     )
     .await
     .map_err(transient)?;
-    let total = total.map_or(0, |c| c.n as i64).min(MAX_ROWS);
+    let total = total.map_or(0, |c| c.n).min(MAX_ROWS);
     let mut rows: Vec<Map<String, Value>> = Vec::new();
     while (rows.len() as i64) < total {
+        let mut page_args = args.clone();
+        page_args.extend([("limit", i(PAGE)), ("offset", i(rows.len() as i64))]);
         let page: Vec<Map<String, Value>> = store::all(
-            store::stmt(
+            store::query(
                 &db,
-                &format!("{sql} LIMIT ?4 OFFSET ?5"),
-                &[
-                    t(&tenant),
-                    t(&r.from),
-                    t(&r.to),
-                    i(PAGE),
-                    i(rows.len() as i64),
-                ],
+                &format!("{sql} LIMIT :limit OFFSET :offset"),
+                &page_args,
             )
             .map_err(transient)?,
         )
@@ -170,7 +188,7 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
         run.env,
         &tenant,
         &row,
-        "ready",
+        ReportStatus::Ready,
         api::Outcome {
             key: Some(&key),
             size: Some(size),
@@ -200,7 +218,7 @@ pub async fn give_up(env: &worker::Env, tenant: &str, job: &crate::domain::jobs:
             env,
             tenant,
             &row,
-            "failed",
+            ReportStatus::Failed,
             api::Outcome {
                 error,
                 ..Default::default()

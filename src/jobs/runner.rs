@@ -5,7 +5,9 @@
 
 use super::retry_in;
 use super::Change;
-use crate::domain::jobs::{self as rules, Delivery, Failure, Job, JobMessage, QueueSpec};
+use crate::domain::jobs::{
+    self as rules, Delivery, Failure, Job, JobMessage, JobStatus, QueueSpec,
+};
 use crate::store;
 use serde_json::Value;
 use worker::{Env, MessageBatch, MessageExt, RawMessage};
@@ -25,10 +27,8 @@ impl Run<'_> {
             return;
         }
         let change = Change {
-            status: "running",
-            event: "job:progress",
             progress: Some(pct),
-            ..Change::default()
+            ..Change::to(JobStatus::Running, "job:progress")
         };
         match super::transition(self.env, &self.tenant, &self.job, change, vec![]).await {
             Ok(Some(j)) => self.job = j,
@@ -100,8 +100,7 @@ async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verd
         }
         Err(_) => return Verdict::RetryIn(base),
     };
-    let reclaim = match rules::on_delivery(&job.status, job.attempts, job.max_attempts, lease_left)
-    {
+    let reclaim = match rules::on_delivery(job.status, job.attempts, job.max_attempts, lease_left) {
         Delivery::Run => false,
         Delivery::Reclaim => {
             worker::console_warn!(
@@ -115,7 +114,7 @@ async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verd
         Delivery::Wait(secs) => return Verdict::RetryIn(secs),
         // Out of tries (a duplicate message reached a `failed` job, or the last try died).
         Delivery::Bury => {
-            let reclaim = job.status == "running";
+            let reclaim = job.status == JobStatus::Running;
             return match super::bury(env, &m.tenant_id, &job, reclaim).await {
                 Ok(_) => Verdict::Ack,
                 Err(_) => Verdict::RetryIn(base),
@@ -129,12 +128,10 @@ async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verd
         &m.tenant_id,
         &job,
         Change {
-            status: "running",
-            event: "job:progress",
             attempts: Some(job.attempts + 1),
             error: reclaim.then(|| "the previous try was interrupted".to_string()),
             reclaim,
-            ..Change::default()
+            ..Change::to(JobStatus::Running, "job:progress")
         },
         vec![],
     )
@@ -153,18 +150,16 @@ async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verd
     let (change, verdict) = match outcome {
         Ok(result) => (
             Change {
-                status: "completed",
-                event: "job:completed",
                 result: Some(result),
-                ..Change::default()
+                ..Change::to(JobStatus::Completed, "job:completed")
             },
             Verdict::Ack,
         ),
         Err(failure) => {
             let status = rules::status_after_failure(&failure, attempt, spec.max_attempts());
             let verdict = match status {
-                "retrying" => Verdict::RetryIn(rules::backoff_seconds(base, attempt)),
-                "failed" => Verdict::Retry,
+                JobStatus::Retrying => Verdict::RetryIn(rules::backoff_seconds(base, attempt)),
+                JobStatus::Failed => Verdict::Retry,
                 _ => Verdict::Ack,
             };
             worker::console_warn!(
@@ -176,22 +171,22 @@ async fn handle(env: &Env, spec: QueueSpec, msg: &RawMessage, base: u32) -> Verd
             );
             (
                 Change {
-                    status,
-                    event: if status == "dead" {
-                        "job:dead"
-                    } else {
-                        "job:failed"
-                    },
-                    result: None,
                     error: Some(failure.message().chars().take(500).collect()),
-                    ..Change::default()
+                    ..Change::to(
+                        status,
+                        if status == JobStatus::Dead {
+                            "job:dead"
+                        } else {
+                            "job:failed"
+                        },
+                    )
                 },
                 verdict,
             )
         }
     };
     match super::transition(env, &m.tenant_id, &run.job, change, vec![]).await {
-        Ok(Some(j)) if j.status == "dead" => {
+        Ok(Some(j)) if j.status == JobStatus::Dead => {
             super::on_dead(env, &m.tenant_id, &j).await;
             verdict
         }

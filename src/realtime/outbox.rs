@@ -6,9 +6,10 @@ use super::hub_client;
 use crate::domain::error::ApiResult;
 use crate::domain::event::EventDraft;
 use crate::platform;
-use crate::store::{self, i, t};
+use crate::store::{self, i, t, Arg};
 use serde::Deserialize;
 use serde_json::Value;
+use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
 /// Rows sent to the hub per call.
@@ -27,9 +28,27 @@ pub fn draft(kind: &str, channels: Vec<String>, data: Value) -> EventDraft {
     }
 }
 
-const INSERT_SQL: &str =
-    "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, hub)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// The outbox row's own values: `:tenant` and `:ev_*` (a caller's condition may use
+/// `:tenant`; its own names must be other than these). `data` is left out where the
+/// statement computes the event's data itself.
+fn row_args(
+    tenant: &str,
+    d: &EventDraft,
+    with_data: bool,
+) -> ApiResult<Vec<(&'static str, JsValue)>> {
+    let mut a = vec![
+        ("ev_id", t(&d.id)),
+        ("tenant", t(tenant)),
+        ("ev_type", t(&d.kind)),
+        ("ev_channels", t(&store::json_text(&d.channels)?)),
+        ("ev_ts", t(&d.ts)),
+        ("ev_created_ms", i(platform::now_ms())),
+    ];
+    if with_data {
+        a.push(("ev_data", t(&store::json_text(&d.data)?)));
+    }
+    Ok(a)
+}
 
 /// The outbox row for `d` (to the tenant hub), to put in the same batch as the change.
 pub fn insert(db: &D1Database, tenant: &str, d: &EventDraft) -> ApiResult<D1PreparedStatement> {
@@ -43,14 +62,19 @@ pub fn insert_to(
     room: &str,
     d: &EventDraft,
 ) -> ApiResult<D1PreparedStatement> {
-    let mut a = args(tenant, d)?;
-    a.push(t(room));
-    store::stmt(db, INSERT_SQL, &a)
+    let mut a = row_args(tenant, d, true)?;
+    a.push(("ev_hub", t(room)));
+    store::query(
+        db,
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, hub)
+         VALUES (:ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_hub)",
+        &a,
+    )
 }
 
-/// Like `insert`, but only when the customer-like row `(table, tenant, id)` exists at commit
-/// time: an update or delete racing a delete then records no event for a change that
-/// did not happen.
+/// Like `insert`, but only when the row `(table, tenant, id)` exists at commit time: an
+/// update or delete racing a delete then records no event for a change that did not
+/// happen.
 pub fn insert_if_exists(
     db: &D1Database,
     tenant: &str,
@@ -58,59 +82,50 @@ pub fn insert_if_exists(
     table: &'static str,
     entity_id: &str,
 ) -> ApiResult<D1PreparedStatement> {
-    let exists = format!("SELECT 1 FROM {table} WHERE tenant_id = ?2 AND id = ?8");
-    insert_when(db, tenant, d, &exists, &[t(entity_id)])
+    let exists = format!("SELECT 1 FROM {table} WHERE tenant_id = :tenant AND id = :entity");
+    insert_when(db, tenant, d, &exists, &[("entity", t(entity_id))])
 }
 
-/// Like `insert`, but only when `exists_sql` (a `SELECT 1 …` that may use ?2 = tenant and
-/// ?8, ?9, … = `extra`) finds a row at commit time.
+/// Like `insert`, but only when `exists_sql` (a `SELECT 1 …` that may use `:tenant` and
+/// the names of `extra`) finds a row at commit time.
 pub fn insert_when(
     db: &D1Database,
     tenant: &str,
     d: &EventDraft,
     exists_sql: &str,
-    extra: &[worker::wasm_bindgen::JsValue],
+    extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
         "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS ({exists_sql})"
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms
+         WHERE EXISTS ({exists_sql})"
     );
-    let mut a = args(tenant, d)?;
+    let mut a = row_args(tenant, d, true)?;
     a.extend_from_slice(extra);
-    store::stmt(db, &sql, &a)
+    store::query(db, &sql, &a)
 }
 
 /// Like `insert_when`, but the event's `data` is the SQL expression `data_sql`, evaluated
-/// at commit time for each row of `from_sql` (`FROM … WHERE …`; ?5 is the draft's data as
-/// JSON text, ?2 the tenant, ?8, ?9, … `extra`): the event carries the values the batch's
-/// earlier statements left, not the ones read before it.
+/// at commit time for each row of `from_sql` (`FROM … WHERE …`). `data_sql` starts from
+/// `:ev_data` (the draft's data as JSON text); both may use `:tenant` and the names of
+/// `extra`. The event carries the values the batch's earlier statements left, not the
+/// ones read before it.
 pub fn insert_computed(
     db: &D1Database,
     tenant: &str,
     d: &EventDraft,
     data_sql: &str,
     from_sql: &str,
-    extra: &[worker::wasm_bindgen::JsValue],
+    extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
         "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-         SELECT ?1, ?2, ?3, ?4, {data_sql}, ?6, ?7 {from_sql}"
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, {data_sql}, :ev_ts, :ev_created_ms
+         {from_sql}"
     );
-    let mut a = args(tenant, d)?;
+    let mut a = row_args(tenant, d, true)?;
     a.extend_from_slice(extra);
-    store::stmt(db, &sql, &a)
-}
-
-fn args(tenant: &str, d: &EventDraft) -> ApiResult<Vec<worker::wasm_bindgen::JsValue>> {
-    Ok(vec![
-        t(&d.id),
-        t(tenant),
-        t(&d.kind),
-        t(&store::json_text(&d.channels)?),
-        t(&store::json_text(&d.data)?),
-        t(&d.ts),
-        i(platform::now_ms()),
-    ])
+    store::query(db, &sql, &a)
 }
 
 #[derive(Deserialize)]
@@ -144,13 +159,7 @@ pub async fn flush_marks(env: &Env) {
     for chunk in marks.chunks(50) {
         let stmts: ApiResult<Vec<_>> = chunk
             .iter()
-            .map(|(tenant, id, seq)| {
-                store::stmt(
-                    &db,
-                    "UPDATE outbox SET delivered_seq = ?1 WHERE tenant_id = ?2 AND id = ?3",
-                    &[i(*seq), t(tenant), t(id)],
-                )
-            })
+            .map(|(tenant, id, seq)| mark_delivered(&db, tenant, id, *seq))
             .collect();
         let done = match stmts {
             Ok(s) => store::batch(&db, s).await.map(|_| ()),
@@ -178,12 +187,28 @@ pub async fn deliver_pending(env: &Env, tenant: &str) -> ApiResult<usize> {
     Ok(delivered)
 }
 
-const PENDING_SQL: &str = "SELECT hub, id, type, channels, data, ts FROM outbox
-     WHERE tenant_id = ?1 AND delivered_seq IS NULL
-     ORDER BY rowid LIMIT ?2";
-
 fn pending_stmt(db: &D1Database, tenant: &str) -> ApiResult<D1PreparedStatement> {
-    store::stmt(db, PENDING_SQL, &[t(tenant), i(DELIVERY_PAGE)])
+    store::query(
+        db,
+        "SELECT hub, id, type, channels, data, ts FROM outbox
+         WHERE tenant_id = :tenant AND delivered_seq IS NULL
+         ORDER BY rowid LIMIT :limit",
+        &[("tenant", t(tenant)), ("limit", i(DELIVERY_PAGE))],
+    )
+}
+
+/// Records the hub's seq of a delivered row.
+fn mark_delivered(
+    db: &D1Database,
+    tenant: &str,
+    id: &str,
+    seq: i64,
+) -> ApiResult<D1PreparedStatement> {
+    store::query(
+        db,
+        "UPDATE outbox SET delivered_seq = :seq WHERE tenant_id = :tenant AND id = :id",
+        &[("seq", i(seq)), ("tenant", t(tenant)), ("id", t(id))],
+    )
 }
 
 /// Delivers one page of pending rows; returns how many and whether the page was full
@@ -280,13 +305,7 @@ async fn deliver_group(
         Ok(results) => {
             let updates = results
                 .iter()
-                .map(|r| {
-                    store::stmt(
-                        db,
-                        "UPDATE outbox SET delivered_seq = ?1 WHERE tenant_id = ?2 AND id = ?3",
-                        &[i(r.seq as i64), t(tenant), t(&r.id)],
-                    )
-                })
+                .map(|r| mark_delivered(db, tenant, &r.id, r.seq as i64))
                 .collect::<ApiResult<Vec<_>>>()?;
             let n = updates.len();
             store::batch(db, updates).await?;
@@ -300,11 +319,11 @@ async fn deliver_group(
             let updates = drafts
                 .iter()
                 .map(|d| {
-                    store::stmt(
+                    store::query(
                         db,
-                        "UPDATE outbox SET attempts = attempts + 1, last_error = ?1
-                         WHERE tenant_id = ?2 AND id = ?3",
-                        &[t(&msg), t(tenant), t(&d.id)],
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = :error
+                         WHERE tenant_id = :tenant AND id = :id",
+                        &[("error", t(&msg)), ("tenant", t(tenant)), ("id", t(&d.id))],
                     )
                 })
                 .collect::<ApiResult<Vec<_>>>()?;
@@ -325,10 +344,10 @@ pub struct TenantRow<T> {
 }
 
 /// Emits `event` for one row exactly once, even under overlapping cron runs: the row's
-/// `flag` column is set to this run's `marker` where it is still NULL (and `open` holds),
-/// and the event is recorded only if this run's marker is the one stored. `extra`
-/// statements (guarded the same way by the caller) commit in the same batch. Returns
-/// whether this run was the one that emitted.
+/// `flag` column is set to this run's `marker` where it is still NULL (and the row still
+/// has `status`), and the event is recorded only if this run's marker is the one stored.
+/// `extra` statements (guarded the same way by the caller) commit in the same batch.
+/// Returns whether this run was the one that emitted.
 #[allow(clippy::too_many_arguments)]
 pub async fn emit_once(
     db: &D1Database,
@@ -336,26 +355,34 @@ pub async fn emit_once(
     table: &str,
     id: &str,
     flag: &str,
-    open: &str,
+    status: &str,
     marker: &str,
     event: &EventDraft,
     extra: Vec<D1PreparedStatement>,
 ) -> ApiResult<bool> {
     let mut stmts = vec![
-            store::stmt(
-                db,
-                &format!(
-                    "UPDATE {table} SET {flag} = ?3 WHERE tenant_id = ?1 AND id = ?2 AND {flag} IS NULL AND {open}"
-                ),
-                &[t(tenant), t(id), t(marker)],
-            )?,
-            insert_when(
-                db,
-                tenant,
-                event,
-                &format!("SELECT 1 FROM {table} WHERE tenant_id = ?2 AND id = ?8 AND {flag} = ?9"),
-                &[t(id), t(marker)],
-            )?,
+        store::query(
+            db,
+            &format!(
+                "UPDATE {table} SET {flag} = :marker
+                 WHERE tenant_id = :tenant AND id = :id AND {flag} IS NULL AND status = :status"
+            ),
+            &[
+                ("marker", t(marker)),
+                ("tenant", t(tenant)),
+                ("id", t(id)),
+                ("status", t(status)),
+            ],
+        )?,
+        insert_when(
+            db,
+            tenant,
+            event,
+            &format!(
+                "SELECT 1 FROM {table} WHERE tenant_id = :tenant AND id = :row AND {flag} = :marker"
+            ),
+            &[("row", t(id)), ("marker", t(marker))],
+        )?,
     ];
     stmts.extend(extra);
     let results = store::batch(db, stmts).await?;
@@ -417,7 +444,7 @@ struct TenantOnly {
 /// Cron redrive: every tenant with undelivered rows gets a delivery run.
 pub async fn redrive(env: &Env) -> ApiResult<(usize, usize)> {
     let db = store::db(env)?;
-    let tenants: Vec<TenantOnly> = store::all(store::stmt(
+    let tenants: Vec<TenantOnly> = store::all(store::query(
         &db,
         "SELECT DISTINCT tenant_id FROM outbox WHERE delivered_seq IS NULL LIMIT 100",
         &[],
@@ -434,22 +461,23 @@ pub async fn redrive(env: &Env) -> ApiResult<(usize, usize)> {
 }
 
 /// Like `insert_when`, but the event's data is read at commit time: `select` is a
-/// `SELECT <json> AS data FROM … WHERE …` (it may use ?2 = tenant and ?8, ?9, … = `extra`);
-/// no row, no event. For events that carry what the same batch just wrote.
+/// `SELECT <json> AS data FROM … WHERE …` (it may use `:tenant` and the names of
+/// `extra`); no row, no event. For events that carry what the same batch just wrote.
 pub fn insert_select(
     db: &D1Database,
     tenant: &str,
     d: &EventDraft,
     select: &str,
-    extra: &[worker::wasm_bindgen::JsValue],
+    extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
         "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-         SELECT ?1, ?2, ?3, ?4, x.data, ?6, ?7 FROM ({select}) x"
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, x.data, :ev_ts, :ev_created_ms
+         FROM ({select}) x"
     );
-    let mut a = args(tenant, d)?;
+    let mut a = row_args(tenant, d, false)?;
     a.extend_from_slice(extra);
-    store::stmt(db, &sql, &a)
+    store::query(db, &sql, &a)
 }
 
 /// Delivered rows are kept this long (the hubs hold the history clients replay).
@@ -462,10 +490,10 @@ pub fn prune_delivered(
     cutoff_ms: i64,
     limit: i64,
 ) -> ApiResult<D1PreparedStatement> {
-    store::stmt(
+    store::query(
         db,
         "DELETE FROM outbox WHERE rowid IN (SELECT rowid FROM outbox
-           WHERE delivered_seq IS NOT NULL AND created_ms < ?1 LIMIT ?2)",
-        &[i(cutoff_ms), i(limit)],
+           WHERE delivered_seq IS NOT NULL AND created_ms < :cutoff LIMIT :limit)",
+        &[("cutoff", i(cutoff_ms)), ("limit", i(limit))],
     )
 }

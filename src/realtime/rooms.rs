@@ -24,7 +24,8 @@ struct Room {
 #[derive(Deserialize)]
 struct RoomRow {
     name: String,
-    public: f64,
+    /// 0 or 1.
+    public: i64,
     created_by: String,
     created_at: String,
 }
@@ -33,7 +34,7 @@ impl From<RoomRow> for Room {
     fn from(r: RoomRow) -> Room {
         Room {
             name: r.name,
-            public: r.public != 0.0,
+            public: r.public != 0,
             created_by: r.created_by,
             created_at: r.created_at,
         }
@@ -49,10 +50,11 @@ async fn load(env: &Env, tenant: &str, name: &str) -> ApiResult<Option<Room>> {
         return Ok(None);
     }
     let db = store::db(env)?;
-    let row: Option<RoomRow> = store::first(store::stmt(
+    let row: Option<RoomRow> = store::first(store::query(
         &db,
-        "SELECT name, public, created_by, created_at FROM rooms WHERE tenant_id = ?1 AND name = ?2",
-        &[t(tenant), t(name)],
+        "SELECT name, public, created_by, created_at FROM rooms
+         WHERE tenant_id = :tenant AND name = :name",
+        &[("tenant", t(tenant)), ("name", t(name))],
     )?)
     .await?;
     Ok(row.map(Room::from))
@@ -70,17 +72,18 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         created_at: cx.now_iso(),
     };
     let db = cx.db()?;
-    let r = store::run(store::stmt(
+    let r = store::run(store::insert_then(
         &db,
-        "INSERT INTO rooms (tenant_id, name, public, created_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant_id, name) DO NOTHING",
+        "rooms",
         &[
-            t(&who.tenant_id),
-            t(&room.name),
-            i(i64::from(room.public)),
-            t(&room.created_by),
-            t(&room.created_at),
+            ("tenant_id", t(&who.tenant_id)),
+            ("name", t(&room.name)),
+            ("public", i(i64::from(room.public))),
+            ("created_by", t(&room.created_by)),
+            ("created_at", t(&room.created_at)),
         ],
+        "ON CONFLICT (tenant_id, name) DO NOTHING",
+        &[],
     )?)
     .await?;
     if store::changes(&r) == 0 {
@@ -97,10 +100,11 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
 pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let db = cx.db()?;
-    let rows: Vec<RoomRow> = store::all(store::stmt(
+    let rows: Vec<RoomRow> = store::all(store::query(
         &db,
-        "SELECT name, public, created_by, created_at FROM rooms WHERE tenant_id = ?1 ORDER BY name LIMIT 100",
-        &[t(&who.tenant_id)],
+        "SELECT name, public, created_by, created_at FROM rooms
+         WHERE tenant_id = :tenant ORDER BY name LIMIT 100",
+        &[("tenant", t(&who.tenant_id))],
     )?)
     .await?;
     let data: Vec<Room> = rows.into_iter().map(Room::from).collect();

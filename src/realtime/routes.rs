@@ -51,23 +51,21 @@ pub async fn stats(cx: Ctx) -> ApiResult<Response> {
     let mut stats: Value = hub.json().await?;
     #[derive(serde::Deserialize)]
     struct Lag {
-        pending: f64,
-        oldest_ms: Option<f64>,
+        pending: i64,
+        oldest_ms: Option<i64>,
     }
     // Marks still waiting for the end of another request are not lag.
     outbox::flush_marks(&cx.env).await;
     let db = cx.db()?;
-    let lag: Option<Lag> = store::first(store::stmt(
+    let lag: Option<Lag> = store::first(store::query(
         &db,
         "SELECT COUNT(*) AS pending, MIN(created_ms) AS oldest_ms FROM outbox
-         WHERE tenant_id = ?1 AND delivered_seq IS NULL",
-        &[t(&who.tenant_id)],
+         WHERE tenant_id = :tenant AND delivered_seq IS NULL",
+        &[("tenant", t(&who.tenant_id))],
     )?)
     .await?;
     let now = cx.now_ms();
-    let (pending, age) = lag.map_or((0, None), |l| {
-        (l.pending as i64, l.oldest_ms.map(|o| now - o as i64))
-    });
+    let (pending, age) = lag.map_or((0, None), |l| (l.pending, l.oldest_ms.map(|o| now - o)));
     stats["outbox"] = json!({"pending": pending, "oldest_pending_age_ms": age});
     json(200, &stats)
 }
@@ -90,14 +88,17 @@ pub async fn publish(mut cx: Ctx) -> ApiResult<Response> {
     outbox::deliver_after_write(&cx.env, &who.tenant_id).await;
     // The answer names the seq, so the delivered mark is written now, not after.
     outbox::flush_marks(&cx.env).await;
-    let seq: Option<u64> = store::first::<Value>(store::stmt(
+    #[derive(serde::Deserialize)]
+    struct Seq {
+        delivered_seq: Option<i64>,
+    }
+    let seq: Option<i64> = store::first::<Seq>(store::query(
         &db,
-        "SELECT delivered_seq FROM outbox WHERE tenant_id = ?1 AND id = ?2",
-        &[t(&who.tenant_id), t(&draft.id)],
+        "SELECT delivered_seq FROM outbox WHERE tenant_id = :tenant AND id = :id",
+        &[("tenant", t(&who.tenant_id)), ("id", t(&draft.id))],
     )?)
     .await?
-    .and_then(|v| v["delivered_seq"].as_f64())
-    .map(|s| s as u64);
+    .and_then(|r| r.delivered_seq);
     json(
         202,
         &json!({"id": draft.id, "type": draft.kind, "channels": draft.channels, "seq": seq}),

@@ -13,15 +13,15 @@ use worker::Env;
 #[derive(Deserialize)]
 struct CountRow {
     k: String,
-    n: f64,
+    n: i64,
 }
 
-fn grouped(rows: Vec<CountRow>) -> (u64, Value) {
+fn grouped(rows: Vec<CountRow>) -> (i64, Value) {
     let mut total = 0;
     let mut m = Map::new();
     for r in rows {
-        total += r.n as u64;
-        m.insert(r.k, json!(r.n as u64));
+        total += r.n;
+        m.insert(r.k, json!(r.n));
     }
     (total, Value::Object(m))
 }
@@ -32,46 +32,46 @@ pub async fn snapshot(env: &Env, tenant: &str) -> ApiResult<Value> {
     let mut results = store::batch(
         &db,
         vec![
-            store::stmt(
+            store::query(
                 &db,
-                "SELECT status AS k, COUNT(*) AS n FROM customers WHERE tenant_id = ?1 GROUP BY status",
-                &[t(tenant)],
+                "SELECT status AS k, COUNT(*) AS n FROM customers WHERE tenant_id = :tenant GROUP BY status",
+                &[("tenant", t(tenant))],
             )?,
-            store::stmt(
+            store::query(
                 &db,
-                "SELECT status AS k, COUNT(*) AS n FROM jobs WHERE tenant_id = ?1 GROUP BY status",
-                &[t(tenant)],
+                "SELECT status AS k, COUNT(*) AS n FROM jobs WHERE tenant_id = :tenant GROUP BY status",
+                &[("tenant", t(tenant))],
             )?,
-            store::stmt(
+            store::query(
                 &db,
                 "SELECT currency, COUNT(*) AS n, SUM(total_minor) AS total_minor, SUM(paid_minor) AS paid_minor
-                 FROM sales WHERE tenant_id = ?1 GROUP BY currency",
-                &[t(tenant)],
+                 FROM sales WHERE tenant_id = :tenant GROUP BY currency",
+                &[("tenant", t(tenant))],
             )?,
-            store::stmt(
+            store::query(
                 &db,
                 "SELECT currency, status, COUNT(*) AS n, SUM(amount_minor) AS amount_minor
-                 FROM commissions WHERE tenant_id = ?1 GROUP BY currency, status",
-                &[t(tenant)],
+                 FROM commissions WHERE tenant_id = :tenant GROUP BY currency, status",
+                &[("tenant", t(tenant))],
             )?,
-            store::stmt(
+            store::query(
                 &db,
                 "SELECT broker_id, currency, COUNT(*) AS n, SUM(total_minor) AS total_minor,
                    SUM(paid_minor) AS paid_minor
-                 FROM sales WHERE tenant_id = ?1 GROUP BY broker_id, currency",
-                &[t(tenant)],
+                 FROM sales WHERE tenant_id = :tenant GROUP BY broker_id, currency",
+                &[("tenant", t(tenant))],
             )?,
-            store::stmt(
+            store::query(
                 &db,
                 "SELECT broker_id, currency, status, COUNT(*) AS n, SUM(amount_minor) AS amount_minor
-                 FROM commissions WHERE tenant_id = ?1 GROUP BY broker_id, currency, status",
-                &[t(tenant)],
+                 FROM commissions WHERE tenant_id = :tenant GROUP BY broker_id, currency, status",
+                &[("tenant", t(tenant))],
             )?,
         ],
     )
     .await?
     .into_iter();
-    let mut next = || -> ApiResult<(u64, Value)> {
+    let mut next = || -> ApiResult<(i64, Value)> {
         let r = results
             .next()
             .ok_or_else(crate::domain::error::ApiError::internal)?;
@@ -122,8 +122,9 @@ pub async fn snapshot(env: &Env, tenant: &str) -> ApiResult<Value> {
     }))
 }
 
+/// An integer column of an aggregate row (`COUNT`, `SUM` over integers; NULL is 0).
 fn num(r: &Map<String, Value>, k: &str) -> i64 {
-    r.get(k).and_then(Value::as_f64).unwrap_or(0.0) as i64
+    r.get(k).and_then(Value::as_i64).unwrap_or(0)
 }
 
 fn text(r: &Map<String, Value>, k: &str) -> String {

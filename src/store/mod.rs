@@ -1,10 +1,12 @@
-//! D1 access shared by the resources: the binding, argument helpers, statement runners
-//! and one mapping of D1 failures to `ApiError`. The SQL itself lives beside each resource.
+//! D1 access shared by the resources: the binding, argument helpers, statement builders
+//! with named parameters (`query`, `insert`, `update`), statement runners and one mapping
+//! of D1 failures to `ApiError`. The SQL itself lives beside each resource.
 
 pub mod dashboard;
 pub mod sql;
 
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::status::Status;
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};
@@ -48,7 +50,26 @@ pub fn i(n: i64) -> JsValue {
     JsValue::from_f64(n as f64)
 }
 
-pub fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> ApiResult<D1PreparedStatement> {
+/// Nullable integer argument.
+pub fn oi(n: Option<i64>) -> JsValue {
+    n.map_or(JsValue::NULL, i)
+}
+
+/// A status argument (its stored text).
+pub fn st(s: impl Status) -> JsValue {
+    t(s.as_str())
+}
+
+/// A status as SQL literal text, only for a query that a partial index serves (its WHERE
+/// must repeat the index's literal); everywhere else statuses are bound (`st`).
+pub fn lit(s: impl Status) -> String {
+    format!("'{}'", s.as_str())
+}
+
+/// One named argument: `:name` in the SQL, its value beside it.
+pub type Arg<'a> = (&'a str, JsValue);
+
+fn prepare(db: &D1Database, sql: &str, args: &[JsValue]) -> ApiResult<D1PreparedStatement> {
     db.prepare(sql)
         .bind(args)
         .map_err(|e| internal("D1 bind", e))
@@ -56,15 +77,70 @@ pub fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> ApiResult<D1Prepare
 
 /// A statement with named arguments, each bound beside its name:
 /// `query(&db, "SELECT … WHERE tenant_id = :tenant AND id = :id", &[("tenant", t(x)), ("id", t(y))])`.
-pub fn query(
-    db: &D1Database,
-    sql: &str,
-    args: &[(&str, JsValue)],
-) -> ApiResult<D1PreparedStatement> {
+pub fn query(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<D1PreparedStatement> {
     let names: Vec<&str> = args.iter().map(|(n, _)| *n).collect();
     let sql = sql::positional(sql, &names).map_err(|e| internal("SQL parameters", e))?;
     let values: Vec<JsValue> = args.iter().map(|(_, v)| v.clone()).collect();
-    stmt(db, &sql, &values)
+    prepare(db, &sql, &values)
+}
+
+/// `cols` then `args`, as one argument list.
+fn joined<'a>(cols: &[Arg<'a>], args: &[Arg<'a>]) -> Vec<Arg<'a>> {
+    cols.iter().chain(args).cloned().collect()
+}
+
+fn names<'a>(cols: &[Arg<'a>]) -> Vec<&'a str> {
+    cols.iter().map(|(n, _)| *n).collect()
+}
+
+/// `INSERT INTO table (a, b) VALUES (:a, :b)`: each column beside its value (the
+/// parameters are named after the columns).
+pub fn insert(db: &D1Database, table: &str, cols: &[Arg<'_>]) -> ApiResult<D1PreparedStatement> {
+    query(db, &sql::insert_values(table, &names(cols)), cols)
+}
+
+/// `insert` followed by `tail` (an `ON CONFLICT …` clause, a `RETURNING`), which may use
+/// the columns' names and its own `args`.
+pub fn insert_then(
+    db: &D1Database,
+    table: &str,
+    cols: &[Arg<'_>],
+    tail: &str,
+    args: &[Arg<'_>],
+) -> ApiResult<D1PreparedStatement> {
+    let sql = format!("{} {tail}", sql::insert_values(table, &names(cols)));
+    query(db, &sql, &joined(cols, args))
+}
+
+/// `INSERT INTO table (a, b) SELECT :a, :b WHERE cond`: the row is written only when
+/// `cond` holds at commit time. `cond` may use the columns' names (`:tenant_id`,
+/// `:customer_id`) and its own `args`, and may end in an `ON CONFLICT …` clause.
+pub fn insert_if(
+    db: &D1Database,
+    table: &str,
+    cols: &[Arg<'_>],
+    cond: &str,
+    args: &[Arg<'_>],
+) -> ApiResult<D1PreparedStatement> {
+    let sql = format!("{} WHERE {cond}", sql::insert_select(table, &names(cols)));
+    query(db, &sql, &joined(cols, args))
+}
+
+/// `UPDATE table SET a = :a, b = :b <rest>`: each column beside its value. `rest` is the
+/// remainder of the statement (further `, col = <expr>` assignments, the `WHERE` clause),
+/// which may use the columns' names and its own `args`.
+pub fn update(
+    db: &D1Database,
+    table: &str,
+    set: &[Arg<'_>],
+    rest: &str,
+    args: &[Arg<'_>],
+) -> ApiResult<D1PreparedStatement> {
+    let sql = format!(
+        "UPDATE {table} SET {} {rest}",
+        sql::assignments(&names(set))
+    );
+    query(db, &sql, &joined(set, args))
 }
 
 pub async fn all<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Vec<T>> {

@@ -58,9 +58,105 @@ pub fn positional(sql: &str, names: &[&str]) -> Result<String, String> {
     Ok(out)
 }
 
+/// `INSERT INTO table (a, b) VALUES (:a, :b)`.
+pub fn insert_values(table: &str, cols: &[&str]) -> String {
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        cols.join(", "),
+        placeholders(cols)
+    )
+}
+
+/// `INSERT INTO table (a, b) SELECT :a, :b` (a `WHERE` follows).
+pub fn insert_select(table: &str, cols: &[&str]) -> String {
+    format!(
+        "INSERT INTO {table} ({}) SELECT {}",
+        cols.join(", "),
+        placeholders(cols)
+    )
+}
+
+/// `a = :a, b = :b` (an UPDATE's SET list).
+pub fn assignments(cols: &[&str]) -> String {
+    cols.iter()
+        .map(|c| format!("{c} = :{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn placeholders(cols: &[&str]) -> String {
+    cols.iter()
+        .map(|c| format!(":{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::positional;
+    use super::{assignments, insert_select, insert_values, positional};
+
+    #[test]
+    fn column_lists_name_each_value_after_its_column() {
+        assert_eq!(
+            insert_values("t", &["tenant_id", "id"]),
+            "INSERT INTO t (tenant_id, id) VALUES (:tenant_id, :id)"
+        );
+        assert_eq!(
+            insert_select("t", &["a", "b"]),
+            "INSERT INTO t (a, b) SELECT :a, :b"
+        );
+        assert_eq!(assignments(&["a", "b"]), "a = :a, b = :b");
+        let sql = format!("{} WHERE :b IS NOT NULL", insert_select("t", &["a", "b"]));
+        assert_eq!(
+            positional(&sql, &["a", "b"]).unwrap(),
+            "INSERT INTO t (a, b) SELECT ?1, ?2 WHERE ?2 IS NOT NULL"
+        );
+    }
+
+    /// The listing roll-up's SQL uses exactly its documented names.
+    #[test]
+    fn listing_status_sql_names_its_arguments() {
+        use crate::domain::publishing::{LISTING_STATUS_ARGS, LISTING_STATUS_SQL};
+        let names: Vec<&str> = ["tenant", "listing"]
+            .into_iter()
+            .chain(LISTING_STATUS_ARGS.iter().map(|(n, _)| *n))
+            .collect();
+        let sql = positional(LISTING_STATUS_SQL, &names);
+        assert!(sql.is_ok(), "{sql:?}");
+    }
+
+    /// Every statement outside this file names its parameters (`:name`): a positional
+    /// `?<digit>` anywhere else in `src/` or in the core crate fails this test.
+    #[test]
+    fn no_positional_parameters_outside_this_file() {
+        fn walk(dir: &std::path::Path, hits: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, hits);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("store/sql.rs")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for (n, line) in text.lines().enumerate() {
+                        let b = line.as_bytes();
+                        if b.windows(2).any(|w| w[0] == b'?' && w[1].is_ascii_digit()) {
+                            hits.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                        }
+                    }
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut hits = Vec::new();
+        walk(&root.join("src"), &mut hits);
+        walk(&root.join("crates/core/src"), &mut hits);
+        assert!(
+            hits.is_empty(),
+            "positional SQL parameters (use :name):\n{}",
+            hits.join("\n")
+        );
+    }
 
     #[test]
     fn names_become_positions_in_argument_order() {

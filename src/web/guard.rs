@@ -94,11 +94,12 @@ async fn blocked(env: &Env, tenant: &str, ip: &str) -> ApiResult<bool> {
         return Ok(hit);
     }
     let db = store::db(env)?;
-    let rows: Vec<IpRow> = store::all(store::stmt(
+    let rows: Vec<IpRow> = store::all(store::query(
         &db,
-        "SELECT ip FROM blocked_ips WHERE tenant_id = ?1 AND (expires_ms IS NULL OR expires_ms > ?2)
+        "SELECT ip FROM blocked_ips
+         WHERE tenant_id = :tenant AND (expires_ms IS NULL OR expires_ms > :now)
          LIMIT 1000",
-        &[t(tenant), i(now)],
+        &[("tenant", t(tenant)), ("now", i(now))],
     )?)
     .await?;
     let ips: Vec<String> = rows.into_iter().map(|r| r.ip).collect();

@@ -5,7 +5,8 @@
 use super::body;
 use crate::domain::auth::Principal;
 use crate::domain::error::{ApiError, ApiResult};
-use crate::store::{self, i, ot, t};
+use crate::domain::status::IdempotencyState;
+use crate::store::{self, i, ot, st, t};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use worker::{Env, Headers, Request, RequestInit, Response};
@@ -47,11 +48,12 @@ pub struct Guard {
 #[derive(Deserialize)]
 struct Row {
     request_hash: String,
-    state: String,
-    status: Option<f64>,
+    state: IdempotencyState,
+    /// The stored answer's HTTP status.
+    status: Option<i64>,
     body: Option<String>,
     headers: Option<String>,
-    created_ms: f64,
+    created_ms: i64,
 }
 
 /// What a request with a key does, given the stored row of that key.
@@ -63,16 +65,15 @@ enum Seen {
     InProgress,
 }
 
-fn decide(row: Option<(&str, &str, i64)>, hash: &str, now: i64) -> Seen {
+fn decide(row: Option<(&str, IdempotencyState, i64)>, hash: &str, now: i64) -> Seen {
+    use IdempotencyState::{Done, Pending};
     match row {
         None => Seen::Claim,
         Some((_, _, created)) if created < now - TTL_MS => Seen::Claim,
-        Some((_, state, created)) if state != "done" && created < now - STALE_PENDING_MS => {
-            Seen::Claim
-        }
+        Some((_, Pending, created)) if created < now - STALE_PENDING_MS => Seen::Claim,
         Some((h, _, _)) if h != hash => Seen::Reused,
-        Some((_, state, _)) if state != "done" => Seen::InProgress,
-        Some(_) => Seen::Replay,
+        Some((_, Pending, _)) => Seen::InProgress,
+        Some((_, Done, _)) => Seen::Replay,
     }
 }
 
@@ -118,21 +119,17 @@ pub async fn begin(mut req: Request, env: &Env, caller: Option<&Principal>) -> A
     let hash = crate::domain::password::sha256_hex(&material);
     let db = store::db(env)?;
     let now = crate::platform::now_ms();
-    let existing: Option<Row> = store::first(store::stmt(
+    let existing: Option<Row> = store::first(store::query(
         &db,
         "SELECT request_hash, state, status, body, headers, created_ms FROM idempotency
-         WHERE tenant_id = ?1 AND key = ?2",
-        &[t(&who.tenant_id), t(&key)],
+         WHERE tenant_id = :tenant AND key = :key",
+        &[("tenant", t(&who.tenant_id)), ("key", t(&key))],
     )?)
     .await?;
     let seen = decide(
-        existing.as_ref().map(|r| {
-            (
-                r.request_hash.as_str(),
-                r.state.as_str(),
-                r.created_ms as i64,
-            )
-        }),
+        existing
+            .as_ref()
+            .map(|r| (r.request_hash.as_str(), r.state, r.created_ms)),
         &hash,
         now,
     );
@@ -149,21 +146,25 @@ pub async fn begin(mut req: Request, env: &Env, caller: Option<&Principal>) -> A
         _ => {}
     }
     // Claim the key: a free key, an expired one, or one whose first request died.
-    let claimed = store::run(store::stmt(
+    let claimed = store::run(store::insert_then(
         &db,
-        "INSERT INTO idempotency (tenant_id, key, request_hash, state, created_ms)
-         VALUES (?1, ?2, ?3, 'pending', ?4)
-         ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = excluded.request_hash,
-           state = 'pending', status = NULL, body = NULL, headers = NULL, created_ms = excluded.created_ms
-         WHERE idempotency.created_ms < ?5
-            OR (idempotency.state = 'pending' AND idempotency.created_ms < ?6)",
+        "idempotency",
         &[
-            t(&who.tenant_id),
-            t(&key),
-            t(&hash),
-            i(now),
-            i(now - TTL_MS),
-            i(now - STALE_PENDING_MS),
+            ("tenant_id", t(&who.tenant_id)),
+            ("key", t(&key)),
+            ("request_hash", t(&hash)),
+            ("state", st(IdempotencyState::Pending)),
+            ("created_ms", i(now)),
+        ],
+        "ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = excluded.request_hash,
+           state = excluded.state, status = NULL, body = NULL, headers = NULL,
+           created_ms = excluded.created_ms
+         WHERE idempotency.created_ms < :expired
+            OR (idempotency.state = :pending AND idempotency.created_ms < :stale)",
+        &[
+            ("expired", i(now - TTL_MS)),
+            ("pending", st(IdempotencyState::Pending)),
+            ("stale", i(now - STALE_PENDING_MS)),
         ],
     )?)
     .await?;
@@ -206,7 +207,10 @@ fn replay(row: &Row) -> ApiResult<Response> {
         }
     }
     headers.set("idempotent-replayed", "true")?;
-    let status = row.status.unwrap_or(200.0) as u16;
+    let status = row
+        .status
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(200);
     let resp = match row.body.as_deref() {
         Some(b) if !b.is_empty() => Response::ok(b)?,
         _ => Response::empty()?,
@@ -220,11 +224,16 @@ impl Guard {
         let status = resp.status_code();
         let Ok(db) = store::db(env) else { return resp };
         if status >= 500 {
-            if let Ok(s) = store::stmt(
+            if let Ok(s) = store::query(
                 &db,
-                "DELETE FROM idempotency
-                 WHERE tenant_id = ?1 AND key = ?2 AND state = 'pending' AND created_ms = ?3",
-                &[t(&self.tenant), t(&self.key), i(self.claimed_ms)],
+                "DELETE FROM idempotency WHERE tenant_id = :tenant AND key = :key
+                   AND state = :pending AND created_ms = :claimed",
+                &[
+                    ("tenant", t(&self.tenant)),
+                    ("key", t(&self.key)),
+                    ("pending", st(IdempotencyState::Pending)),
+                    ("claimed", i(self.claimed_ms)),
+                ],
             ) {
                 let _ = store::run(s).await;
             }
@@ -238,17 +247,22 @@ impl Guard {
             }
         }
         let headers_json = Value::Object(kept.clone()).to_string();
-        if let Ok(s) = store::stmt(
+        if let Ok(s) = store::update(
             &db,
-            "UPDATE idempotency SET state = 'done', status = ?3, body = ?4, headers = ?5
-             WHERE tenant_id = ?1 AND key = ?2 AND state = 'pending' AND created_ms = ?6",
+            "idempotency",
             &[
-                t(&self.tenant),
-                t(&self.key),
-                i(i64::from(status)),
-                ot(Some(&body)),
-                t(&headers_json),
-                i(self.claimed_ms),
+                ("state", st(IdempotencyState::Done)),
+                ("status", i(i64::from(status))),
+                ("body", ot(Some(&body))),
+                ("headers", t(&headers_json)),
+            ],
+            "WHERE tenant_id = :tenant AND key = :key AND state = :pending
+               AND created_ms = :claimed",
+            &[
+                ("tenant", t(&self.tenant)),
+                ("key", t(&self.key)),
+                ("pending", st(IdempotencyState::Pending)),
+                ("claimed", i(self.claimed_ms)),
             ],
         ) {
             if let Err(e) = store::run(s).await {
@@ -258,11 +272,11 @@ impl Guard {
         // The original body was consumed: answer with the same status, headers and body.
         let row = Row {
             request_hash: String::new(),
-            state: "done".into(),
-            status: Some(f64::from(status)),
+            state: IdempotencyState::Done,
+            status: Some(i64::from(status)),
             body: Some(body),
             headers: Some(headers_json),
-            created_ms: self.claimed_ms as f64,
+            created_ms: self.claimed_ms,
         };
         match replay(&row) {
             Ok(r) => {
@@ -277,10 +291,10 @@ impl Guard {
 /// Cron: forgets keys older than the TTL. Returns how many were removed.
 pub async fn cleanup(env: &Env) -> ApiResult<usize> {
     let db = store::db(env)?;
-    let r = store::run(store::stmt(
+    let r = store::run(store::query(
         &db,
-        "DELETE FROM idempotency WHERE created_ms < ?1",
-        &[i(crate::platform::now_ms() - TTL_MS)],
+        "DELETE FROM idempotency WHERE created_ms < :expired",
+        &[("expired", i(crate::platform::now_ms() - TTL_MS))],
     )?)
     .await?;
     Ok(store::changes(&r))
@@ -309,24 +323,25 @@ mod tests {
 
     #[test]
     fn decisions() {
+        use IdempotencyState::{Done, Pending};
         let now = 100 * TTL_MS;
         assert_eq!(decide(None, "h", now), Seen::Claim);
-        assert_eq!(decide(Some(("h", "done", now - 5)), "h", now), Seen::Replay);
-        assert_eq!(decide(Some(("h", "done", now - 5)), "x", now), Seen::Reused);
+        assert_eq!(decide(Some(("h", Done, now - 5)), "h", now), Seen::Replay);
+        assert_eq!(decide(Some(("h", Done, now - 5)), "x", now), Seen::Reused);
         assert_eq!(
-            decide(Some(("h", "pending", now - 5)), "h", now),
+            decide(Some(("h", Pending, now - 5)), "h", now),
             Seen::InProgress
         );
         assert_eq!(
-            decide(Some(("h", "pending", now - 5)), "x", now),
+            decide(Some(("h", Pending, now - 5)), "x", now),
             Seen::Reused
         );
         // A pending claim older than a minute belongs to a request that died.
         let stale = now - STALE_PENDING_MS - 1;
-        assert_eq!(decide(Some(("h", "pending", stale)), "h", now), Seen::Claim);
-        assert_eq!(decide(Some(("h", "done", stale)), "h", now), Seen::Replay);
+        assert_eq!(decide(Some(("h", Pending, stale)), "h", now), Seen::Claim);
+        assert_eq!(decide(Some(("h", Done, stale)), "h", now), Seen::Replay);
         // Expired keys are free whatever they held.
         let old = now - TTL_MS - 1;
-        assert_eq!(decide(Some(("h", "done", old)), "x", now), Seen::Claim);
+        assert_eq!(decide(Some(("h", Done, old)), "x", now), Seen::Claim);
     }
 }

@@ -37,14 +37,7 @@ impl Ctx {
 
     /// A dev token signed with the server's HS256 secret.
     pub fn token(&self, tenant: &str, user: &str, role: &str) -> String {
-        pulse::domain::auth::mint_hs256(
-            self.server.secret.as_bytes(),
-            user,
-            tenant,
-            role,
-            chrono::Utc::now(),
-            3600,
-        )
+        pulse_testkit::token::hs256(&self.server.secret, tenant, user, role, 3600)
     }
 }
 
@@ -114,6 +107,8 @@ struct Scheduler {
 }
 
 struct Plan {
+    /// Every selected test (a test may be admitted before its thread asks for its turn).
+    planned: Vec<Planned>,
     /// Not yet admitted, in plan order.
     pending: Vec<Planned>,
     /// Running tests, and how many of them count against `limit`.
@@ -166,6 +161,7 @@ impl Plan {
 
 static SCHEDULER: Scheduler = Scheduler {
     state: Mutex::new(Plan {
+        planned: Vec::new(),
         pending: Vec::new(),
         running: 0,
         counted: 0,
@@ -182,6 +178,7 @@ struct Slot(Planned);
 impl Scheduler {
     fn plan(&self, tests: Vec<Planned>, limit: usize) {
         let mut p = lock(&self.state);
+        p.planned = tests.clone();
         p.pending = tests;
         p.limit = limit.max(1);
     }
@@ -189,7 +186,7 @@ impl Scheduler {
     fn wait_turn(&'static self, position: usize) -> Slot {
         let mut p = lock(&self.state);
         let me = *p
-            .pending
+            .planned
             .iter()
             .find(|t| t.position == position)
             .expect("a selected test is planned");

@@ -4,14 +4,17 @@
 
 use super::tenant_hub_do::TenantHub;
 use crate::realtime::protocol::{self, FrameError, Identity, OwnerCheck, OwnerKind};
+use crate::store::t;
 use serde::Deserialize;
 
-/// The D1 lookup of one owner check (tenant-scoped: `?1` is the hub's tenant).
+/// The D1 lookup of one owner check (tenant-scoped: `:tenant` is the hub's tenant).
 pub fn owner_query(kind: OwnerKind) -> &'static str {
     match kind {
-        OwnerKind::Sale => "SELECT broker_id AS owner FROM sales WHERE tenant_id = ?1 AND id = ?2",
+        OwnerKind::Sale => {
+            "SELECT broker_id AS owner FROM sales WHERE tenant_id = :tenant AND id = :id"
+        }
         OwnerKind::Job => {
-            "SELECT created_by AS owner, queue FROM jobs WHERE tenant_id = ?1 AND id = ?2"
+            "SELECT created_by AS owner, queue FROM jobs WHERE tenant_id = :tenant AND id = :id"
         }
     }
 }
@@ -36,13 +39,15 @@ impl TenantHub {
             queue: Option<String>,
         }
         for c in checks {
-            let row: Option<Owner> = db
-                .prepare(owner_query(c.owner))
-                .bind(&[tenant.as_str().into(), c.id.as_str().into()])
-                .map_err(internal)?
-                .first(None)
-                .await
-                .map_err(internal)?;
+            let row: Option<Owner> = crate::store::query(
+                &db,
+                owner_query(c.owner),
+                &[("tenant", t(&tenant)), ("id", t(&c.id))],
+            )
+            .map_err(|e| FrameError::new("internal", e.message))?
+            .first(None)
+            .await
+            .map_err(internal)?;
             let admin_only = row
                 .as_ref()
                 .is_some_and(|r| r.queue.as_deref() == Some(crate::domain::policy::REPORTS_QUEUE));

@@ -182,6 +182,7 @@ pub fn all() -> Vec<Entry> {
         observability::tokens_are_never_logged,
         routes::access_rules_match_the_document,
         routes::document_states_the_router_rules,
+        #[alone] routes::dev_routes_are_404_outside_dev,
         validation::scan_body_is_an_object,
         validation::numbers_lengths_and_times_follow_the_schema,
         contract::typed_query_parameters_are_checked,

@@ -92,3 +92,35 @@ pub fn document_states_the_router_rules(cx: &mut Ctx) {
         }
     }
 }
+
+/// Outside dev (`PULSE_ENV` not `dev`), every dev-only endpoint of the document answers 404
+/// before any other check, even to an admin; the same requests reach their handlers in dev.
+pub fn dev_routes_are_404_outside_dev(cx: &mut Ctx) {
+    let spec = served_spec(cx);
+    let admin = cx.token(&fresh_tenant("devgate"), "a1", "admin");
+    let dev_paths: Vec<String> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|p| p.starts_with("/api/dev/"))
+        .cloned()
+        .collect();
+    assert!(!dev_paths.is_empty(), "the document lists the dev routes");
+    let messages = cx.api.get("/api/dev/messages", &admin);
+    check::status(&messages, 200);
+    cx.restart_with(&[("PULSE_ENV", "production")]);
+    for path in &dev_paths {
+        for method in spec["paths"][path].as_object().unwrap().keys() {
+            let r = cx.api.raw(
+                &method.to_uppercase(),
+                &concrete(path),
+                Some(&admin),
+                Some("application/json"),
+                Some("{}"),
+            );
+            assert_eq!(r.status, 404, "{method} {path} outside dev: {:?}", r.body);
+        }
+    }
+    cx.restart_with(&[]);
+    check::status(&cx.api.get("/api/dev/messages", &admin), 200);
+}

@@ -2,9 +2,6 @@
 
 use super::error::{ApiError, ApiResult};
 use super::schema::{self, opt, req, rule, Kind, Shape};
-
-/// An appointment's `status`.
-pub const STATUSES: &[&str] = &["scheduled", "completed", "cancelled"];
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -18,7 +15,7 @@ pub struct Appointment {
     pub ends_at: String,
     pub location: Option<String>,
     pub notes: Option<String>,
-    pub status: String,
+    pub status: super::status::AppointmentStatus,
     pub outcome: Option<String>,
     pub created_by: String,
     pub created_at: String,

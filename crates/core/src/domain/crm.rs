@@ -75,7 +75,7 @@ pub struct Followup {
     pub assigned_to: String,
     pub due_at: String,
     pub note: Option<String>,
-    pub status: String,
+    pub status: super::status::FollowupStatus,
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
@@ -148,9 +148,13 @@ pub fn apply_followup_change(
     ch: &FollowupChange,
     now_iso: &str,
 ) -> (Followup, &'static str) {
-    let before = f.status.clone();
-    if let Some(s) = &ch.status {
-        f.status = s.clone();
+    let before = f.status;
+    if let Some(s) = ch
+        .status
+        .as_deref()
+        .and_then(super::status::FollowupStatus::parse)
+    {
+        f.status = s;
     }
     if let Some(d) = &ch.due_at {
         f.due_at = d.clone();
@@ -160,14 +164,18 @@ pub fn apply_followup_change(
     }
     f.updated_at = now_iso.to_string();
     f.version += 1;
-    let kind = followup_event(&before, &f.status);
+    let kind = followup_event(before, f.status);
     (f, kind)
 }
 
 /// The event a follow-up change emits.
-pub fn followup_event(before: &str, after: &str) -> &'static str {
+pub fn followup_event(
+    before: super::status::FollowupStatus,
+    after: super::status::FollowupStatus,
+) -> &'static str {
+    use super::status::FollowupStatus::Done;
     match (before, after) {
-        (b, "done") if b != "done" => "crm:followup:completed",
+        (b, Done) if b != Done => "crm:followup:completed",
         _ => "crm:followup:updated",
     }
 }
@@ -175,6 +183,7 @@ pub fn followup_event(before: &str, after: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::status::FollowupStatus;
     use serde_json::json;
 
     #[test]
@@ -217,14 +226,17 @@ mod tests {
                 .note,
             Some(None)
         );
-        assert_eq!(followup_event("open", "done"), "crm:followup:completed");
+        assert_eq!(
+            followup_event(FollowupStatus::Open, FollowupStatus::Done),
+            "crm:followup:completed"
+        );
         let f = Followup {
             id: "fu_1".into(),
             customer_id: "c_1".into(),
             assigned_to: "u".into(),
             due_at: "d0".into(),
             note: Some("n".into()),
-            status: "open".into(),
+            status: FollowupStatus::Open,
             created_by: "u".into(),
             created_at: "t0".into(),
             updated_at: "t0".into(),
@@ -237,6 +249,9 @@ mod tests {
             (g.version, g.note.as_deref(), g.due_at.as_str()),
             (5, Some("n"), "d0")
         );
-        assert_eq!(followup_event("done", "done"), "crm:followup:updated");
+        assert_eq!(
+            followup_event(FollowupStatus::Done, FollowupStatus::Done),
+            "crm:followup:updated"
+        );
     }
 }

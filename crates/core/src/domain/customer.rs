@@ -32,7 +32,7 @@ pub struct Customer {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub status: String,
+    pub status: super::status::CustomerStatus,
     pub source: Option<String>,
     pub notes: Option<String>,
     pub created_by: String,
@@ -99,7 +99,11 @@ pub fn apply(mut c: Customer, f: CustomerFields, now_iso: &str) -> Customer {
     if let Some(v) = f.phone {
         c.phone = v;
     }
-    if let Some(v) = f.status {
+    if let Some(v) = f
+        .status
+        .as_deref()
+        .and_then(super::status::CustomerStatus::parse)
+    {
         c.status = v;
     }
     if let Some(v) = f.source {
@@ -120,7 +124,11 @@ pub fn build(id: String, f: CustomerFields, created_by: &str, now_iso: &str) -> 
         name: f.name.unwrap_or_default(),
         email: f.email.flatten(),
         phone: f.phone.flatten(),
-        status: f.status.unwrap_or_else(|| "lead".into()),
+        status: f
+            .status
+            .as_deref()
+            .and_then(super::status::CustomerStatus::parse)
+            .unwrap_or(super::status::CustomerStatus::Lead),
         source: f.source.flatten(),
         notes: f.notes.flatten(),
         created_by: created_by.into(),
@@ -140,6 +148,7 @@ pub fn sms_message(body: &Value) -> ApiResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::status::CustomerStatus;
     use serde_json::json;
 
     fn fields_of(e: crate::domain::error::ApiError) -> Value {
@@ -167,7 +176,7 @@ mod tests {
         assert_eq!(c.name, "Ada");
         assert_eq!(c.email.as_deref(), Some("ada@example.com"));
         assert_eq!(c.phone, None);
-        assert_eq!(c.status, "lead");
+        assert_eq!(c.status, CustomerStatus::Lead);
     }
 
     #[test]

@@ -11,10 +11,6 @@ pub const MAX_MINOR: i64 = schema::MAX_MINOR;
 /// Built-in commission rate when neither the broker nor the tenant has one: 3 %.
 pub const DEFAULT_RATE_BPS: i64 = 300;
 pub const METHODS: &[&str] = &["cash", "card", "transfer", "check", "other"];
-/// A sale's `status`.
-pub const SALE_STATUSES: &[&str] = &["open", "paid"];
-/// A commission's `status`.
-pub const COMMISSION_STATUSES: &[&str] = &["pending", "approved"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sale {
@@ -27,7 +23,7 @@ pub struct Sale {
     pub balance_minor: i64,
     pub currency: String,
     pub commission_rate_bps: i64,
-    pub status: String,
+    pub status: super::status::SaleStatus,
     pub sold_at: String,
     pub notes: Option<String>,
     pub created_by: String,
@@ -56,7 +52,7 @@ pub struct Commission {
     pub amount_minor: i64,
     pub currency: String,
     pub rate_bps: i64,
-    pub status: String,
+    pub status: super::status::CommissionStatus,
     pub approved_by: Option<String>,
     pub approved_at: Option<String>,
     pub created_at: String,
@@ -136,11 +132,11 @@ pub fn check_payment(
     Ok(balance - amount)
 }
 
-pub fn sale_status(total: i64, paid: i64) -> &'static str {
+pub fn sale_status(total: i64, paid: i64) -> super::status::SaleStatus {
     if paid >= total {
-        "paid"
+        super::status::SaleStatus::Paid
     } else {
-        "open"
+        super::status::SaleStatus::Open
     }
 }
 
@@ -280,6 +276,7 @@ pub fn validate_rate(body: &Value) -> ApiResult<(Option<String>, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::status::SaleStatus;
     use serde_json::json;
 
     #[test]
@@ -347,8 +344,8 @@ mod tests {
             check_payment(1000, 0, 10, "EUR", "USD").unwrap_err().status,
             422
         );
-        assert_eq!(sale_status(1000, 1000), "paid");
-        assert_eq!(sale_status(1000, 999), "open");
+        assert_eq!(sale_status(1000, 1000), SaleStatus::Paid);
+        assert_eq!(sale_status(1000, 999), SaleStatus::Open);
     }
 
     #[test]

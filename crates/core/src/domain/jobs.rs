@@ -1,6 +1,7 @@
 //! Background job rules (pure): the job resource, its lifecycle, retry backoff, how a
 //! provider's answer is classified, and the queues with their retry budgets.
 
+pub use super::status::JobStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -10,7 +11,7 @@ pub struct Job {
     pub id: String,
     pub queue: String,
     pub kind: String,
-    pub status: String,
+    pub status: JobStatus,
     /// Tries made so far (1 during the first run).
     pub attempts: u32,
     /// Tries allowed by the queue's configuration before the job goes dead.
@@ -153,17 +154,17 @@ pub fn classify_http(status: u16, body_excerpt: &str) -> Option<Failure> {
 /// What a failed try leads to: `retrying` while the queue has retries left; after the
 /// last try `failed`, and the queue hands the message to the dead-letter queue, whose
 /// consumer marks the job `dead`. A permanent failure is not retried: `dead` at once.
-pub fn status_after_failure(failure: &Failure, attempt: u32, max_attempts: u32) -> &'static str {
+pub fn status_after_failure(failure: &Failure, attempt: u32, max_attempts: u32) -> JobStatus {
     match failure {
-        Failure::Permanent(_) => "dead",
-        Failure::Transient(_) if attempt < max_attempts => "retrying",
-        Failure::Transient(_) => "failed",
+        Failure::Permanent(_) => JobStatus::Dead,
+        Failure::Transient(_) if attempt < max_attempts => JobStatus::Retrying,
+        Failure::Transient(_) => JobStatus::Failed,
     }
 }
 
 /// Whether an admin may re-run the job (`POST /api/jobs/:id/retry`).
-pub fn retryable_by_admin(status: &str) -> bool {
-    matches!(status, "dead" | "failed")
+pub fn retryable_by_admin(status: JobStatus) -> bool {
+    matches!(status, JobStatus::Dead | JobStatus::Failed)
 }
 
 /// How long a run's claim lasts by default; every progress step renews it.
@@ -199,16 +200,21 @@ pub enum Delivery {
 }
 
 /// The delivery rule: every job ends `completed` or `dead`, whichever message reaches it.
-pub fn on_delivery(status: &str, attempts: u32, max_attempts: u32, lease_left_ms: i64) -> Delivery {
+pub fn on_delivery(
+    status: JobStatus,
+    attempts: u32,
+    max_attempts: u32,
+    lease_left_ms: i64,
+) -> Delivery {
     match status {
-        "queued" | "retrying" => Delivery::Run,
-        "running" if lease_left_ms > 0 => {
+        JobStatus::Queued | JobStatus::Retrying => Delivery::Run,
+        JobStatus::Running if lease_left_ms > 0 => {
             let secs = (lease_left_ms + 999) / 1000 + 1;
             Delivery::Wait(secs.clamp(1, i64::from(MAX_DELAY_SECONDS)) as u32)
         }
-        "running" if attempts < max_attempts => Delivery::Reclaim,
-        "running" | "failed" => Delivery::Bury,
-        _ => Delivery::Done,
+        JobStatus::Running if attempts < max_attempts => Delivery::Reclaim,
+        JobStatus::Running | JobStatus::Failed => Delivery::Bury,
+        JobStatus::Completed | JobStatus::Dead => Delivery::Done,
     }
 }
 
@@ -224,7 +230,7 @@ pub enum DeadLetter {
 }
 
 pub fn on_dead_letter(
-    status: &str,
+    status: JobStatus,
     attempts: u32,
     max_attempts: u32,
     lease_left_ms: i64,
@@ -250,7 +256,7 @@ pub enum Sweep {
 
 /// `idle_ms` = time since the row last changed; `base` = the backoff base in seconds.
 pub fn sweep(
-    status: &str,
+    status: JobStatus,
     attempts: u32,
     max_attempts: u32,
     lease_left_ms: i64,
@@ -258,15 +264,15 @@ pub fn sweep(
     base: u32,
 ) -> Sweep {
     match status {
-        "queued" if idle_ms >= STALE_QUEUED_MS => Sweep::Resend,
-        "retrying"
+        JobStatus::Queued if idle_ms >= STALE_QUEUED_MS => Sweep::Resend,
+        JobStatus::Retrying
             if idle_ms >= i64::from(backoff_seconds(base, attempts)) * 1000 + STALE_QUEUED_MS =>
         {
             Sweep::Resend
         }
-        "running" if lease_left_ms <= 0 && attempts < max_attempts => Sweep::Retry,
-        "running" if lease_left_ms <= 0 => Sweep::Bury,
-        "failed" if idle_ms >= FAILED_GRACE_MS => Sweep::Bury,
+        JobStatus::Running if lease_left_ms <= 0 && attempts < max_attempts => Sweep::Retry,
+        JobStatus::Running if lease_left_ms <= 0 => Sweep::Bury,
+        JobStatus::Failed if idle_ms >= FAILED_GRACE_MS => Sweep::Bury,
         _ => Sweep::Skip,
     }
 }
@@ -275,6 +281,7 @@ pub fn sweep(
 mod tests {
     use super::*;
     use serde_json::json;
+    use JobStatus as J;
 
     #[test]
     fn backoff_doubles_from_the_base() {
@@ -317,11 +324,11 @@ mod tests {
     fn failure_outcomes() {
         let t = Failure::Transient("x".into());
         let p = Failure::Permanent("x".into());
-        assert_eq!(status_after_failure(&t, 1, 4), "retrying");
-        assert_eq!(status_after_failure(&t, 4, 4), "failed");
-        assert_eq!(status_after_failure(&p, 1, 4), "dead");
-        assert!(retryable_by_admin("dead") && retryable_by_admin("failed"));
-        assert!(!retryable_by_admin("completed") && !retryable_by_admin("running"));
+        assert_eq!(status_after_failure(&t, 1, 4), J::Retrying);
+        assert_eq!(status_after_failure(&t, 4, 4), J::Failed);
+        assert_eq!(status_after_failure(&p, 1, 4), J::Dead);
+        assert!(retryable_by_admin(J::Dead) && retryable_by_admin(J::Failed));
+        assert!(!retryable_by_admin(J::Completed) && !retryable_by_admin(J::Running));
     }
 
     #[test]
@@ -383,51 +390,51 @@ mod tests {
 
     #[test]
     fn every_delivery_moves_a_job_towards_an_end() {
-        assert_eq!(on_delivery("queued", 0, 3, 0), Delivery::Run);
-        assert_eq!(on_delivery("retrying", 2, 3, 0), Delivery::Run);
+        assert_eq!(on_delivery(J::Queued, 0, 3, 0), Delivery::Run);
+        assert_eq!(on_delivery(J::Retrying, 2, 3, 0), Delivery::Run);
         // A live lease: come back just after it runs out.
-        assert_eq!(on_delivery("running", 1, 3, 1500), Delivery::Wait(3));
+        assert_eq!(on_delivery(J::Running, 1, 3, 1500), Delivery::Wait(3));
         assert_eq!(
-            on_delivery("running", 1, 3, i64::MAX / 2),
+            on_delivery(J::Running, 1, 3, i64::MAX / 2),
             Delivery::Wait(MAX_DELAY_SECONDS)
         );
         // The run died: run again while tries are left, else dead.
-        assert_eq!(on_delivery("running", 1, 3, 0), Delivery::Reclaim);
-        assert_eq!(on_delivery("running", 3, 3, 0), Delivery::Bury);
+        assert_eq!(on_delivery(J::Running, 1, 3, 0), Delivery::Reclaim);
+        assert_eq!(on_delivery(J::Running, 3, 3, 0), Delivery::Bury);
         // A duplicate message reaching a job whose last try failed buries it.
-        assert_eq!(on_delivery("failed", 3, 3, 0), Delivery::Bury);
-        assert_eq!(on_delivery("completed", 1, 3, 0), Delivery::Done);
-        assert_eq!(on_delivery("dead", 3, 3, 0), Delivery::Done);
+        assert_eq!(on_delivery(J::Failed, 3, 3, 0), Delivery::Bury);
+        assert_eq!(on_delivery(J::Completed, 1, 3, 0), Delivery::Done);
+        assert_eq!(on_delivery(J::Dead, 3, 3, 0), Delivery::Done);
     }
 
     #[test]
     fn dead_letters_never_kill_a_job_with_tries_left() {
-        assert_eq!(on_dead_letter("retrying", 1, 5, 0), DeadLetter::Resend);
-        assert_eq!(on_dead_letter("queued", 0, 5, 0), DeadLetter::Resend);
-        assert_eq!(on_dead_letter("running", 2, 5, 0), DeadLetter::Resend);
-        assert_eq!(on_dead_letter("running", 2, 5, 10_000), DeadLetter::Leave);
-        assert_eq!(on_dead_letter("running", 5, 5, 0), DeadLetter::Bury);
-        assert_eq!(on_dead_letter("failed", 5, 5, 0), DeadLetter::Bury);
-        assert_eq!(on_dead_letter("completed", 1, 5, 0), DeadLetter::Leave);
+        assert_eq!(on_dead_letter(J::Retrying, 1, 5, 0), DeadLetter::Resend);
+        assert_eq!(on_dead_letter(J::Queued, 0, 5, 0), DeadLetter::Resend);
+        assert_eq!(on_dead_letter(J::Running, 2, 5, 0), DeadLetter::Resend);
+        assert_eq!(on_dead_letter(J::Running, 2, 5, 10_000), DeadLetter::Leave);
+        assert_eq!(on_dead_letter(J::Running, 5, 5, 0), DeadLetter::Bury);
+        assert_eq!(on_dead_letter(J::Failed, 5, 5, 0), DeadLetter::Bury);
+        assert_eq!(on_dead_letter(J::Completed, 1, 5, 0), DeadLetter::Leave);
     }
 
     #[test]
     fn the_sweep_finds_stuck_jobs_only() {
         let min = 60_000;
-        assert_eq!(sweep("queued", 0, 3, 0, 3 * min, 5), Sweep::Resend);
-        assert_eq!(sweep("queued", 0, 3, 0, min, 5), Sweep::Skip);
+        assert_eq!(sweep(J::Queued, 0, 3, 0, 3 * min, 5), Sweep::Resend);
+        assert_eq!(sweep(J::Queued, 0, 3, 0, min, 5), Sweep::Skip);
         // A retrying job waits out its backoff first (attempt 2 at base 5 s: 10 s).
-        assert_eq!(sweep("retrying", 2, 4, 0, 2 * min, 5), Sweep::Skip);
+        assert_eq!(sweep(J::Retrying, 2, 4, 0, 2 * min, 5), Sweep::Skip);
         assert_eq!(
-            sweep("retrying", 2, 4, 0, 2 * min + 10_000, 5),
+            sweep(J::Retrying, 2, 4, 0, 2 * min + 10_000, 5),
             Sweep::Resend
         );
-        assert_eq!(sweep("running", 1, 3, 0, 10 * min, 5), Sweep::Retry);
-        assert_eq!(sweep("running", 3, 3, 0, 10 * min, 5), Sweep::Bury);
-        assert_eq!(sweep("running", 1, 3, 5_000, 10 * min, 5), Sweep::Skip);
-        assert_eq!(sweep("failed", 3, 3, 0, 2 * min, 5), Sweep::Bury);
-        assert_eq!(sweep("failed", 3, 3, 0, 1_000, 5), Sweep::Skip);
-        assert_eq!(sweep("completed", 1, 3, 0, 10 * min, 5), Sweep::Skip);
-        assert_eq!(sweep("dead", 3, 3, 0, 10 * min, 5), Sweep::Skip);
+        assert_eq!(sweep(J::Running, 1, 3, 0, 10 * min, 5), Sweep::Retry);
+        assert_eq!(sweep(J::Running, 3, 3, 0, 10 * min, 5), Sweep::Bury);
+        assert_eq!(sweep(J::Running, 1, 3, 5_000, 10 * min, 5), Sweep::Skip);
+        assert_eq!(sweep(J::Failed, 3, 3, 0, 2 * min, 5), Sweep::Bury);
+        assert_eq!(sweep(J::Failed, 3, 3, 0, 1_000, 5), Sweep::Skip);
+        assert_eq!(sweep(J::Completed, 1, 3, 0, 10 * min, 5), Sweep::Skip);
+        assert_eq!(sweep(J::Dead, 3, 3, 0, 10 * min, 5), Sweep::Skip);
     }
 }

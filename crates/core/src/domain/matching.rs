@@ -39,7 +39,7 @@ fn list<'a>(m: &'a Map<String, Value>, k: &str) -> Vec<&'a str> {
 pub fn score(seeker: &Map<String, Value>, property: &Map<String, Value>) -> Option<Score> {
     if s(seeker, "currency") != s(property, "currency")
         || s(seeker, "listing") != s(property, "listing")
-        || s(property, "status") != Some("available")
+        || s(property, "status") != Some(super::status::PropertyStatus::Available.as_str())
         || seeker.get("active").and_then(Value::as_bool) == Some(false)
     {
         return None;

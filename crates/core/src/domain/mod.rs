@@ -23,6 +23,7 @@ pub mod publishing;
 pub mod query;
 pub mod report;
 pub mod schema;
+pub mod status;
 pub mod time;
 pub mod user;
 pub mod version;

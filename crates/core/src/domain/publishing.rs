@@ -6,17 +6,6 @@ use super::schema::{self, opt, req, rule, Kind, Pattern, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A listing's `status`.
-pub const LISTING_STATUSES: &[&str] = &[
-    "draft",
-    "publishing",
-    "published",
-    "partially_published",
-    "failed",
-];
-/// A schedule's `status`.
-pub const SCHEDULE_STATUSES: &[&str] = &["pending", "started", "cancelled"];
-
 /// A property's listing as it is sent to the platforms (a snapshot taken when the
 /// listing is created, so later edits of the property do not leak into live adverts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,7 +20,7 @@ pub struct Listing {
     pub kind: Option<String>,
     pub bedrooms: Option<i64>,
     pub platforms: Vec<String>,
-    pub status: String,
+    pub status: super::status::ListingStatus,
     pub publications: Vec<Publication>,
     pub created_by: String,
     pub created_at: String,
@@ -43,7 +32,7 @@ pub struct Listing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Publication {
     pub platform: String,
-    pub status: String,
+    pub status: super::status::PublicationStatus,
     pub job_id: Option<String>,
     pub external_id: Option<String>,
     pub url: Option<String>,
@@ -59,7 +48,7 @@ pub struct Schedule {
     pub listing_id: String,
     pub platforms: Vec<String>,
     pub run_at: String,
-    pub status: String,
+    pub status: super::status::ScheduleStatus,
     pub job_ids: Vec<String>,
     pub created_by: String,
     pub created_at: String,
@@ -245,29 +234,53 @@ pub fn validate_schedule(
 }
 
 /// A listing's status from its publications' statuses.
-pub fn listing_status(publications: &[&str]) -> &'static str {
-    let any = |s: &str| publications.contains(&s);
+pub fn listing_status(
+    publications: &[super::status::PublicationStatus],
+) -> super::status::ListingStatus {
+    use super::status::{ListingStatus as L, PublicationStatus as P};
+    let any = |s: P| publications.contains(&s);
     if publications.is_empty() {
-        "draft"
-    } else if any("queued") || any("publishing") {
-        "publishing"
-    } else if publications.iter().all(|p| *p == "published") {
-        "published"
-    } else if any("published") {
-        "partially_published"
+        L::Draft
+    } else if any(P::Queued) || any(P::Publishing) {
+        L::Publishing
+    } else if publications.iter().all(|p| *p == P::Published) {
+        L::Published
+    } else if any(P::Published) {
+        L::PartiallyPublished
     } else {
-        "failed"
+        L::Failed
     }
 }
 
-/// The same rule in SQL, for the UPDATE that follows a publication change
-/// (`?1` = tenant, `?2` = listing id).
+/// The same rule in SQL, for the UPDATE that follows a publication change: it uses
+/// `:tenant`, `:listing` and the statuses of `LISTING_STATUS_ARGS`.
 pub const LISTING_STATUS_SQL: &str = "CASE
-    WHEN NOT EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?1 AND listing_id = ?2) THEN 'draft'
-    WHEN EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?1 AND listing_id = ?2 AND status IN ('queued', 'publishing')) THEN 'publishing'
-    WHEN NOT EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?1 AND listing_id = ?2 AND status <> 'published') THEN 'published'
-    WHEN EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = ?1 AND listing_id = ?2 AND status = 'published') THEN 'partially_published'
-    ELSE 'failed' END";
+    WHEN NOT EXISTS (SELECT 1 FROM listing_publications
+                     WHERE tenant_id = :tenant AND listing_id = :listing) THEN :l_draft
+    WHEN EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = :tenant
+                   AND listing_id = :listing AND status IN (:p_queued, :p_publishing))
+      THEN :l_publishing
+    WHEN NOT EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = :tenant
+                       AND listing_id = :listing AND status <> :p_published) THEN :l_published
+    WHEN EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = :tenant
+                   AND listing_id = :listing AND status = :p_published)
+      THEN :l_partially_published
+    ELSE :l_failed END";
+
+/// The statuses `LISTING_STATUS_SQL` names, each with its value.
+pub const LISTING_STATUS_ARGS: [(&str, &str); 8] = {
+    use super::status::{ListingStatus as L, PublicationStatus as P};
+    [
+        ("l_draft", L::Draft.as_str()),
+        ("l_publishing", L::Publishing.as_str()),
+        ("l_published", L::Published.as_str()),
+        ("l_partially_published", L::PartiallyPublished.as_str()),
+        ("l_failed", L::Failed.as_str()),
+        ("p_queued", P::Queued.as_str()),
+        ("p_publishing", P::Publishing.as_str()),
+        ("p_published", P::Published.as_str()),
+    ]
+};
 
 #[cfg(test)]
 mod tests {
@@ -354,13 +367,14 @@ mod tests {
 
     #[test]
     fn status_rollup() {
-        assert_eq!(listing_status(&[]), "draft");
-        assert_eq!(listing_status(&["published", "queued"]), "publishing");
-        assert_eq!(listing_status(&["published", "published"]), "published");
+        use crate::domain::status::{ListingStatus as L, PublicationStatus as P};
+        assert_eq!(listing_status(&[]), L::Draft);
+        assert_eq!(listing_status(&[P::Published, P::Queued]), L::Publishing);
+        assert_eq!(listing_status(&[P::Published, P::Published]), L::Published);
         assert_eq!(
-            listing_status(&["published", "failed"]),
-            "partially_published"
+            listing_status(&[P::Published, P::Failed]),
+            L::PartiallyPublished
         );
-        assert_eq!(listing_status(&["failed"]), "failed");
+        assert_eq!(listing_status(&[P::Failed]), L::Failed);
     }
 }

@@ -13,7 +13,7 @@ pub struct Report {
     pub format: String,
     pub from: String,
     pub to: String,
-    pub status: String,
+    pub status: super::status::ReportStatus,
     pub job_id: String,
     pub size_bytes: Option<i64>,
     pub row_count: Option<i64>,
@@ -90,8 +90,6 @@ pub struct NewReport {
 const MAX_RANGE_MS: i64 = 5 * 366 * 24 * 3600 * 1000;
 
 pub const FORMATS: &[&str] = &["csv", "json"];
-/// A report's `status`.
-pub const STATUSES: &[&str] = &["queued", "running", "ready", "failed"];
 
 /// `POST /api/reports`.
 pub const INPUT: Shape = Shape::create(
@@ -174,8 +172,8 @@ pub fn render_csv(columns: &[&str], rows: &[Map<String, Value>]) -> String {
 
 /// Sums `summed` columns: per currency when the rows have one, else overall.
 pub fn totals(rows: &[Map<String, Value>], summed: &[&str]) -> Value {
-    let num =
-        |r: &Map<String, Value>, c: &str| r.get(c).and_then(Value::as_f64).unwrap_or(0.0) as i64;
+    // Aggregates over integer columns (`COUNT`, `SUM`): integers; NULL (no rows) is 0.
+    let num = |r: &Map<String, Value>, c: &str| r.get(c).and_then(Value::as_i64).unwrap_or(0);
     let has_currency = rows
         .iter()
         .any(|r| r.get("currency").is_some_and(Value::is_string));
