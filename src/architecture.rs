@@ -68,45 +68,102 @@ fn allowed(from: &str, to: &str) -> bool {
         }
 }
 
-#[test]
-fn no_layer_imports_upwards() {
-    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+/// Every line of every `.rs` file under `dir` (relative to the Worker crate's root), as
+/// (path relative to `dir`, 1-based line number, line): what the source-reading tests scan.
+#[cfg(test)]
+pub(crate) fn source_lines(dir: &str) -> Vec<(String, usize, String)> {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, usize, String)>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 walk(root, &path, out);
-                continue;
-            }
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            let from = layer(&rel);
-            let text = std::fs::read_to_string(&path).unwrap();
-            for (n, line) in text.lines().enumerate() {
-                let code = line.split("//").next().unwrap_or("");
-                let mut rest = code;
-                while let Some(i) = rest.find("crate::") {
-                    let tail = &rest[i..];
-                    let end = tail
-                        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-                        .unwrap_or(tail.len());
-                    let to = target(&tail[..end]);
-                    if !allowed(from, to) {
-                        out.push(format!("{rel}:{}: {from} → {to} ({})", n + 1, &tail[..end]));
-                    }
-                    rest = &tail[end..];
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    out.push((rel.clone(), n + 1, line.to_string()));
                 }
             }
         }
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut out = Vec::new();
+    walk(&root, &root, &mut out);
+    out
+}
+
+#[test]
+fn no_layer_imports_upwards() {
     let mut broken = Vec::new();
-    walk(&root, &root, &mut broken);
+    for (rel, n, line) in source_lines("src") {
+        let from = layer(&rel);
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(i) = rest.find("crate::") {
+            let tail = &rest[i..];
+            let end = tail
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(tail.len());
+            let to = target(&tail[..end]);
+            if !allowed(from, to) {
+                broken.push(format!("{rel}:{n}: {from} → {to} ({})", &tail[..end]));
+            }
+            rest = &tail[end..];
+        }
+    }
     assert!(
         broken.is_empty(),
         "imports against the dependency rule:\n{}",
         broken.join("\n")
+    );
+}
+
+/// Keeps `url::Url` parsing out of the Worker (it cost 63 KiB): a request's URL is read as
+/// a string (`req.inner().url()`) and its query with `domain::query::get`.
+#[test]
+fn the_worker_never_parses_urls() {
+    // Built at run time, so this test does not find itself.
+    let (call, ty) = ([".url", "()"].concat(), ["Url", "::"].concat());
+    let hits: Vec<String> = source_lines("src")
+        .into_iter()
+        .filter(|(_, _, line)| {
+            // `req.inner().url()` is the JS string, not a parse.
+            let code = line
+                .split("//")
+                .next()
+                .unwrap_or("")
+                .replace(&["inner()", &call].concat(), "");
+            code.contains(&call) || code.contains(&ty)
+        })
+        .map(|(rel, n, _)| format!("{rel}:{n}"))
+        .collect();
+    assert!(hits.is_empty(), "url::Url parsing in the Worker: {hits:?}");
+}
+
+/// Every SQL statement names its parameters (`:name`): a positional `?<digit>` in `src/`
+/// or in the core crate fails this test, except in `store/sql.rs`, which rewrites names to
+/// positions.
+#[test]
+fn no_positional_sql_parameters() {
+    let positional = |(rel, n, line): (String, usize, String)| {
+        let b = line.as_bytes();
+        b.windows(2)
+            .any(|w| w[0] == b'?' && w[1].is_ascii_digit())
+            .then(|| format!("{rel}:{n}: {}", line.trim()))
+    };
+    let hits: Vec<String> = source_lines("src")
+        .into_iter()
+        .filter(|(rel, _, _)| rel != "store/sql.rs")
+        .chain(source_lines("crates/core/src"))
+        .filter_map(positional)
+        .collect();
+    assert!(
+        hits.is_empty(),
+        "positional SQL parameters (use :name):\n{}",
+        hits.join("\n")
     );
 }

@@ -125,39 +125,6 @@ mod tests {
         assert!(sql.is_ok(), "{sql:?}");
     }
 
-    /// Every statement outside this file names its parameters (`:name`): a positional
-    /// `?<digit>` anywhere else in `src/` or in the core crate fails this test.
-    #[test]
-    fn no_positional_parameters_outside_this_file() {
-        fn walk(dir: &std::path::Path, hits: &mut Vec<String>) {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, hits);
-                } else if path.extension().is_some_and(|e| e == "rs")
-                    && !path.ends_with("store/sql.rs")
-                {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    for (n, line) in text.lines().enumerate() {
-                        let b = line.as_bytes();
-                        if b.windows(2).any(|w| w[0] == b'?' && w[1].is_ascii_digit()) {
-                            hits.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
-                        }
-                    }
-                }
-            }
-        }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut hits = Vec::new();
-        walk(&root.join("src"), &mut hits);
-        walk(&root.join("crates/core/src"), &mut hits);
-        assert!(
-            hits.is_empty(),
-            "positional SQL parameters (use :name):\n{}",
-            hits.join("\n")
-        );
-    }
-
     #[test]
     fn names_become_positions_in_argument_order() {
         assert_eq!(
