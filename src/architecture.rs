@@ -167,3 +167,22 @@ fn no_positional_sql_parameters() {
         hits.join("\n")
     );
 }
+
+/// The API limiter's binding counts tokens of `ratelimit::SHARE` requests: its `limit` in
+/// wrangler.toml times the share is the documented budget per caller and minute.
+#[test]
+fn the_limiter_binding_matches_the_request_budget() {
+    use crate::domain::ratelimit::{REQUESTS_PER_MINUTE, SHARE};
+    let toml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/wrangler.toml"))
+        .expect("wrangler.toml");
+    let block = &toml[toml.find("name = \"API_LIMITER\"").expect("API_LIMITER binding")..];
+    let simple = &block[block.find("simple = {").expect("simple limit")..];
+    let limit: u32 = simple["simple = {".len()..]
+        .split(',')
+        .next()
+        .and_then(|p| p.split('=').nth(1))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("limit = N");
+    assert_eq!(limit * SHARE, REQUESTS_PER_MINUTE, "{simple}");
+    assert!(toml.contains("period = 60 }"), "the budget is per minute");
+}

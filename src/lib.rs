@@ -32,20 +32,24 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let resp = http::router::handle(req, env.clone()).await;
-    ctx.wait_until(async move { realtime::outbox::flush_marks(&env).await });
+    let (resp, log_line) = http::router::handle(req, env.clone()).await;
+    let grouped = config::get(&env).dev;
+    ctx.wait_until(async move {
+        realtime::outbox::flush(&env).await;
+        web::observe::write_line(log_line, grouped).await;
+    });
     Ok(resp)
 }
 
 #[event(queue)]
 async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
     let r = jobs::dispatch(batch, &env).await;
-    realtime::outbox::flush_marks(&env).await;
+    realtime::outbox::flush(&env).await;
     r
 }
 
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     jobs::maintenance_cron::run(&env).await;
-    realtime::outbox::flush_marks(&env).await;
+    realtime::outbox::flush(&env).await;
 }

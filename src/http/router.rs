@@ -11,9 +11,11 @@ use crate::web::idempotency::{self, Begin};
 use crate::web::observe;
 use worker::{Env, Headers, Method, Request, Response};
 
-/// Serves one request under its request id (echoed as `X-Request-Id`, on every answer)
-/// and writes its one JSON log line.
-pub async fn handle(req: Request, env: Env) -> Response {
+/// Serves one request under its request id (echoed as `X-Request-Id`, on every answer).
+/// Returns the answer and the request's one JSON log line, which the caller writes
+/// after the answer has gone (`lib.rs`): writing a line costs the isolate time that the
+/// client need not wait for.
+pub async fn handle(req: Request, env: Env) -> (Response, String) {
     let started = crate::platform::now_ms();
     let incoming = req.headers().get("x-request-id").ok().flatten();
     let id = observe::request_id(incoming.as_deref());
@@ -23,11 +25,8 @@ pub async fn handle(req: Request, env: Env) -> Response {
     let resp = observe::with_header(resp, "x-request-id", &id);
     let took = crate::platform::now_ms() - started;
     let status = resp.status_code();
-    worker::console_log!(
-        "{}",
-        observe::line(&id, &method, route, status, took, &scope)
-    );
-    resp
+    let line = observe::line(&id, &method, route, status, took, &scope);
+    (resp, line)
 }
 
 async fn dispatch(req: Request, env: Env) -> Response {
@@ -51,7 +50,7 @@ async fn dispatch(req: Request, env: Env) -> Response {
     let guarded = if path == UNGUARDED {
         Ok(())
     } else {
-        guard::check(&req, &env, query_token, tenant).await
+        guard::check(guard::gate(&req, &env, query_token, tenant), &env).await
     };
     let resp = match guarded {
         Ok(()) => served(found, req, env).await,

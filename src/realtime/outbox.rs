@@ -146,11 +146,9 @@ thread_local! {
     static MARKS: std::cell::RefCell<Vec<(String, String, i64)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Writes the pending "delivered" marks. The fetch handler runs this in `wait_until`,
-/// after the response has gone; the queue and cron handlers at their end. Keeping the
-/// mark off the request path saves a D1 round trip per write; the event itself is in
-/// the hub's durable history before the response either way.
-pub async fn flush_marks(env: &Env) {
+/// Writes the pending "delivered" marks (part of `flush`). Keeping the marks apart lets
+/// one D1 batch carry the marks of many deliveries.
+async fn flush_marks(env: &Env) {
     let marks: Vec<(String, String, i64)> = MARKS.with(|m| std::mem::take(&mut *m.borrow_mut()));
     if marks.is_empty() {
         return;
@@ -253,11 +251,17 @@ async fn deliver_rows(
 }
 
 /// Runs a write's statements as one D1 batch that also reads the tenant's undelivered
-/// outbox rows at its end, then delivers them: the change and its events reach the hub
-/// with one D1 round trip fewer than `store::batch` + `deliver_after_write`. Returns the
-/// results of `stmts`. `deliver = false` leaves the rows to the redrive (dev fault).
+/// outbox rows at its end, and queues those rows for delivery right after the answer
+/// (`flush`, from the entry point's `wait_until`). Returns the results of `stmts`.
+///
+/// The hub append is off the answer's path: the rows are durable in the outbox once the
+/// batch commits, the redrive delivers any that the after-answer delivery misses, and a
+/// client that subscribes right after the answer either finds the event in the replay or
+/// receives it live when it arrives. Rows queued by concurrent writes of the same tenant
+/// are delivered together, in commit order. `deliver = false` leaves the rows to the
+/// redrive (dev fault).
 pub async fn commit_and_deliver(
-    env: &Env,
+    _env: &Env,
     db: &D1Database,
     tenant: &str,
     mut stmts: Vec<D1PreparedStatement>,
@@ -267,20 +271,96 @@ pub async fn commit_and_deliver(
     let mut results = store::batch(db, stmts).await?;
     let pending = results.pop();
     if deliver {
-        let rows: Vec<PendingRow> = match pending.map(|p| p.results::<PendingRow>()) {
-            Some(Ok(rows)) => rows,
-            _ => Vec::new(),
-        };
-        match deliver_rows(env, db, tenant, rows).await {
-            Ok((_, true)) => deliver_after_write(env, tenant).await,
-            Ok(_) => {}
-            Err(e) => worker::console_warn!(
-                "outbox: deferred to redrive for tenant {tenant}: {}",
-                e.message
-            ),
+        if let Some(Ok(rows)) = pending.map(|p| p.results::<PendingRow>()) {
+            queue_rows(tenant, rows);
         }
     }
     Ok(results)
+}
+
+thread_local! {
+    /// Committed rows waiting for their delivery after the answer: per tenant, in commit
+    /// order, each row once.
+    static QUEUED: std::cell::RefCell<Vec<(String, Vec<PendingRow>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+thread_local! {
+    /// Ids of the rows a `flush` of this isolate is delivering.
+    static IN_FLIGHT: std::cell::RefCell<std::collections::HashSet<String>> = std::cell::RefCell::new(std::collections::HashSet::new());
+}
+
+thread_local! {
+    /// Tenants whose undelivered rows `flush` scans (`deliver_after_write`).
+    static SCANS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn queue_rows(tenant: &str, rows: Vec<PendingRow>) {
+    if rows.is_empty() {
+        return;
+    }
+    QUEUED.with(|q| {
+        let mut q = q.borrow_mut();
+        match q.iter_mut().find(|(t, _)| t == tenant) {
+            Some((_, list)) => {
+                for r in rows {
+                    if !list.iter().any(|x| x.id == r.id) {
+                        list.push(r);
+                    }
+                }
+            }
+            None => q.push((tenant.to_string(), rows)),
+        }
+    });
+}
+
+/// Delivers the rows that writes queued (`commit_and_deliver`), then writes the pending
+/// "delivered" marks. Every entry point runs it at its end: the fetch handler in
+/// `wait_until`, after the answer; the queue and cron handlers before they return. Rows
+/// it cannot deliver stay in the outbox for the redrive.
+pub async fn flush(env: &Env) {
+    let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    if !queued.is_empty() {
+        if let Ok(db) = store::db(env) {
+            for (tenant, rows) in queued {
+                // Rows another flush of this isolate is appending right now are its own.
+                let rows: Vec<PendingRow> = IN_FLIGHT.with(|f| {
+                    let mut f = f.borrow_mut();
+                    rows.into_iter().filter(|r| f.insert(r.id.clone())).collect()
+                });
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                let mut rows = rows.into_iter().peekable();
+                let mut backlog = false;
+                while rows.peek().is_some() {
+                    let page: Vec<PendingRow> = rows.by_ref().take(DELIVERY_PAGE as usize).collect();
+                    match deliver_rows(env, &db, &tenant, page).await {
+                        Ok((_, full)) => backlog = full,
+                        Err(e) => {
+                            worker::console_warn!(
+                                "outbox: deferred to redrive for tenant {tenant}: {}",
+                                e.message
+                            );
+                            backlog = false;
+                            break;
+                        }
+                    }
+                }
+                IN_FLIGHT.with(|f| {
+                    let mut f = f.borrow_mut();
+                    for id in &ids {
+                        f.remove(id);
+                    }
+                });
+                if backlog {
+                    deliver_now(env, &tenant).await;
+                }
+            }
+        }
+    }
+    let scans = SCANS.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    for tenant in scans {
+        deliver_now(env, &tenant).await;
+    }
+    flush_marks(env).await;
 }
 
 /// Appends one hub's rows and records their seqs (or the failure, for the redrive).
@@ -425,9 +505,20 @@ pub async fn update_with_event(
     Ok(applied)
 }
 
-/// Same, after a write: a failure is logged, never turned into a failed request, because
-/// the change is already committed and the cron redrive will deliver it.
-pub async fn deliver_after_write(env: &Env, tenant: &str) {
+/// Delivers the tenant's undelivered rows after the answer (`flush` scans them), for a
+/// write that committed its outbox rows without `commit_and_deliver`.
+pub async fn deliver_after_write(_env: &Env, tenant: &str) {
+    SCANS.with(|s| {
+        let mut s = s.borrow_mut();
+        if !s.iter().any(|t| t == tenant) {
+            s.push(tenant.to_string());
+        }
+    });
+}
+
+/// Delivers the tenant's undelivered rows now, before the answer (for an answer that
+/// names the event's seq).
+pub async fn deliver_now(env: &Env, tenant: &str) {
     if let Err(e) = deliver_pending(env, tenant).await {
         worker::console_warn!(
             "outbox: deferred to redrive for tenant {tenant}: {}",

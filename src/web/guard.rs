@@ -1,8 +1,9 @@
 //! Request guards that run before routing: the per-caller rate limit (a Workers
-//! rate-limiting binding) and the tenant's IP blocklist, which covers every request that
+//! rate-limiting binding, asked for one request in `ratelimit::SHARE`) and the tenant's IP blocklist, which covers every request that
 //! names a tenant (cached per isolate for a few seconds).
 
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::ratelimit::{Sampler, Verdict};
 use crate::store::{self, i, t};
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -21,16 +22,19 @@ pub fn client_ip(req: &Request) -> Option<String> {
     req.headers().get("cf-connecting-ip").ok().flatten()
 }
 
-/// Runs before routing's role check. `query_token`: whether the route reads `?token=`;
+/// What the guards need from a request, read before the request moves on: the limiter's
+/// key and the tenant whose blocklist applies.
+pub struct Gate {
+    key: String,
+    ip: Option<String>,
+    tenant: Option<String>,
+}
+
+/// Reads the guards' inputs. `query_token`: whether the route reads `?token=`;
 /// `path_tenant`: the tenant its path names (a public room's), for requests without a
 /// caller. Logins, refreshes and public cards name theirs in the body or the stored card;
 /// their handlers call `refuse_blocked`.
-pub async fn check(
-    req: &Request,
-    env: &Env,
-    query_token: bool,
-    path_tenant: Option<&str>,
-) -> ApiResult<()> {
+pub fn gate(req: &Request, env: &Env, query_token: bool, path_tenant: Option<&str>) -> Gate {
     let ip = client_ip(req);
     // The same reader and verification the route check uses (memoized for it).
     let who = super::auth::principal(req, env, query_token).ok();
@@ -40,34 +44,63 @@ pub async fn check(
         (None, Some(ip)) => format!("ip:{ip}"),
         (None, None) => "ip:unknown".to_string(),
     };
-    if let Ok(limiter) = env.rate_limiter("API_LIMITER") {
-        match limiter.limit(key).await {
-            Ok(outcome) if !outcome.success => {
-                let mut e = ApiError::new(429, "rate_limited", "too many requests; retry later");
-                e.retry_after = Some(RETRY_AFTER);
-                return Err(e);
-            }
-            Ok(_) => {}
-            Err(e) => worker::console_error!("rate limiter unavailable: {e}"),
-        }
-    }
     let path_tenant = path_tenant
         .filter(|t| crate::domain::auth::valid_tenant_id(t))
         .map(str::to_string);
-    if let Some(tenant) = who.map(|w| w.tenant_id).or(path_tenant) {
-        refuse_blocked(req, env, &tenant).await?;
+    Gate {
+        key,
+        ip,
+        tenant: who.map(|w| w.tenant_id).or(path_tenant),
+    }
+}
+
+/// The rate limit (429) and the tenant's blocklist (403).
+pub async fn check(gate: Gate, env: &Env) -> ApiResult<()> {
+    let now = crate::platform::now_ms();
+    match SAMPLER.with(|s| s.borrow_mut().decide(&gate.key, now)) {
+        Verdict::Admit => {}
+        Verdict::Refuse => return Err(rate_limited()),
+        Verdict::Ask => {
+            if let Ok(limiter) = env.rate_limiter("API_LIMITER") {
+                match limiter.limit(gate.key.clone()).await {
+                    Ok(outcome) => {
+                        SAMPLER.with(|s| s.borrow_mut().record(&gate.key, now, outcome.success));
+                        if !outcome.success {
+                            return Err(rate_limited());
+                        }
+                    }
+                    Err(e) => worker::console_error!("rate limiter unavailable: {e}"),
+                }
+            }
+        }
+    }
+    if let (Some(tenant), Some(ip)) = (gate.tenant, gate.ip) {
+        if blocked(env, &tenant, &ip).await? {
+            return Err(ip_blocked());
+        }
     }
     Ok(())
+}
+
+fn rate_limited() -> ApiError {
+    let mut e = ApiError::new(429, "rate_limited", "too many requests; retry later");
+    e.retry_after = Some(RETRY_AFTER);
+    e
+}
+
+fn ip_blocked() -> ApiError {
+    ApiError::new(403, "ip_blocked", "requests from this address are blocked")
+}
+
+thread_local! {
+    /// Which of this isolate's requests ask the shared limiter (`domain::ratelimit`).
+    static SAMPLER: RefCell<Sampler> = RefCell::new(Sampler::default());
 }
 
 /// 403 `ip_blocked` when the client address is on `tenant`'s blocklist.
 pub async fn refuse_blocked(req: &Request, env: &Env, tenant: &str) -> ApiResult<()> {
     match client_ip(req) {
-        Some(ip) if blocked(env, tenant, &ip).await? => Err(ApiError::new(
-            403,
-            "ip_blocked",
-            "requests from this address are blocked",
-        )),
+        Some(ip) if blocked(env, tenant, &ip).await? => Err(ip_blocked()),
         _ => Ok(()),
     }
 }

@@ -110,6 +110,48 @@ pub fn line(
     .to_string()
 }
 
+/// Lines written by one console call at most, when lines are grouped.
+const GROUP_MAX: usize = 32;
+/// How long a grouped line may wait for others before it is written.
+const GROUP_WAIT_MS: u64 = 100;
+
+thread_local! {
+    /// Grouped lines not written yet.
+    static PENDING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Writes a request's log line; runs after the answer has gone (`wait_until`).
+///
+/// In production each line is its own console call: Workers Logs reads each call's JSON
+/// as one record, and a call costs microseconds. Under `wrangler dev` (`grouped`) each
+/// console call costs the isolate ~1.5 ms (the local runtime forwards every call to the
+/// dev tools), a third of a small read's time, so lines are written in groups of up to
+/// `GROUP_MAX`, each still on its own line, at most `GROUP_WAIT_MS` late.
+pub async fn write_line(line: String, grouped: bool) {
+    if !grouped {
+        worker::console_log!("{line}");
+        return;
+    }
+    let (first, full) = PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        p.push(line);
+        (p.len() == 1, p.len() >= GROUP_MAX)
+    });
+    if full {
+        flush_lines();
+    } else if first {
+        worker::Delay::from(std::time::Duration::from_millis(GROUP_WAIT_MS)).await;
+        flush_lines();
+    }
+}
+
+fn flush_lines() {
+    let lines = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    if !lines.is_empty() {
+        worker::console_log!("{}", lines.join("\n"));
+    }
+}
+
 /// Sets a header on a fresh header set (responses from a Durable Object, a WebSocket
 /// upgrade included, have immutable headers).
 pub fn with_header(resp: Response, name: &str, value: &str) -> Response {

@@ -21,6 +21,7 @@ pub mod password;
 pub mod policy;
 pub mod publishing;
 pub mod query;
+pub mod ratelimit;
 pub mod report;
 pub mod schema;
 pub mod status;
