@@ -175,7 +175,9 @@ fn the_limiter_binding_matches_the_request_budget() {
     use crate::domain::ratelimit::{REQUESTS_PER_MINUTE, SHARE};
     let toml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/wrangler.toml"))
         .expect("wrangler.toml");
-    let block = &toml[toml.find("name = \"API_LIMITER\"").expect("API_LIMITER binding")..];
+    let block = &toml[toml
+        .find("name = \"API_LIMITER\"")
+        .expect("API_LIMITER binding")..];
     let simple = &block[block.find("simple = {").expect("simple limit")..];
     let limit: u32 = simple["simple = {".len()..]
         .split(',')

@@ -70,7 +70,7 @@ const COUNTS: &[(&str, &str)] = &[
 
 pub async fn stats(cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
-    crate::realtime::outbox::flush(&cx.env).await;
+    crate::realtime::outbox::flush_here(&cx.env).await;
     let db = cx.db()?;
     let stmts = COUNTS
         .iter()

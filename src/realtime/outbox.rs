@@ -285,11 +285,6 @@ thread_local! {
 }
 
 thread_local! {
-    /// Ids of the rows a `flush` of this isolate is delivering.
-    static IN_FLIGHT: std::cell::RefCell<std::collections::HashSet<String>> = std::cell::RefCell::new(std::collections::HashSet::new());
-}
-
-thread_local! {
     /// Tenants whose undelivered rows `flush` scans (`deliver_after_write`).
     static SCANS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -313,54 +308,107 @@ fn queue_rows(tenant: &str, rows: Vec<PendingRow>) {
     });
 }
 
-/// Delivers the rows that writes queued (`commit_and_deliver`), then writes the pending
-/// "delivered" marks. Every entry point runs it at its end: the fetch handler in
-/// `wait_until`, after the answer; the queue and cron handlers before they return. Rows
-/// it cannot deliver stay in the outbox for the redrive.
+/// Delivers the rows that writes queued (`commit_and_deliver`, `deliver_after_write`),
+/// then writes the pending "delivered" marks. Every entry point runs it at its end: the
+/// fetch handler in `wait_until`, after the answer; the queue and cron handlers before
+/// they return. Rows it cannot deliver stay in the outbox for the redrive.
+///
+/// One flush runs at a time per isolate, and it goes on until nothing is queued: writes
+/// that commit while an append is on its way go together in the next round, so under load
+/// one hub append and one marks batch carry many writes' events. A caller that finds a
+/// flush running returns at once: the running one delivers its rows too. It never waits
+/// for the other: a future woken from another request's context would do its I/O there,
+/// which the runtime refuses ("Cannot perform I/O on behalf of a different request").
+/// A flush that stopped without clearing its mark (its context was cancelled) is taken
+/// over after `FLUSH_STALE_MS`; after `FLUSH_ROUNDS` rounds it hands over to the next
+/// request, so no single context works forever under sustained load.
 pub async fn flush(env: &Env) {
-    let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
-    if !queued.is_empty() {
-        if let Ok(db) = store::db(env) {
-            for (tenant, rows) in queued {
-                // Rows another flush of this isolate is appending right now are its own.
-                let rows: Vec<PendingRow> = IN_FLIGHT.with(|f| {
-                    let mut f = f.borrow_mut();
-                    rows.into_iter().filter(|r| f.insert(r.id.clone())).collect()
-                });
-                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-                let mut rows = rows.into_iter().peekable();
-                let mut backlog = false;
-                while rows.peek().is_some() {
-                    let page: Vec<PendingRow> = rows.by_ref().take(DELIVERY_PAGE as usize).collect();
-                    match deliver_rows(env, &db, &tenant, page).await {
-                        Ok((_, full)) => backlog = full,
-                        Err(e) => {
-                            worker::console_warn!(
-                                "outbox: deferred to redrive for tenant {tenant}: {}",
-                                e.message
-                            );
-                            backlog = false;
-                            break;
-                        }
-                    }
-                }
-                IN_FLIGHT.with(|f| {
-                    let mut f = f.borrow_mut();
-                    for id in &ids {
-                        f.remove(id);
-                    }
-                });
-                if backlog {
-                    deliver_now(env, &tenant).await;
-                }
-            }
+    let now = worker::js_sys::Date::now();
+    let running = FLUSHING.with(|f| {
+        let since = f.get();
+        if since > 0.0 && now - since < FLUSH_STALE_MS {
+            true
+        } else {
+            f.set(now);
+            false
+        }
+    });
+    if running {
+        return;
+    }
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            FLUSHING.with(|f| f.set(0.0));
         }
     }
+    let _release = Release;
+    for _ in 0..FLUSH_ROUNDS {
+        if !flush_round(env).await {
+            break;
+        }
+        FLUSHING.with(|f| f.set(worker::js_sys::Date::now()));
+    }
+}
+
+/// One round of delivery in the caller's own context, whatever else is running: for a
+/// handler whose answer depends on the marks (publish names the seq; stats count the lag).
+pub async fn flush_here(env: &Env) {
+    flush_round(env).await;
+}
+
+/// Delivers what is queued now and writes the pending marks; false when there was nothing.
+async fn flush_round(env: &Env) -> bool {
+    let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
     let scans = SCANS.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    let marks = MARKS.with(|m| !m.borrow().is_empty());
+    if queued.is_empty() && scans.is_empty() && !marks {
+        return false;
+    }
+    deliver_queued(env, queued).await;
     for tenant in scans {
         deliver_now(env, &tenant).await;
     }
     flush_marks(env).await;
+    true
+}
+
+/// A flush older than this is taken to have died with its context.
+const FLUSH_STALE_MS: f64 = 10_000.0;
+/// Rounds one flush runs before it leaves the rest to the next request's flush.
+const FLUSH_ROUNDS: usize = 16;
+
+thread_local! {
+    /// When the running `flush` of this isolate last made progress (0: none runs).
+    static FLUSHING: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+async fn deliver_queued(env: &Env, queued: Vec<(String, Vec<PendingRow>)>) {
+    if queued.is_empty() {
+        return;
+    }
+    let Ok(db) = store::db(env) else { return };
+    for (tenant, rows) in queued {
+        let mut rows = rows.into_iter().peekable();
+        let mut backlog = false;
+        while rows.peek().is_some() {
+            let page: Vec<PendingRow> = rows.by_ref().take(DELIVERY_PAGE as usize).collect();
+            match deliver_rows(env, &db, &tenant, page).await {
+                Ok((_, full)) => backlog = full,
+                Err(e) => {
+                    worker::console_warn!(
+                        "outbox: deferred to redrive for tenant {tenant}: {}",
+                        e.message
+                    );
+                    backlog = false;
+                    break;
+                }
+            }
+        }
+        if backlog {
+            deliver_now(env, &tenant).await;
+        }
+    }
 }
 
 /// Appends one hub's rows and records their seqs (or the failure, for the redrive).

@@ -55,7 +55,7 @@ pub async fn stats(cx: Ctx) -> ApiResult<Response> {
         oldest_ms: Option<i64>,
     }
     // Marks still waiting for the end of another request are not lag.
-    outbox::flush(&cx.env).await;
+    outbox::flush_here(&cx.env).await;
     let db = cx.db()?;
     let lag: Option<Lag> = store::first(store::query(
         &db,
@@ -87,7 +87,7 @@ pub async fn publish(mut cx: Ctx) -> ApiResult<Response> {
     store::run(outbox::insert(&db, &who.tenant_id, &draft)?).await?;
     outbox::deliver_now(&cx.env, &who.tenant_id).await;
     // The answer names the seq, so the delivered mark is written now, not after.
-    outbox::flush(&cx.env).await;
+    outbox::flush_here(&cx.env).await;
     #[derive(serde::Deserialize)]
     struct Seq {
         delivered_seq: Option<i64>,

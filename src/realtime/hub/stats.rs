@@ -30,9 +30,11 @@ impl Counters {
     }
 
     pub fn flush<S: HubStore>(&self, store: &S) -> std::result::Result<(), S::Error> {
-        store.set_meta(KEYS[0], self.messages_in as i64)?;
-        store.set_meta(KEYS[1], self.messages_out as i64)?;
-        store.set_meta(KEYS[2], self.failed_recoveries as i64)
+        store.set_metas(&[
+            (KEYS[0], self.messages_in as i64),
+            (KEYS[1], self.messages_out as i64),
+            (KEYS[2], self.failed_recoveries as i64),
+        ])
     }
 }
 

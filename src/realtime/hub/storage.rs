@@ -37,6 +37,13 @@ pub trait HubStore {
     // Meta.
     fn meta(&self, k: &str) -> Result<Option<i64>, Self::Error>;
     fn set_meta(&self, k: &str, v: i64) -> Result<(), Self::Error>;
+    /// Several meta values in one write.
+    fn set_metas(&self, pairs: &[(&str, i64)]) -> Result<(), Self::Error> {
+        for (k, v) in pairs {
+            self.set_meta(k, *v)?;
+        }
+        Ok(())
+    }
     fn text(&self, k: &str) -> Option<String>;
     fn set_text(&self, k: &str, v: &str) -> Result<(), Self::Error>;
     /// The history's epoch as clients see it (`"0"` if it could not be read).
@@ -108,9 +115,13 @@ pub fn prune<S: HubStore>(
     store.prune(keep_from, now_ms - (max_age_seconds as i64) * 1000)
 }
 
-/// The DO's SQLite.
+/// The DO's SQLite. The object is its storage's only writer and runs one event at a
+/// time, so the head and the epoch are read once and then kept in memory (each SQL call
+/// crosses from Wasm to the runtime; an append used to read the head three times).
 pub struct SqliteStore {
     sql: SqlStorage,
+    head: std::cell::Cell<Option<u64>>,
+    epoch: std::cell::Cell<Option<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -149,7 +160,7 @@ impl SqliteStore {
     /// Creates or upgrades the schema. A new history gets a random epoch, so clients can
     /// tell a reset history from theirs.
     pub fn open(sql: SqlStorage) -> worker::Result<Self> {
-        let s = SqliteStore { sql };
+        let s = SqliteStore::unchecked(sql);
         s.migrate()?;
         if s.meta("epoch")?.is_none() {
             let epoch = (worker::js_sys::Math::random() * 9.0e15) as i64;
@@ -161,7 +172,11 @@ impl SqliteStore {
     /// The store without schema setup: used when `open` failed, so the hub still answers
     /// (each query then reports its own error).
     pub fn unchecked(sql: SqlStorage) -> Self {
-        SqliteStore { sql }
+        SqliteStore {
+            sql,
+            head: std::cell::Cell::new(None),
+            epoch: std::cell::Cell::new(None),
+        }
     }
 
     fn migrate(&self) -> worker::Result<()> {
@@ -195,6 +210,12 @@ impl SqliteStore {
             );
             self.set_meta("schema", SCHEMA)?;
         }
+        // Age-based retention deletes by `ts_ms` after every append: the index makes that
+        // a range over the expired rows instead of a scan of the whole history.
+        self.sql.exec(
+            "CREATE INDEX IF NOT EXISTS events_ts_ms ON events (ts_ms)",
+            None,
+        )?;
         Ok(())
     }
 
@@ -213,7 +234,12 @@ impl HubStore for SqliteStore {
     type Error = worker::Error;
 
     fn head(&self) -> worker::Result<u64> {
-        Ok(self.meta("head")?.unwrap_or(0) as u64)
+        if let Some(h) = self.head.get() {
+            return Ok(h);
+        }
+        let h = self.meta("head")?.unwrap_or(0) as u64;
+        self.head.set(Some(h));
+        Ok(h)
     }
     fn oldest(&self) -> worker::Result<Option<u64>> {
         Ok(self
@@ -277,11 +303,40 @@ impl HubStore for SqliteStore {
         self.num("SELECT v AS n FROM meta WHERE k = ?", vec![k.into()])
     }
     fn set_meta(&self, k: &str, v: i64) -> worker::Result<()> {
+        self.set_metas(&[(k, v)])
+    }
+    fn set_metas(&self, pairs: &[(&str, i64)]) -> worker::Result<()> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let rows = vec!["(?, ?)"; pairs.len()].join(", ");
+        let args: Vec<SqlStorageValue> = pairs
+            .iter()
+            .flat_map(|(k, v)| [SqlStorageValue::from(*k), SqlStorageValue::from(*v)])
+            .collect();
+        // The cache follows only once the write is done.
         self.sql.exec(
-            "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
-            vec![k.into(), v.into()],
+            &format!(
+                "INSERT INTO meta (k, v) VALUES {rows} ON CONFLICT(k) DO UPDATE SET v = excluded.v"
+            ),
+            args,
         )?;
+        for (k, v) in pairs {
+            match *k {
+                "head" => self.head.set(Some(*v as u64)),
+                "epoch" => self.epoch.set(Some(*v)),
+                _ => {}
+            }
+        }
         Ok(())
+    }
+    fn epoch(&self) -> String {
+        if let Some(e) = self.epoch.get() {
+            return e.to_string();
+        }
+        let e = self.meta("epoch").ok().flatten();
+        self.epoch.set(e);
+        e.unwrap_or(0).to_string()
     }
     fn text(&self, k: &str) -> Option<String> {
         #[derive(Deserialize)]
