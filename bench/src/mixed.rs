@@ -171,6 +171,8 @@ fn note(stats: &Stats, route: &'static str, took: Duration, status: u16) {
 /// broker whose `user:` channel it names.
 struct Sent {
     at: Instant,
+    /// How long the write's own answer took.
+    took: Duration,
     kind: usize,
     tenant: usize,
     broker: Option<String>,
@@ -466,7 +468,8 @@ fn one_request(sh: &Shared, api: &Api, op: Op, slot: u64, tokens: &mut HashMap<S
     };
     let at = Instant::now();
     let (status, answer) = call(api, method, path, &tok, body.as_ref());
-    note(&sh.stats, op.route(), at.elapsed(), status);
+    let took = at.elapsed();
+    note(&sh.stats, op.route(), took, status);
     if let (Some(kind), 201, Some(id)) = (timed, status, answer["id"].as_str()) {
         if kind == 0 {
             sh.fx.customers[k].lock().unwrap().push(id.to_string());
@@ -476,6 +479,7 @@ fn one_request(sh: &Shared, api: &Api, op: Op, slot: u64, tokens: &mut HashMap<S
             id.to_string(),
             Sent {
                 at,
+                took,
                 kind,
                 tenant: k,
                 broker,
@@ -753,6 +757,10 @@ pub fn run(sys: &System, plan: &Plan) -> Result<Value, String> {
     let mut all = Histogram::<u64>::new(3).unwrap();
     let mut per: Vec<Histogram<u64>> = TIMED.iter().map(|_| Histogram::new(3).unwrap()).collect();
     let (mut dups, mut unmatched, mut misrouted) = (0u64, 0u64, 0u64);
+    // Deliveries that reached the dashboard before the writer had its answer.
+    let mut before_answer = 0u64;
+    // Per write: when its last expected subscriber had it.
+    let mut last_delivery: HashMap<&str, Duration> = HashMap::new();
     let mut delivered = [0u64; 3];
     let mut ready_h = Histogram::<u64>::new(3).unwrap();
     let (mut connected, mut failed, mut closed_early) = (0usize, vec![], 0usize);
@@ -807,6 +815,9 @@ pub fn run(sys: &System, plan: &Plan) -> Result<Value, String> {
             record(&mut all, d);
             record(&mut per[*k], d);
             delivered[*k] += 1;
+            before_answer += u64::from(d < s.took);
+            let last = last_delivery.entry(id.as_str()).or_insert(d);
+            *last = (*last).max(d);
         }
     }
     // Who should have received each write: every connected dashboard of its tenant for
@@ -861,6 +872,10 @@ pub fn run(sys: &System, plan: &Plan) -> Result<Value, String> {
         delivery.insert((*t).into(), v);
     }
     delivery.insert("duplicates".into(), json!(dups));
+    delivery.insert("before_answer".into(), json!(before_answer));
+    let mut last_h = Histogram::<u64>::new(3).unwrap();
+    last_delivery.values().for_each(|d| record(&mut last_h, *d));
+    delivery.insert("last_subscriber_per_write".into(), latency(&last_h));
     delivery.insert("unmatched".into(), json!(unmatched));
     delivery.insert("misrouted".into(), json!(misrouted));
     let reports_ok: Vec<Duration> = report_times.iter().flatten().copied().collect();
@@ -929,7 +944,7 @@ pub fn summary_lines(v: &Value) -> Vec<String> {
         }
     }
     out.push(format!(
-        "mixed: {:.0} deliveries/s, snapshots {}, cpu {}, dashboards {}, reports {}, errors by status {}, late slots {}, duplicates {}, leaks {}",
+        "mixed: {:.0} deliveries/s, snapshots {}, cpu {}, dashboards {}, reports {}, errors by status {}, late slots {}, duplicates {}, before the answer {}, leaks {}",
         v["deliveries_per_s"].as_f64().unwrap_or(0.0),
         v["snapshot_frames"],
         v["cpu"],
@@ -938,6 +953,7 @@ pub fn summary_lines(v: &Value) -> Vec<String> {
         v["rest_errors_by_status"],
         v["late_slots"],
         v["delivery"]["duplicates"],
+        v["delivery"]["before_answer"],
         v["leaks"].as_array().map_or(0, |l| l.len()),
     ));
     out
