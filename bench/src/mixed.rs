@@ -382,8 +382,7 @@ fn setup(sys: &System, plan: &Plan, seats: &[Seat], tag: &str) -> Result<Fixture
     Ok(fx)
 }
 
-/// One steadily paced request stream: slot `n` starts at `start + n / rate`, taken by
-/// whichever of its threads is free; a slot started more than 250 ms late is counted.
+/// The paced request kinds.
 #[derive(Clone, Copy)]
 enum Op {
     Customer,
@@ -403,6 +402,7 @@ impl Op {
     }
 }
 
+/// What every load thread shares: the fixtures, the REST statistics and the writes sent.
 struct Shared {
     fx: Fixtures,
     secret: String,
@@ -412,6 +412,8 @@ struct Shared {
     late: AtomicU64,
 }
 
+/// Slot `slot` of `op`: tenant `slot % tenants`, users rotating within it; a created entity
+/// is remembered (with its request's start) for matching its events.
 fn one_request(sh: &Shared, api: &Api, op: Op, slot: u64, tokens: &mut HashMap<String, String>) {
     let tenants = sh.fx.tenants.len();
     let k = slot as usize % tenants;
@@ -488,6 +490,8 @@ fn one_request(sh: &Shared, api: &Api, op: Op, slot: u64, tokens: &mut HashMap<S
     }
 }
 
+/// One steadily paced request stream: slot `n` starts at `start + n / rate`, taken by
+/// whichever of its threads is free; a slot started more than 250 ms late is counted.
 fn stream(
     sh: Arc<Shared>,
     op: Op,
