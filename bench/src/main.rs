@@ -1,8 +1,9 @@
 //! `pulse-bench`: runs Pulse and its peers side by side on this machine, alternating them
 //! (A B A B …) per scenario, and writes medians, spreads and ratios to bench/results/.
-//! Usage: `pulse-bench [--quick] [--only fanout,rest,resume,idle,size]`.
+//! Usage: `pulse-bench [--quick] [--only fanout,rest,resume,idle,size,mixed]`.
 
 mod client;
+mod mixed;
 mod scenarios;
 mod systems;
 
@@ -91,6 +92,7 @@ fn main() {
         ];
         let mut table = serde_json::Map::new();
         for &n in &ns {
+            #[allow(clippy::type_complexity)]
             let mut per: Vec<(Fanout, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)> = kinds
                 .iter()
                 .map(|k| (*k, vec![], vec![], vec![], vec![]))
@@ -205,6 +207,22 @@ fn main() {
 
     if want("size") {
         out["size"] = size();
+    }
+    if want("mixed") {
+        let plan = mixed::Plan::new(quick);
+        eprintln!(
+            "mixed: {} dashboards, {} s of writes ...",
+            plan.dashboards, plan.secs
+        );
+        match mixed::run(&pulse, &plan) {
+            Ok(v) => {
+                mixed::summary_lines(&v)
+                    .iter()
+                    .for_each(|l| eprintln!("{l}"));
+                out["mixed"] = v;
+            }
+            Err(e) => eprintln!("mixed: FAILED {e}"),
+        }
     }
     drop((pulse, min_do, party, hono, sio));
     let dir = systems::root().join("bench/results");

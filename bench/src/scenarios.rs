@@ -328,7 +328,7 @@ pub fn rest(
             let mut tok = String::new();
             let mut n = 0u64;
             while Instant::now() < deadline {
-                if n % 300 == 0 {
+                if n.is_multiple_of(300) {
                     tok = client::token(
                         &secret,
                         &tenant,
