@@ -12,9 +12,9 @@
 
 use crate::systems::{self, System};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The date every generated user worker runs at (the one in the wrangler.toml files).
 const COMPAT_DATE: &str = "2026-11-01";
@@ -99,8 +99,11 @@ impl Worker {
     }
 
     fn es(mut self, name: &str, file: &str) -> Worker {
-        self.modules
-            .push(format!("(name = {}, esModule = embed {})", q(name), q(file)));
+        self.modules.push(format!(
+            "(name = {}, esModule = embed {})",
+            q(name),
+            q(file)
+        ));
         self
     }
 
@@ -110,7 +113,11 @@ impl Worker {
         let _ = writeln!(s, "    compatibilityDate = {},", q(self.date));
         let flags: Vec<String> = self.flags.iter().map(|f| q(f)).collect();
         let _ = writeln!(s, "    compatibilityFlags = {},", list(&flags));
-        let _ = writeln!(s, "    bindings = [\n      {}\n    ],", self.bindings.join(",\n      "));
+        let _ = writeln!(
+            s,
+            "    bindings = [\n      {}\n    ],",
+            self.bindings.join(",\n      ")
+        );
         if !self.objects.is_empty() {
             let objs: Vec<String> = self
                 .objects
@@ -217,7 +224,8 @@ impl Config {
     /// The object-entry worker miniflare puts in front of each of its Durable Objects: it
     /// routes a binding's request to the object named by the binding's props.
     fn object_entry(&mut self, name: &str, svc: &str, class: &str, namespace: Option<&str>) {
-        let mut w = Worker::new(MF_DATE).es("object-entry.worker.js", "mf/shared/object-entry.worker.js");
+        let mut w =
+            Worker::new(MF_DATE).es("object-entry.worker.js", "mf/shared/object-entry.worker.js");
         if let Some(ns) = namespace {
             w.bindings.push(text("MINIFLARE_NAMESPACE", ns));
         }
@@ -238,8 +246,12 @@ impl Config {
         self.disk("d1:storage", &persist.join("v3/d1"), true);
         let mut db = Worker::new(MF_DATE).es("database.worker.js", "mf/d1/database.worker.js");
         db.flags = vec!["nodejs_compat", "experimental"];
-        db.objects
-            .push(("D1DatabaseObject", "miniflare-D1DatabaseObject".into(), false, false));
+        db.objects.push((
+            "D1DatabaseObject",
+            "miniflare-D1DatabaseObject".into(),
+            false,
+            false,
+        ));
         db.storage = Some("d1:storage".into());
         db.bindings.push(service("MINIFLARE_BLOBS", "d1:storage"));
         self.worker("d1:db", db);
@@ -348,34 +360,37 @@ fn toml_queues(
     let mut consumers: Vec<(String, u32, u32, Option<u32>, Option<String>)> = vec![];
     let mut section = "";
     let mut cur: Vec<(String, String)> = vec![];
-    let flush = |section: &str,
-                 cur: &mut Vec<(String, String)>,
-                 producers: &mut Vec<(String, String)>,
-                 consumers: &mut Vec<(String, u32, u32, Option<u32>, Option<String>)>| {
-        let get = |k: &str| cur.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
-        match section {
-            "[[queues.producers]]" => {
-                if let (Some(b), Some(qn)) = (get("binding"), get("queue")) {
-                    producers.push((b, qn));
+    let flush =
+        |section: &str,
+         cur: &mut Vec<(String, String)>,
+         producers: &mut Vec<(String, String)>,
+         consumers: &mut Vec<(String, u32, u32, Option<u32>, Option<String>)>| {
+            let get = |k: &str| cur.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+            match section {
+                "[[queues.producers]]" => {
+                    if let (Some(b), Some(qn)) = (get("binding"), get("queue")) {
+                        producers.push((b, qn));
+                    }
                 }
-            }
-            "[[queues.consumers]]" => {
-                if let Some(qn) = get("queue") {
-                    consumers.push((
-                        qn,
-                        get("max_batch_size").and_then(|v| v.parse().ok()).unwrap_or(10),
-                        get("max_batch_timeout")
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or(5),
-                        get("max_retries").and_then(|v| v.parse().ok()),
-                        get("dead_letter_queue"),
-                    ));
+                "[[queues.consumers]]" => {
+                    if let Some(qn) = get("queue") {
+                        consumers.push((
+                            qn,
+                            get("max_batch_size")
+                                .and_then(|v| v.parse().ok())
+                                .unwrap_or(10),
+                            get("max_batch_timeout")
+                                .and_then(|v| v.parse().ok())
+                                .unwrap_or(5),
+                            get("max_retries").and_then(|v| v.parse().ok()),
+                            get("dead_letter_queue"),
+                        ));
+                    }
                 }
+                _ => {}
             }
-            _ => {}
-        }
-        cur.clear();
-    };
+            cur.clear();
+        };
     for line in text.lines() {
         let t = line.split('#').next().unwrap_or("").trim();
         if t.starts_with('[') {
@@ -490,9 +505,17 @@ pub fn pulse(secret: &str, parts: PulseParts, v8_flags: &[&str], probe: (&str, &
         cfg.extensions.push(
             "(modules = [(name = \"cloudflare-internal:ratelimit:module\", esModule = embed \"mf/ratelimit/ratelimit.worker.js\", internal = true)])".into(),
         );
-        cfg.object_entry("ratelimit:ns:entry", "ratelimit:ns", "RateLimiterObject", None);
+        cfg.object_entry(
+            "ratelimit:ns:entry",
+            "ratelimit:ns",
+            "RateLimiterObject",
+            None,
+        );
         cfg.disk("ratelimit:storage", &persist.join("v3/ratelimit"), true);
-        let mut rl = Worker::new(MF_DATE).es("ratelimit-object.worker.js", "mf/ratelimit/ratelimit-object.worker.js");
+        let mut rl = Worker::new(MF_DATE).es(
+            "ratelimit-object.worker.js",
+            "mf/ratelimit/ratelimit-object.worker.js",
+        );
         rl.flags = vec!["nodejs_compat", "experimental"];
         rl.objects.push((
             "RateLimiterObject",
@@ -514,7 +537,13 @@ pub fn pulse(secret: &str, parts: PulseParts, v8_flags: &[&str], probe: (&str, &
         }
         let prod_json: Vec<String> = producers
             .iter()
-            .map(|(b, qn)| format!("{}:{{\"workerName\":\"pulse\",\"queueName\":{}}}", q(b), q(qn)))
+            .map(|(b, qn)| {
+                format!(
+                    "{}:{{\"workerName\":\"pulse\",\"queueName\":{}}}",
+                    q(b),
+                    q(qn)
+                )
+            })
             .collect();
         let cons_json: Vec<String> = consumers
             .iter()
@@ -549,7 +578,11 @@ pub fn pulse(secret: &str, parts: PulseParts, v8_flags: &[&str], probe: (&str, &
             );
         }
         let mut broker = Worker::new(MF_DATE).es("broker.worker.js", "mf/queues/broker.worker.js");
-        broker.flags = vec!["nodejs_compat", "experimental", "service_binding_extra_handlers"];
+        broker.flags = vec![
+            "nodejs_compat",
+            "experimental",
+            "service_binding_extra_handlers",
+        ];
         broker.objects.push((
             "QueueBrokerObject",
             "miniflare-QueueBrokerObject".into(),
@@ -568,7 +601,9 @@ pub fn pulse(secret: &str, parts: PulseParts, v8_flags: &[&str], probe: (&str, &
             "MINIFLARE_QUEUE_CONSUMERS",
             &format!("{{{}}}", cons_json.join(",")),
         ));
-        broker.bindings.push(service("MINIFLARE_WORKER_pulse", "pulse"));
+        broker
+            .bindings
+            .push(service("MINIFLARE_WORKER_pulse", "pulse"));
         cfg.worker("queues:queue", broker);
 
         // R2 (finished reports).
@@ -580,8 +615,12 @@ pub fn pulse(secret: &str, parts: PulseParts, v8_flags: &[&str], probe: (&str, &
         cfg.disk("r2:storage", &persist.join("v3/r2"), true);
         let mut r2 = Worker::new(MF_DATE).es("bucket.worker.js", "mf/r2/bucket.worker.js");
         r2.flags = vec!["nodejs_compat", "experimental"];
-        r2.objects
-            .push(("R2BucketObject", "miniflare-R2BucketObject".into(), false, false));
+        r2.objects.push((
+            "R2BucketObject",
+            "miniflare-R2BucketObject".into(),
+            false,
+            false,
+        ));
         r2.storage = Some("r2:storage".into());
         r2.bindings.push(service("MINIFLARE_BLOBS", "r2:storage"));
         cfg.worker("r2:bucket", r2);

@@ -70,7 +70,11 @@ fn main() {
 
     eprintln!(
         "bench: starting systems ({}) ...",
-        if bare_mode { "bare workerd" } else { "wrangler dev" }
+        if bare_mode {
+            "bare workerd"
+        } else {
+            "wrangler dev"
+        }
     );
     let secret = format!("bench-{}", std::process::id());
     let (pulse, min_do, party, hono) = if bare_mode {
@@ -295,7 +299,12 @@ fn cold(bare_mode: bool, rounds: usize) -> Value {
             (
                 "pulse_worker_only_preflight",
                 Box::new(move || {
-                    bare::pulse(&secret, bare::PulseParts::WorkerOnly, &[], ("OPTIONS", "/health"))
+                    bare::pulse(
+                        &secret,
+                        bare::PulseParts::WorkerOnly,
+                        &[],
+                        ("OPTIONS", "/health"),
+                    )
                 }),
             ),
         ]
@@ -325,8 +334,9 @@ fn cold(bare_mode: bool, rounds: usize) -> Value {
     };
     for &(settle, suffix) in passes {
         bare::SETTLE_MS.store(settle, std::sync::atomic::Ordering::Relaxed);
-        let mut samples: Vec<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)> =
-            systems.iter().map(|_| Default::default()).collect();
+        // Per system: listen, first request, ready, second /health (ms).
+        type Samples = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+        let mut samples: Vec<Samples> = systems.iter().map(|_| Default::default()).collect();
         for round in 0..rounds {
             // Alternate the systems within each round, as the other scenarios do.
             for (k, (name, start)) in systems.iter().enumerate() {
