@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The date every generated user worker runs at (the one in the wrangler.toml files).
 const COMPAT_DATE: &str = "2026-11-01";
-/// The date and flags miniflare gives its own helper workers.
+/// The compatibility date miniflare gives its own helper workers.
 const MF_DATE: &str = "2023-07-24";
 
 /// A capnp text string literal.
@@ -458,7 +458,7 @@ pub enum PulseParts {
 /// Pulse: the built Worker in build/ (index.js + index_bg.wasm) with every binding of
 /// wrangler.toml, the same vars the wrangler-dev bench passes, and fresh state.
 /// `probe`: the first request, timed (method, path).
-pub fn pulse(secret: &str, parts: PulseParts, v8_flags: &[&str], probe: (&str, &str)) -> System {
+pub fn pulse(secret: &str, parts: PulseParts, probe: (&str, &str)) -> System {
     let port = systems::free_port();
     let name = "pulse-bare";
     let dir = prepare(name, port);
@@ -629,11 +629,9 @@ pub fn pulse(secret: &str, parts: PulseParts, v8_flags: &[&str], probe: (&str, &
         w.bindings.push(service("ASSETS", "assets"));
         cfg.disk("assets", &root.join("static"), false);
     }
-    cfg.v8_flags = v8_flags.iter().map(|f| f.to_string()).collect();
-    // BENCH_V8_FLAGS="--flag --flag": extra V8 flags for profiling runs.
-    if let Ok(extra) = std::env::var("BENCH_V8_FLAGS") {
-        cfg.v8_flags
-            .extend(extra.split_whitespace().map(String::from));
+    // BENCH_V8_FLAGS="--flag --flag": V8 flags for profiling runs.
+    if let Ok(flags) = std::env::var("BENCH_V8_FLAGS") {
+        cfg.v8_flags = flags.split_whitespace().map(String::from).collect();
     }
     cfg.worker("pulse", w);
     // Without D1 /health cannot answer 200: the first answer to the probe is "ready".

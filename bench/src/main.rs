@@ -3,7 +3,9 @@
 //! Usage: `pulse-bench [--quick] [--bare] [--only fanout,rest,resume,idle,size,cold]`.
 //! `--bare` (or `BENCH_MODE=bare`) serves every Worker from bare workerd (bench/src/bare.rs)
 //! instead of `wrangler dev`; `cold` (on by default in bare mode) restarts each system a
-//! few times and times its cold start.
+//! few times and times its cold start. Profiling knobs (bare mode): `BENCH_COLD=name,...`
+//! limits the cold scenario to some systems, `BENCH_V8_FLAGS="--flag ..."` passes V8 flags
+//! to Pulse's workerd.
 
 mod bare;
 mod client;
@@ -79,7 +81,7 @@ fn main() {
     let secret = format!("bench-{}", std::process::id());
     let (pulse, min_do, party, hono) = if bare_mode {
         (
-            bare::pulse(&secret, bare::PulseParts::Full, &[], ("GET", "/health")),
+            bare::pulse(&secret, bare::PulseParts::Full, ("GET", "/health")),
             bare::min_do(),
             bare::partyserver(),
             bare::hono(&secret),
@@ -288,13 +290,11 @@ fn cold(bare_mode: bool, rounds: usize) -> Value {
             ("hono_d1", Box::new(move || bare::hono(&s2))),
             (
                 "pulse",
-                Box::new(move || bare::pulse(&s3, bare::PulseParts::Full, &[], ("GET", "/health"))),
+                Box::new(move || bare::pulse(&s3, bare::PulseParts::Full, ("GET", "/health"))),
             ),
             (
                 "pulse_preflight",
-                Box::new(move || {
-                    bare::pulse(&s4, bare::PulseParts::Full, &[], ("OPTIONS", "/health"))
-                }),
+                Box::new(move || bare::pulse(&s4, bare::PulseParts::Full, ("OPTIONS", "/health"))),
             ),
             (
                 "pulse_worker_only_preflight",
@@ -302,7 +302,6 @@ fn cold(bare_mode: bool, rounds: usize) -> Value {
                     bare::pulse(
                         &secret,
                         bare::PulseParts::WorkerOnly,
-                        &[],
                         ("OPTIONS", "/health"),
                     )
                 }),
@@ -354,8 +353,13 @@ fn cold(bare_mode: bool, rounds: usize) -> Value {
                 eprintln!(
                     "cold{suffix} {name} round={round}: listen {listen:.0} ms, first request {first:.1} ms, ready {ready:.0} ms, next /health {warm:.1} ms"
                 );
-                samples[k].0.push(listen);
-                samples[k].1.push(first);
+                // wrangler dev has no listen time (NaN): kept out of the medians.
+                if listen.is_finite() {
+                    samples[k].0.push(listen);
+                }
+                if first.is_finite() {
+                    samples[k].1.push(first);
+                }
                 samples[k].2.push(ready);
                 samples[k].3.push(warm);
                 drop(s);
