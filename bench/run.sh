@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make bench` (QUICK=1 for a short run): installs the peers, builds Pulse and the load
-# generator, runs every scenario side by side, then draws the plots.
+# generator, runs every scenario side by side, then draws the plots. BARE=1 serves every
+# Worker from bare workerd (generated config, no wrangler) and writes *-bare.json instead
+# (no plots: they are drawn from the wrangler-dev run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
@@ -13,5 +15,6 @@ fi
 args=()
 [ "${QUICK:-}" = 1 ] && args+=(--quick)
 [ -n "${ONLY:-}" ] && args+=(--only "$ONLY")
+[ "${BARE:-}" = 1 ] && args+=(--bare)
 bench/target/release/pulse-bench "${args[@]}"
-python3 bench/plot.py "$([ "${QUICK:-}" = 1 ] && echo quick.json || echo results.json)"
+[ "${BARE:-}" = 1 ] || python3 bench/plot.py "$([ "${QUICK:-}" = 1 ] && echo quick.json || echo results.json)"

@@ -1,7 +1,13 @@
 //! `pulse-bench`: runs Pulse and its peers side by side on this machine, alternating them
 //! (A B A B …) per scenario, and writes medians, spreads and ratios to bench/results/.
-//! Usage: `pulse-bench [--quick] [--only fanout,rest,resume,idle,size,mixed]`.
+//! Usage: `pulse-bench [--quick] [--bare] [--only fanout,rest,resume,idle,size,mixed,cold]`.
+//! `--bare` (or `BENCH_MODE=bare`) serves every Worker from bare workerd (bench/src/bare.rs)
+//! instead of `wrangler dev`; `cold` (on by default in bare mode) restarts each system a
+//! few times and times its cold start. Profiling knobs (bare mode): `BENCH_COLD=name,...`
+//! limits the cold scenario to some systems, `BENCH_V8_FLAGS="--flag ..."` passes V8 flags
+//! to Pulse's workerd.
 
+mod bare;
 mod client;
 mod mixed;
 mod scenarios;
@@ -40,21 +46,55 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|s| s.split(',').map(String::from).collect());
-    let want = |s: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == s));
+    let bare_mode = args.iter().any(|a| a == "--bare")
+        || std::env::var("BENCH_MODE").is_ok_and(|m| m == "bare");
+    let want = |s: &str| match &only {
+        Some(o) => o.iter().any(|x| x == s),
+        // Cold starts restart every system several times: by default in bare mode only.
+        None => s != "cold" || bare_mode,
+    };
     let rounds = if quick { 2 } else { 3 };
     let mut out = json!({
+        "mode": if bare_mode { "bare workerd" } else { "wrangler dev" },
         "machine": machine(),
         "quick": quick,
         "rounds": rounds,
         "started": format!("{:?}", std::time::SystemTime::now()),
     });
 
-    eprintln!("bench: starting systems ...");
-    let pulse = System::pulse();
-    let secret = pulse.secret.clone();
-    let min_do = System::min_do();
-    let party = System::partyserver();
-    let hono = System::hono(&secret);
+    if want("cold") {
+        out["cold"] = cold(bare_mode, if quick { 3 } else { 5 });
+    }
+    let only_cold = only.as_ref().is_some_and(|o| o.iter().all(|x| x == "cold"));
+    if only_cold {
+        write(&out, quick, bare_mode);
+        return;
+    }
+
+    eprintln!(
+        "bench: starting systems ({}) ...",
+        if bare_mode {
+            "bare workerd"
+        } else {
+            "wrangler dev"
+        }
+    );
+    let secret = format!("bench-{}", std::process::id());
+    let (pulse, min_do, party, hono) = if bare_mode {
+        (
+            bare::pulse(&secret, bare::PulseParts::Full, ("GET", "/health")),
+            bare::min_do(),
+            bare::partyserver(),
+            bare::hono(&secret),
+        )
+    } else {
+        (
+            System::pulse(&secret),
+            System::min_do(),
+            System::partyserver(),
+            System::hono(&secret),
+        )
+    };
     let sio = System::socketio();
     out["startup_ms"] = json!({
         "pulse": pulse.ready_after.as_secs_f64() * 1000.0,
@@ -62,14 +102,22 @@ fn main() {
         "partyserver": party.ready_after.as_secs_f64() * 1000.0,
         "hono_d1": hono.ready_after.as_secs_f64() * 1000.0,
         "socketio": sio.ready_after.as_secs_f64() * 1000.0,
-        "note": "process start to the first 200 on /health (wrangler dev: esbuild, miniflare and workerd startup included; Socket.IO: node)",
+        "note": if bare_mode {
+            "process start to the first 200 on /health (bare workerd; Socket.IO: node)"
+        } else {
+            "process start to the first 200 on /health (wrangler dev: esbuild, miniflare and workerd startup included; Socket.IO: node)"
+        },
     });
     out["first_request_ms"] = json!({
         "pulse": pulse.first_request_ms(),
         "min_do": min_do.first_request_ms(),
         "partyserver": party.first_request_ms(),
         "hono_d1": hono.first_request_ms(),
-        "note": "wrangler's own timing of the first /health (cold isolate: module compile + startup + handler)",
+        "note": if bare_mode {
+            "the first GET /health, sent once the socket accepts (timed by the bench)"
+        } else {
+            "wrangler's own timing of the first /health (cold isolate: module compile + startup + handler)"
+        },
     });
     eprintln!(
         "bench: systems up: {} first requests: {}",
@@ -225,11 +273,131 @@ fn main() {
         }
     }
     drop((pulse, min_do, party, hono, sio));
+    write(&out, quick, bare_mode);
+}
+
+/// bench/results/{quick,results}.json, or {quick,results}-bare.json in bare mode.
+fn write(out: &Value, quick: bool, bare_mode: bool) {
     let dir = systems::root().join("bench/results");
     let _ = std::fs::create_dir_all(&dir);
-    let file = dir.join(if quick { "quick.json" } else { "results.json" });
-    std::fs::write(&file, serde_json::to_string_pretty(&out).unwrap()).unwrap();
+    let stem = if quick { "quick" } else { "results" };
+    let file = dir.join(if bare_mode {
+        format!("{stem}-bare.json")
+    } else {
+        format!("{stem}.json")
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(out).unwrap()).unwrap();
     eprintln!("bench: wrote {}", file.display());
+}
+
+/// Cold starts: each system started `rounds` times on a fresh process (one at a time),
+/// timing process start to the socket accepting (bare), the first request, and process
+/// start to the first 200 on /health. Pulse is also timed on a first request that
+/// touches no binding (`OPTIONS /health`, a CORS preflight) and, in bare mode, as the
+/// Worker alone (no D1, queue, limiter or R2 services in the config).
+fn cold(bare_mode: bool, rounds: usize) -> Value {
+    type Start = Box<dyn Fn() -> System>;
+    let secret = format!("bench-cold-{}", std::process::id());
+    let s2 = secret.clone();
+    let s3 = secret.clone();
+    let s4 = secret.clone();
+    let systems: Vec<(&str, Start)> = if bare_mode {
+        vec![
+            ("min_do", Box::new(bare::min_do)),
+            ("partyserver", Box::new(bare::partyserver)),
+            ("hono_d1", Box::new(move || bare::hono(&s2))),
+            (
+                "pulse",
+                Box::new(move || bare::pulse(&s3, bare::PulseParts::Full, ("GET", "/health"))),
+            ),
+            (
+                "pulse_preflight",
+                Box::new(move || bare::pulse(&s4, bare::PulseParts::Full, ("OPTIONS", "/health"))),
+            ),
+            (
+                "pulse_worker_only_preflight",
+                Box::new(move || {
+                    bare::pulse(
+                        &secret,
+                        bare::PulseParts::WorkerOnly,
+                        ("OPTIONS", "/health"),
+                    )
+                }),
+            ),
+        ]
+    } else {
+        vec![
+            ("min_do", Box::new(System::min_do)),
+            ("partyserver", Box::new(System::partyserver)),
+            ("hono_d1", Box::new(move || System::hono(&s2))),
+            ("pulse", Box::new(move || System::pulse(&s3))),
+        ]
+    };
+    // BENCH_COLD=name,name limits the systems (for profiling one of them).
+    let pick: Option<Vec<String>> = std::env::var("BENCH_COLD")
+        .ok()
+        .map(|v| v.split(',').map(String::from).collect());
+    let systems: Vec<(&str, Start)> = systems
+        .into_iter()
+        .filter(|(n, _)| pick.as_ref().is_none_or(|p| p.iter().any(|x| x == n)))
+        .collect();
+    let mut table = serde_json::Map::new();
+    // Bare mode times a second pass with a pause between the socket accepting and the
+    // first request: that request then finds the isolates loaded (its own first-run cost).
+    let passes: &[(u64, &str)] = if bare_mode {
+        &[(0, ""), (1000, "_loaded")]
+    } else {
+        &[(0, "")]
+    };
+    for &(settle, suffix) in passes {
+        bare::SETTLE_MS.store(settle, std::sync::atomic::Ordering::Relaxed);
+        // Per system: listen, first request, ready, second /health (ms).
+        type Samples = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+        let mut samples: Vec<Samples> = systems.iter().map(|_| Default::default()).collect();
+        for round in 0..rounds {
+            // Alternate the systems within each round, as the other scenarios do.
+            for (k, (name, start)) in systems.iter().enumerate() {
+                let s = start();
+                let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+                let warm = {
+                    let api = pulse_testkit::Api::new(&s.base);
+                    let t = Instant::now();
+                    api.status("GET", "/health", None, None);
+                    ms(t.elapsed())
+                };
+                let ready = ms(s.ready_after);
+                let listen = s.listen_after.map(ms).unwrap_or(f64::NAN);
+                let first = s.first_request_ms().unwrap_or(f64::NAN);
+                eprintln!(
+                    "cold{suffix} {name} round={round}: listen {listen:.0} ms, first request {first:.1} ms, ready {ready:.0} ms, next /health {warm:.1} ms"
+                );
+                // wrangler dev has no listen time (NaN): kept out of the medians.
+                if listen.is_finite() {
+                    samples[k].0.push(listen);
+                }
+                if first.is_finite() {
+                    samples[k].1.push(first);
+                }
+                samples[k].2.push(ready);
+                samples[k].3.push(warm);
+                drop(s);
+            }
+        }
+        for ((name, _), (listen, first, ready, warm)) in systems.iter().zip(samples) {
+            table.insert(
+                format!("{name}{suffix}"),
+                json!({"listen_ms": summary(&listen), "first_request_ms": summary(&first),
+                       "ready_ms": summary(&ready), "second_health_ms": summary(&warm)}),
+            );
+        }
+    }
+    bare::SETTLE_MS.store(0, std::sync::atomic::Ordering::Relaxed);
+    table.insert("note".into(), json!(if bare_mode {
+        "bare workerd: listen = process start to the socket accepting; first_request = the first request after that (GET /health unless named *_preflight: OPTIONS /health, no binding touched), sent at once (it waits for workerd to load every service) or, for *_loaded, 1 s later (the isolates are loaded: the request's own first-run cost); ready = process start to the first 200 on /health (for *_loaded it includes the 1 s pause); second_health = the next GET /health"
+    } else {
+        "wrangler dev: first_request = wrangler's own timing of the first /health; ready = process start to the first 200 on /health"
+    }));
+    Value::Object(table)
 }
 
 fn machine() -> Value {

@@ -11,7 +11,7 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -19,16 +19,23 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn bin(name: &str) -> PathBuf {
+pub fn bin(name: &str) -> PathBuf {
     root().join("node_modules/.bin").join(name)
 }
 
-fn path_env() -> String {
+pub fn path_env() -> String {
     format!(
         "{}:{}",
         root().join("node_modules/.bin").display(),
         std::env::var("PATH").unwrap_or_default()
     )
+}
+
+/// A system's throw-away state folder (log, config, local storage).
+pub fn state_dir(name: &str, port: u16) -> PathBuf {
+    root()
+        .join("bench/target/state")
+        .join(format!("{name}-{port}"))
 }
 
 #[allow(dead_code)] // name, port, started: kept for debugging output
@@ -41,27 +48,24 @@ pub struct System {
     pub started: Instant,
     /// Process start to the first 200 on /health.
     pub ready_after: Duration,
+    /// Bare workerd: process start to the socket accepting connections.
+    pub listen_after: Option<Duration>,
+    /// Bare workerd: the first /health, timed here (sent once the socket accepts).
+    pub first_request: Option<Duration>,
     state: PathBuf,
 }
 
 impl System {
-    fn spawn(
+    /// Starts `args` in its own process group, logging to `<state>/log.txt`.
+    fn launch(
         name: &'static str,
         cwd: &Path,
         args: Vec<String>,
         envs: Vec<(String, String)>,
-        health: &str,
+        port: u16,
     ) -> System {
         use std::os::unix::process::CommandExt;
-        let port = args
-            .iter()
-            .position(|a| a == "--port")
-            .and_then(|i| args.get(i + 1))
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        let state = root()
-            .join("bench/target/state")
-            .join(format!("{name}-{port}"));
+        let state = state_dir(name, port);
         let _ = std::fs::create_dir_all(&state);
         let log = std::fs::File::create(state.join("log.txt")).unwrap();
         let program = args[0].clone();
@@ -78,17 +82,44 @@ impl System {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        let base = format!("http://127.0.0.1:{port}");
-        let mut s = System {
+        System {
             name,
-            base,
+            base: format!("http://127.0.0.1:{port}"),
             port,
             secret: String::new(),
             child: Some(child),
             started,
             ready_after: Duration::ZERO,
+            listen_after: None,
+            first_request: None,
             state,
-        };
+        }
+    }
+
+    fn wait_until(&self, deadline: Instant, pause: Duration) {
+        assert!(
+            Instant::now() < deadline,
+            "{} did not start; see {}",
+            self.name,
+            self.state.join("log.txt").display()
+        );
+        std::thread::sleep(pause);
+    }
+
+    fn spawn(
+        name: &'static str,
+        cwd: &Path,
+        args: Vec<String>,
+        envs: Vec<(String, String)>,
+        health: &str,
+    ) -> System {
+        let port = args
+            .iter()
+            .position(|a| a == "--port")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let mut s = System::launch(name, cwd, args, envs, port);
         let api = pulse_testkit::Api::new(&s.base);
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
@@ -102,20 +133,57 @@ impl System {
             if up {
                 break;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{name} did not start; see {}",
-                s.state.join("log.txt").display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+            s.wait_until(deadline, Duration::from_millis(50));
         }
-        s.ready_after = started.elapsed();
+        s.ready_after = s.started.elapsed();
+        s
+    }
+
+    /// A bare workerd process (bench/src/bare.rs): waits for the socket to accept, then
+    /// `settle` (workerd accepts before its services are loaded: a pause lets them load),
+    /// then times the first request (`probe`: method and path, any answer counts), then
+    /// waits for a 200 on `health` (when given).
+    pub fn spawn_bare(
+        name: &'static str,
+        cwd: &Path,
+        args: Vec<String>,
+        port: u16,
+        probe: (&str, &str),
+        health: Option<&str>,
+        settle: Duration,
+    ) -> System {
+        let mut s = System::launch(name, cwd, args, vec![], port);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            s.wait_until(deadline, Duration::from_millis(2));
+        }
+        s.listen_after = Some(s.started.elapsed());
+        std::thread::sleep(settle);
+        let api = pulse_testkit::Api::new(&s.base);
+        while s.first_request.is_none() {
+            let t = Instant::now();
+            if api.status(probe.0, probe.1, None, None) != 0 {
+                s.first_request = Some(t.elapsed());
+            } else {
+                s.wait_until(deadline, Duration::from_millis(2));
+            }
+        }
+        while let Some(h) = health {
+            if api.status("GET", h, None, None) == 200 {
+                break;
+            }
+            s.wait_until(deadline, Duration::from_millis(2));
+        }
+        s.ready_after = s.started.elapsed();
         s
     }
 
     /// How long workerd took to answer the very first request (a cold isolate: script
     /// and Wasm compile plus the handler), from wrangler's own log line.
     pub fn first_request_ms(&self) -> Option<f64> {
+        if let Some(d) = self.first_request {
+            return Some(d.as_secs_f64() * 1000.0);
+        }
         let log = std::fs::read_to_string(self.state.join("log.txt")).ok()?;
         let line = log.lines().find(|l| l.contains("GET /health 200"))?;
         let inner = line
@@ -128,9 +196,7 @@ impl System {
 
     fn wrangler_dev(name: &'static str, cwd: &Path, vars: &[(&str, &str)]) -> System {
         let port = free_port();
-        let state = root()
-            .join("bench/target/state")
-            .join(format!("{name}-{port}"));
+        let state = state_dir(name, port);
         let _ = std::fs::remove_dir_all(&state);
         let p = state.to_string_lossy().to_string();
         if cwd.join("migrations").exists() {
@@ -172,18 +238,17 @@ impl System {
     }
 
     /// Pulse itself (the built worker in build/), HS256 secret per run.
-    pub fn pulse() -> System {
-        let secret = format!("bench-{}", std::process::id());
+    pub fn pulse(secret: &str) -> System {
         let mut s = System::wrangler_dev(
             "pulse",
             &root(),
             &[
-                ("JWT_SECRET", &secret),
+                ("JWT_SECRET", secret),
                 ("PULSE_ENV", "dev"),
                 ("WS_MAX_PER_USER", "4"),
             ],
         );
-        s.secret = secret;
+        s.secret = secret.to_string();
         s
     }
 
@@ -235,6 +300,8 @@ impl System {
             child: None,
             started: Instant::now(),
             ready_after: Duration::ZERO,
+            listen_after: None,
+            first_request: None,
             state: PathBuf::new(),
         }
     }
