@@ -42,6 +42,8 @@ pub struct System {
     /// Process start to the first 200 on /health.
     pub ready_after: Duration,
     state: PathBuf,
+    /// Wrangler's inspector port (DevTools protocol), 0 when none.
+    pub inspector: u16,
 }
 
 impl System {
@@ -85,6 +87,12 @@ impl System {
             port,
             secret: String::new(),
             child: Some(child),
+            inspector: args
+                .iter()
+                .position(|a| a == "--inspector-port")
+                .and_then(|i| args.get(i + 1))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0),
             started,
             ready_after: Duration::ZERO,
             state,
@@ -163,6 +171,8 @@ impl System {
             "--persist-to".into(),
             p,
             "--show-interactive-dev-session=false".into(),
+            "--inspector-port".into(),
+            free_port().to_string(),
         ];
         for (k, v) in vars {
             args.push("--var".into());
@@ -233,6 +243,7 @@ impl System {
             port: 0,
             secret,
             child: None,
+            inspector: 0,
             started: Instant::now(),
             ready_after: Duration::ZERO,
             state: PathBuf::new(),
@@ -243,34 +254,9 @@ impl System {
         self.base.replacen("http://", "ws://", 1)
     }
 
-    /// Resident memory (KiB) of the workerd processes under this system's process group.
-    pub fn workerd_rss_kib(&self) -> u64 {
-        let Some(pgid) = self.child.as_ref().map(|c| c.id()) else {
-            return 0;
-        };
-        let mut total = 0;
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let p = entry.path();
-            let stat = std::fs::read_to_string(p.join("stat")).unwrap_or_default();
-            // pgrp is field 5 (after "pid (comm) state ppid").
-            let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-            let pgrp: u32 = after
-                .split_whitespace()
-                .nth(2)
-                .and_then(|x| x.parse().ok())
-                .unwrap_or(0);
-            let cmd = std::fs::read_to_string(p.join("cmdline")).unwrap_or_default();
-            if pgrp == pgid && cmd.contains("workerd") {
-                let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
-                total += status
-                    .lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|x| x.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
-        total
+    /// The process group this system's processes run in (its own, see `spawn`).
+    pub fn pgid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 }
 
