@@ -220,6 +220,10 @@ fn main() {
                             }
                         };
                         let (b, a) = (r.before.0 + r.before.1, r.after.0 + r.after.1);
+                        eprintln!(
+                            "idle n={n} {name}: {} connections, runtime {} → {} KiB, proxy {} → {} KiB",
+                            r.open, r.before.0, r.after.0, r.before.1, r.after.1
+                        );
                         let v8 = soak::v8_heap(&sys);
                         let v8_gc = match soak::Inspector::connect(&sys) {
                             Ok(mut i) => {

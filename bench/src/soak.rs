@@ -285,7 +285,12 @@ pub fn service_heaps(sys: &System) -> Value {
 pub fn pulse_memory(sys: &System, tenant: &str) -> Value {
     let api = Api::new(&sys.base);
     let tok = client::token(&sys.secret, tenant, "soak-admin", "admin");
-    let r = api.get("/api/realtime/stats", &tok);
+    // The client panics on a transport error (a stalled runtime): report it instead.
+    let Ok(r) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        api.get("/api/realtime/stats", &tok)
+    })) else {
+        return json!({"error": "no answer"});
+    };
     if r.status != 200 {
         return json!({"status": r.status});
     }

@@ -257,7 +257,10 @@ mod tests {
         }
         c.put("new", 5_000, 1_000_000, ips(1));
         assert_eq!(c.len(), BLOCKLIST_TENANTS);
-        assert!(c.get("t0", 5_000, 1_000_000).is_none(), "the oldest was dropped");
+        assert!(
+            c.get("t0", 5_000, 1_000_000).is_none(),
+            "the oldest was dropped"
+        );
         assert!(c.get("t1", 5_000, 1_000_000).is_some());
         assert!(c.get("new", 5_000, 1_000_000).is_some());
         // Refreshing a tenant already cached evicts nobody.
