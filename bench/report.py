@@ -55,11 +55,33 @@ def main():
             print(f"| {int(g):,} | {cell(v)} |")
         print()
     if "idle" in r:
-        print("### Idle connections (workerd RSS before → after, KiB)\n")
-        print("| system | connections | before | after | per connection |")
-        print("|---|---|---|---|---|")
-        for k, v in r["idle"].items():
-            print(f"| {k} | {v['connections']:,} | {v['rss_before_kib']:,} | {v['rss_after_kib']:,} | {v['per_connection_bytes'] / 1024:.1f} KiB |")
+        print("### Idle connections (fresh processes; workerd RSS before → after, KiB)\n")
+        print("| connections | system | runtime before → after | proxy before → after | per connection (runtime) | per connection (both) |")
+        print("|---|---|---|---|---|---|")
+        for n, row in r["idle"].items():
+            if "connections" in row:  # results files from before the fresh-process idle
+                row = {n: row}
+            for k, v in row.items():
+                if "runtime_before_kib" not in v:
+                    print(f"| {v['connections']:,} | {k} | — | — | — | {v['per_connection_bytes'] / 1024:.1f} KiB |")
+                    continue
+                print(f"| {v['connections']:,} | {k} | {v['runtime_before_kib']:,} → {v['runtime_after_kib']:,} | {v['proxy_before_kib']:,} → {v['proxy_after_kib']:,} | {v['per_connection_runtime_bytes'] / 1024:.1f} KiB | {v['per_connection_bytes'] / 1024:.1f} KiB |")
+        print()
+    if "soak" in r:
+        k = r["soak"]
+        print(f"### Soak ({k['subscribers']} subscribers, {k['per_second']} publishes/s, {k['seconds']} s; runtime RSS, MiB)\n")
+        names = [x for x in ["pulse", "min_do", "hono"] if x in k]
+        print("| t (s) | " + " | ".join(names) + " |")
+        print("|---|" + "---|" * len(names))
+        for smp in k["samples"]:
+            print(f"| {smp['t_s']:.0f} | " + " | ".join(f"{smp[x]['runtime_kib'] / 1024:,.0f}" for x in names) + " |")
+        print()
+        print("| system | start | 2 min | end | end / 2 min | delivered | p99 ms |")
+        print("|---|---|---|---|---|---|---|")
+        for x in names:
+            v = k[x]
+            lat = (v.get("latency") or {}).get("p99_ms")
+            print(f"| {x} | {v['runtime_kib_start'] / 1024:,.0f} | {v['runtime_kib_2min'] / 1024:,.0f} | {v['runtime_kib_end'] / 1024:,.0f} | {v['end_over_2min']:.2f} | {v['delivered_fraction']:.4f} | {f(lat)} |")
         print()
     if "size" in r or "startup_ms" in r:
         print("### Size and startup\n")

@@ -1,16 +1,17 @@
 //! `pulse-bench`: runs Pulse and its peers side by side on this machine, alternating them
 //! (A B A B …) per scenario, and writes medians, spreads and ratios to bench/results/.
-//! Usage: `pulse-bench [--quick] [--bare] [--only fanout,rest,resume,idle,size,mixed,cold]`.
+//! Usage: `pulse-bench [--quick] [--bare] [--only fanout,rest,resume,idle,soak,size,mixed,cold]`.
 //! `--bare` (or `BENCH_MODE=bare`) serves every Worker from bare workerd (bench/src/bare.rs)
 //! instead of `wrangler dev`; `cold` (on by default in bare mode) restarts each system a
 //! few times and times its cold start. Profiling knobs (bare mode): `BENCH_COLD=name,...`
 //! limits the cold scenario to some systems, `BENCH_V8_FLAGS="--flag ..."` passes V8 flags
-//! to Pulse's workerd.
+//! to Pulse's workerd. `SOAK_SECS` shortens the soak.
 
 mod bare;
 mod client;
 mod mixed;
 mod scenarios;
+mod soak;
 mod systems;
 
 use scenarios::Fanout;
@@ -235,20 +236,82 @@ fn main() {
         out["resume_ms"] = Value::Object(table);
     }
 
+    if want("idle") || want("soak") {
+        // The memory scenarios start their own systems without wrangler's local trace
+        // collector (`X_LOCAL_OBSERVABILITY`): it stores every invocation's spans and logs
+        // in the same workerd process, a cost of the dev tool that grows with the number of
+        // invocations, not with the system under test (BENCHMARKS.md, "Memory"). The
+        // systems started above keep it, as before.
+        std::env::set_var("X_LOCAL_OBSERVABILITY", "false");
+    }
+
     if want("idle") {
-        let n = if quick { 1000 } else { 5000 };
+        // Each measurement on fresh processes: the heap other scenarios grew (and its
+        // collection during the wait) would otherwise blur a per-connection figure.
+        let ns: Vec<usize> = if quick { vec![1000] } else { vec![1000, 5000] };
         let mut table = serde_json::Map::new();
-        for (name, sys, is_pulse) in [("pulse", &pulse, true), ("min_do", &min_do, false)] {
-            match scenarios::idle(sys, is_pulse, &format!("idle-{name}"), n) {
-                Ok((before, after, open)) => {
-                    eprintln!(
-                        "idle {name}: {open} connections, workerd RSS {before} KiB → {after} KiB"
-                    );
-                    table.insert(name.into(), json!({"connections": open, "rss_before_kib": before, "rss_after_kib": after,
-                        "per_connection_bytes": if open > 0 { (after.saturating_sub(before) * 1024) / open as u64 } else { 0 }}));
+        for n in ns {
+            let mut row = serde_json::Map::new();
+            for (name, is_pulse) in [("pulse", true), ("min_do", false)] {
+                let sys = if is_pulse {
+                    System::pulse(&secret)
+                } else {
+                    System::min_do()
+                };
+                let tenant = format!("idle-{name}-{n}");
+                match scenarios::idle(&sys, is_pulse, &tenant, n) {
+                    Ok(r) => {
+                        let per = |b: u64, a: u64| {
+                            if r.open > 0 {
+                                (a.saturating_sub(b) * 1024) / r.open as u64
+                            } else {
+                                0
+                            }
+                        };
+                        let (b, a) = (r.before.0 + r.before.1, r.after.0 + r.after.1);
+                        eprintln!(
+                            "idle n={n} {name}: {} connections, runtime {} → {} KiB, proxy {} → {} KiB",
+                            r.open, r.before.0, r.after.0, r.before.1, r.after.1
+                        );
+                        let v8 = soak::v8_heap(&sys);
+                        let v8_gc = match soak::Inspector::connect(&sys) {
+                            Ok(mut i) => {
+                                let h = i.collect();
+                                i.close();
+                                h
+                            }
+                            Err(e) => json!({"error": e}),
+                        };
+                        std::thread::sleep(std::time::Duration::from_secs(2));
+                        let gc = soak::rss_split(&sys);
+                        let memory = if is_pulse {
+                            soak::pulse_memory(&sys, &tenant)
+                        } else {
+                            Value::Null
+                        };
+                        eprintln!(
+                            "idle n={n} {name}: {} connections, workerd RSS {b} KiB → {a} KiB (runtime {} → {}, proxy {} → {}); v8 heap {v8}, after a full collection {v8_gc}, runtime {} KiB; {memory}",
+                            r.open, r.before.0, r.after.0, r.before.1, r.after.1, gc.0
+                        );
+                        row.insert(
+                            name.into(),
+                            json!({"connections": r.open,
+                            "rss_before_kib": b, "rss_after_kib": a,
+                            "runtime_before_kib": r.before.0, "runtime_after_kib": r.after.0,
+                            "proxy_before_kib": r.before.1, "proxy_after_kib": r.after.1,
+                            "per_connection_bytes": per(b, a),
+                            "per_connection_runtime_bytes": per(r.before.0, r.after.0),
+                            "per_connection_proxy_bytes": per(r.before.1, r.after.1),
+                            "v8_heap": v8, "v8_heap_after_gc": v8_gc, "runtime_after_gc_kib": gc.0,
+                            "pulse_stats": memory}),
+                        );
+                        drop(sys);
+                        drop(r.socks);
+                    }
+                    Err(e) => eprintln!("idle n={n} {name}: FAILED {e}"),
                 }
-                Err(e) => eprintln!("idle {name}: FAILED {e}"),
             }
+            table.insert(n.to_string(), Value::Object(row));
         }
         out["idle"] = Value::Object(table);
     }
@@ -270,6 +333,42 @@ fn main() {
                 out["mixed"] = v;
             }
             Err(e) => eprintln!("mixed: FAILED {e}"),
+        }
+    }
+    if want("soak") {
+        // Fresh processes, so the series starts from a clean heap.
+        let secs = std::env::var("SOAK_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(if quick { 180 } else { 600 });
+        let env_num = |k: &str, d: u64| {
+            std::env::var(k)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(d)
+        };
+        let cfg = soak::SoakConfig {
+            secs,
+            subscribers: env_num("SOAK_SUBSCRIBERS", 300) as usize,
+            per_second: env_num("SOAK_RATE", 20) as u32,
+            sample_every: std::time::Duration::from_secs(env_num("SOAK_SAMPLE_SECS", 15)),
+            pulse_publish: if std::env::var("SOAK_PUBLISH").as_deref() == Ok("hub") {
+                Fanout::PulseHub
+            } else {
+                Fanout::PulseRest
+            },
+        };
+        let (p, m) = (System::pulse(&secret), System::min_do());
+        let h = System::hono(&p.secret);
+        match soak::soak(&p, &m, &h, &cfg) {
+            Ok(v) => {
+                eprintln!(
+                    "soak: pulse {} | min_do {} | hono {}",
+                    v["pulse"], v["min_do"], v["hono"]
+                );
+                out["soak"] = v;
+            }
+            Err(e) => eprintln!("soak: FAILED {e}"),
         }
     }
     drop((pulse, min_do, party, hono, sio));

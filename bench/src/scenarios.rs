@@ -50,7 +50,7 @@ fn marker(text: &str) -> Option<u32> {
 }
 
 /// Opens one subscriber and waits until it is ready to receive.
-fn subscriber(kind: Fanout, sys: &System, tenant: &str, i: usize) -> Result<Socket, String> {
+pub fn subscriber(kind: Fanout, sys: &System, tenant: &str, i: usize) -> Result<Socket, String> {
     match kind {
         Fanout::PulseRest | Fanout::PulseHub => {
             let tok = client::token(&sys.secret, tenant, &format!("s{i}"), "viewer");
@@ -440,23 +440,35 @@ pub fn resume(sys: &System, tenant: &str, gap: usize) -> Result<f64, String> {
     Ok(ms)
 }
 
+pub struct IdleResult {
+    pub open: usize,
+    /// Runtime (Worker, Durable Objects, local bindings) and wrangler-proxy RSS, KiB.
+    pub before: (u64, u64),
+    pub after: (u64, u64),
+    /// Still open: the caller reads whatever else it wants first, then drops them.
+    pub socks: Vec<Socket>,
+}
+
 /// Idle: `n` connections that subscribe (Pulse) or just connect (minimal DO) and stay
-/// silent; workerd RSS before and after (KiB), after the hub had time to hibernate.
-pub fn idle(
-    sys: &System,
-    pulse: bool,
-    tenant: &str,
-    n: usize,
-) -> Result<(u64, u64, usize), String> {
-    let before = sys.workerd_rss_kib();
-    let mut socks = Vec::with_capacity(n);
-    for i in 0..n {
-        let s = if pulse {
+/// silent; the RSS of the system's workerd processes before and after, once the hub had
+/// time to hibernate. A few connections are opened and closed first, so the one-off
+/// costs (the hub's first instance, the first upgrade's code paths) are in the baseline.
+pub fn idle(sys: &System, pulse: bool, tenant: &str, n: usize) -> Result<IdleResult, String> {
+    let open = |i: usize| {
+        if pulse {
             subscriber(Fanout::PulseHub, sys, tenant, 100_000 + i)
         } else {
             subscriber(Fanout::MinDo, sys, tenant, i)
-        };
-        match s {
+        }
+    };
+    for i in 0..10 {
+        open(n + i)?.close();
+    }
+    std::thread::sleep(Duration::from_secs(15));
+    let before = crate::soak::rss_split(sys);
+    let mut socks = Vec::with_capacity(n);
+    for i in 0..n {
+        match open(i) {
             Ok(s) => socks.push(s),
             Err(e) => {
                 eprintln!("idle: connection {i} failed: {e}");
@@ -464,11 +476,12 @@ pub fn idle(
             }
         }
     }
-    std::thread::sleep(Duration::from_secs(12));
-    let after = sys.workerd_rss_kib();
-    let open = socks.len();
-    for s in socks {
-        s.close();
-    }
-    Ok((before, after, open))
+    std::thread::sleep(Duration::from_secs(15));
+    let after = crate::soak::rss_split(sys);
+    Ok(IdleResult {
+        open: socks.len(),
+        before,
+        after,
+        socks,
+    })
 }

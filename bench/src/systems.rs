@@ -53,6 +53,8 @@ pub struct System {
     /// Bare workerd: the first /health, timed here (sent once the socket accepts).
     pub first_request: Option<Duration>,
     state: PathBuf,
+    /// Wrangler's inspector port (DevTools protocol), 0 when none.
+    pub inspector: u16,
 }
 
 impl System {
@@ -88,6 +90,12 @@ impl System {
             port,
             secret: String::new(),
             child: Some(child),
+            inspector: args
+                .iter()
+                .position(|a| a == "--inspector-port")
+                .and_then(|i| args.get(i + 1))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0),
             started,
             ready_after: Duration::ZERO,
             listen_after: None,
@@ -229,6 +237,8 @@ impl System {
             "--persist-to".into(),
             p,
             "--show-interactive-dev-session=false".into(),
+            "--inspector-port".into(),
+            free_port().to_string(),
         ];
         for (k, v) in vars {
             args.push("--var".into());
@@ -298,6 +308,7 @@ impl System {
             port: 0,
             secret,
             child: None,
+            inspector: 0,
             started: Instant::now(),
             ready_after: Duration::ZERO,
             listen_after: None,
@@ -310,9 +321,14 @@ impl System {
         self.base.replacen("http://", "ws://", 1)
     }
 
+    /// The process group this system's processes run in (its own, see `spawn`).
+    pub fn pgid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// Resident memory (KiB) of the workerd processes under this system's process group.
     pub fn workerd_rss_kib(&self) -> u64 {
-        let Some(pgid) = self.child.as_ref().map(|c| c.id()) else {
+        let Some(pgid) = self.pgid() else {
             return 0;
         };
         let mut total = 0;

@@ -67,6 +67,9 @@ pub async fn stats(cx: Ctx) -> ApiResult<Response> {
     let now = cx.now_ms();
     let (pending, age) = lag.map_or((0, None), |l| (l.pending, l.oldest_ms.map(|o| now - o)));
     stats["outbox"] = json!({"pending": pending, "oldest_pending_age_ms": age});
+    if crate::config::get(&cx.env).dev {
+        stats["memory"]["worker_wasm_bytes"] = json!(super::hub::wasm_bytes());
+    }
     json(200, &stats)
 }
 

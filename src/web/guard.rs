@@ -1,6 +1,6 @@
 //! Request guards that run before routing: the per-caller rate limit (a Workers
 //! rate-limiting binding, asked for one request in `ratelimit::SHARE`) and the tenant's IP blocklist, which covers every request that
-//! names a tenant (cached per isolate for a few seconds).
+//! names a tenant (cached per isolate for a few seconds, for a bounded number of tenants).
 
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::ratelimit::{Sampler, Verdict};
@@ -13,9 +13,60 @@ use worker::{Env, Request};
 /// Seconds a limited caller is told to wait (the limiter's period).
 const RETRY_AFTER: u32 = 60;
 
+/// Tenants whose blocklist an isolate keeps at most: an isolate that serves many tenants
+/// must not keep every list it ever read.
+pub const BLOCKLIST_TENANTS: usize = 256;
+
+/// The blocklists read recently: tenant -> (fetched at ms, blocked IPs). An entry older
+/// than the TTL is never used, and it is dropped once the cache is full; past
+/// `BLOCKLIST_TENANTS` fresh entries the oldest goes (forgetting a list only means the
+/// next request reads it again).
+#[derive(Default)]
+pub struct BlockCache {
+    lists: HashMap<String, (i64, Vec<String>)>,
+}
+
+impl BlockCache {
+    /// The tenant's list if it was read less than `ttl_ms` ago.
+    pub fn get(&self, tenant: &str, now_ms: i64, ttl_ms: i64) -> Option<&[String]> {
+        self.lists
+            .get(tenant)
+            .filter(|(at, _)| now_ms - at < ttl_ms)
+            .map(|(_, ips)| ips.as_slice())
+    }
+
+    pub fn put(&mut self, tenant: &str, now_ms: i64, ttl_ms: i64, ips: Vec<String>) {
+        if self.lists.len() >= BLOCKLIST_TENANTS && !self.lists.contains_key(tenant) {
+            self.lists.retain(|_, (at, _)| now_ms - *at < ttl_ms);
+            if self.lists.len() >= BLOCKLIST_TENANTS {
+                let oldest = self
+                    .lists
+                    .iter()
+                    .min_by_key(|(_, (at, _))| *at)
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = oldest {
+                    self.lists.remove(&k);
+                }
+            }
+        }
+        self.lists.insert(tenant.to_string(), (now_ms, ips));
+    }
+
+    pub fn forget(&mut self, tenant: &str) {
+        self.lists.remove(tenant);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lists.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lists.is_empty()
+    }
+}
+
 thread_local! {
-    /// tenant -> (fetched at ms, blocked IPs)
-    static BLOCKLIST: RefCell<HashMap<String, (i64, Vec<String>)>> = RefCell::new(HashMap::new());
+    static BLOCKLIST: RefCell<BlockCache> = RefCell::new(BlockCache::default());
 }
 
 pub fn client_ip(req: &Request) -> Option<String> {
@@ -119,9 +170,8 @@ async fn blocked(env: &Env, tenant: &str, ip: &str) -> ApiResult<bool> {
     let ttl = cache_ms(env);
     let cached = BLOCKLIST.with(|b| {
         b.borrow()
-            .get(tenant)
-            .filter(|(at, _)| now - at < ttl)
-            .map(|(_, ips)| ips.iter().any(|x| x == ip))
+            .get(tenant, now, ttl)
+            .map(|ips| ips.iter().any(|x| x == ip))
     });
     if let Some(hit) = cached {
         return Ok(hit);
@@ -137,13 +187,13 @@ async fn blocked(env: &Env, tenant: &str, ip: &str) -> ApiResult<bool> {
     .await?;
     let ips: Vec<String> = rows.into_iter().map(|r| r.ip).collect();
     let hit = ips.iter().any(|x| x == ip);
-    BLOCKLIST.with(|b| b.borrow_mut().insert(tenant.to_string(), (now, ips)));
+    BLOCKLIST.with(|b| b.borrow_mut().put(tenant, now, ttl, ips));
     Ok(hit)
 }
 
 /// Drops this isolate's cached list after a change (other isolates refresh within the TTL).
 pub fn forget(tenant: &str) {
-    BLOCKLIST.with(|b| b.borrow_mut().remove(tenant));
+    BLOCKLIST.with(|b| b.borrow_mut().forget(tenant));
 }
 
 /// A short tag of the client address that cannot be turned back into it without the
@@ -176,4 +226,46 @@ pub fn ip_tag(req: &Request, env: &Env, purpose: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ips(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("10.0.0.{i}")).collect()
+    }
+
+    #[test]
+    fn blocklist_cache_expires_and_stays_bounded() {
+        let mut c = BlockCache::default();
+        c.put("t1", 0, 10_000, ips(2));
+        assert_eq!(c.get("t1", 9_999, 10_000).map(|l| l.len()), Some(2));
+        assert!(c.get("t1", 10_000, 10_000).is_none(), "past the TTL");
+        c.forget("t1");
+        assert!(c.is_empty());
+
+        // Many tenants over time: never more than the bound, expired lists go first.
+        for k in 0..(BLOCKLIST_TENANTS * 10) {
+            c.put(&format!("t{k}"), k as i64, 10_000, ips(1));
+            assert!(c.len() <= BLOCKLIST_TENANTS);
+        }
+        // All fresh: the oldest is the one that goes, the newest stays usable.
+        let mut c = BlockCache::default();
+        for k in 0..BLOCKLIST_TENANTS {
+            c.put(&format!("t{k}"), k as i64, 1_000_000, ips(1));
+        }
+        c.put("new", 5_000, 1_000_000, ips(1));
+        assert_eq!(c.len(), BLOCKLIST_TENANTS);
+        assert!(
+            c.get("t0", 5_000, 1_000_000).is_none(),
+            "the oldest was dropped"
+        );
+        assert!(c.get("t1", 5_000, 1_000_000).is_some());
+        assert!(c.get("new", 5_000, 1_000_000).is_some());
+        // Refreshing a tenant already cached evicts nobody.
+        c.put("t5", 6_000, 1_000_000, ips(3));
+        assert_eq!(c.len(), BLOCKLIST_TENANTS);
+        assert_eq!(c.get("t5", 6_000, 1_000_000).map(|l| l.len()), Some(3));
+    }
 }

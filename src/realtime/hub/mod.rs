@@ -30,6 +30,7 @@ pub mod storage;
 mod tenant_hub_do;
 
 pub use requests::{H_ANON, H_EXP, H_ROLE, H_TENANT, H_USER};
+pub use stats::wasm_bytes;
 pub use storage::{HubStore, SqliteStore};
 pub use tenant_hub_do::TenantHub;
 

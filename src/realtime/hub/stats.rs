@@ -1,5 +1,6 @@
 //! The hub's counters (frames in, events out, failed recoveries) and the `/stats` report:
-//! connections by role and channel, open SSE streams, history size and window. Counters
+//! connections by role and channel, open SSE streams, history size and window, and under
+//! `wrangler dev` the isolate's Wasm memory and this instance's age. Counters
 //! live in memory and are flushed to storage with each append, so they survive eviction
 //! without a write per frame.
 
@@ -67,6 +68,19 @@ pub fn report<S: HubStore>(
     }))
 }
 
+/// Bytes of Wasm linear memory of this isolate (it grows to the high-water mark of the
+/// Rust heap and never shrinks).
+pub fn wasm_bytes() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) as u64 * 65_536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
+    }
+}
+
 impl TenantHub {
     pub(super) fn count(&self, f: impl FnOnce(&mut Counters)) {
         let mut c = self.counters.get();
@@ -82,13 +96,20 @@ impl TenantHub {
     pub(super) fn stats(&self) -> Result<Response> {
         let live = self.live();
         let sse_open = self.sse_open();
-        Response::from_json(&report(
+        let mut body = report(
             &self.store,
             &live,
             sse_open,
             self.counters.get(),
             &self.limits,
-        )?)
+        )?;
+        if crate::config::get(&self.env).dev {
+            body["memory"] = json!({
+                "wasm_bytes": wasm_bytes(),
+                "instance_age_ms": super::now_ms() - self.born_ms,
+            });
+        }
+        Response::from_json(&body)
     }
 }
 

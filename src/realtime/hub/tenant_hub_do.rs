@@ -33,6 +33,8 @@ pub struct TenantHub {
     /// attachment again. Dropped whenever a socket joins, leaves or changes its
     /// subscriptions, and naturally lost when the object hibernates.
     pub(super) sockets: RefCell<Option<Rc<LiveSockets>>>,
+    /// When this instance was created (a hibernated hub comes back as a new one).
+    pub(super) born_ms: i64,
 }
 
 impl DurableObject for TenantHub {
@@ -64,6 +66,7 @@ impl DurableObject for TenantHub {
             heartbeat_running: Rc::new(Cell::new(false)),
             counters: Cell::new(counters),
             sockets: RefCell::new(None),
+            born_ms: now_ms(),
         }
     }
 
