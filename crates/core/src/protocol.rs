@@ -38,6 +38,10 @@ pub enum ClientFrame {
     Presence {
         channel: String,
     },
+    /// A fresh token for the same user and tenant: the socket keeps its subscriptions.
+    Auth {
+        token: String,
+    },
 }
 
 pub const MAX_CHANNEL_LEN: usize = 96;
@@ -65,7 +69,7 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
     serde_json::from_str(text).map_err(|e| {
         FrameError::new(
             "bad_frame",
-            format!("expected a JSON object with op subscribe|unsubscribe|ping: {e}"),
+            format!("expected a JSON object with op subscribe|unsubscribe|ping|presence|auth: {e}"),
         )
     })
 }
@@ -617,6 +621,52 @@ pub enum ServerFrame<'a> {
         code: &'a str,
         message: &'a str,
     },
+    /// The `auth` frame's token is the socket's now; `exp` is its expiry (epoch seconds).
+    Authed {
+        exp: i64,
+    },
+    /// The socket's token expires at `exp` (epoch seconds), about a minute from now: send
+    /// an `auth` frame with a fresh one, or the socket is closed with 4001 then.
+    #[serde(rename = "token_expiring")]
+    TokenExpiring {
+        exp: i64,
+    },
+}
+
+/// How long before its token's expiry a socket is sent `token_expiring`.
+pub const TOKEN_WARNING_MS: i64 = 60_000;
+
+/// The identity a socket takes on from the verified token of an `auth` frame. The token
+/// must name the same tenant, user and role: a socket's subscriptions were authorized for
+/// that caller, so a different caller (or a changed role, whose channels would need
+/// checking again) opens a new connection instead.
+pub fn reauthorize(
+    current: &Identity,
+    hub_tenant: Option<&str>,
+    token: &crate::domain::auth::Principal,
+) -> Result<Identity, FrameError> {
+    if current.anonymous {
+        return Err(FrameError::new(
+            "forbidden",
+            "an anonymous visitor has no token to refresh",
+        ));
+    }
+    if hub_tenant.is_some_and(|t| t != token.tenant_id) || token.user_id != current.user_id {
+        return Err(FrameError::new(
+            "forbidden",
+            "the token is for another user or tenant: open a new connection",
+        ));
+    }
+    if token.role != current.role {
+        return Err(FrameError::new(
+            "forbidden",
+            "the token carries another role: reconnect so the channels are checked again",
+        ));
+    }
+    Ok(Identity {
+        exp: token.exp,
+        ..current.clone()
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -773,6 +823,52 @@ mod tests {
 
     use super::fixtures::{sub, who};
     use super::*;
+
+    #[test]
+    fn reauthorize_keeps_the_caller_and_takes_the_new_expiry() {
+        use crate::domain::auth::Principal;
+        let cur = Identity {
+            user_id: "b1".into(),
+            role: Role::Broker,
+            exp: 100,
+            anonymous: false,
+        };
+        let tok = |tenant: &str, user: &str, role: Role| Principal {
+            user_id: user.into(),
+            tenant_id: tenant.into(),
+            role,
+            exp: 5_000,
+        };
+        let ok = reauthorize(&cur, Some("t1"), &tok("t1", "b1", Role::Broker)).unwrap();
+        assert_eq!(ok.exp, 5_000);
+        assert_eq!(ok.user_id, "b1");
+        for (t, u, r) in [
+            ("t2", "b1", Role::Broker),
+            ("t1", "b2", Role::Broker),
+            ("t1", "b1", Role::Admin),
+        ] {
+            assert_eq!(
+                reauthorize(&cur, Some("t1"), &tok(t, u, r))
+                    .unwrap_err()
+                    .code,
+                "forbidden",
+                "{t} {u} {r:?}"
+            );
+        }
+        let visitor = Identity {
+            anonymous: true,
+            ..cur.clone()
+        };
+        assert!(reauthorize(&visitor, Some("t1"), &tok("t1", "b1", Role::Broker)).is_err());
+        assert_eq!(
+            ServerFrame::TokenExpiring { exp: 7 }.to_json(),
+            r#"{"op":"token_expiring","exp":7}"#
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"op":"auth","token":"x"}"#).unwrap(),
+            ClientFrame::Auth { token: "x".into() }
+        );
+    }
     use serde_json::json;
 
     fn ev(kind: &str, channels: &[&str]) -> Event {

@@ -66,6 +66,16 @@ pub fn base64url(bytes: &[u8]) -> String {
 
 /// A claim of a JWT (unverified; tests read their own tokens).
 pub fn claim(token: &str, name: &str) -> String {
+    claims(token)[name].as_str().unwrap_or_default().to_string()
+}
+
+/// A numeric claim (`exp`, `iat`) of a JWT, 0 when absent.
+pub fn claim_i64(token: &str, name: &str) -> i64 {
+    claims(token)[name].as_i64().unwrap_or_default()
+}
+
+/// The payload of a JWT (unverified).
+pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap_or_default();
     let mut bits = 0u32;
     let mut nbits = 0;
@@ -86,6 +96,5 @@ pub fn claim(token: &str, name: &str) -> String {
             bytes.push((bits >> nbits) as u8);
         }
     }
-    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    v[name].as_str().unwrap_or_default().to_string()
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
 }

@@ -10,7 +10,7 @@
 //! - `frames/`: one handler per client frame;
 //! - `delivery`: live fan-out and the one history scan (`replay`) behind WebSocket
 //!   resume, SSE resume and the REST history;
-//! - `presence`, `snapshots`, `sse`, `stats`: one concern each;
+//! - `presence`, `snapshots`, `sse`, `stats`, `tokens`: one concern each;
 //! - `requests`: the internal HTTP surface (`/append`, `/events`) and the trusted headers;
 //! - `owners`: D1 owner lookups for sale and job channels.
 //!
@@ -28,6 +28,7 @@ mod sse;
 mod stats;
 pub mod storage;
 mod tenant_hub_do;
+mod tokens;
 
 pub use requests::{H_ANON, H_EXP, H_ROLE, H_TENANT, H_USER};
 pub use stats::wasm_bytes;

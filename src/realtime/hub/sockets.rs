@@ -25,6 +25,45 @@ pub struct Attachment {
     /// (the runtime may still list it until the close completes).
     #[serde(rename = "z", default, skip_serializing_if = "std::ops::Not::not")]
     pub closed: bool,
+    /// The token expiry (`who.exp`) the socket was sent `token_expiring` for.
+    #[serde(rename = "w", default, skip_serializing_if = "is_zero")]
+    pub warned: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+/// What the token alarm does for one socket now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenDuty {
+    /// No expiry (visitors), or nothing to do before `at` (ms).
+    Wait(Option<i64>),
+    /// Send `token_expiring`, then look again at `at` (ms, the expiry).
+    Warn { at: i64 },
+    /// The token expired: close with 4001.
+    Close,
+}
+
+/// The token duty of a socket whose token expires at `exp` (epoch seconds; 0: never), was
+/// warned for `warned`, at `now_ms`.
+pub fn token_duty(exp: i64, warned: i64, now_ms: i64) -> TokenDuty {
+    if exp <= 0 {
+        return TokenDuty::Wait(None);
+    }
+    // `exp` is a whole second: the token is expired from the next one on (`token_expired`).
+    let close_at = (exp + 1) * 1000;
+    if now_ms >= close_at {
+        return TokenDuty::Close;
+    }
+    let warn_at = exp * 1000 - protocol::TOKEN_WARNING_MS;
+    if warned == exp {
+        TokenDuty::Wait(Some(close_at))
+    } else if now_ms >= warn_at {
+        TokenDuty::Warn { at: close_at }
+    } else {
+        TokenDuty::Wait(Some(warn_at))
+    }
 }
 
 /// Open sockets with their decoded attachments.
@@ -86,7 +125,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn closing(error: FrameError, code: u16, reason: &'static str) -> Self {
+    pub fn closing(error: FrameError, code: u16, reason: &'static str) -> Self {
         Refusal {
             error,
             close: Some((code, reason)),
@@ -233,6 +272,7 @@ impl TenantHub {
             subs: Vec::new(),
             bucket: Bucket::full(self.limits.frames_per_minute, now_ms()),
             closed: false,
+            warned: 0,
         };
         match admit_connection(existing, &self.limits) {
             Err(e) => refuse(
@@ -302,6 +342,7 @@ mod tests {
                 .collect(),
             bucket: Bucket::full(100, 0),
             closed: false,
+            warned: 0,
         }
     }
 
@@ -368,5 +409,44 @@ mod tests {
         );
         assert_eq!(echo_close_code(1006), 1000);
         assert_eq!(echo_close_code(4001), 4001);
+    }
+
+    #[test]
+    fn token_duty_warns_a_minute_ahead_then_closes() {
+        let exp = 1_000; // seconds
+        let ms = exp * 1000;
+        assert_eq!(token_duty(0, 0, ms), TokenDuty::Wait(None), "no expiry");
+        assert_eq!(
+            token_duty(exp, 0, ms - 120_000),
+            TokenDuty::Wait(Some(ms - 60_000))
+        );
+        assert_eq!(
+            token_duty(exp, 0, ms - 60_000),
+            TokenDuty::Warn { at: ms + 1000 }
+        );
+        assert_eq!(
+            token_duty(exp, exp, ms - 30_000),
+            TokenDuty::Wait(Some(ms + 1000)),
+            "warned once per expiry"
+        );
+        assert_eq!(
+            token_duty(exp + 900, exp, ms),
+            TokenDuty::Wait(Some((exp + 900) * 1000 - 60_000)),
+            "a refreshed token is warned again"
+        );
+        assert_eq!(
+            token_duty(exp, exp, ms + 999),
+            TokenDuty::Wait(Some(ms + 1000))
+        );
+        assert_eq!(token_duty(exp, exp, ms + 1000), TokenDuty::Close);
+        assert!(token_expired(
+            &Identity {
+                user_id: "u".into(),
+                role: Role::Broker,
+                exp,
+                anonymous: false
+            },
+            ms + 1000
+        ));
     }
 }

@@ -75,7 +75,13 @@ impl DurableObject for TenantHub {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (worker::Method::Post, "/append") => self.append(req).await,
-            (worker::Method::Get, "/ws") => self.accept(&req),
+            (worker::Method::Get, "/ws") => {
+                let resp = self.accept(&req);
+                if let Some(who) = requests::identity(&req) {
+                    self.arm_token_alarm(who.exp).await;
+                }
+                resp
+            }
             (worker::Method::Get, "/sse") => self.open_sse(&req).await,
             (worker::Method::Get, "/events") => self.events(&req).await,
             (worker::Method::Get, "/stats") => self.stats(),
@@ -142,10 +148,11 @@ impl DurableObject for TenantHub {
         Ok(())
     }
 
-    /// One alarm serves both timed duties: presence leaves past their grace period and a
-    /// coalesced dashboard push.
+    /// One alarm serves every timed duty: presence leaves past their grace period, a
+    /// coalesced dashboard push, and token expiry warnings and closes.
     async fn alarm(&self) -> Result<Response> {
         self.presence_alarm().await?;
+        self.token_alarm().await;
         if self.dashboard_dirty.get() {
             self.push_dashboard().await;
         }

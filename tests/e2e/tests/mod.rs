@@ -18,6 +18,7 @@ mod observability;
 mod owners;
 mod realtime;
 mod routes;
+mod token_refresh;
 mod validation;
 
 /// A test gets the shared server context.
@@ -190,5 +191,9 @@ pub fn all() -> Vec<Entry> {
         contract::if_match_follows_its_pattern,
         contract::hub_append_takes_its_declared_body,
         contract::stated_rules_cover_their_refusals,
+        token_refresh::auth_frame_swaps_the_token_in_place,
+        token_refresh::unrefreshed_socket_closes_at_expiry,
+        token_refresh::auth_frame_refuses_another_caller,
+        token_refresh::sse_resumes_with_a_fresh_token,
     ]
 }

@@ -2,6 +2,7 @@
 //! (already admitted: token, size, rate), does its work, and answers; a refusal comes back
 //! as a `FrameError` that the dispatcher sends as an `error` frame, keeping the socket open.
 
+mod auth;
 mod ping;
 mod presence;
 mod subscribe;
@@ -39,5 +40,6 @@ pub async fn handle(
         }
         ClientFrame::Unsubscribe { channels } => unsubscribe::unsubscribe(hub, ws, att, &channels),
         ClientFrame::Presence { channel } => presence::presence(hub, ws, att, &channel),
+        ClientFrame::Auth { token } => auth::auth(hub, ws, att, &token).await,
     }
 }

@@ -120,6 +120,7 @@ mod tests {
                 .collect(),
             bucket: Bucket::full(100, 0),
             closed: false,
+            warned: 0,
         }
     }
     fn req(channels: &[&str], types: &[&str], presence: bool) -> Subscribe {
