@@ -650,6 +650,22 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "Notification",
+            json!({
+                "type": "object",
+                "required": ["id", "event_id", "type", "data", "created_at", "read", "read_at"],
+                "properties": {
+                    "id": s(),
+                    "event_id": s(),
+                    "type": s(),
+                    "data": obj(),
+                    "created_at": dt(),
+                    "read": boolean(),
+                    "read_at": {"type": ["string", "null"], "format": "date-time"}
+                }
+            }),
+        ),
+        (
             "Job",
             json!({
                 "type": "object",

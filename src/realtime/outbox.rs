@@ -5,6 +5,7 @@
 use super::hub_client;
 use crate::domain::error::ApiResult;
 use crate::domain::event::EventDraft;
+use crate::domain::notifications;
 use crate::platform;
 use crate::store::{self, i, t, Arg};
 use serde::Deserialize;
@@ -43,6 +44,8 @@ fn row_args(
         ("ev_channels", t(&store::json_text(&d.channels)?)),
         ("ev_ts", t(&d.ts)),
         ("ev_created_ms", i(platform::now_ms())),
+        // Stored as notifications of the users it addresses (migration 0021's trigger).
+        ("ev_notify", i(i64::from(notifications::notified(&d.kind)))),
     ];
     if with_data {
         a.push(("ev_data", t(&store::json_text(&d.data)?)));
@@ -64,10 +67,18 @@ pub fn insert_to(
 ) -> ApiResult<D1PreparedStatement> {
     let mut a = row_args(tenant, d, true)?;
     a.push(("ev_hub", t(room)));
+    if !room.is_empty() {
+        // A room's events are its members' conversation, not anyone's inbox.
+        for (k, v) in a.iter_mut() {
+            if *k == "ev_notify" {
+                *v = i(0);
+            }
+        }
+    }
     store::query(
         db,
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, hub)
-         VALUES (:ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_hub)",
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify, hub)
+         VALUES (:ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_notify, :ev_hub)",
         &a,
     )
 }
@@ -96,8 +107,8 @@ pub fn insert_when(
     extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-         SELECT :ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify)
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_notify
          WHERE EXISTS ({exists_sql})"
     );
     let mut a = row_args(tenant, d, true)?;
@@ -119,8 +130,8 @@ pub fn insert_computed(
     extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-         SELECT :ev_id, :tenant, :ev_type, :ev_channels, {data_sql}, :ev_ts, :ev_created_ms
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify)
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, {data_sql}, :ev_ts, :ev_created_ms, :ev_notify
          {from_sql}"
     );
     let mut a = row_args(tenant, d, true)?;
@@ -610,8 +621,8 @@ pub fn insert_select(
     extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-         SELECT :ev_id, :tenant, :ev_type, :ev_channels, x.data, :ev_ts, :ev_created_ms
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify)
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, x.data, :ev_ts, :ev_created_ms, :ev_notify
          FROM ({select}) x"
     );
     let mut a = row_args(tenant, d, false)?;

@@ -411,6 +411,9 @@ pub fn cron_prunes_old_rows(cx: &mut Ctx) {
                ('{t}', 'email:old', {o2}, 3), ('{t}', 'email:new', {now}, 1);
              INSERT INTO card_scans (tenant_id, card_id, visitor, source, at_ms) VALUES
                ('{t}', '{card}', 'v-old', 'qr', {o91});
+             INSERT INTO notifications (tenant_id, id, user_id, event_id, type, channels, data, created_ms) VALUES
+               ('{t}', 'ntf_old', 'b1', 'evt_o', 'system:old', '[]', '{{}}', {o91}),
+               ('{t}', 'ntf_new', 'b1', 'evt_n', 'system:new', '[]', '{{}}', {now});
              UPDATE cards SET scans = scans + 1 WHERE tenant_id = '{t}' AND id = '{card}';",
             old8 = iso(now - 8 * day),
             o8 = now - 8 * day,
@@ -434,14 +437,15 @@ pub fn cron_prunes_old_rows(cx: &mut Ctx) {
                 ),
                 ("login_attempts", format!("tenant_id = '{t}'")),
                 ("card_scans", format!("tenant_id = '{t}'")),
+                ("notifications", format!("tenant_id = '{t}'")),
             ],
         )
     };
-    assert_eq!(left(cx), [2, 2, 2, 2, 2]);
+    assert_eq!(left(cx), [2, 2, 2, 2, 2, 2]);
     assert_eq!(cx.server.run_cron(), 200);
     assert_eq!(
         left(cx),
-        [1, 1, 1, 1, 1],
+        [1, 1, 1, 1, 1, 1],
         "old rows pruned, fresh rows kept"
     );
     let fresh = d1(
@@ -450,13 +454,15 @@ pub fn cron_prunes_old_rows(cx: &mut Ctx) {
             "SELECT (SELECT id FROM outbox WHERE id IN ('evt_old_{t}', 'evt_new_{t}')) AS e,
                     (SELECT token_hash FROM refresh_tokens WHERE tenant_id = '{t}') AS r,
                     (SELECT key FROM login_attempts WHERE tenant_id = '{t}') AS k,
-                    (SELECT visitor FROM card_scans WHERE tenant_id = '{t}') AS v"
+                    (SELECT visitor FROM card_scans WHERE tenant_id = '{t}') AS v,
+                    (SELECT id FROM notifications WHERE tenant_id = '{t}') AS n"
         ),
     );
     assert_eq!(fresh[0]["e"], format!("evt_new_{t}"));
     assert_eq!(fresh[0]["r"], "new");
     assert_eq!(fresh[0]["k"], "email:new");
     assert_ne!(fresh[0]["v"], "v-old");
+    assert_eq!(fresh[0]["n"], "ntf_new", "notifications kept 90 days");
     // The card's total still counts the pruned scan.
     assert_eq!(cx.api.get("/api/cards", &b).body["data"][0]["scans"], 2);
 }

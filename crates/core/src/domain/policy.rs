@@ -164,6 +164,7 @@ pub const EVENT_AUDIENCES: &[(&str, Audience)] = &[
     ("owners:*", Audience::Members),
     ("publishing:*", Audience::Members),
     ("users:*", Audience::UserAt("/id")),
+    ("notification:*", Audience::UserAt("/user_id")),
     ("finance:commission_rate:*", Audience::Admins),
     ("finance:settings:*", Audience::Admins),
     ("finance:*", Audience::FinanceOfAddressedBroker),
@@ -583,5 +584,6 @@ mod tests {
         "job:completed",
         "job:failed",
         "job:dead",
+        "notification:read",
     ];
 }
