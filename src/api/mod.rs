@@ -1,6 +1,7 @@
 //! REST resources, one module each; handlers stay thin over domain rules and store calls.
 
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod cards;

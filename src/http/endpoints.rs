@@ -287,6 +287,11 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("retryJob", "jobs", "Re-run a dead or failed job (admin)")
             .desc("Resets the attempt count and emits `job:queued`. Only `dead` and `failed` jobs: anything else is a 409.")
             .reply(202, "Queued again", r("Job")).errors(&[409])),
+    // --- audit ---
+    endpoint!(GET "/api/audit" ?&[q::text("entity"), q::text("actor"), q::text("action"), q::time("from"), q::time("to")], Role(Admin), api::audit::list,
+        Doc::new("listAudit", "audit", "The tenant's audit trail, newest first (admin)")
+            .desc("Who did what and when, with the change set: one row per change a caller committed (written in the change's own batch), failed logins on existing accounts (`auth:login:failed`, actor `anonymous`) and role changes (`users:user:updated`) included. `entity` is `<kind>` or `<kind>:<id>`; `action` an event type, or a prefix ending in `*`; `from` (inclusive) and `to` (exclusive) are RFC 3339 times. Kept one year.")
+            .page(r("AuditEntry"))),
     // --- notifications ---
     endpoint!(GET "/api/notifications" ?&[q::one_of("unread", &["1", "0", "true", "false"])], Role(Read), api::notifications::list,
         Doc::new("listNotifications", "notifications", "The caller's saved notifications, newest first")

@@ -650,6 +650,21 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "AuditEntry",
+            json!({
+                "type": "object",
+                "required": ["id", "at", "actor", "action", "entity", "changes"],
+                "properties": {
+                    "id": s(),
+                    "at": dt(),
+                    "actor": s(),
+                    "action": s(),
+                    "entity": ns(),
+                    "changes": {"type": ["object", "array", "null"]}
+                }
+            }),
+        ),
+        (
             "Notification",
             json!({
                 "type": "object",

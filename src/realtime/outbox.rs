@@ -26,6 +26,7 @@ pub fn draft(kind: &str, channels: Vec<String>, data: Value) -> EventDraft {
         channels,
         data,
         ts: platform::iso(now),
+        actor: None,
     }
 }
 
@@ -46,6 +47,8 @@ fn row_args(
         ("ev_created_ms", i(platform::now_ms())),
         // Stored as notifications of the users it addresses (migration 0021's trigger).
         ("ev_notify", i(i64::from(notifications::notified(&d.kind)))),
+        // Recorded in the audit trail (migration 0024's trigger) when set.
+        ("ev_actor", store::ot(d.actor.as_deref())),
     ];
     if with_data {
         a.push(("ev_data", t(&store::json_text(&d.data)?)));
@@ -77,8 +80,8 @@ pub fn insert_to(
     }
     store::query(
         db,
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify, hub)
-         VALUES (:ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_notify, :ev_hub)",
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify, actor, hub)
+         VALUES (:ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_notify, :ev_actor, :ev_hub)",
         &a,
     )
 }
@@ -107,8 +110,8 @@ pub fn insert_when(
     extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify)
-         SELECT :ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_notify
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify, actor)
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_notify, :ev_actor
          WHERE EXISTS ({exists_sql})"
     );
     let mut a = row_args(tenant, d, true)?;
@@ -130,8 +133,8 @@ pub fn insert_computed(
     extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify)
-         SELECT :ev_id, :tenant, :ev_type, :ev_channels, {data_sql}, :ev_ts, :ev_created_ms, :ev_notify
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify, actor)
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, {data_sql}, :ev_ts, :ev_created_ms, :ev_notify, :ev_actor
          {from_sql}"
     );
     let mut a = row_args(tenant, d, true)?;
@@ -245,6 +248,7 @@ async fn deliver_rows(
             channels: serde_json::from_str(&r.channels).unwrap_or_default(),
             data: serde_json::from_str(&r.data).unwrap_or(Value::Null),
             ts: r.ts,
+            actor: None,
         };
         match groups.iter_mut().find(|(h, _)| *h == r.hub) {
             Some((_, v)) => v.push(d),
@@ -621,8 +625,8 @@ pub fn insert_select(
     extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify)
-         SELECT :ev_id, :tenant, :ev_type, :ev_channels, x.data, :ev_ts, :ev_created_ms, :ev_notify
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify, actor)
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, x.data, :ev_ts, :ev_created_ms, :ev_notify, :ev_actor
          FROM ({select}) x"
     );
     let mut a = row_args(tenant, d, false)?;

@@ -1,5 +1,6 @@
 //! The end-to-end test list, by capability.
 
+mod audit;
 mod auth;
 mod browser;
 mod contract;
@@ -199,5 +200,6 @@ pub fn all() -> Vec<Entry> {
         notifications::addressed_events_are_saved_per_user,
         notifications::read_marks_reach_other_devices,
         notifications::snapshot_channel_sums_up_the_inbox,
+        audit::changes_are_audited_with_their_actor,
     ]
 }

@@ -165,6 +165,7 @@ pub const EVENT_AUDIENCES: &[(&str, Audience)] = &[
     ("publishing:*", Audience::Members),
     ("users:*", Audience::UserAt("/id")),
     ("notification:*", Audience::UserAt("/user_id")),
+    ("auth:*", Audience::Admins),
     ("finance:commission_rate:*", Audience::Admins),
     ("finance:settings:*", Audience::Admins),
     ("finance:*", Audience::FinanceOfAddressedBroker),
@@ -585,5 +586,6 @@ mod tests {
         "job:failed",
         "job:dead",
         "notification:read",
+        "auth:login:failed",
     ];
 }
