@@ -38,6 +38,15 @@ export interface Schemas {
     starts_at: string;
     title: string;
   };
+  AuditEntry: {
+    action: string;
+    actor: string;
+    at: string;
+    changes: Record<string, unknown> | unknown[] | null;
+    entity: string | null;
+    id: string;
+    [key: string]: unknown;
+  };
   /** Also checked: ip must not be the caller's own address (409). */
   BlockIpInput: {
     /** IPv4 or IPv6 */
@@ -317,6 +326,16 @@ export interface Schemas {
   MatchingRunInput: {
     /** the id of one of the tenant's seekers */
     seeker_id?: string | null;
+  };
+  Notification: {
+    created_at: string;
+    data: Record<string, unknown>;
+    event_id: string;
+    id: string;
+    read: boolean;
+    read_at: string | null;
+    type: string;
+    [key: string]: unknown;
   };
   Owner: {
     created_at?: string;
@@ -1090,6 +1109,27 @@ export interface Operations {
       [key: string]: unknown;
     };
   };
+  /** GET /api/audit: The tenant's audit trail, newest first (admin) */
+  listAudit: {
+    params: {
+      limit?: number;
+      /** next_cursor of the previous page; any cursor of this form is a position (empty: the first page) */
+      cursor?: string;
+      entity?: string;
+      actor?: string;
+      action?: string;
+      from?: string;
+      to?: string;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: {
+      data: Schemas["AuditEntry"][];
+      next_cursor: string | null;
+      [key: string]: unknown;
+    };
+  };
   /** GET /api/security/blocked-ips: The tenant's IP blocklist (admin) */
   listBlockedIps: {
     params: {};
@@ -1282,6 +1322,23 @@ export interface Operations {
     bodyRequired: false;
     answer: {
       data: Schemas["Match"][];
+      next_cursor: string | null;
+      [key: string]: unknown;
+    };
+  };
+  /** GET /api/notifications: The caller's saved notifications, newest first */
+  listNotifications: {
+    params: {
+      limit?: number;
+      /** next_cursor of the previous page; any cursor of this form is a position (empty: the first page) */
+      cursor?: string;
+      unread?: "1" | "0" | "true" | "false";
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: {
+      data: Schemas["Notification"][];
       next_cursor: string | null;
       [key: string]: unknown;
     };
@@ -1514,6 +1571,31 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["FinanceSettings"];
   };
+  /** POST /api/notifications/read-all: Mark every notification of the caller read */
+  readAllNotifications: {
+    params: {};
+    headers: {
+      /** replays the first response for 24 h */
+      "Idempotency-Key"?: string;
+    };
+    body: never;
+    bodyRequired: false;
+    answer: {
+      read: number;
+      unread: number;
+      [key: string]: unknown;
+    };
+  };
+  /** PUT /api/notifications/{id}/read: Mark one of the caller's notifications read */
+  readNotification: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: Schemas["Notification"];
+  };
   /** GET /api/realtime/events: History for polling clients */
   realtimeEvents: {
     params: {
@@ -1638,6 +1720,17 @@ export interface Operations {
     bodyRequired: false;
     answer: void;
   };
+  /** GET /api/notifications/unread-count: How many of the caller's notifications are unread */
+  unreadNotifications: {
+    params: {};
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: {
+      unread: number;
+      [key: string]: unknown;
+    };
+  };
   /** PUT /api/crm/customers/{id}: Update a customer (partial; broker, admin) */
   updateCustomer: {
     params: {
@@ -1754,6 +1847,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   getUser: "GET /api/users/{id}",
   health: "GET /health",
   listAppointments: "GET /api/calendar/appointments",
+  listAudit: "GET /api/audit",
   listBlockedIps: "GET /api/security/blocked-ips",
   listCards: "GET /api/cards",
   listCommissionRates: "GET /api/finance/commission-rates",
@@ -1766,6 +1860,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   listJobs: "GET /api/jobs",
   listListings: "GET /api/publishing/listings",
   listMatches: "GET /api/matches",
+  listNotifications: "GET /api/notifications",
   listOwners: "GET /api/owners",
   listPayments: "GET /api/finance/payments",
   listProperties: "GET /api/properties",
@@ -1782,6 +1877,8 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   publishListing: "POST /api/publishing/listings/{id}/publish",
   putCommissionRate: "PUT /api/finance/commission-rates",
   putFinanceSettings: "PUT /api/finance/settings",
+  readAllNotifications: "POST /api/notifications/read-all",
+  readNotification: "PUT /api/notifications/{id}/read",
   realtimeEvents: "GET /api/realtime/events",
   realtimePublish: "POST /api/realtime/publish",
   realtimeStats: "GET /api/realtime/stats",
@@ -1793,6 +1890,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   sendCustomerSms: "POST /api/crm/customers/{id}/sms",
   stats: "GET /api/stats",
   unblockIp: "DELETE /api/security/blocked-ips/{ip}",
+  unreadNotifications: "GET /api/notifications/unread-count",
   updateCustomer: "PUT /api/crm/customers/{id}",
   updateFollowup: "PUT /api/crm/followups/{id}",
   updateOwner: "PUT /api/owners/{id}",
