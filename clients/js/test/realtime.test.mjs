@@ -204,6 +204,32 @@ describe("@pulse/client against wrangler dev", () => {
     c.close();
   });
 
+  test("SSE: a stream ended by its token's expiry reconnects with a fresh token and loses nothing", async () => {
+    const t = fresh("sse-exp");
+    const admin = s.token(t, "a1", "admin");
+    const issued = [];
+    const getToken = () => {
+      const ttl = issued.length === 0 ? 2 : 3600;
+      issued.push(ttl);
+      return s.token(t, "b1", "broker", ttl);
+    };
+    const { c, log, seqs, sub } = watch({ url: s.base, getToken, transports: ["sse"] });
+    sub();
+    await until(() => c.state === "open", 10_000, "the stream");
+    await s.publish(admin, { i: 0 });
+    await until(() => log.events.length === 1, 10_000, "the first event");
+    await sleep(2500);
+    // The hub finds the stream's token expired when this event comes: it ends the stream.
+    await s.publish(admin, { i: 1 });
+    await until(() => issued.length === 2 && c.state === "open", 10_000, "a new stream with a fresh token");
+    await s.publish(admin, { i: 2 });
+    await until(() => log.events.length === 3, 10_000, "every event");
+    assert.deepEqual(seqs(), [1, 2, 3]);
+    assert.ok(log.errors.some((e) => e.code === "token_expired"), log.errors.map((e) => e.code).join(","));
+    assert.ok(log.states.includes("reconnecting"));
+    c.close();
+  });
+
   test("SSE through an injected EventSource", { skip: typeof EventSource !== "function" && "no EventSource in this Node" }, async () => {
     const t = fresh("es");
     const admin = s.token(t, "a1", "admin");
