@@ -226,10 +226,13 @@ pub async fn put_settings(mut cx: Ctx) -> ApiResult<Response> {
     let now = cx.now_iso();
     let data =
         json!({"broker_rate_override_max_bps": max, "updated_by": who.user_id, "updated_at": now});
+    // The change set against the settings as read just before (`updated_by` is bookkeeping).
+    let mut before = settings_view(load_settings(&db, tenant).await?);
+    before["updated_by"] = data["updated_by"].clone();
     let event = outbox::draft(
         "finance:settings:updated",
         vec!["role:admin".into()],
-        data.clone(),
+        crate::domain::changes::with_changes(data.clone(), &before, &data),
     );
     store::batch(
         &db,
@@ -1013,10 +1016,19 @@ pub async fn put_rate(mut cx: Ctx) -> ApiResult<Response> {
     let now = cx.now_iso();
     let key = broker.clone().unwrap_or_default();
     let data = json!({"broker_id": broker, "rate_bps": rate, "updated_by": who.user_id, "updated_at": now});
+    // The change set against the rate as read just before (`null`: none was set).
+    let old: Option<RateView> = store::first(store::query(
+        &db,
+        "SELECT broker_id, rate_bps, updated_by, updated_at FROM commission_rates
+         WHERE tenant_id = :tenant AND broker_id = :broker",
+        &[("tenant", t(tenant)), ("broker", t(&key))],
+    )?)
+    .await?;
+    let before = json!({"broker_id": broker, "rate_bps": old.map(|r| r.rate_bps), "updated_by": who.user_id});
     let event = outbox::draft(
         "finance:commission_rate:updated",
         vec!["role:admin".into()],
-        data.clone(),
+        crate::domain::changes::with_changes(data.clone(), &before, &data),
     );
     store::batch(
         &db,
