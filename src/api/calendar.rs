@@ -1,9 +1,7 @@
-//! `/api/calendar/appointments`: brokers' appointments (create, list, get, reschedule,
-//! cancel, complete), and the cron's reminders (`calendar:reminder`, once per start time,
-//! ahead of it; a reschedule re-arms it, a cancellation ends it).
+//! `/api/calendar/appointments`: brokers' appointments (create, list, complete), and the
+//! cron's reminders (`calendar:reminder`, once per appointment, ahead of its start).
 
 use crate::domain::calendar::{self, Appointment};
-use crate::domain::changes;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::status::AppointmentStatus;
 use crate::realtime::outbox;
@@ -133,157 +131,6 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     )?)
     .await?;
     json_page(rows, page.limit, |r| r.id.clone())
-}
-
-async fn load(db: &worker::D1Database, tenant: &str, id: &str) -> ApiResult<Appointment> {
-    store::first(store::query(
-        db,
-        &format!("SELECT {COLUMNS} FROM appointments WHERE tenant_id = :tenant AND id = :id"),
-        &[("tenant", t(tenant)), ("id", t(id))],
-    )?)
-    .await?
-    .ok_or_else(|| ApiError::not_found("appointment"))
-}
-
-fn not_scheduled(a: &Appointment) -> ApiError {
-    ApiError::new(
-        409,
-        "conflict",
-        format!("the appointment is already {}", a.status),
-    )
-}
-
-/// `GET /api/calendar/appointments/:id`.
-pub async fn get(cx: Ctx) -> ApiResult<Response> {
-    let who = cx.who()?;
-    let id = cx.path_id("appointment")?;
-    let db = cx.db()?;
-    json(200, &load(&db, &who.tenant_id, &id).await?)
-}
-
-/// `PUT /api/calendar/appointments/:id` (partial): a scheduled appointment's title, times,
-/// location or notes. New times re-arm its reminder (`reminded_at` cleared in the same
-/// guarded statement) and emit `calendar:appointment:rescheduled`; other edits emit
-/// `calendar:appointment:updated`. Both carry `changes`. The update applies only to the
-/// row as it was read (status and `updated_at`), else 409.
-pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
-    let who = cx.who()?;
-    let id = cx.path_id("appointment")?;
-    let input = cx.json().await?;
-    let tenant = who.tenant_id.as_str();
-    let db = cx.db()?;
-    let before = load(&db, tenant, &id).await?;
-    let mut a = calendar::apply_patch(&before, &input)?;
-    if before.status != AppointmentStatus::Scheduled {
-        return Err(not_scheduled(&before));
-    }
-    a.updated_at = cx.now_iso();
-    let moved = a.starts_at != before.starts_at || a.ends_at != before.ends_at;
-    let kind = if moved {
-        "calendar:appointment:rescheduled"
-    } else {
-        "calendar:appointment:updated"
-    };
-    let data = changes::with_changes(
-        serde_json::to_value(&a)?,
-        &serde_json::to_value(&before)?,
-        &serde_json::to_value(&a)?,
-    );
-    let event = outbox::draft(kind, channels(&a), data).by(&who.user_id);
-    let applied = outbox::update_with_event(
-        &cx.env,
-        &db,
-        tenant,
-        store::update(
-            &db,
-            "appointments",
-            &[
-                ("title", t(&a.title)),
-                ("starts_at", t(&a.starts_at)),
-                ("ends_at", t(&a.ends_at)),
-                ("location", ot(a.location.as_deref())),
-                ("notes", ot(a.notes.as_deref())),
-                ("updated_at", t(&a.updated_at)),
-            ],
-            ", reminded_at = CASE WHEN :moved = 1 THEN NULL ELSE reminded_at END
-             WHERE tenant_id = :tenant AND id = :id AND status = :scheduled
-               AND updated_at = :seen",
-            &[
-                ("moved", i(i64::from(moved))),
-                ("tenant", t(tenant)),
-                ("id", t(&id)),
-                ("scheduled", st(AppointmentStatus::Scheduled)),
-                ("seen", t(&before.updated_at)),
-            ],
-        )?,
-        &event,
-        vec![],
-    )
-    .await?;
-    if !applied {
-        return Err(ApiError::new(
-            409,
-            "conflict",
-            "the appointment changed meanwhile; read it again",
-        ));
-    }
-    json(200, &a)
-}
-
-/// `PUT /api/calendar/appointments/:id/cancel` `{"reason"?}`: a scheduled appointment
-/// becomes cancelled (409 otherwise), with `calendar:appointment:cancelled`; the cron
-/// reminds only scheduled appointments, so no reminder follows.
-pub async fn cancel(mut cx: Ctx) -> ApiResult<Response> {
-    let who = cx.who()?;
-    let id = cx.path_id("appointment")?;
-    let input = cx.json_or_empty().await?;
-    let reason = calendar::validate_cancel(&input)?;
-    let tenant = who.tenant_id.as_str();
-    let db = cx.db()?;
-    let mut a = load(&db, tenant, &id).await?;
-    if a.status != AppointmentStatus::Scheduled {
-        return Err(not_scheduled(&a));
-    }
-    a.status = AppointmentStatus::Cancelled;
-    a.outcome = reason;
-    a.updated_at = cx.now_iso();
-    let event = outbox::draft(
-        "calendar:appointment:cancelled",
-        channels(&a),
-        serde_json::to_value(&a)?,
-    )
-    .by(&who.user_id);
-    let applied = outbox::update_with_event(
-        &cx.env,
-        &db,
-        tenant,
-        store::update(
-            &db,
-            "appointments",
-            &[
-                ("status", st(a.status)),
-                ("outcome", ot(a.outcome.as_deref())),
-                ("updated_at", t(&a.updated_at)),
-            ],
-            "WHERE tenant_id = :tenant AND id = :id AND status = :scheduled",
-            &[
-                ("tenant", t(tenant)),
-                ("id", t(&id)),
-                ("scheduled", st(AppointmentStatus::Scheduled)),
-            ],
-        )?,
-        &event,
-        vec![],
-    )
-    .await?;
-    if !applied {
-        return Err(ApiError::new(
-            409,
-            "conflict",
-            "the appointment was completed or cancelled meanwhile",
-        ));
-    }
-    json(200, &a)
 }
 
 /// `PUT /api/calendar/appointments/:id/complete` `{"outcome"?}`: once (409 after).
@@ -424,35 +271,18 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
             )?,
             None => vec![],
         };
-        // Once per start time: the marker is set only while the appointment is still
-        // scheduled at the start this run read, so a reminder read before a reschedule
-        // never fires (the reschedule cleared `reminded_at` for its new time).
-        let mut stmts = vec![
-            store::query(
-                &db,
-                "UPDATE appointments SET reminded_at = :marker
-                 WHERE tenant_id = :tenant AND id = :id AND reminded_at IS NULL
-                   AND status = :scheduled AND starts_at = :starts",
-                &[
-                    ("marker", t(&marker)),
-                    ("tenant", t(&r.tenant_id)),
-                    ("id", t(&a.id)),
-                    ("scheduled", st(AppointmentStatus::Scheduled)),
-                    ("starts", t(&a.starts_at)),
-                ],
-            )?,
-            outbox::insert_when(
-                &db,
-                &r.tenant_id,
-                &event,
-                "SELECT 1 FROM appointments WHERE tenant_id = :tenant AND id = :row
-                   AND reminded_at = :marker",
-                &[("row", t(&a.id)), ("marker", t(&marker))],
-            )?,
-        ];
-        stmts.extend(extra);
-        let results = store::batch(&db, stmts).await?;
-        let emitted = results.first().map(store::changes) == Some(1);
+        let emitted = outbox::emit_once(
+            &db,
+            &r.tenant_id,
+            "appointments",
+            &a.id,
+            "reminded_at",
+            AppointmentStatus::Scheduled.as_str(),
+            &marker,
+            &event,
+            extra,
+        )
+        .await?;
         if let (true, Some(j)) = (emitted, job) {
             crate::api::job_store::enqueue(env, &r.tenant_id, &[j]).await;
         }

@@ -129,13 +129,11 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             return Err(version::conflict("customer", read));
         }
         let now = cx.now_iso();
-        let before = serde_json::to_value(&current)?;
         let c = customer::apply(current, fields.clone(), &now);
-        let after = serde_json::to_value(&c)?;
         let event = outbox::draft(
             "crm:customer:updated",
             entity_channels("customer", &c.id),
-            crate::domain::changes::with_changes(after.clone(), &before, &after),
+            serde_json::to_value(&c)?,
         )
         .by(&who.user_id);
         let update = store::update(

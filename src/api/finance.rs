@@ -1,10 +1,9 @@
-//! `/api/finance`: sales (with their commission), payments (never past the balance) and
-//! their refunds (never past the payment), commissions (brokers see their own; admins
-//! approve and pay) and commission rates (admin).
+//! `/api/finance`: sales (with their commission), payments (never past the balance),
+//! commissions (brokers see their own; admins approve) and commission rates (admin).
 
 use crate::domain::auth::{Principal, Role};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::finance::{self as rules, Commission, Payment, Refund, Sale};
+use crate::domain::finance::{self as rules, Commission, Payment, Sale};
 use crate::domain::policy;
 use crate::domain::status::{CommissionStatus, SaleStatus};
 use crate::realtime::outbox;
@@ -19,10 +18,10 @@ use worker::{D1Database, Response};
 
 const SALE_COLUMNS: &str = "id, customer_id, property_id, broker_id, total_minor, paid_minor,
     currency, commission_rate_bps, status, sold_at, notes, created_by, created_at, updated_at";
-const PAYMENT_COLUMNS: &str = "id, sale_id, amount_minor, currency, method, reference, received_at,
-    created_by, created_at, refunded_minor";
+const PAYMENT_COLUMNS: &str =
+    "id, sale_id, amount_minor, currency, method, reference, received_at, created_by, created_at";
 const COMMISSION_COLUMNS: &str = "id, sale_id, broker_id, amount_minor, currency, rate_bps,
-    status, approved_by, approved_at, paid_by, paid_at, created_at, updated_at";
+    status, approved_by, approved_at, created_at, updated_at";
 
 /// Money is for brokers and admins (`policy::Resource::FinanceAny`); each row then only
 /// for admins and its broker (`own_broker`).
@@ -226,13 +225,10 @@ pub async fn put_settings(mut cx: Ctx) -> ApiResult<Response> {
     let now = cx.now_iso();
     let data =
         json!({"broker_rate_override_max_bps": max, "updated_by": who.user_id, "updated_at": now});
-    // The change set against the settings as read just before (`updated_by` is bookkeeping).
-    let mut before = settings_view(load_settings(&db, tenant).await?);
-    before["updated_by"] = data["updated_by"].clone();
     let event = outbox::draft(
         "finance:settings:updated",
         vec!["role:admin".into()],
-        crate::domain::changes::with_changes(data.clone(), &before, &data),
+        data.clone(),
     )
     .by(&who.user_id);
     store::batch(
@@ -310,8 +306,6 @@ pub async fn create_sale(mut cx: Ctx) -> ApiResult<Response> {
         status: CommissionStatus::Pending,
         approved_by: None,
         approved_at: None,
-        paid_by: None,
-        paid_at: None,
         created_at: now.clone(),
         updated_at: now,
     };
@@ -523,7 +517,6 @@ pub async fn create_payment(mut cx: Ctx) -> ApiResult<Response> {
         received_at: n.received_at.unwrap_or_else(|| now.clone()),
         created_by: who.user_id.clone(),
         created_at: now.clone(),
-        refunded_minor: 0,
     };
     let mut view = PaymentView {
         payment,
@@ -608,169 +601,6 @@ pub async fn create_payment(mut cx: Ctx) -> ApiResult<Response> {
             "payment {}: no RETURNING row from the sale update",
             view.payment.id
         ),
-    }
-    super::dashboard::announce_and_deliver(&cx.env, tenant).await;
-    json(201, &view)
-}
-
-/// A refund as REST returns it: the refund, what is refunded of its payment, and the
-/// sale's balance after it.
-#[derive(Serialize)]
-struct RefundView {
-    #[serde(flatten)]
-    refund: Refund,
-    payment_refunded_minor: i64,
-    sale_balance_minor: i64,
-    sale_status: SaleStatus,
-}
-
-/// The payment and sale as the guarded refund left them (`RETURNING`).
-#[derive(Deserialize)]
-struct RefundedRow {
-    refunded_minor: i64,
-}
-
-/// `POST /api/finance/payments/:id/refund` `{amount_minor, reason}`: a partial or full
-/// refund. The check against what is left of the payment and the payment's update are one
-/// guarded statement, so concurrent refunds never refund more than was paid (409); the
-/// refund row, the sale's paid amount and the `finance:payment:refunded` event (with the
-/// balance the batch left) follow in the same batch, only when that statement applied.
-pub async fn refund_payment(mut cx: Ctx) -> ApiResult<Response> {
-    let who = finance_caller(&cx)?;
-    let id = cx.path_id("payment")?;
-    let input = cx.json().await?;
-    let (amount, reason) = rules::validate_refund(&input)?;
-    let tenant = who.tenant_id.as_str();
-    let db = cx.db()?;
-    let payment: Payment = store::first(store::query(
-        &db,
-        &format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = :tenant AND id = :id"),
-        &[("tenant", t(tenant)), ("id", t(&id))],
-    )?)
-    .await?
-    .ok_or_else(|| ApiError::not_found("payment"))?;
-    let sale = load_sale(&db, tenant, &payment.sale_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("payment"))?;
-    if !may_read_sale(&who, &sale.broker_id) {
-        return Err(ApiError::forbidden(
-            "only admins and the sale's broker refund its payments",
-        ));
-    }
-    // An early answer from the read; the guarded update below decides.
-    rules::check_refund(payment.amount_minor, payment.refunded_minor, amount)?;
-    let now = cx.now_iso();
-    let refund = Refund {
-        id: crate::platform::new_id("ref"),
-        payment_id: payment.id.clone(),
-        sale_id: sale.id.clone(),
-        amount_minor: amount,
-        currency: payment.currency.clone(),
-        reason,
-        created_by: who.user_id.clone(),
-        created_at: now.clone(),
-    };
-    let paid_after = sale.paid_minor - amount;
-    let mut view = RefundView {
-        payment_refunded_minor: payment.refunded_minor + amount,
-        sale_balance_minor: sale.total_minor - paid_after,
-        sale_status: rules::sale_status(sale.total_minor, paid_after),
-        refund,
-    };
-    let r = &view.refund;
-    let event = outbox::draft(
-        "finance:payment:refunded",
-        sale_channels(&sale.broker_id, &sale.id),
-        serde_json::to_value(&view)?,
-    )
-    .by(&who.user_id);
-    let results = store::batch(
-        &db,
-        vec![
-            store::query(
-                &db,
-                "UPDATE payments SET refunded_minor = refunded_minor + :amount
-                 WHERE tenant_id = :tenant AND id = :id AND refunded_minor + :amount <= amount_minor
-                 RETURNING refunded_minor",
-                &[
-                    ("amount", i(amount)),
-                    ("tenant", t(tenant)),
-                    ("id", t(&payment.id)),
-                ],
-            )?,
-            // Only when the guarded UPDATE just above changed the payment.
-            store::insert_if(
-                &db,
-                "refunds",
-                &[
-                    ("tenant_id", t(tenant)),
-                    ("id", t(&r.id)),
-                    ("payment_id", t(&r.payment_id)),
-                    ("sale_id", t(&r.sale_id)),
-                    ("amount_minor", i(r.amount_minor)),
-                    ("currency", t(&r.currency)),
-                    ("reason", t(&r.reason)),
-                    ("created_by", t(&r.created_by)),
-                    ("created_at", t(&r.created_at)),
-                ],
-                "changes() = 1",
-                &[],
-            )?,
-            store::query(
-                &db,
-                "UPDATE sales SET paid_minor = paid_minor - :amount,
-                   status = CASE WHEN paid_minor - :amount >= total_minor THEN :paid ELSE :open END,
-                   updated_at = :now
-                 WHERE tenant_id = :tenant AND id = :sale
-                   AND EXISTS (SELECT 1 FROM refunds WHERE tenant_id = :tenant AND id = :refund)
-                 RETURNING total_minor, paid_minor, status",
-                &[
-                    ("amount", i(amount)),
-                    ("paid", st(SaleStatus::Paid)),
-                    ("open", st(SaleStatus::Open)),
-                    ("now", t(&now)),
-                    ("tenant", t(tenant)),
-                    ("sale", t(&sale.id)),
-                    ("refund", t(&r.id)),
-                ],
-            )?,
-            // The balances as this batch left them: the rows, read inside the batch.
-            outbox::insert_computed(
-                &db,
-                tenant,
-                &event,
-                "json_set(:ev_data, '$.sale_balance_minor', s.total_minor - s.paid_minor,
-                   '$.sale_status', s.status, '$.payment_refunded_minor', p.refunded_minor)",
-                "FROM sales s JOIN payments p ON p.tenant_id = s.tenant_id AND p.id = :payment
-                 WHERE s.tenant_id = :tenant AND s.id = :sale
-                   AND EXISTS (SELECT 1 FROM refunds WHERE tenant_id = :tenant AND id = :refund)",
-                &[
-                    ("sale", t(&sale.id)),
-                    ("payment", t(&payment.id)),
-                    ("refund", t(&r.id)),
-                ],
-            )?,
-        ],
-    )
-    .await?;
-    if results.get(1).map(store::changes) != Some(1) {
-        return Err(ApiError::new(
-            409,
-            "conflict",
-            "the refund exceeds what is left of the payment",
-        ));
-    }
-    // The refund is committed: a missing RETURNING row must not turn it into an error.
-    if let Some(Ok(rows)) = results.first().map(|r| r.results::<RefundedRow>()) {
-        if let Some(row) = rows.first() {
-            view.payment_refunded_minor = row.refunded_minor;
-        }
-    }
-    if let Some(Ok(rows)) = results.get(2).map(|r| r.results::<PaidRow>()) {
-        if let Some(row) = rows.first() {
-            view.sale_balance_minor = row.total_minor - row.paid_minor;
-            view.sale_status = row.status;
-        }
     }
     super::dashboard::announce_and_deliver(&cx.env, tenant).await;
     json(201, &view)
@@ -910,78 +740,6 @@ pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
     json(200, &c)
 }
 
-/// `PUT /api/finance/commissions/:id/pay` (admin): approved → paid, once; anything else
-/// is a 409. Emits `finance:commission:paid` to the broker and admins.
-pub async fn pay_commission(cx: Ctx) -> ApiResult<Response> {
-    let who = cx.who()?;
-    let id = cx.path_id("commission")?;
-    let tenant = who.tenant_id.as_str();
-    let db = cx.db()?;
-    let row: Option<Commission> = store::first(store::query(
-        &db,
-        &format!(
-            "SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant_id = :tenant AND id = :id"
-        ),
-        &[("tenant", t(tenant)), ("id", t(&id))],
-    )?)
-    .await?;
-    let mut c = row.ok_or_else(|| ApiError::not_found("commission"))?;
-    if c.status != CommissionStatus::Approved {
-        return Err(ApiError::new(
-            409,
-            "conflict",
-            format!(
-                "only approved commissions are paid; this one is {}",
-                c.status
-            ),
-        ));
-    }
-    let now = cx.now_iso();
-    c.status = CommissionStatus::Paid;
-    c.paid_by = Some(who.user_id.clone());
-    c.paid_at = Some(now.clone());
-    c.updated_at = now.clone();
-    let event = outbox::draft(
-        "finance:commission:paid",
-        commission_channels(&c),
-        serde_json::to_value(&c)?,
-    )
-    .by(&who.user_id);
-    let applied = outbox::update_with_event(
-        &cx.env,
-        &db,
-        tenant,
-        store::update(
-            &db,
-            "commissions",
-            &[
-                ("status", st(c.status)),
-                ("paid_by", t(&who.user_id)),
-                ("paid_at", t(&now)),
-                ("updated_at", t(&now)),
-            ],
-            "WHERE tenant_id = :tenant AND id = :id AND status = :approved",
-            &[
-                ("tenant", t(tenant)),
-                ("id", t(&id)),
-                ("approved", st(CommissionStatus::Approved)),
-            ],
-        )?,
-        &event,
-        vec![],
-    )
-    .await?;
-    if !applied {
-        return Err(ApiError::new(
-            409,
-            "conflict",
-            "the commission was paid meanwhile",
-        ));
-    }
-    super::dashboard::announce_and_deliver(&cx.env, tenant).await;
-    json(200, &c)
-}
-
 #[derive(Serialize, Deserialize)]
 struct RateView {
     broker_id: String,
@@ -1023,19 +781,10 @@ pub async fn put_rate(mut cx: Ctx) -> ApiResult<Response> {
     let now = cx.now_iso();
     let key = broker.clone().unwrap_or_default();
     let data = json!({"broker_id": broker, "rate_bps": rate, "updated_by": who.user_id, "updated_at": now});
-    // The change set against the rate as read just before (`null`: none was set).
-    let old: Option<RateView> = store::first(store::query(
-        &db,
-        "SELECT broker_id, rate_bps, updated_by, updated_at FROM commission_rates
-         WHERE tenant_id = :tenant AND broker_id = :broker",
-        &[("tenant", t(tenant)), ("broker", t(&key))],
-    )?)
-    .await?;
-    let before = json!({"broker_id": broker, "rate_bps": old.map(|r| r.rate_bps), "updated_by": who.user_id});
     let event = outbox::draft(
         "finance:commission_rate:updated",
         vec!["role:admin".into()],
-        crate::domain::changes::with_changes(data.clone(), &before, &data),
+        data.clone(),
     )
     .by(&who.user_id);
     store::batch(

@@ -177,15 +177,8 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             return Err(version::conflict("follow-up", read));
         }
         let now = cx.now_iso();
-        let before = serde_json::to_value(&current)?;
         let (f, kind) = crm::apply_followup_change(current, &ch, &now);
-        let after = serde_json::to_value(&f)?;
-        let event = outbox::draft(
-            kind,
-            channels(&f),
-            crate::domain::changes::with_changes(after.clone(), &before, &after),
-        )
-        .by(&who.user_id);
+        let event = outbox::draft(kind, channels(&f), serde_json::to_value(&f)?).by(&who.user_id);
         let update = store::update(
             &db,
             "followups",

@@ -1,6 +1,5 @@
-//! `POST /api/matching/run` (a `matching` job over the tenant's seekers and properties),
-//! `GET /api/matches` (what the runs found) and `PUT /api/matches/:id` (a broker accepts
-//! or rejects one).
+//! `POST /api/matching/run` (a `matching` job over the tenant's seekers and properties)
+//! and `GET /api/matches` (what the runs found).
 
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::jobs::MATCHING;
@@ -47,100 +46,12 @@ pub async fn run(mut cx: Ctx) -> ApiResult<Response> {
 
 #[derive(Serialize, Deserialize)]
 struct MatchRow {
-    id: Option<String>,
-    status: String,
-    decided_by: Option<String>,
-    decided_at: Option<String>,
     seeker_id: String,
     property_id: String,
     score: i64,
     reasons: String,
     job_id: String,
     created_at: String,
-}
-
-const MATCH_COLUMNS: &str = "id, status, decided_by, decided_at, seeker_id, property_id, score,
-    reasons, job_id, created_at";
-
-/// A match as REST and its events show it.
-fn view(r: &MatchRow) -> Value {
-    json!({
-        "id": r.id, "status": r.status, "decided_by": r.decided_by, "decided_at": r.decided_at,
-        "seeker_id": r.seeker_id, "property_id": r.property_id, "score": r.score,
-        "reasons": serde_json::from_str::<Value>(&r.reasons).unwrap_or(Value::Null),
-        "job_id": r.job_id, "created_at": r.created_at,
-        "key": format!("{:03}:{}:{}", r.score, r.seeker_id, r.property_id),
-    })
-}
-
-/// `PUT /api/matches/:id` `{"status": "accepted" | "rejected"}`: the broker's decision
-/// (it may be changed later; deciding the same way again is a 409), with
-/// `owners:match:accepted` or `owners:match:rejected`. The update applies only to the
-/// decision it was read with, so two concurrent decisions never both report success.
-pub async fn decide(mut cx: Ctx) -> ApiResult<Response> {
-    let who = cx.who()?;
-    let id = cx.path_id("match")?;
-    let input = cx.json().await?;
-    let decision = crate::domain::matching::validate_decision(&input)?;
-    let tenant = who.tenant_id.as_str();
-    let db = cx.db()?;
-    let mut row: MatchRow = store::first(store::query(
-        &db,
-        &format!("SELECT {MATCH_COLUMNS} FROM matches WHERE tenant_id = :tenant AND id = :id"),
-        &[("tenant", t(tenant)), ("id", t(&id))],
-    )?)
-    .await?
-    .ok_or_else(|| ApiError::not_found("match"))?;
-    if row.status == decision {
-        return Err(ApiError::new(
-            409,
-            "conflict",
-            format!("the match is already {decision}"),
-        ));
-    }
-    let seen = row.status.clone();
-    let now = cx.now_iso();
-    row.status = decision.clone();
-    row.decided_by = Some(who.user_id.clone());
-    row.decided_at = Some(now.clone());
-    let data = view(&row);
-    let event = outbox::draft(
-        &format!("owners:match:{decision}"),
-        vec![
-            "tenant".to_string(),
-            format!("entity:seeker:{}", row.seeker_id),
-            format!("entity:property:{}", row.property_id),
-        ],
-        data.clone(),
-    )
-    .by(&who.user_id);
-    let applied = outbox::update_with_event(
-        &cx.env,
-        &db,
-        tenant,
-        store::update(
-            &db,
-            "matches",
-            &[
-                ("status", t(&decision)),
-                ("decided_by", t(&who.user_id)),
-                ("decided_at", t(&now)),
-            ],
-            "WHERE tenant_id = :tenant AND id = :id AND status = :seen",
-            &[("tenant", t(tenant)), ("id", t(&id)), ("seen", t(&seen))],
-        )?,
-        &event,
-        vec![],
-    )
-    .await?;
-    if !applied {
-        return Err(ApiError::new(
-            409,
-            "conflict",
-            "the match was decided meanwhile; read it again",
-        ));
-    }
-    json(200, &data)
 }
 
 /// `GET /api/matches?seeker_id=&property_id=`: best first, then newest.
@@ -152,13 +63,11 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     // Cursor: the row's position key `<score 3 digits>:<seeker>:<property>` (descending).
     let rows: Vec<MatchRow> = store::all(store::query(
         &db,
-        &format!(
-            "SELECT {MATCH_COLUMNS} FROM matches
+        "SELECT seeker_id, property_id, score, reasons, job_id, created_at FROM matches
          WHERE tenant_id = :tenant AND (:seeker IS NULL OR seeker_id = :seeker)
            AND (:property IS NULL OR property_id = :property)
            AND (:after IS NULL OR printf('%03d:%s:%s', score, seeker_id, property_id) < :after)
-         ORDER BY printf('%03d:%s:%s', score, seeker_id, property_id) DESC LIMIT :limit"
-        ),
+         ORDER BY printf('%03d:%s:%s', score, seeker_id, property_id) DESC LIMIT :limit",
         &[
             ("tenant", t(&who.tenant_id)),
             ("seeker", ot(q("seeker_id").as_deref())),
@@ -168,7 +77,17 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
         ],
     )?)
     .await?;
-    let data: Vec<Value> = rows.iter().map(view).collect();
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "seeker_id": r.seeker_id, "property_id": r.property_id, "score": r.score,
+                "reasons": serde_json::from_str::<Value>(&r.reasons).unwrap_or(Value::Null),
+                "job_id": r.job_id, "created_at": r.created_at,
+                "key": format!("{:03}:{}:{}", r.score, r.seeker_id, r.property_id),
+            })
+        })
+        .collect();
     json_page(data, page.limit, |m| {
         m["key"].as_str().unwrap_or_default().to_string()
     })

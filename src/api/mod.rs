@@ -4,7 +4,6 @@ pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
-pub mod card_edits;
 pub mod cards;
 pub mod customers;
 pub mod dashboard;

@@ -242,15 +242,10 @@ pub async fn update(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
         .get("updated_at")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let after = Value::Object(record.clone());
     let event = outbox::draft(
         &format!("{}:updated", spec.events),
         channels(spec, &id),
-        crate::domain::changes::with_changes(
-            after.clone(),
-            &Value::Object(current.clone()),
-            &after,
-        ),
+        Value::Object(record.clone()),
     )
     .by(&who.user_id);
     let results = outbox::commit_and_deliver(

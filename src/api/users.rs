@@ -190,13 +190,11 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             return Err(version::conflict("user", read));
         }
         let now_ms = cx.now_ms();
-        let before = serde_json::to_value(&current)?;
         let u = user::apply(current, &changes, &platform::iso(now_ms));
-        let after = serde_json::to_value(&u)?;
         let event = outbox::draft(
             "users:user:updated",
             channels(&u.id),
-            crate::domain::changes::with_changes(after.clone(), &before, &after),
+            serde_json::to_value(&u)?,
         )
         .by(&who.user_id);
         let update = store::update(

@@ -142,18 +142,6 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("createAppointment", "calendar", "Schedule an appointment (broker, admin)")
             .desc("Emits `calendar:appointment:created`; 30 min before the start the cron emits `calendar:reminder` to the assignee once.")
             .input("AppointmentInput").reply(201, "Scheduled", r("Appointment"))),
-    endpoint!(GET "/api/calendar/appointments/:id", Role(Read), api::calendar::get,
-        Doc::new("getAppointment", "calendar", "Get an appointment")
-            .reply(200, "The appointment", r("Appointment"))),
-    endpoint!(PUT "/api/calendar/appointments/:id", Role(Write), api::calendar::update,
-        Doc::new("updateAppointment", "calendar", "Reschedule or edit a scheduled appointment (partial; broker, admin)")
-            .desc("New times emit `calendar:appointment:rescheduled` and re-arm the reminder for the new start (none fires for the old one); other edits emit `calendar:appointment:updated`. Both carry `changes: {field: {from, to}}`. A completed or cancelled appointment, or one changed since it was read, is a 409.")
-            .input("AppointmentPatch").reply(200, "Updated", r("Appointment")).errors(&[409])),
-    endpoint!(PUT "/api/calendar/appointments/:id/cancel", Role(Write), api::calendar::cancel,
-        Doc::new("cancelAppointment", "calendar", "Cancel a scheduled appointment (broker, admin)")
-            .desc("Emits `calendar:appointment:cancelled`; no reminder is sent afterwards. The optional `reason` is kept as the appointment's `outcome`. A completed or cancelled appointment is a 409.")
-            .optional_input("AppointmentCancelInput")
-            .reply(200, "Cancelled", r("Appointment")).errors(&[409])),
     endpoint!(PUT "/api/calendar/appointments/:id/complete", Role(Write), api::calendar::complete,
         Doc::new("completeAppointment", "calendar", "Complete an appointment (broker, admin)")
             .desc("Emits `calendar:appointment:completed`; a second completion is a 409.")
@@ -166,14 +154,6 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("createCard", "cards", "Create a card (broker, admin)")
             .desc("Slugs are global (409 when taken). Emits `card:created`.")
             .input("CardInput").reply(201, "Created", r("Card")).errors(&[409])),
-    endpoint!(PUT "/api/cards/:id", Role(Write), api::card_edits::update,
-        Doc::new("updateCard", "cards", "Edit a card (partial; its owner or an admin)")
-            .desc("Emits `card:updated` with `changes: {field: {from, to}}`. Another broker's card is a 403; a slug taken anywhere, or a card changed since it was read, is a 409.")
-            .input("CardPatch").reply(200, "Updated", r("Card")).errors(&[403, 409])),
-    endpoint!(DELETE "/api/cards/:id", Role(Write), api::card_edits::delete,
-        Doc::new("deleteCard", "cards", "Delete a card (its owner or an admin)")
-            .desc("Emits `card:deleted`; its public page is gone (404). Another broker's card is a 403.")
-            .empty(204, "Deleted").errors(&[403])),
     endpoint!(GET "/api/cards/public/:slug", Public, api::cards::public,
         Doc::new("publicCard", "cards", "A card's public page data")
             .reply(200, "Public card", r("PublicCard"))),
@@ -228,10 +208,6 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("createPayment", "finance", "Record a payment (broker, admin)")
             .desc("409 when it would pay the sale past its total (nothing is written). `sale_balance_minor`/`sale_status` (in the answer and in `finance:payment:received`) are the sale's right after this payment, even under concurrent payments.")
             .input("PaymentInput").reply(201, "Recorded", r("Payment")).errors(&[409])),
-    endpoint!(POST "/api/finance/payments/:id/refund", Role(Write), api::finance::refund_payment,
-        Doc::new("refundPayment", "finance", "Refund a payment, fully or in part (broker, admin)")
-            .desc("409 when it would refund more than is left of the payment (nothing is written), even under concurrent refunds. The sale's paid amount drops by the refund (its status back to `open`). Emits `finance:payment:refunded` (to the broker, admins and `entity:sale:<id>`); `payment_refunded_minor`, `sale_balance_minor` and `sale_status` are the rows right after this refund. Only admins and the sale's broker refund (403).")
-            .input("RefundInput").reply(201, "Refunded", r("Refund")).errors(&[403, 409])),
     endpoint!(GET "/api/finance/commissions" ?&[q::text("broker_id"), q::one_of("status", CommissionStatus::NAMES), q::text("sale_id")], Role(Read), api::finance::list_commissions,
         Doc::new("listCommissions", "finance", "List commissions (brokers: their own; broker, admin)")
             .page(r("Commission")).errors(&[403])),
@@ -239,10 +215,6 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("approveCommission", "finance", "Approve a commission (admin)")
             .desc("Once (409 after). Emits `finance:commission:approved`.")
             .reply(200, "Approved", r("Commission")).errors(&[409])),
-    endpoint!(PUT "/api/finance/commissions/:id/pay", Role(Admin), api::finance::pay_commission,
-        Doc::new("payCommission", "finance", "Mark an approved commission paid (admin)")
-            .desc("Approved commissions only: a pending or already paid one is a 409. Emits `finance:commission:paid` (to the broker and admins).")
-            .reply(200, "Paid", r("Commission")).errors(&[409])),
     endpoint!(GET "/api/finance/commission-rates", Role(Admin), api::finance::list_rates,
         Doc::new("listCommissionRates", "finance", "Commission rates (admin)").reply(200, "Rates", obj())),
     endpoint!(PUT "/api/finance/commission-rates", Role(Admin), api::finance::put_rate,
@@ -305,10 +277,6 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .optional_input("MatchingRunInput").reply(202, "The matching job", r("Job"))),
     endpoint!(GET "/api/matches" ?&[q::text("seeker_id"), q::text("property_id")], Role(Read), api::matching::list,
         Doc::new("listMatches", "owners", "Matches found (best first)").page(r("Match"))),
-    endpoint!(PUT "/api/matches/:id", Role(Write), api::matching::decide,
-        Doc::new("decideMatch", "owners", "Accept or reject a match (broker, admin)")
-            .desc("Emits `owners:match:accepted` or `owners:match:rejected`. A decision may be changed; deciding the way it already is (or a concurrent decision winning first) is a 409.")
-            .input("MatchDecisionInput").reply(200, "Decided", r("Match")).errors(&[409])),
     // --- jobs ---
     endpoint!(GET "/api/jobs" ?&[q::one_of("status", JobStatus::NAMES), q::text("queue"), q::text("subject")], Role(Read), api::jobs::list,
         Doc::new("listJobs", "jobs", "List jobs, newest first (admins: all; others: their own)")

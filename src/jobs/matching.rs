@@ -129,9 +129,8 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
         for (s, p, sc) in chunk {
             let sid = s.get("id").and_then(Value::as_str).unwrap_or_default();
             let pid = p.get("id").and_then(Value::as_str).unwrap_or_default();
-            let match_id = crate::platform::new_id("mat");
             let m = json!({
-                "id": match_id, "status": "new", "seeker_id": sid, "property_id": pid, "score": sc.score, "reasons": sc.reasons,
+                "seeker_id": sid, "property_id": pid, "score": sc.score, "reasons": sc.reasons,
                 "job_id": job_id, "created_at": now,
                 "seeker": {"id": sid, "name": s.get("name")},
                 "property": {"id": pid, "title": p.get("title"), "city": p.get("city"), "price_minor": p.get("price_minor"), "currency": p.get("currency")},
@@ -142,7 +141,6 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
                     "matches",
                     &[
                         ("tenant_id", t(&tenant)),
-                        ("id", t(&match_id)),
                         ("seeker_id", t(sid)),
                         ("property_id", t(pid)),
                         ("score", i(i64::from(sc.score))),

@@ -6,7 +6,6 @@ mod browser;
 mod contract;
 mod crm;
 mod crud;
-mod edits;
 mod finance;
 mod hardening_auth;
 mod hardening_conc;
@@ -202,11 +201,5 @@ pub fn all() -> Vec<Entry> {
         notifications::read_marks_reach_other_devices,
         notifications::snapshot_channel_sums_up_the_inbox,
         audit::changes_are_audited_with_their_actor,
-        edits::refunds_are_partial_and_bounded,
-        edits::concurrent_refunds_never_exceed_the_payment,
-        edits::commissions_are_paid_once_approved,
-        #[cron] edits::appointments_reschedule_and_cancel,
-        edits::matches_are_accepted_or_rejected,
-        edits::cards_are_edited_and_deleted,
     ]
 }

@@ -18,11 +18,6 @@ export interface Schemas {
     updated_at?: string;
     [key: string]: unknown;
   };
-  /** Also checked: Only a scheduled appointment is cancelled (409 once completed or cancelled). */
-  AppointmentCancelInput: {
-    reason?: string | null;
-    [key: string]: unknown;
-  };
   AppointmentCompleteInput: {
     outcome?: string | null;
     [key: string]: unknown;
@@ -43,8 +38,6 @@ export interface Schemas {
     starts_at: string;
     title: string;
   };
-  /** A partial update: the fields given change, null clears an optional field; give at least one field. Also checked: With the appointment's other times, ends_at must be after starts_at, and at most 24 hours after it. Only a scheduled appointment changes (409 once completed or cancelled). */
-  AppointmentPatch: unknown;
   AuditEntry: {
     action: string;
     actor: string;
@@ -95,8 +88,6 @@ export interface Schemas {
     /** a blank string counts as null */
     title?: string | null;
   };
-  /** A partial update: the fields given change, null clears an optional field; give at least one field. Also checked: A new slug must be free across all tenants (409 when taken). Only the card's owner or an admin edits or deletes it (403). */
-  CardPatch: unknown;
   CardScanInput: {
     source?: "qr" | "nfc" | "link" | null;
     [key: string]: unknown;
@@ -109,11 +100,9 @@ export interface Schemas {
     created_at?: string;
     currency?: string;
     id?: string;
-    paid_at?: string | null;
-    paid_by?: string | null;
     rate_bps?: number;
     sale_id?: string;
-    status?: "pending" | "approved" | "paid";
+    status?: "pending" | "approved";
     updated_at?: string;
     [key: string]: unknown;
   };
@@ -326,21 +315,12 @@ export interface Schemas {
   };
   Match: {
     created_at?: string;
-    decided_at?: string | null;
-    decided_by?: string | null;
-    id?: string | null;
     job_id?: string;
-    key?: string;
     property_id?: string;
     reasons?: string[];
     score?: number;
     seeker_id?: string;
-    status?: "new" | "accepted" | "rejected";
     [key: string]: unknown;
-  };
-  /** Also checked: Deciding a match the way it is already decided is a 409. */
-  MatchDecisionInput: {
-    status: "accepted" | "rejected";
   };
   /** Also checked: seeker_id (default: every active seeker) must name a seeker of the tenant. */
   MatchingRunInput: {
@@ -385,7 +365,6 @@ export interface Schemas {
     method?: string;
     received_at?: string;
     reference?: string | null;
-    refunded_minor?: number;
     sale_balance_minor?: number;
     sale_id?: string;
     sale_status?: string;
@@ -481,26 +460,6 @@ export interface Schemas {
   };
   RefreshInput: {
     refresh_token: string;
-  };
-  Refund: {
-    amount_minor?: number;
-    created_at?: string;
-    created_by?: string;
-    currency?: string;
-    id?: string;
-    payment_id?: string;
-    payment_refunded_minor?: number;
-    reason?: string;
-    sale_balance_minor?: number;
-    sale_id?: string;
-    sale_status?: "open" | "paid";
-    [key: string]: unknown;
-  };
-  /** Also checked: amount_minor must not exceed what is left to refund of the payment (409). */
-  RefundInput: {
-    /** integer minor units */
-    amount_minor: number;
-    reason: string;
   };
   Report: {
     created_at?: string;
@@ -729,16 +688,6 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["BlockedIp"];
   };
-  /** PUT /api/calendar/appointments/{id}/cancel: Cancel a scheduled appointment (broker, admin) */
-  cancelAppointment: {
-    params: {
-      id: string;
-    };
-    headers: {};
-    body: Schemas["AppointmentCancelInput"];
-    bodyRequired: false;
-    answer: Schemas["Appointment"];
-  };
   /** DELETE /api/publishing/schedules/{id}: Cancel a pending schedule (broker, admin) */
   cancelSchedule: {
     params: {
@@ -924,26 +873,6 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["User"];
   };
-  /** PUT /api/matches/{id}: Accept or reject a match (broker, admin) */
-  decideMatch: {
-    params: {
-      id: string;
-    };
-    headers: {};
-    body: Schemas["MatchDecisionInput"];
-    bodyRequired: true;
-    answer: Schemas["Match"];
-  };
-  /** DELETE /api/cards/{id}: Delete a card (its owner or an admin) */
-  deleteCard: {
-    params: {
-      id: string;
-    };
-    headers: {};
-    body: never;
-    bodyRequired: false;
-    answer: void;
-  };
   /** DELETE /api/crm/customers/{id}: Delete a customer (admin) */
   deleteCustomer: {
     params: {
@@ -1035,16 +964,6 @@ export interface Operations {
     body: never;
     bodyRequired: false;
     answer: Record<string, unknown>;
-  };
-  /** GET /api/calendar/appointments/{id}: Get an appointment */
-  getAppointment: {
-    params: {
-      id: string;
-    };
-    headers: {};
-    body: never;
-    bodyRequired: false;
-    answer: Schemas["Appointment"];
   };
   /** GET /api/crm/customers/{id}: Get a customer */
   getCustomer: {
@@ -1255,7 +1174,7 @@ export interface Operations {
       /** next_cursor of the previous page; any cursor of this form is a position (empty: the first page) */
       cursor?: string;
       broker_id?: string;
-      status?: "pending" | "approved" | "paid";
+      status?: "pending" | "approved";
       sale_id?: string;
     };
     headers: {};
@@ -1609,16 +1528,6 @@ export interface Operations {
     bodyRequired: false;
     answer: Record<string, unknown>;
   };
-  /** PUT /api/finance/commissions/{id}/pay: Mark an approved commission paid (admin) */
-  payCommission: {
-    params: {
-      id: string;
-    };
-    headers: {};
-    body: never;
-    bodyRequired: false;
-    answer: Schemas["Commission"];
-  };
   /** GET /api/cards/public/{slug}: A card's public page data */
   publicCard: {
     params: {
@@ -1729,19 +1638,6 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["TokenPair"];
   };
-  /** POST /api/finance/payments/{id}/refund: Refund a payment, fully or in part (broker, admin) */
-  refundPayment: {
-    params: {
-      id: string;
-    };
-    headers: {
-      /** replays the first response for 24 h */
-      "Idempotency-Key"?: string;
-    };
-    body: Schemas["RefundInput"];
-    bodyRequired: true;
-    answer: Schemas["Refund"];
-  };
   /** POST /api/jobs/{id}/retry: Re-run a dead or failed job (admin) */
   retryJob: {
     params: {
@@ -1835,26 +1731,6 @@ export interface Operations {
       [key: string]: unknown;
     };
   };
-  /** PUT /api/calendar/appointments/{id}: Reschedule or edit a scheduled appointment (partial; broker, admin) */
-  updateAppointment: {
-    params: {
-      id: string;
-    };
-    headers: {};
-    body: Schemas["AppointmentPatch"];
-    bodyRequired: true;
-    answer: Schemas["Appointment"];
-  };
-  /** PUT /api/cards/{id}: Edit a card (partial; its owner or an admin) */
-  updateCard: {
-    params: {
-      id: string;
-    };
-    headers: {};
-    body: Schemas["CardPatch"];
-    bodyRequired: true;
-    answer: Schemas["Card"];
-  };
   /** PUT /api/crm/customers/{id}: Update a customer (partial; broker, admin) */
   updateCustomer: {
     params: {
@@ -1931,7 +1807,6 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   analyticsSnapshot: "GET /api/analytics/snapshot",
   approveCommission: "PUT /api/finance/commissions/{id}/approve",
   blockIp: "POST /api/security/blocked-ips",
-  cancelAppointment: "PUT /api/calendar/appointments/{id}/cancel",
   cancelSchedule: "DELETE /api/publishing/schedules/{id}",
   completeAppointment: "PUT /api/calendar/appointments/{id}/complete",
   createAppointment: "POST /api/calendar/appointments",
@@ -1949,8 +1824,6 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   createSchedule: "POST /api/publishing/schedules",
   createSeeker: "POST /api/seekers",
   createUser: "POST /api/users",
-  decideMatch: "PUT /api/matches/{id}",
-  deleteCard: "DELETE /api/cards/{id}",
   deleteCustomer: "DELETE /api/crm/customers/{id}",
   deleteOwner: "DELETE /api/owners/{id}",
   deleteProperty: "DELETE /api/properties/{id}",
@@ -1960,7 +1833,6 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   devQueueSend: "POST /api/dev/queues/{queue}",
   docs: "GET /api/docs",
   downloadReport: "GET /api/reports/{id}/download",
-  getAppointment: "GET /api/calendar/appointments/{id}",
   getCustomer: "GET /api/crm/customers/{id}",
   getDashboard: "GET /api/dashboard",
   getFinanceSettings: "GET /api/finance/settings",
@@ -2001,7 +1873,6 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   login: "POST /api/auth/login",
   logout: "POST /api/auth/logout",
   openapi: "GET /api/openapi.json",
-  payCommission: "PUT /api/finance/commissions/{id}/pay",
   publicCard: "GET /api/cards/public/{slug}",
   publishListing: "POST /api/publishing/listings/{id}/publish",
   putCommissionRate: "PUT /api/finance/commission-rates",
@@ -2012,7 +1883,6 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   realtimePublish: "POST /api/realtime/publish",
   realtimeStats: "GET /api/realtime/stats",
   refresh: "POST /api/auth/refresh",
-  refundPayment: "POST /api/finance/payments/{id}/refund",
   retryJob: "POST /api/jobs/{id}/retry",
   roomPublish: "POST /api/realtime/rooms/{name}/publish",
   runMatching: "POST /api/matching/run",
@@ -2021,8 +1891,6 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   stats: "GET /api/stats",
   unblockIp: "DELETE /api/security/blocked-ips/{ip}",
   unreadNotifications: "GET /api/notifications/unread-count",
-  updateAppointment: "PUT /api/calendar/appointments/{id}",
-  updateCard: "PUT /api/cards/{id}",
   updateCustomer: "PUT /api/crm/customers/{id}",
   updateFollowup: "PUT /api/crm/followups/{id}",
   updateOwner: "PUT /api/owners/{id}",

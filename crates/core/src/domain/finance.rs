@@ -42,22 +42,6 @@ pub struct Payment {
     pub received_at: String,
     pub created_by: String,
     pub created_at: String,
-    /// How much of it has been refunded (never more than `amount_minor`).
-    #[serde(default)]
-    pub refunded_minor: i64,
-}
-
-/// A (partial) refund of a payment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Refund {
-    pub id: String,
-    pub payment_id: String,
-    pub sale_id: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub reason: String,
-    pub created_by: String,
-    pub created_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,10 +55,6 @@ pub struct Commission {
     pub status: super::status::CommissionStatus,
     pub approved_by: Option<String>,
     pub approved_at: Option<String>,
-    #[serde(default)]
-    pub paid_by: Option<String>,
-    #[serde(default)]
-    pub paid_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -211,42 +191,6 @@ pub const PAYMENT_INPUT: Shape = Shape::create(
     ],
 );
 
-/// `POST /api/finance/payments/:id/refund`.
-pub const REFUND_INPUT: Shape = Shape::create(
-    "RefundInput",
-    &[
-        req("amount_minor", Kind::Money),
-        req("reason", Kind::Text(500)),
-    ],
-    &[rule(
-        &["amount_minor"],
-        "amount_minor must not exceed what is left to refund of the payment (409).",
-    )],
-);
-
-/// `{amount_minor, reason}` of a refund.
-pub fn validate_refund(body: &Value) -> ApiResult<(i64, String)> {
-    let v = schema::validate(&REFUND_INPUT, body)?;
-    match (v.int("amount_minor"), v.str("reason")) {
-        (Some(a), Some(r)) => Ok((a, r)),
-        _ => Err(ApiError::internal()),
-    }
-}
-
-/// A refund is accepted only up to what is left of the payment (paid minus refunded);
-/// returns what is left after it.
-pub fn check_refund(paid: i64, refunded: i64, amount: i64) -> ApiResult<i64> {
-    let left = paid - refunded;
-    if amount > left {
-        return Err(ApiError::new(
-            409,
-            "conflict",
-            format!("the refund exceeds what is left of the payment ({left} minor units)"),
-        ));
-    }
-    Ok(left - amount)
-}
-
 /// `PUT /api/finance/commission-rates`.
 pub const RATE_INPUT: Shape = Shape::create(
     "CommissionRateInput",
@@ -334,26 +278,6 @@ mod tests {
     use super::*;
     use crate::domain::status::SaleStatus;
     use serde_json::json;
-
-    #[test]
-    fn refunds_never_exceed_the_payment() {
-        assert_eq!(check_refund(1_000, 0, 400).unwrap(), 600);
-        assert_eq!(check_refund(1_000, 600, 400).unwrap(), 0);
-        assert_eq!(check_refund(1_000, 600, 401).unwrap_err().status, 409);
-        assert_eq!(check_refund(1_000, 1_000, 1).unwrap_err().status, 409);
-        assert_eq!(
-            validate_refund(&json!({"amount_minor": 5, "reason": " damaged "})).unwrap(),
-            (5, "damaged".to_string())
-        );
-        for bad in [
-            json!({"amount_minor": 0, "reason": "x"}),
-            json!({"amount_minor": 5}),
-            json!({"amount_minor": 5, "reason": "  "}),
-            json!({"amount_minor": "5", "reason": "x"}),
-        ] {
-            assert_eq!(validate_refund(&bad).unwrap_err().status, 422, "{bad}");
-        }
-    }
 
     #[test]
     fn commission_rounds_half_up_without_overflow() {

@@ -6,8 +6,7 @@ use super::auth::Role;
 use super::error::{ApiError, ApiResult};
 use super::schema::{self, dflt, opt, req, rule, Kind, Pattern, Shape};
 use super::{
-    calendar, card, card_edit, crm, customer, finance, identity, matching, owners, publishing,
-    report, user,
+    calendar, card, crm, customer, finance, identity, matching, owners, publishing, report, user,
 };
 use serde_json::Value;
 
@@ -15,12 +14,9 @@ use serde_json::Value;
 pub const INPUTS: &[&Shape] = &[
     &calendar::INPUT,
     &calendar::COMPLETE,
-    &calendar::PATCH,
-    &calendar::CANCEL,
     &BLOCK_IP,
     &card::INPUT,
     &card::SCAN,
-    &card_edit::PATCH,
     &HUB_APPEND,
     &finance::RATE_INPUT,
     &customer::INPUT,
@@ -33,11 +29,9 @@ pub const INPUTS: &[&Shape] = &[
     &publishing::PUBLISH_INPUT,
     &identity::LOGIN,
     &matching::RUN_INPUT,
-    &matching::DECIDE_INPUT,
     &owners::OWNER_INPUT,
     &owners::OWNER_PATCH,
     &finance::PAYMENT_INPUT,
-    &finance::REFUND_INPUT,
     &owners::PROPERTY_INPUT,
     &owners::PROPERTY_PATCH,
     &PUBLISH,

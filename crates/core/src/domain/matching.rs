@@ -107,48 +107,10 @@ pub fn validate_run(body: &serde_json::Value) -> super::error::ApiResult<Option<
     Ok(super::schema::validate(&RUN_INPUT, body)?.str("seeker_id"))
 }
 
-/// The decisions a broker takes on a match.
-pub const DECISIONS: &[&str] = &["accepted", "rejected"];
-
-/// `PUT /api/matches/:id`.
-pub const DECIDE_INPUT: super::schema::Shape = super::schema::Shape::create(
-    "MatchDecisionInput",
-    &[super::schema::req(
-        "status",
-        super::schema::Kind::Enum(DECISIONS),
-    )],
-    &[super::schema::rule(
-        &[],
-        "Deciding a match the way it is already decided is a 409.",
-    )],
-);
-
-/// `{"status": "accepted" | "rejected"}`.
-pub fn validate_decision(body: &serde_json::Value) -> super::error::ApiResult<String> {
-    super::schema::validate(&DECIDE_INPUT, body)?
-        .str("status")
-        .ok_or_else(super::error::ApiError::internal)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn decisions() {
-        assert_eq!(
-            validate_decision(&json!({"status": "accepted"})).unwrap(),
-            "accepted"
-        );
-        for bad in [
-            json!({}),
-            json!({"status": "new"}),
-            json!({"status": "rejected", "x": 1}),
-        ] {
-            assert_eq!(validate_decision(&bad).unwrap_err().status, 422, "{bad}");
-        }
-    }
 
     fn m(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()

@@ -3,8 +3,6 @@
 pub mod auth;
 pub mod calendar;
 pub mod card;
-pub mod card_edit;
-pub mod changes;
 pub mod cors;
 pub mod crm;
 pub mod customer;

@@ -103,7 +103,6 @@ status! {
     CommissionStatus {
         Pending = "pending",
         Approved = "approved",
-        Paid = "paid",
     }
 }
 

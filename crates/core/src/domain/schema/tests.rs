@@ -1175,55 +1175,15 @@ fn patch_changes_only_given_fields() {
 /// reverse).
 fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
     use crate::domain::{
-        calendar, card, card_edit, crm, customer, finance, identity, inputs, matching, owners,
-        publishing, report, user,
+        calendar, card, crm, customer, finance, identity, inputs, matching, owners, publishing,
+        report, user,
     };
-    fn stored_appointment() -> calendar::Appointment {
-        calendar::Appointment {
-            id: "apt_1".into(),
-            title: "Viewing".into(),
-            customer_id: None,
-            assigned_to: "b1".into(),
-            starts_at: "2026-12-01T10:00:00.000Z".into(),
-            ends_at: "2026-12-01T11:00:00.000Z".into(),
-            location: None,
-            notes: None,
-            status: crate::domain::status::AppointmentStatus::Scheduled,
-            outcome: None,
-            created_by: "b1".into(),
-            created_at: "t".into(),
-            updated_at: "t".into(),
-        }
-    }
-    fn stored_card() -> card::Card {
-        card::Card {
-            id: "card_1".into(),
-            slug: "jane-doe".into(),
-            owner_id: "b1".into(),
-            display_name: "Jane".into(),
-            title: None,
-            phone: None,
-            email: None,
-            bio: None,
-            scans: 0,
-            created_at: "t".into(),
-            updated_at: "t".into(),
-        }
-    }
     fn configured() -> Vec<String> {
         vec!["idealista".into(), "fotocasa".into()]
     }
     match name {
         "AppointmentInput" => (|b| calendar::validate(b).is_ok(), true),
         "AppointmentCompleteInput" => (|b| calendar::validate_complete(b).is_ok(), false),
-        "AppointmentPatch" => (
-            |b| calendar::apply_patch(&stored_appointment(), b).is_ok(),
-            true,
-        ),
-        "AppointmentCancelInput" => (|b| calendar::validate_cancel(b).is_ok(), false),
-        "CardPatch" => (|b| card_edit::apply_patch(&stored_card(), b).is_ok(), false),
-        "RefundInput" => (|b| finance::validate_refund(b).is_ok(), false),
-        "MatchDecisionInput" => (|b| matching::validate_decision(b).is_ok(), false),
         "BlockIpInput" => (|b| inputs::validate_block_ip(b).is_ok(), false),
         "CardInput" => (|b| card::validate(b).is_ok(), false),
         "CardScanInput" => (|b| card::validate_scan(b).is_ok(), false),
