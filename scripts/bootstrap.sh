@@ -60,6 +60,15 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
   fi
 fi
 
+# 1b. The JS client's dev dependencies (clients/js: TypeScript, esbuild, React for its
+#     tests), pinned by its own package-lock.json; again only when the lock file changed.
+if [ -f clients/js/package-lock.json ] && { [ ! -f clients/js/node_modules/.package-lock.json ] \
+     || [ clients/js/package-lock.json -nt clients/js/node_modules/.package-lock.json ]; }; then
+  say "npm ci in clients/js (TypeScript, esbuild, React for the client's tests)"
+  (cd clients/js && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in clients/js failed"
+  touch clients/js/node_modules/.package-lock.json
+fi
+
 # 2. The wasm32 target. Detect, don't assume.
 WASM_ENV="native"
 libdir=$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null || true)

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod inputs;
 pub mod jobs;
 pub mod matching;
+pub mod notifications;
 pub mod owners;
 pub mod pagination;
 pub mod params;
