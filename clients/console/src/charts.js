@@ -149,7 +149,7 @@ export function salesCharts(doc, data, title) {
     frag.append(emptyNote(doc, "No sales yet."));
     return frag;
   }
-  const W = 360, H = 110, left = 8, right = 8, top = 16, bottom = 18;
+  const W = 360, H = 116, left = 8, right = 8, top = 24, bottom = 18;
   const n = data.days.length;
   const x = (i) => (n === 1 ? (W - left - right) / 2 + left : left + ((W - left - right) * i) / (n - 1));
   data.series.forEach((s, si) => {

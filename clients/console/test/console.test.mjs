@@ -215,19 +215,21 @@ describe("console in headless chromium", { timeout: 120_000 }, () => {
     await page.locator("#presence-list li[data-user='demo-admin']").waitFor();
   });
 
-  it("fits phone and desktop widths", async () => {
-    const sale = async () => {
-      const [, c] = await server.call("POST", "/api/crm/customers", { name: `Buyer ${run}`, status: "prospect" }, token);
-      const [s] = await server.call(
+  it("draws the charts and fits phone and desktop widths", async () => {
+    // Sales on three days in two currencies: one line chart per currency.
+    const [, c] = await server.call("POST", "/api/crm/customers", { name: `Buyer ${run}`, status: "prospect" }, token);
+    const day = (n) => new Date(Date.now() - n * 86400000).toISOString().replace(/\.\d+Z$/, "Z");
+    for (const [total, currency, ago] of [[25000000, "EUR", 2], [18000000, "EUR", 0], [31000000, "USD", 1]]) {
+      const [s, body] = await server.call(
         "POST",
         "/api/finance/sales",
-        { customer_id: c.id, total_minor: 25000000, currency: "EUR" },
+        { customer_id: c.id, total_minor: total, currency, sold_at: day(ago) },
         token,
       );
-      assert.equal(s, 201);
-    };
-    await sale();
-    await page.locator("#chart-sales svg[data-currency='EUR']").waitFor();
+      assert.equal(s, 201, JSON.stringify(body));
+    }
+    for (const cur of ["EUR", "USD"]) await page.locator(`#chart-sales svg[data-currency='${cur}']`).waitFor();
+    assert.equal(await page.locator("#chart-sales svg[data-currency='EUR'] path.line").count(), 1);
     await page.locator("#chart-pipeline svg").waitFor();
     for (const [name, size] of [["desktop", DESKTOP], ["phone", PHONE]]) {
       await page.setViewportSize(size);
@@ -237,7 +239,10 @@ describe("console in headless chromium", { timeout: 120_000 }, () => {
         const box = await page.getByLabel(label).boundingBox();
         assert.ok(box && box.x >= 0 && box.x + box.width <= size.width, `${name}: ${label} inside the viewport`);
       }
-      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.evaluate(() => {
+        document.activeElement?.blur();
+        window.scrollTo(0, 0);
+      });
       await shot(`console-${name}.png`, name === "desktop");
     }
     assert.deepEqual(pageErrors, [], "no script error on the page");
