@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { ROOT, Server } from "./server.mjs";
+import { Session } from "../src/session.js";
 
 const PASSWORD = "pulse-dev-password";
 const PHONE = { width: 390, height: 844 };
@@ -250,5 +251,27 @@ describe("console in headless chromium", { timeout: 120_000 }, () => {
     const foreign = requested.filter((u) => !own.some((o) => u.startsWith(o)) && !u.startsWith("data:"));
     assert.ok(requested.some((u) => u.startsWith(own[1])), "the page's WebSocket was seen");
     assert.deepEqual(foreign, [], "every request goes to the server's own origin");
+  });
+
+  it("refreshes the access token before it expires, rotating the refresh token", async () => {
+    const session = new Session(server.base);
+    await session.login("demo", "admin@demo.test", PASSWORD);
+    const first = session.tokens;
+    assert.equal(await session.token(), first.access_token, "a fresh token is used as it is");
+    // As if the token expired within the refresh margin.
+    session.claims.exp = Math.floor(Date.now() / 1000) + 30;
+    const fresh = await session.token();
+    assert.notEqual(session.tokens.refresh_token, first.refresh_token);
+    assert.equal((await server.call("GET", "/api/dashboard", undefined, fresh))[0], 200);
+    // The old refresh token is spent (reusing it is treated as theft).
+    assert.equal((await server.call("POST", "/api/auth/refresh", { refresh_token: first.refresh_token }))[0], 401);
+  });
+
+  it("logs out: back to the login form, the connection closed", async () => {
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("textbox", { name: "Email" }).waitFor();
+    assert.equal(await page.locator("#conn").getAttribute("data-state"), "offline");
+    assert.equal(await page.locator("#app").isHidden(), true);
+    assert.equal(await page.locator("#events li").count(), 0, "the feed is cleared");
   });
 });
