@@ -154,6 +154,15 @@ elif ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/nul
   command -v chromium >/dev/null || die "chromium was installed but is not on PATH"
 fi
 
+# 4b. The console's browser test (clients/console/test): playwright-core, pinned by its own
+#     lock file, driving the chromium above; `npm ci` only when the lock file is newer than
+#     what was installed.
+if [ ! -d clients/console/test/node_modules ] \
+   || [ clients/console/test/package-lock.json -nt clients/console/test/node_modules/.package-lock.json ]; then
+  say "npm ci in clients/console/test (playwright-core)"
+  (cd clients/console/test && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in clients/console/test failed"
+fi
+
 # 5. schemathesis (the fuzz step, scripts/fuzz.sh): a Python venv per version in the same
 #    cache, from scripts/fuzz-requirements.txt (every package pinned, with hashes). A venv
 #    cannot move, so it is built in place under the lock and marked complete last; a

@@ -88,6 +88,17 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/api/docs", Public, api::docs::page,
         Doc::new("docs", "system", "Browsable API docs (HTML)").raw(200, json!({
             "description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}))),
+    endpoint!(GET "/console", Public, api::docs::console_page,
+        Doc::new("console", "system", "The live console (HTML)")
+            .desc("Log in, then watch the tenant live: events, presence, jobs, dashboard; admins publish alerts. Static files, no CDN.")
+            .raw(200, json!({
+            "description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}))),
+    endpoint!(GET "/console/:file", Public, api::docs::console_file,
+        Doc::new("consoleFile", "system", "A file of the live console (`app.js`, `app.css`)")
+            .raw(200, json!({
+            "description": "The script or style sheet", "content": {
+                "text/javascript": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}}}}))),
     // --- crm ---
     endpoint!(GET "/api/crm/customers", Role(Read), api::customers::list,
         Doc::new("listCustomers", "crm", "List customers (newest first)").page(r("Customer"))),

@@ -708,6 +708,24 @@ export interface Operations {
     bodyRequired: false;
     answer: Schemas["Appointment"];
   };
+  /** GET /console: The live console (HTML) */
+  console: {
+    params: {};
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: string;
+  };
+  /** GET /console/{file}: A file of the live console (`app.js`, `app.css`) */
+  consoleFile: {
+    params: {
+      file: string;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: string;
+  };
   /** POST /api/calendar/appointments: Schedule an appointment (broker, admin) */
   createAppointment: {
     params: {};
@@ -1809,6 +1827,8 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   blockIp: "POST /api/security/blocked-ips",
   cancelSchedule: "DELETE /api/publishing/schedules/{id}",
   completeAppointment: "PUT /api/calendar/appointments/{id}/complete",
+  console: "GET /console",
+  consoleFile: "GET /console/{file}",
   createAppointment: "POST /api/calendar/appointments",
   createCard: "POST /api/cards",
   createCustomer: "POST /api/crm/customers",
