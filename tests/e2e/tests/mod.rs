@@ -2,6 +2,7 @@
 
 mod auth;
 mod browser;
+mod catalog;
 mod contract;
 mod crm;
 mod crud;
@@ -195,5 +196,7 @@ pub fn all() -> Vec<Entry> {
         token_refresh::unrefreshed_socket_closes_at_expiry,
         token_refresh::auth_frame_refuses_another_caller,
         token_refresh::sse_resumes_with_a_fresh_token,
+        catalog::served_catalog_is_the_committed_one,
+        catalog::events_of_every_area_match_the_catalog,
     ]
 }
