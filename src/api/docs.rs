@@ -1,8 +1,9 @@
 //! `GET /api/openapi.json` (the OpenAPI 3.1 document, generated from the endpoint table
-//! into static/openapi.json by `http::openapi`), `GET /api/docs` (static/docs.html, a self-contained page
-//! that renders it, no CDN: works offline) and the live console (`GET /console` and its
-//! files under static/console/), all served from the Workers static assets so they are not
-//! part of the Wasm.
+//! into static/openapi.json by `http::openapi`), `GET /api/events.json` (the event catalog,
+//! generated into static/events.json by `domain::catalog`), `GET /api/docs`
+//! (static/docs.html, a self-contained page that renders the OpenAPI document, no CDN: works
+//! offline) and the live console (`GET /console` and its files under static/console/), all
+//! served from the Workers static assets so they are not part of the Wasm.
 
 use crate::domain::error::{ApiError, ApiResult};
 use crate::web::ctx::Ctx;
@@ -44,6 +45,10 @@ async fn asset_with(
 
 pub async fn openapi(cx: Ctx) -> ApiResult<Response> {
     asset(&cx.env, "openapi.json", "application/json").await
+}
+
+pub async fn events(cx: Ctx) -> ApiResult<Response> {
+    asset(&cx.env, "events.json", "application/json").await
 }
 
 pub async fn page(cx: Ctx) -> ApiResult<Response> {

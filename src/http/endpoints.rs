@@ -85,6 +85,10 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .reply(503, "D1 unreachable", r("Health"))),
     endpoint!(GET "/api/openapi.json", Public, api::docs::openapi,
         Doc::new("openapi", "system", "This document").reply(200, "OpenAPI 3.1", obj())),
+    endpoint!(GET "/api/events.json", Public, api::docs::events,
+        Doc::new("eventCatalog", "system", "The event catalog")
+            .desc("Every event type the realtime transports carry: its audience, a description and the JSON Schema of its `data`, plus the envelope every event has. Generated from the Rust declarations (`crates/core/src/domain/catalog.rs`); client types are generated from it.")
+            .reply(200, "The catalog", obj())),
     endpoint!(GET "/api/docs", Public, api::docs::page,
         Doc::new("docs", "system", "Browsable API docs (HTML)").raw(200, json!({
             "description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}))),

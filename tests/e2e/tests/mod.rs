@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod browser;
+mod catalog;
 mod contract;
 mod crm;
 mod crud;
@@ -201,5 +202,7 @@ pub fn all() -> Vec<Entry> {
         notifications::read_marks_reach_other_devices,
         notifications::snapshot_channel_sums_up_the_inbox,
         audit::changes_are_audited_with_their_actor,
+        catalog::served_catalog_is_the_committed_one,
+        catalog::events_of_every_area_match_the_catalog,
     ]
 }

@@ -983,6 +983,14 @@ export interface Operations {
     bodyRequired: false;
     answer: Record<string, unknown>;
   };
+  /** GET /api/events.json: The event catalog */
+  eventCatalog: {
+    params: {};
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: Record<string, unknown>;
+  };
   /** GET /api/crm/customers/{id}: Get a customer */
   getCustomer: {
     params: {
@@ -1853,6 +1861,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   devQueueSend: "POST /api/dev/queues/{queue}",
   docs: "GET /api/docs",
   downloadReport: "GET /api/reports/{id}/download",
+  eventCatalog: "GET /api/events.json",
   getCustomer: "GET /api/crm/customers/{id}",
   getDashboard: "GET /api/dashboard",
   getFinanceSettings: "GET /api/finance/settings",

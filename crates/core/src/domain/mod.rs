@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod card;
+pub mod catalog;
 pub mod cors;
 pub mod crm;
 pub mod customer;
