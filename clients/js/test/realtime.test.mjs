@@ -208,20 +208,27 @@ describe("@pulse/client against wrangler dev", () => {
     const t = fresh("sse-exp");
     const admin = s.token(t, "a1", "admin");
     const issued = [];
+    let tokenExp = 0;
     const getToken = () => {
       const ttl = issued.length === 0 ? 2 : 3600;
       issued.push(ttl);
-      return s.token(t, "b1", "broker", ttl);
+      const token = s.token(t, "b1", "broker", ttl);
+      if (ttl === 2) tokenExp = JSON.parse(Buffer.from(token.split(".")[1], "base64url")).exp;
+      return token;
     };
     const { c, log, seqs, sub } = watch({ url: s.base, getToken, transports: ["sse"] });
     sub();
     await until(() => c.state === "open", 10_000, "the stream");
     await s.publish(admin, { i: 0 });
     await until(() => log.events.length === 1, 10_000, "the first event");
-    await sleep(2500);
+    // A token is valid through its `exp` second, so a 2 s token issued at second T is
+    // expired from T + 3 on: wait until then (not a fixed 2.5 s, which is too short when
+    // the token was minted early in its second).
+    await sleep(Math.max(0, (tokenExp + 1) * 1000 - Date.now()) + 100);
     // The hub finds the stream's token expired when this event comes: it ends the stream.
     await s.publish(admin, { i: 1 });
-    await until(() => issued.length === 2 && c.state === "open", 10_000, "a new stream with a fresh token");
+    // (>= 2: a resume may also fetch REST history, which takes a token too.)
+    await until(() => issued.length >= 2 && c.state === "open", 10_000, "a new stream with a fresh token");
     await s.publish(admin, { i: 2 });
     await until(() => log.events.length === 3, 10_000, "every event");
     assert.deepEqual(seqs(), [1, 2, 3]);
