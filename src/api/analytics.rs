@@ -90,8 +90,7 @@ pub async fn stats(cx: Ctx) -> ApiResult<Response> {
     let results = store::batch(&db, stmts).await?;
     let mut out = Map::new();
     for ((name, _), r) in COUNTS.iter().zip(results) {
-        let n = r
-            .results::<N>()
+        let n = store::rows::<N>(&r)
             .ok()
             .and_then(|v| v.into_iter().next())
             .map_or(0, |x| x.n);

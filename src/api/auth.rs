@@ -83,7 +83,7 @@ async fn reserve(db: &D1Database, counters: &[Counter<'_>], now: i64) -> ApiResu
     let taken: Vec<Option<i64>> = results
         .iter()
         .map(|r| {
-            r.results::<Bucket>()
+            store::rows::<Bucket>(r)
                 .ok()
                 .and_then(|rows| rows.first().map(|b| b.window_start_ms))
         })

@@ -592,7 +592,7 @@ pub async fn create_payment(mut cx: Ctx) -> ApiResult<Response> {
         ));
     }
     // The payment is committed: a missing RETURNING row must not turn it into an error.
-    match results.first().map(|r| r.results::<PaidRow>()) {
+    match results.first().map(store::rows::<PaidRow>) {
         Some(Ok(rows)) if !rows.is_empty() => {
             view.sale_balance_minor = rows[0].total_minor - rows[0].paid_minor;
             view.sale_status = rows[0].status;

@@ -105,7 +105,7 @@ pub async fn read(cx: Ctx) -> ApiResult<Response> {
         outbox::commit_and_deliver(&cx.env, &db, tenant, vec![mark, event, get], true).await?;
     let row: Option<Row> = results
         .pop()
-        .and_then(|r| r.results::<Row>().ok())
+        .and_then(|r| store::rows::<Row>(&r).ok())
         .and_then(|mut v| v.pop());
     let row = row.ok_or_else(|| ApiError::not_found("notification"))?;
     let body = render(&row, &who.reader()).ok_or_else(|| ApiError::not_found("notification"))?;

@@ -111,10 +111,7 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
         .collect::<ApiResult<Vec<_>>>()?;
     let mut rows: Vec<JobRow> = Vec::new();
     for r in store::batch(&db, stmts).await? {
-        rows.extend(
-            r.results::<JobRow>()
-                .map_err(|e| store::internal("D1 decode", e))?,
-        );
+        rows.extend(store::rows::<JobRow>(&r)?);
     }
     let base = super::runner::backoff_base(env);
     let mut resend: Vec<(String, rules::Job)> = Vec::new();

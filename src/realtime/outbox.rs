@@ -286,7 +286,7 @@ pub async fn commit_and_deliver(
     let mut results = store::batch(db, stmts).await?;
     let pending = results.pop();
     if deliver {
-        if let Some(Ok(rows)) = pending.map(|p| p.results::<PendingRow>()) {
+        if let Some(Ok(rows)) = pending.map(|p| store::rows::<PendingRow>(&p)) {
             queue_rows(tenant, rows);
         }
     }

@@ -75,19 +75,15 @@ pub async fn snapshot(env: &Env, tenant: &str) -> ApiResult<Value> {
         let r = results
             .next()
             .ok_or_else(crate::domain::error::ApiError::internal)?;
-        Ok(grouped(
-            r.results::<CountRow>()
-                .map_err(|e| store::internal("D1 decode", e))?,
-        ))
+        Ok(grouped(store::rows::<CountRow>(&r)?))
     };
     let (customers, customers_by_status) = next()?;
     let (jobs, jobs_by_status) = next()?;
     let mut rows = || -> ApiResult<Vec<Map<String, Value>>> {
-        results
+        let r = results
             .next()
-            .ok_or_else(crate::domain::error::ApiError::internal)?
-            .results::<Map<String, Value>>()
-            .map_err(|e| store::internal("D1 decode", e))
+            .ok_or_else(crate::domain::error::ApiError::internal)?;
+        store::rows::<Map<String, Value>>(&r)
     };
     let (sales_count, sales) = sales_by_currency(&rows()?);
     let commissions = commissions_by_currency(&rows()?);

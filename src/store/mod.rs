@@ -4,6 +4,7 @@
 
 pub mod dashboard;
 pub mod notifications;
+pub mod row;
 pub mod sql;
 
 use crate::domain::error::{ApiError, ApiResult};
@@ -147,14 +148,30 @@ pub fn update(
 pub async fn all<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Vec<T>> {
     count_d1_call();
     let r = s.all().await.map_err(|e| internal("D1 query", e))?;
-    r.results::<T>().map_err(|e| internal("D1 decode", e))
+    rows(&r)
 }
 
 pub async fn first<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Option<T>> {
     count_d1_call();
-    s.first::<T>(None)
+    let row = s
+        .first::<row::Raw>(None)
         .await
-        .map_err(|e| internal("D1 query", e))
+        .map_err(|e| internal("D1 query", e))?;
+    row.map(|r| decode(r.0)).transpose()
+}
+
+/// A result's rows as `T` (decoded by `row`, not serde_wasm_bindgen: see there).
+pub fn rows<T: DeserializeOwned>(r: &D1Result) -> ApiResult<Vec<T>> {
+    r.results::<row::Raw>()
+        .map_err(|e| internal("D1 decode", e))?
+        .into_iter()
+        .map(|r| decode(r.0))
+        .collect()
+}
+
+/// One row as `T`.
+pub fn decode<T: DeserializeOwned>(v: JsValue) -> ApiResult<T> {
+    row::from_js(v).map_err(|e| internal("D1 decode", e))
 }
 
 pub async fn run(s: D1PreparedStatement) -> ApiResult<D1Result> {

@@ -5,6 +5,7 @@
 //! `MemStore` is the in-memory double the unit tests run the hub logic on.
 
 use crate::domain::event::{Event, EventDraft};
+use crate::store::row;
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue};
 
@@ -219,13 +220,25 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The rows of `query` as `T` (decoded by `store::row`: see there).
+    fn rows<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> worker::Result<Vec<T>> {
+        let rows: Vec<row::Raw> = self.sql.exec(query, args)?.to_array()?;
+        rows.into_iter()
+            .map(|r| row::from_js(r.0).map_err(|e| worker::Error::RustError(e.to_string())))
+            .collect()
+    }
+
     fn num(&self, query: &str, args: Vec<SqlStorageValue>) -> worker::Result<Option<i64>> {
-        let rows: Vec<NumRow> = self.sql.exec(query, args)?.to_array()?;
+        let rows: Vec<NumRow> = self.rows(query, args)?;
         Ok(rows.into_iter().next().and_then(|r| r.n))
     }
 
     fn events(&self, query: &str, args: Vec<SqlStorageValue>) -> worker::Result<Vec<Event>> {
-        let rows: Vec<EventRow> = self.sql.exec(query, args)?.to_array()?;
+        let rows: Vec<EventRow> = self.rows(query, args)?;
         Ok(rows.into_iter().map(EventRow::into_event).collect())
     }
 }
@@ -344,10 +357,7 @@ impl HubStore for SqliteStore {
             v: String,
         }
         let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT v FROM kv WHERE k = ?", vec![k.into()])
-            .ok()?
-            .to_array()
+            .rows("SELECT v FROM kv WHERE k = ?", vec![k.into()])
             .ok()?;
         rows.into_iter().next().map(|r| r.v)
     }
@@ -389,13 +399,10 @@ impl HubStore for SqliteStore {
             channel: String,
             user_id: String,
         }
-        let due: Vec<Pending> = self
-            .sql
-            .exec(
-                "SELECT channel, user_id FROM presence_pending WHERE due_ms <= ?",
-                vec![now_ms.into()],
-            )?
-            .to_array()?;
+        let due: Vec<Pending> = self.rows(
+            "SELECT channel, user_id FROM presence_pending WHERE due_ms <= ?",
+            vec![now_ms.into()],
+        )?;
         Ok(due.into_iter().map(|p| (p.channel, p.user_id)).collect())
     }
     fn next_leave_due(&self) -> worker::Result<Option<i64>> {

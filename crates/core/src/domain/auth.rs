@@ -324,9 +324,18 @@ pub fn ed25519_keys_from_jwks(jwks: &str) -> Result<JwksKeys, String> {
             continue;
         }
         let kid = k.get("kid").and_then(|v| v.as_str()).map(String::from);
-        let key = serde_json::from_value::<jwt_compact::jwk::JsonWebKey<'_>>(k)
-            .map_err(|e| e.to_string())
-            .and_then(|jwk| Ed25519PublicKey::try_from(&jwk).map_err(|e| e.to_string()));
+        // The key is its `x` (RFC 8037: base64url of the 32 public-key bytes), read here
+        // rather than through jwt-compact's `JsonWebKey`, whose decoder (RSA and EC
+        // parts included) would cost the Worker's size budget for one field.
+        let key = k
+            .get("x")
+            .and_then(|v| v.as_str())
+            .and_then(|x| super::password::b64_decode(&x.replace('-', "+").replace('_', "/")))
+            .ok_or_else(|| "no base64url `x`".to_string())
+            .and_then(|bytes| {
+                <Ed25519PublicKey as jwt_compact::alg::VerifyingKey<Ed25519>>::from_slice(&bytes)
+                    .map_err(|e| e.to_string())
+            });
         match key {
             Ok(key) => out.push((kid, key)),
             Err(e) => warnings.push(format!(
