@@ -15,6 +15,7 @@ pub mod interactions;
 pub mod job_store;
 pub mod jobs;
 pub mod matching;
+pub mod photos;
 pub mod publishing;
 pub mod records;
 pub mod reports;

@@ -16,6 +16,7 @@ mod jobs;
 pub mod jobs_v2;
 mod observability;
 mod owners;
+mod photos;
 mod realtime;
 mod routes;
 mod token_refresh;
@@ -195,5 +196,9 @@ pub fn all() -> Vec<Entry> {
         token_refresh::unrefreshed_socket_closes_at_expiry,
         token_refresh::auth_frame_refuses_another_caller,
         token_refresh::sse_resumes_with_a_fresh_token,
+        photos::upload_list_delete_and_roles,
+        photos::served_privately_then_publicly_with_webhook_urls,
+        photos::property_delete_removes_photos,
+        #[cron] photos::failed_file_removal_is_retried_by_the_cron,
     ]
 }
