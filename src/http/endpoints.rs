@@ -599,6 +599,39 @@ mod tests {
         }
     }
 
+    fn access_of(method: &str, path: &str) -> Access {
+        match find(method, path) {
+            Match::Found(ep, _) => ep.access,
+            other => panic!("{method} {path}: {other:?}"),
+        }
+    }
+
+    /// Whoever may edit a property may add and remove its photos, and nobody else; whoever
+    /// may read it may list them.
+    #[test]
+    fn photos_follow_the_property_rules() {
+        let edit = access_of("PUT", "/api/properties/p1");
+        assert_eq!(edit, PROPERTY_EDIT);
+        assert_eq!(access_of("POST", "/api/properties/p1/photos"), edit);
+        assert_eq!(access_of("DELETE", "/api/properties/p1/photos/x1"), edit);
+        let read = access_of("GET", "/api/properties/p1");
+        assert_eq!(read, PROPERTY_READ);
+        assert_eq!(access_of("GET", "/api/properties/p1/photos"), read);
+    }
+
+    /// Bodies past 1 MiB only where a route declares it (photo uploads, 10 MiB).
+    #[test]
+    fn larger_bodies_only_where_declared() {
+        for ep in ENDPOINTS {
+            let want = if ep.path == "/api/properties/:id/photos" && ep.method == "POST" {
+                photo::MAX_BYTES
+            } else {
+                crate::web::body::MAX_BODY_BYTES
+            };
+            assert_eq!(ep.body_limit, want, "{ep:?}");
+        }
+    }
+
     /// Only streaming routes read `?token=`, and streaming routes are GETs.
     #[test]
     fn query_tokens_only_on_streams() {
