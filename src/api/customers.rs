@@ -69,7 +69,8 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         "crm:customer:created",
         entity_channels("customer", &c.id),
         serde_json::to_value(&c)?,
-    );
+    )
+    .by(&who.user_id);
     let mut stmts = vec![
         store::insert(
             &db,
@@ -133,7 +134,8 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             "crm:customer:updated",
             entity_channels("customer", &c.id),
             serde_json::to_value(&c)?,
-        );
+        )
+        .by(&who.user_id);
         let update = store::update(
             &db,
             "customers",
@@ -167,7 +169,8 @@ pub async fn delete(cx: Ctx) -> ApiResult<Response> {
         "crm:customer:deleted",
         entity_channels("customer", &id),
         json!({"id": id}),
-    );
+    )
+    .by(&who.user_id);
     let results = store::batch(
         &db,
         vec![

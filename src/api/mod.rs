@@ -1,6 +1,7 @@
 //! REST resources, one module each; handlers stay thin over domain rules and store calls.
 
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod cards;
@@ -15,6 +16,7 @@ pub mod interactions;
 pub mod job_store;
 pub mod jobs;
 pub mod matching;
+pub mod notifications;
 pub mod photos;
 pub mod publishing;
 pub mod records;

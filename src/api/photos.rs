@@ -146,7 +146,8 @@ pub async fn upload(mut cx: Ctx) -> ApiResult<Response> {
         "owners:property:photo_added",
         channels(&property),
         record.to_json(),
-    );
+    )
+    .by(&who.user_id);
     let results = outbox::commit_and_deliver(
         &cx.env,
         &db,
@@ -223,7 +224,8 @@ pub async fn delete(cx: Ctx) -> ApiResult<Response> {
         "owners:property:photo_removed",
         channels(&property),
         Value::Null,
-    );
+    )
+    .by(&who.user_id);
     let results = outbox::commit_and_deliver(
         &cx.env,
         &db,

@@ -1,7 +1,9 @@
 //! The end-to-end test list, by capability.
 
+mod audit;
 mod auth;
 mod browser;
+mod catalog;
 mod contract;
 mod crm;
 mod crud;
@@ -14,6 +16,7 @@ mod hub;
 mod identity;
 mod jobs;
 pub mod jobs_v2;
+mod notifications;
 mod observability;
 mod owners;
 mod photos;
@@ -196,6 +199,12 @@ pub fn all() -> Vec<Entry> {
         token_refresh::unrefreshed_socket_closes_at_expiry,
         token_refresh::auth_frame_refuses_another_caller,
         token_refresh::sse_resumes_with_a_fresh_token,
+        notifications::addressed_events_are_saved_per_user,
+        notifications::read_marks_reach_other_devices,
+        notifications::snapshot_channel_sums_up_the_inbox,
+        audit::changes_are_audited_with_their_actor,
+        catalog::served_catalog_is_the_committed_one,
+        catalog::events_of_every_area_match_the_catalog,
         photos::upload_list_delete_and_roles,
         photos::served_privately_then_publicly_with_webhook_urls,
         photos::property_delete_removes_photos,

@@ -479,6 +479,15 @@ pub fn property_delete_removes_photos(cx: &mut Ctx) {
         check::status(&r, 201);
         ids.push(r.body["id"].as_str().unwrap().to_string());
     }
+    // Each upload is audited as the broker's action on the property.
+    let audit = cx.api.get(
+        &format!("/api/audit?action=owners:property:photo_added&entity=property:{pid}"),
+        &admin,
+    );
+    check::status(&audit, 200);
+    let rows = audit.body["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{}", audit.body);
+    assert!(rows.iter().all(|r| r["actor"] == "b1"), "{}", audit.body);
     let before = files(cx, &admin);
     assert_eq!(before.len(), 3, "{before:?}");
     assert!(

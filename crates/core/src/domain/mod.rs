@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod card;
+pub mod catalog;
 pub mod cors;
 pub mod crm;
 pub mod customer;
@@ -14,6 +15,7 @@ pub mod ids;
 pub mod inputs;
 pub mod jobs;
 pub mod matching;
+pub mod notifications;
 pub mod owners;
 pub mod pagination;
 pub mod params;
