@@ -606,11 +606,13 @@ pub fn pulse(secret: &str, parts: PulseParts, probe: (&str, &str)) -> System {
             .push(service("MINIFLARE_WORKER_pulse", "pulse"));
         cfg.worker("queues:queue", broker);
 
-        // R2 (finished reports).
-        w.bindings.push(format!(
-            "(name = \"REPORTS\", r2Bucket = (name = \"r2:bucket:entry\", props = (json = {})))",
-            q("{\"MINIFLARE_NAMESPACE\":\"pulse-reports\"}")
-        ));
+        // R2 (finished reports, property photos).
+        for (binding, bucket) in [("REPORTS", "pulse-reports"), ("PHOTOS", "pulse-photos")] {
+            w.bindings.push(format!(
+                "(name = \"{binding}\", r2Bucket = (name = \"r2:bucket:entry\", props = (json = {})))",
+                q(&format!("{{\"MINIFLARE_NAMESPACE\":\"{bucket}\"}}"))
+            ));
+        }
         cfg.object_entry("r2:bucket:entry", "r2:bucket", "R2BucketObject", None);
         cfg.disk("r2:storage", &persist.join("v3/r2"), true);
         let mut r2 = Worker::new(MF_DATE).es("bucket.worker.js", "mf/r2/bucket.worker.js");

@@ -17,6 +17,7 @@ pub mod job_store;
 pub mod jobs;
 pub mod matching;
 pub mod notifications;
+pub mod photos;
 pub mod publishing;
 pub mod records;
 pub mod reports;

@@ -646,8 +646,9 @@ pub async fn start_due(env: &Env) -> ApiResult<usize> {
     Ok(started)
 }
 
-/// For the job: the listing's content as platforms receive it.
-pub fn document(l: &Listing, platform: &str) -> Value {
+/// For the job: the listing's content as platforms receive it, with the URLs of its
+/// property's photos (public while the listing is out, so the platform can fetch them).
+pub fn document(l: &Listing, platform: &str, photos: &[String]) -> Value {
     json!({
         "listing_id": l.id,
         "property_id": l.property_id,
@@ -659,5 +660,6 @@ pub fn document(l: &Listing, platform: &str) -> Value {
         "city": l.city,
         "kind": l.kind,
         "bedrooms": l.bedrooms,
+        "photos": photos,
     })
 }

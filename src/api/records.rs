@@ -10,7 +10,7 @@ use crate::web::ctx::Ctx;
 use crate::web::respond::{json, json_page};
 use serde_json::{Map, Value};
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, Response};
+use worker::{D1Database, D1PreparedStatement, Response};
 
 const META: [&str; 3] = ["created_by", "created_at", "updated_at"];
 
@@ -288,6 +288,17 @@ pub async fn update(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
 }
 
 pub async fn delete(spec: &Spec, cx: Ctx) -> ApiResult<Response> {
+    delete_with(spec, &cx, |_, _, _| Ok(Vec::new())).await?;
+    Ok(Response::empty()?.with_status(204))
+}
+
+/// `delete`, with what `also(db, tenant, id)` returns committed in the same batch (what
+/// goes with the row). Returns the tenant and the id deleted.
+pub async fn delete_with(
+    spec: &Spec,
+    cx: &Ctx,
+    also: fn(&D1Database, &str, &str) -> ApiResult<Vec<D1PreparedStatement>>,
+) -> ApiResult<(String, String)> {
     let who = cx.who()?;
     let id = cx.path_id(spec.name)?;
     let tenant = who.tenant_id.as_str();
@@ -301,27 +312,22 @@ pub async fn delete(spec: &Spec, cx: Ctx) -> ApiResult<Response> {
         Value::Object(current),
     )
     .by(&who.user_id);
-    // The event is recorded first, while the row still exists; both commit together.
-    let results = outbox::commit_and_deliver(
-        &cx.env,
-        &db,
-        tenant,
-        vec![
-            outbox::insert_if_exists(&db, tenant, &event, spec.table, &id)?,
-            store::query(
-                &db,
-                &format!(
-                    "DELETE FROM {} WHERE tenant_id = :tenant AND id = :id",
-                    spec.table
-                ),
-                &[("tenant", t(tenant)), ("id", t(&id))],
-            )?,
-        ],
-        true,
-    )
-    .await?;
+    // The event is recorded first, while the row still exists; all commit together.
+    let mut stmts = vec![
+        outbox::insert_if_exists(&db, tenant, &event, spec.table, &id)?,
+        store::query(
+            &db,
+            &format!(
+                "DELETE FROM {} WHERE tenant_id = :tenant AND id = :id",
+                spec.table
+            ),
+            &[("tenant", t(tenant)), ("id", t(&id))],
+        )?,
+    ];
+    stmts.extend(also(&db, tenant, &id)?);
+    let results = outbox::commit_and_deliver(&cx.env, &db, tenant, stmts, true).await?;
     if results.get(1).map(store::changes) != Some(1) {
         return Err(ApiError::not_found(spec.name));
     }
-    Ok(Response::empty()?.with_status(204))
+    Ok((tenant.to_string(), id))
 }

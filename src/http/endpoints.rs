@@ -7,16 +7,16 @@ use crate::api::{self, records};
 use crate::domain::auth::Action::{Admin, Read, Write};
 use crate::domain::owners::{OWNER, PROPERTY, PROPERTY_PARAMS, SEEKER, SEEKER_PARAMS};
 use crate::domain::params::{self as q, Param, MAX_COUNTER};
-use crate::domain::report;
 use crate::domain::status::{
     AppointmentStatus, CommissionStatus, FollowupStatus, JobStatus, ListingStatus, ReportStatus,
     SaleStatus, ScheduleStatus,
 };
+use crate::domain::{photo, report};
 use crate::realtime::protocol::{
     CHANNEL_ITEM, HISTORY_MAX_LIMIT, MAX_TYPES_PER_SUBSCRIBE, QUERY_MAX_CHANNELS, TYPE_ITEM,
 };
 use crate::realtime::{rooms, routes as live};
-use crate::web::auth::Access::{self, Public, Role, Stream};
+use crate::web::auth::Access::{self, Optional, Public, Role, Stream};
 use crate::web::ctx::Handler;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -26,6 +26,11 @@ use serde_json::json;
 
 /// The one path that skips the request guards (rate limit, IP blocklist).
 pub const UNGUARDED: &str = "/health";
+
+/// Who may change a property: its fields and its photos alike.
+pub const PROPERTY_EDIT: Access = Role(Write);
+/// Who may read a property: its fields and its photos alike.
+pub const PROPERTY_READ: Access = Role(Read);
 
 pub struct Endpoint {
     /// `GET`, `POST`, `PUT` or `DELETE`.
@@ -39,16 +44,22 @@ pub struct Endpoint {
     pub access: Access,
     /// Served only when `PULSE_ENV=dev`: elsewhere a 404 before any other check.
     pub dev_only: bool,
+    /// The largest request body read (413 past it, while it streams in): `MAX_BODY_BYTES`
+    /// unless the declaration says `body <limit>`.
+    pub body_limit: usize,
     pub handler: Handler,
     #[cfg(not(target_arch = "wasm32"))]
     pub doc: fn() -> Doc,
 }
 
 /// `endpoint!(METHOD "/path/:id" ?&[query params], access, handler, doc)`; `dev` first
-/// marks a dev-only route; the query parameters (`domain::params`) are optional; the
-/// handler is a function path or `|c| call(…, c)`. The doc expression is compiled for
-/// native builds only.
+/// marks a dev-only route, `body <bytes>,` first a larger body limit; the query parameters
+/// (`domain::params`) are optional; the handler is a function path or `|c| call(…, c)`.
+/// The doc expression is compiled for native builds only.
 macro_rules! endpoint {
+    (body $limit:expr, $($rest:tt)*) => {
+        Endpoint { body_limit: $limit, ..endpoint!($($rest)*) }
+    };
     (dev $m:ident $path:literal $(? $q:expr)?, $access:expr, |$c:ident| $call:expr, $doc:expr) => {
         endpoint!(@ true, $m $path [$($q)?], $access, |$c| $call, $doc)
     };
@@ -70,6 +81,7 @@ macro_rules! endpoint {
             query: endpoint!(@query $($q)?),
             access: $access,
             dev_only: $dev,
+            body_limit: crate::web::body::MAX_BODY_BYTES,
             handler: |$c| Box::pin($call),
             #[cfg(not(target_arch = "wasm32"))]
             doc: || $doc,
@@ -263,15 +275,39 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("createProperty", "owners", "Create a property (broker, admin)")
             .desc("Emits `owners:property:added`.").input("PropertyInput")
             .reply(201, "Created", r("Property"))),
-    endpoint!(GET "/api/properties/:id", Role(Read), |c| records::get(&PROPERTY, c),
+    endpoint!(GET "/api/properties/:id", PROPERTY_READ, |c| records::get(&PROPERTY, c),
         Doc::new("getProperty", "owners", "Get a property").reply(200, "Found", r("Property"))),
-    endpoint!(PUT "/api/properties/:id", Role(Write), |c| records::update(&PROPERTY, c),
+    endpoint!(PUT "/api/properties/:id", PROPERTY_EDIT, |c| records::update(&PROPERTY, c),
         Doc::new("updateProperty", "owners", "Update a property (partial; broker, admin)")
             .desc("`null` clears an optional field. Emits `owners:property:updated`.")
             .input("PropertyPatch").reply(200, "Updated", r("Property")).errors(&[409])),
-    endpoint!(DELETE "/api/properties/:id", Role(Admin), |c| records::delete(&PROPERTY, c),
+    endpoint!(DELETE "/api/properties/:id", Role(Admin), api::photos::delete_property,
         Doc::new("deleteProperty", "owners", "Delete a property (admin)")
-            .desc("Emits `owners:property:deleted`.").empty(204, "Deleted")),
+            .desc("Emits `owners:property:deleted`. Its photos go with it (rows and stored files).")
+            .empty(204, "Deleted")),
+    endpoint!(body photo::MAX_BYTES, POST "/api/properties/:id/photos", PROPERTY_EDIT, api::photos::upload,
+        Doc::new("uploadPropertyPhoto", "owners", "Add a photo to a property (broker, admin: who may edit it)")
+            .desc("The body is the image itself: JPEG, PNG or WebP, at most 10 MiB. The format is told by the file's first bytes, never by `Content-Type`: anything else is a 415; a larger body is a 413, refused while it streams in. At most 50 photos per property (409 past that). Emits `owners:property:photo_added`.")
+            .binary_input(photo::CONTENT_TYPES)
+            .reply(201, "Stored", r("Photo")).header("Location", None)
+            .errors(&[409, 413, 415, 503])),
+    endpoint!(GET "/api/properties/:id/photos", PROPERTY_READ, api::photos::list,
+        Doc::new("listPropertyPhotos", "owners", "A property's photos, in upload order")
+            .reply(200, "Every photo of the property (at most 50)", list_of(r("Photo")))),
+    endpoint!(DELETE "/api/properties/:id/photos/:photo", PROPERTY_EDIT, api::photos::delete,
+        Doc::new("deletePropertyPhoto", "owners", "Remove a photo (broker, admin: who may edit the property)")
+            .desc("Emits `owners:property:photo_removed`.").empty(204, "Removed")),
+    endpoint!(GET "/api/photos/:id", Optional(Read), api::photos::serve,
+        Doc::new("getPhoto", "owners", "A photo's image")
+            .desc("Public, without a token, while a listing of its property is published or being published on a platform (`Cache-Control: public`). Before that it needs a token of the photo's tenant (`Cache-Control: private`): without one it is a 401, with another tenant's a 404. A photo that does not exist answers the same. `ETag` on every answer; `If-None-Match` with it is a 304.")
+            .raw(200, json!({"description": "The image",
+                "headers": {"ETag": {"schema": s()}, "Cache-Control": {"schema": s()}},
+                "content": photo::CONTENT_TYPES.iter()
+                    .map(|t| (t.to_string(), json!({"schema": {"type": "string", "format": "binary"}})))
+                    .collect::<serde_json::Map<String, serde_json::Value>>()}))
+            .raw(304, json!({"description": "Not modified (If-None-Match named the ETag)",
+                "headers": {"ETag": {"schema": s()}, "Cache-Control": {"schema": s()}}}))
+            .param(json!({"name": "If-None-Match", "in": "header", "schema": s()}))),
     endpoint!(GET "/api/seekers" ?SEEKER_PARAMS, Role(Read), |c| records::list(&SEEKER, c),
         Doc::new("listSeekers", "owners", "List seekers").page(r("Seeker"))),
     endpoint!(POST "/api/seekers", Role(Write), |c| records::create(&SEEKER, c),
@@ -394,6 +430,9 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(dev POST "/api/dev/queues/:queue", Role(Admin), api::dev::queue_send,
         Doc::new("devQueueSend", "dev", "Send raw messages to a job queue (dev only, admin)")
             .input("QueueSendInput").reply(202, "Sent", obj())),
+    endpoint!(dev GET "/api/dev/photo-files", Role(Admin), api::photos::dev_files,
+        Doc::new("listDevPhotoFiles", "dev", "The tenant's photo files in R2 (dev only, admin)")
+            .reply(200, "Their keys", list_of(s()))),
     endpoint!(dev POST "/api/dev/hub-append", Role(Admin), api::dev::hub_append,
         Doc::new("devHubAppend", "dev", "Append an event straight to the hub, skipping D1 (dev only, admin; for benchmarks)")
             .input("HubAppendInput").reply(202, "Appended", obj())),
@@ -593,6 +632,39 @@ mod tests {
                 ep.method,
                 ep.path
             );
+        }
+    }
+
+    fn access_of(method: &str, path: &str) -> Access {
+        match find(method, path) {
+            Match::Found(ep, _) => ep.access,
+            other => panic!("{method} {path}: {other:?}"),
+        }
+    }
+
+    /// Whoever may edit a property may add and remove its photos, and nobody else; whoever
+    /// may read it may list them.
+    #[test]
+    fn photos_follow_the_property_rules() {
+        let edit = access_of("PUT", "/api/properties/p1");
+        assert_eq!(edit, PROPERTY_EDIT);
+        assert_eq!(access_of("POST", "/api/properties/p1/photos"), edit);
+        assert_eq!(access_of("DELETE", "/api/properties/p1/photos/x1"), edit);
+        let read = access_of("GET", "/api/properties/p1");
+        assert_eq!(read, PROPERTY_READ);
+        assert_eq!(access_of("GET", "/api/properties/p1/photos"), read);
+    }
+
+    /// Bodies past 1 MiB only where a route declares it (photo uploads, 10 MiB).
+    #[test]
+    fn larger_bodies_only_where_declared() {
+        for ep in ENDPOINTS {
+            let want = if ep.path == "/api/properties/:id/photos" && ep.method == "POST" {
+                photo::MAX_BYTES
+            } else {
+                crate::web::body::MAX_BODY_BYTES
+            };
+            assert_eq!(ep.body_limit, want, "{ep:?}");
         }
     }
 

@@ -27,6 +27,8 @@ pub struct Doc {
     desc: Option<&'static str>,
     /// The request body's component name and whether it is required.
     input: Option<(&'static str, bool)>,
+    /// A raw (binary) request body instead: the media types it may be sent as.
+    binary: &'static [&'static str],
     /// Success replies: status → response object.
     replies: Vec<(u16, Value)>,
     params: Vec<Value>,
@@ -44,6 +46,7 @@ impl Doc {
             summary,
             desc: None,
             input: None,
+            binary: &[],
             replies: Vec::new(),
             params: Vec::new(),
             errors: Vec::new(),
@@ -66,6 +69,13 @@ impl Doc {
     /// A JSON body that may be left out (read as `{}`).
     pub fn optional_input(mut self, name: &'static str) -> Doc {
         self.input = Some((name, false));
+        self
+    }
+
+    /// A required raw body (a file), sent as one of these media types; the server tells
+    /// the format by the bytes themselves.
+    pub fn binary_input(mut self, media_types: &'static [&'static str]) -> Doc {
+        self.binary = media_types;
         self
     }
 
@@ -223,7 +233,10 @@ const ERRORS: &[(u16, &str)] = &[
     (409, "Conflict"),
     (410, "Gone (the stored file expired)"),
     (413, "Body too large"),
-    (415, "Not application/json"),
+    (
+        415,
+        "Unsupported body: not application/json (or, for an upload, not an accepted image)",
+    ),
     (422, "Validation failed (details.fields)"),
     (426, "WebSocket upgrade required"),
     (429, "Rate limited (see Retry-After)"),
@@ -252,6 +265,9 @@ fn path_param(name: &str) -> Value {
     match name {
         "id" => param_ref("id"),
         "name" => param_ref("room"),
+        // Another record's id in the same path: the id's own schema under its name.
+        "photo" => json!({"name": name, "in": "path", "required": true,
+            "schema": {"type": "string", "maxLength": 64, "pattern": PATH_ID_PATTERN}}),
         _ => json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
     }
 }
@@ -262,11 +278,18 @@ fn error_codes(ep: &Endpoint, doc: &Doc) -> BTreeSet<u16> {
     if ep.access != Access::Public {
         codes.insert(401);
     }
-    if matches!(ep.access, Access::Role(Action::Write | Action::Admin)) {
+    if matches!(
+        ep.access,
+        Access::Role(Action::Write | Action::Admin)
+            | Access::Optional(Action::Write | Action::Admin)
+    ) {
         codes.insert(403);
     }
     if doc.input.is_some() {
         codes.extend([400, 413, 415, 422]);
+    }
+    if !doc.binary.is_empty() {
+        codes.extend([413, 415]);
     }
     if !path_params(ep.path).is_empty() || ep.dev_only {
         codes.insert(404);
@@ -318,7 +341,7 @@ fn roles(access: Access) -> Vec<&'static str> {
     let action = match access {
         Access::Public => return Vec::new(),
         Access::Stream => Action::Read,
-        Access::Role(a) => a,
+        Access::Role(a) | Access::Optional(a) => a,
     };
     [Role::Admin, Role::Broker, Role::Viewer]
         .into_iter()
@@ -347,6 +370,10 @@ pub fn operation(ep: &Endpoint) -> Value {
                 json!([{"bearerAuth": []}, {"queryToken": []}]),
             );
         }
+        Access::Optional(_) => {
+            // Either no token at all or a bearer token.
+            op.insert("security".into(), json!([{}, {"bearerAuth": []}]));
+        }
         Access::Role(_) => {}
     }
     let roles = roles(ep.access);
@@ -371,6 +398,20 @@ pub fn operation(ep: &Endpoint) -> Value {
         op.insert(
             "requestBody".into(),
             json!({"required": required, "content": {"application/json": {"schema": r(name)}}}),
+        );
+    }
+    if !doc.binary.is_empty() {
+        let content: Map<String, Value> = doc
+            .binary
+            .iter()
+            .map(|t| {
+                let schema = json!({"schema": {"type": "string", "format": "binary"}});
+                (t.to_string(), schema)
+            })
+            .collect();
+        op.insert(
+            "requestBody".into(),
+            json!({"required": true, "content": content}),
         );
     }
     let rules = rules(&doc);
@@ -819,6 +860,24 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "created_at": s(),
                     "updated_at": s(),
                     "published_at": ns()
+                }
+            }),
+        ),
+        (
+            "Photo",
+            json!({
+                "type": "object",
+                "required": ["id", "property_id", "url", "content_type", "bytes"],
+                "properties": {
+                    "id": s(),
+                    "property_id": s(),
+                    "url": {"type": "string", "description": "absolute: GET /api/photos/{id} on the origin it was uploaded through"},
+                    "content_type": en(crate::domain::photo::CONTENT_TYPES),
+                    "bytes": {"type": "integer", "minimum": 1, "maximum": crate::domain::photo::MAX_BYTES},
+                    "width": ni(),
+                    "height": ni(),
+                    "created_by": s(),
+                    "created_at": dt()
                 }
             }),
         ),

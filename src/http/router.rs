@@ -97,7 +97,7 @@ async fn served(found: Match<'_>, req: Request, env: Env) -> Response {
     if req.method() != Method::Post {
         return respond((ep.handler)(Ctx::new(req, env, params, caller)).await);
     }
-    match idempotency::begin(req, &env, caller.as_ref()).await {
+    match idempotency::begin(req, &env, caller.as_ref(), ep.body_limit).await {
         Ok(Begin::None(req)) => respond((ep.handler)(Ctx::new(req, env, params, caller)).await),
         Ok(Begin::Replay(r)) => r,
         Ok(Begin::Proceed(guard, req)) => {

@@ -1,6 +1,7 @@
 //! The every-minute cron: redrives undelivered outbox rows to the tenant hubs, announces
 //! due follow-ups and upcoming appointments (with reminder emails), starts due publishing
-//! schedules, flushes coalesced card scans, forgets old idempotency keys, finishes stuck
+//! schedules, flushes coalesced card scans, forgets old idempotency keys, removes deleted
+//! photos' files from R2 (those a request could not), finishes stuck
 //! jobs (lost messages, runs interrupted past their lease, `failed` jobs nobody buried)
 //! and prunes what would otherwise grow forever, a bounded slice per run.
 //! Operator-level, so it spans tenants; each step is idempotent per period.
@@ -55,6 +56,11 @@ pub async fn run(env: &Env) {
         Ok(n) if n > 0 => worker::console_log!("cron: forgot {n} idempotency keys"),
         Ok(_) => {}
         Err(e) => worker::console_error!("cron: idempotency cleanup failed: {}", e.message),
+    }
+    match crate::api::photos::purge(env).await {
+        Ok(n) if n > 0 => worker::console_log!("cron: removed {n} deleted photos' files"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("cron: photo clean-up failed: {}", e.message),
     }
     if let Err(e) = sweep_jobs(env).await {
         worker::console_error!("cron: job sweep failed: {}", e.message);

@@ -57,7 +57,10 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
     .await
     .map_err(transient)?;
 
-    let doc = api::document(&listing, &platform);
+    let photos = crate::api::photos::urls(&db, &tenant, &listing.property_id)
+        .await
+        .map_err(transient)?;
+    let doc = api::document(&listing, &platform, &photos);
     let msg = Outgoing {
         tenant_id: tenant.clone(),
         job_id: job_id.clone(),

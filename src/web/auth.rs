@@ -18,6 +18,9 @@ pub enum Access {
     /// A verified token from the header or `?token=` (browsers cannot set headers on
     /// WebSocket or EventSource); channel rules apply in the hub.
     Stream,
+    /// A token is optional: without one the handler gets no caller and serves only what is
+    /// public; a token sent must verify (401) and its role allow the action (403).
+    Optional(Action),
 }
 
 impl Access {
@@ -33,6 +36,14 @@ impl Access {
             Access::Public => Ok(None),
             Access::Stream => principal(req, env, true).map(Some),
             Access::Role(action) => {
+                let who = principal(req, env, false)?;
+                allow(&who, action)?;
+                Ok(Some(who))
+            }
+            Access::Optional(action) => {
+                if token(req, false)?.is_none() {
+                    return Ok(None);
+                }
                 let who = principal(req, env, false)?;
                 allow(&who, action)?;
                 Ok(Some(who))

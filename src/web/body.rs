@@ -12,23 +12,22 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// whether or not a `content-length` was sent (a chunked body is never buffered whole).
 /// A request without a body reads as empty.
 pub async fn read_limited(req: &mut Request, limit: usize) -> ApiResult<Vec<u8>> {
-    if let Some(len) = req
+    let declared = req
         .headers()
         .get("content-length")
         .ok()
         .flatten()
-        .and_then(|l| l.trim().parse::<u64>().ok())
-    {
-        if len > limit as u64 {
-            return Err(ApiError::too_large(limit));
-        }
+        .and_then(|l| l.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(ApiError::too_large(limit));
     }
     if req.inner().body().is_none() {
         return Ok(Vec::new());
     }
     let unreadable = || ApiError::bad_request("could not read the request body");
     let mut stream = req.stream().map_err(|_| unreadable())?;
-    let mut buf = Vec::new();
+    // A declared length (at most `limit`, checked above) is only a hint for the buffer.
+    let mut buf = Vec::with_capacity(declared.map_or(0, |l| l as usize));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| unreadable())?;
         if buf.len() + chunk.len() > limit {

@@ -39,6 +39,12 @@ impl Ctx {
             .ok_or_else(|| ApiError::unauthorized(AuthError::Missing.message()))
     }
 
+    /// The verified caller, if the route's access rule admitted one (`Access::Optional`
+    /// routes may have none).
+    pub fn caller(&self) -> Option<Rc<Principal>> {
+        self.caller.clone()
+    }
+
     /// The `n`th `:param` of the route's path ("" when the route has fewer).
     pub fn param(&self, n: usize) -> &str {
         self.params.get(n).map_or("", String::as_str)
@@ -83,6 +89,11 @@ impl Ctx {
     /// A versioned update's body and the version it expects (`version` or `If-Match`).
     pub async fn versioned_json(&mut self) -> ApiResult<(Value, Option<i64>)> {
         super::body::versioned_json(&mut self.req).await
+    }
+
+    /// The raw body, read as it streams in: 413 past `limit` bytes (never buffered beyond it).
+    pub async fn bytes(&mut self, limit: usize) -> ApiResult<Vec<u8>> {
+        super::body::read_limited(&mut self.req, limit).await
     }
 
     /// A query parameter.

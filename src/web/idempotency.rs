@@ -89,8 +89,13 @@ fn in_progress() -> ApiError {
 
 /// `caller`: the verified caller the route's access rule admitted. Public routes have none,
 /// so they are never replayed (no caller to scope a key to, and token answers would hold
-/// live credentials).
-pub async fn begin(mut req: Request, env: &Env, caller: Option<&Principal>) -> ApiResult<Begin> {
+/// live credentials). `body_limit`: the route's largest body (413 past it).
+pub async fn begin(
+    mut req: Request,
+    env: &Env,
+    caller: Option<&Principal>,
+    body_limit: usize,
+) -> ApiResult<Begin> {
     let Some(key) = req.headers().get("idempotency-key").ok().flatten() else {
         return Ok(Begin::None(req));
     };
@@ -112,7 +117,7 @@ pub async fn begin(mut req: Request, env: &Env, caller: Option<&Principal>) -> A
     );
     // Read once, as it streams in (never a tee of an unbounded body); the handler gets a
     // copy of the request carrying these bytes.
-    let body = body::read_limited(&mut req, body::MAX_BODY_BYTES).await?;
+    let body = body::read_limited(&mut req, body_limit).await?;
     let mut material = path.as_bytes().to_vec();
     material.push(0);
     material.extend_from_slice(&body);

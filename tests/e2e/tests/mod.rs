@@ -19,6 +19,7 @@ pub mod jobs_v2;
 mod notifications;
 mod observability;
 mod owners;
+mod photos;
 mod realtime;
 mod routes;
 mod token_refresh;
@@ -204,5 +205,9 @@ pub fn all() -> Vec<Entry> {
         audit::changes_are_audited_with_their_actor,
         catalog::served_catalog_is_the_committed_one,
         catalog::events_of_every_area_match_the_catalog,
+        photos::upload_list_delete_and_roles,
+        photos::served_privately_then_publicly_with_webhook_urls,
+        photos::property_delete_removes_photos,
+        #[cron] photos::failed_file_removal_is_retried_by_the_cron,
     ]
 }

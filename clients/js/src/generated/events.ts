@@ -485,6 +485,32 @@ export interface PulseEventMap {
     title: string;
     updated_at: string;
   };
+  /** A photo was added to a property (stored in R2). (audience: members) */
+  "owners:property:photo_added": {
+    bytes: number;
+    content_type: "image/jpeg" | "image/png" | "image/webp";
+    created_at: string;
+    created_by: string;
+    height: number | null;
+    id: string;
+    property_id: string;
+    /** absolute: GET /api/photos/<id> */
+    url: string;
+    width: number | null;
+  };
+  /** A photo was removed from a property (the photo as it was). (audience: members) */
+  "owners:property:photo_removed": {
+    bytes: number;
+    content_type: "image/jpeg" | "image/png" | "image/webp";
+    created_at: string;
+    created_by: string;
+    height: number | null;
+    id: string;
+    property_id: string;
+    /** absolute: GET /api/photos/<id> */
+    url: string;
+    width: number | null;
+  };
   /** A property was updated. (audience: members) */
   "owners:property:updated": {
     address: string | null;

@@ -384,6 +384,19 @@ export interface Schemas {
     /** the id of one of the tenant's sales */
     sale_id: string;
   };
+  Photo: {
+    bytes: number;
+    content_type: "image/jpeg" | "image/png" | "image/webp";
+    created_at?: string;
+    created_by?: string;
+    height?: number | null;
+    id: string;
+    property_id: string;
+    /** absolute: GET /api/photos/{id} on the origin it was uploaded through */
+    url: string;
+    width?: number | null;
+    [key: string]: unknown;
+  };
   Property: {
     address?: string | null;
     area_sqm?: number | null;
@@ -921,6 +934,17 @@ export interface Operations {
     bodyRequired: false;
     answer: void;
   };
+  /** DELETE /api/properties/{id}/photos/{photo}: Remove a photo (broker, admin: who may edit the property) */
+  deletePropertyPhoto: {
+    params: {
+      id: string;
+      photo: string;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: void;
+  };
   /** DELETE /api/seekers/{id}: Delete a seeker (admin) */
   deleteSeeker: {
     params: {
@@ -1056,6 +1080,18 @@ export interface Operations {
     body: never;
     bodyRequired: false;
     answer: Schemas["Owner"];
+  };
+  /** GET /api/photos/{id}: A photo's image */
+  getPhoto: {
+    params: {
+      id: string;
+    };
+    headers: {
+      "If-None-Match"?: string;
+    };
+    body: never;
+    bodyRequired: false;
+    answer: string;
   };
   /** GET /api/properties/{id}: Get a property */
   getProperty: {
@@ -1260,6 +1296,18 @@ export interface Operations {
       [key: string]: unknown;
     };
   };
+  /** GET /api/dev/photo-files: The tenant's photo files in R2 (dev only, admin) */
+  listDevPhotoFiles: {
+    params: {};
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: {
+      data: string[];
+      next_cursor: string | null;
+      [key: string]: unknown;
+    };
+  };
   /** GET /api/crm/followups: List follow-ups */
   listFollowups: {
     params: {
@@ -1422,6 +1470,20 @@ export interface Operations {
     bodyRequired: false;
     answer: {
       data: Schemas["Property"][];
+      next_cursor: string | null;
+      [key: string]: unknown;
+    };
+  };
+  /** GET /api/properties/{id}/photos: A property's photos, in upload order */
+  listPropertyPhotos: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: {
+      data: Schemas["Photo"][];
       next_cursor: string | null;
       [key: string]: unknown;
     };
@@ -1826,6 +1888,19 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["User"];
   };
+  /** POST /api/properties/{id}/photos: Add a photo to a property (broker, admin: who may edit it) */
+  uploadPropertyPhoto: {
+    params: {
+      id: string;
+    };
+    headers: {
+      /** replays the first response for 24 h */
+      "Idempotency-Key"?: string;
+    };
+    body: never;
+    bodyRequired: false;
+    answer: Schemas["Photo"];
+  };
 }
 
 /** Method and path of every operation (path parameters in braces). */
@@ -1855,6 +1930,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   deleteCustomer: "DELETE /api/crm/customers/{id}",
   deleteOwner: "DELETE /api/owners/{id}",
   deleteProperty: "DELETE /api/properties/{id}",
+  deletePropertyPhoto: "DELETE /api/properties/{id}/photos/{photo}",
   deleteSeeker: "DELETE /api/seekers/{id}",
   deleteUser: "DELETE /api/users/{id}",
   devHubAppend: "POST /api/dev/hub-append",
@@ -1869,6 +1945,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   getJob: "GET /api/jobs/{id}",
   getListing: "GET /api/publishing/listings/{id}",
   getOwner: "GET /api/owners/{id}",
+  getPhoto: "GET /api/photos/{id}",
   getProperty: "GET /api/properties/{id}",
   getReport: "GET /api/reports/{id}",
   getSale: "GET /api/finance/sales/{id}",
@@ -1884,6 +1961,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   listCustomers: "GET /api/crm/customers",
   listDeadLetters: "GET /api/dev/dead-letters",
   listDevMessages: "GET /api/dev/messages",
+  listDevPhotoFiles: "GET /api/dev/photo-files",
   listFollowups: "GET /api/crm/followups",
   listInteractions: "GET /api/crm/interactions",
   listJobs: "GET /api/jobs",
@@ -1893,6 +1971,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   listOwners: "GET /api/owners",
   listPayments: "GET /api/finance/payments",
   listProperties: "GET /api/properties",
+  listPropertyPhotos: "GET /api/properties/{id}/photos",
   listReports: "GET /api/reports",
   listRooms: "GET /api/realtime/rooms",
   listSales: "GET /api/finance/sales",
@@ -1926,4 +2005,5 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   updateProperty: "PUT /api/properties/{id}",
   updateSeeker: "PUT /api/seekers/{id}",
   updateUser: "PUT /api/users/{id}",
+  uploadPropertyPhoto: "POST /api/properties/{id}/photos",
 };

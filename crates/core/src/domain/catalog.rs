@@ -397,6 +397,18 @@ const JOB: &[Field] = &[
     n("finished_at", Str),
 ];
 
+const PHOTO: &[Field] = &[
+    f("id", Str),
+    f("property_id", Str),
+    f("url", Str).doc("absolute: GET /api/photos/<id>"),
+    f("content_type", Ty::Enum(super::photo::CONTENT_TYPES)),
+    f("bytes", Int),
+    n("width", Int),
+    n("height", Int),
+    f("created_by", Str),
+    f("created_at", Str),
+];
+
 const MATCH: &[Field] = &[
     f("seeker_id", Str),
     f("property_id", Str),
@@ -491,6 +503,8 @@ pub const EVENTS: &[EventType] = &[
     ev("owners:property:added", "members", "A property was added.", Data::Record(&PROPERTY)),
     ev("owners:property:updated", "members", "A property was updated.", Data::Record(&PROPERTY)),
     ev("owners:property:deleted", "members", "A property was deleted (the record as it was).", Data::Record(&PROPERTY)),
+    ev("owners:property:photo_added", "members", "A photo was added to a property (stored in R2).", Data::Fields(PHOTO)),
+    ev("owners:property:photo_removed", "members", "A photo was removed from a property (the photo as it was).", Data::Fields(PHOTO)),
     ev("owners:seeker:added", "members", "A seeker was added.", Data::Record(&SEEKER)),
     ev("owners:seeker:updated", "members", "A seeker was updated.", Data::Record(&SEEKER)),
     ev("owners:seeker:deleted", "members", "A seeker was deleted (the record as it was).", Data::Record(&SEEKER)),

@@ -20,6 +20,7 @@ pub mod owners;
 pub mod pagination;
 pub mod params;
 pub mod password;
+pub mod photo;
 pub mod policy;
 pub mod publishing;
 pub mod query;

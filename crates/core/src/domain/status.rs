@@ -164,6 +164,16 @@ status! {
     }
 }
 
+status! {
+    /// `property_photos.status`: the file is on its way to R2 (the row is not shown yet),
+    /// stored (shown), or deleted and its file waiting to be removed from R2.
+    PhotoStatus {
+        Uploading = "uploading",
+        Stored = "stored",
+        Deleting = "deleting",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +262,6 @@ mod tests {
         check(texts(ScheduleStatus::ALL));
         check(texts(ReportStatus::ALL));
         check(texts(IdempotencyState::ALL));
+        check(texts(PhotoStatus::ALL));
     }
 }
