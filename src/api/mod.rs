@@ -14,6 +14,7 @@ pub mod health;
 pub mod interactions;
 pub mod job_store;
 pub mod jobs;
+pub mod leads;
 pub mod matching;
 pub mod publishing;
 pub mod records;

@@ -541,6 +541,8 @@ mod tests {
         "crm:customer:created",
         "crm:customer:updated",
         "crm:customer:deleted",
+        "crm:customer:assigned",
+        "crm:lead:captured",
         "crm:interaction:created",
         "crm:followup:created",
         "crm:followup:updated",

@@ -1,0 +1,336 @@
+//! A card's public page as server-rendered HTML (no script: details, vCard link, contact
+//! form with its honeypot) and its contact as a vCard (RFC 6350). Pure: every string
+//! that comes from a user goes through `escape` (HTML) or `vcard_text` (vCard).
+
+use super::card::PublicCard;
+use super::lead::HONEYPOT;
+use serde_json::Value;
+
+/// HTML text and attribute values: `& < > " '` as entities.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A URL's unsafe bytes percent-encoded (those outside `keep` and ASCII alphanumerics).
+fn url_part(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The headers every page carries: no script, no framing, forms post only here.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}\
+main{max-width:34rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;border-radius:12px}\
+h1{margin:.2rem 0}.title{color:#555;margin-top:0}.contact{padding-left:1.1rem}\
+label{display:block;margin:.7rem 0 .2rem}input,textarea{width:100%;box-sizing:border-box;padding:.5rem;font:inherit}\
+label.consent input{width:auto;margin-right:.4rem}button{margin-top:1rem;padding:.6rem 1.4rem;font:inherit}\
+.notice{background:#e6f6ea;padding:.8rem;border-radius:8px}.errors{background:#fdecec;padding:.8rem;border-radius:8px}\
+.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}";
+
+fn document(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
+        escape(title)
+    )
+}
+
+/// What the form shows besides the card: the values sent (re-filled after a refusal),
+/// the problems found, or the thank-you.
+#[derive(Debug, Default)]
+pub struct FormState<'a> {
+    pub sent: bool,
+    pub values: Option<&'a Value>,
+    pub problems: &'a [(String, String)],
+}
+
+/// The card page: its details, a vCard link, and the contact form posting to the lead
+/// route.
+pub fn page(c: &PublicCard, form: &FormState<'_>) -> String {
+    let name = escape(&c.display_name);
+    let slug = url_part(&c.slug, b"-");
+    let mut b = format!("<h1>{name}</h1>");
+    if let Some(t) = &c.title {
+        b.push_str(&format!("<p class=\"title\">{}</p>", escape(t)));
+    }
+    if let Some(bio) = &c.bio {
+        b.push_str(&format!("<p class=\"bio\">{}</p>", escape(bio)));
+    }
+    let mut contact = String::new();
+    if let Some(p) = &c.phone {
+        contact.push_str(&format!(
+            "<li>Phone: <a href=\"tel:{}\">{}</a></li>",
+            url_part(p, b"+"),
+            escape(p)
+        ));
+    }
+    if let Some(e) = &c.email {
+        contact.push_str(&format!(
+            "<li>Email: <a href=\"mailto:{}\">{}</a></li>",
+            url_part(e, b"@.-_+"),
+            escape(e)
+        ));
+    }
+    if !contact.is_empty() {
+        b.push_str(&format!("<ul class=\"contact\">{contact}</ul>"));
+    }
+    b.push_str(&format!(
+        "<p><a class=\"vcard\" href=\"/api/cards/public/{slug}/vcard\">Save contact (vCard)</a></p>"
+    ));
+    if form.sent {
+        b.push_str(&format!(
+            "<p class=\"notice\" role=\"status\">Thank you! Your message was sent; {name} will be in touch.</p>"
+        ));
+    }
+    if !form.problems.is_empty() {
+        b.push_str("<div class=\"errors\" role=\"alert\"><p>Please check the form:</p><ul>");
+        for (field, problem) in form.problems {
+            b.push_str(&format!("<li>{}: {}</li>", escape(field), escape(problem)));
+        }
+        b.push_str("</ul></div>");
+    }
+    let value = |k: &str| {
+        form.values
+            .and_then(|v| v.get(k))
+            .and_then(Value::as_str)
+            .map(escape)
+            .unwrap_or_default()
+    };
+    b.push_str(&format!(
+        "<h2>Contact {name}</h2>\
+         <form method=\"post\" action=\"/api/cards/public/{slug}/leads\">\
+         <label for=\"name\">Name</label><input id=\"name\" name=\"name\" required maxlength=\"120\" autocomplete=\"name\" value=\"{}\">\
+         <label for=\"email\">Email</label><input id=\"email\" type=\"email\" name=\"email\" maxlength=\"254\" autocomplete=\"email\" value=\"{}\">\
+         <label for=\"phone\">Phone</label><input id=\"phone\" type=\"tel\" name=\"phone\" maxlength=\"32\" autocomplete=\"tel\" value=\"{}\">\
+         <label for=\"message\">Message</label><textarea id=\"message\" name=\"message\" maxlength=\"2000\" rows=\"4\">{}</textarea>\
+         <div class=\"hp\" aria-hidden=\"true\"><label for=\"{HONEYPOT}\">Leave this empty</label>\
+         <input id=\"{HONEYPOT}\" name=\"{HONEYPOT}\" tabindex=\"-1\" autocomplete=\"off\"></div>\
+         <label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"true\" required>\
+         I agree that {name} may contact me about this request.</label>\
+         <button type=\"submit\">Send</button></form>",
+        value("name"),
+        value("email"),
+        value("phone"),
+        value("message"),
+    ));
+    document(&c.display_name, &b)
+}
+
+/// A page with a heading and one message (not found, refusals).
+pub fn message(title: &str, text: &str) -> String {
+    document(
+        title,
+        &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(text)),
+    )
+}
+
+/// A vCard text value: `\`, `,`, `;` and line breaks escaped (RFC 6350 §3.4), other
+/// control characters dropped.
+pub fn vcard_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ',' => out.push_str("\\,"),
+            ';' => out.push_str("\\;"),
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push_str("\\n");
+            }
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A content line folded at 75 octets (RFC 6350 §3.2), never inside a UTF-8 sequence,
+/// ended by CRLF.
+fn fold(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut width = 0;
+    for c in line.chars() {
+        let n = c.len_utf8();
+        if width + n > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += n;
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// The card's contact as a vCard 4.0; `page_url` is the card page's absolute URL.
+pub fn vcard(c: &PublicCard, page_url: Option<&str>) -> String {
+    let mut lines = vec![
+        "BEGIN:VCARD".to_string(),
+        "VERSION:4.0".to_string(),
+        format!("FN:{}", vcard_text(&c.display_name)),
+    ];
+    if let Some(t) = &c.title {
+        lines.push(format!("TITLE:{}", vcard_text(t)));
+    }
+    if let Some(p) = &c.phone {
+        lines.push(format!("TEL;VALUE=text;TYPE=work:{}", vcard_text(p)));
+    }
+    if let Some(e) = &c.email {
+        lines.push(format!("EMAIL;TYPE=work:{}", vcard_text(e)));
+    }
+    if let Some(b) = &c.bio {
+        lines.push(format!("NOTE:{}", vcard_text(b)));
+    }
+    if let Some(u) = page_url {
+        lines.push(format!("URL:{}", vcard_text(u)));
+    }
+    lines.push("END:VCARD".to_string());
+    lines.iter().map(|l| fold(l)).collect()
+}
+
+/// The origin (`scheme://host[:port]`) of a request URL, when it is a plain one.
+pub fn origin(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..host_len];
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    (matches!(scheme, "http" | "https") && plain).then(|| &url[..scheme.len() + 3 + host_len])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn card(name: &str) -> PublicCard {
+        PublicCard {
+            id: "card_1".into(),
+            slug: "jane-doe".into(),
+            display_name: name.into(),
+            title: Some("Broker & <co>".into()),
+            phone: Some("+34 600 123 456".into()),
+            email: Some("jane@example.com".into()),
+            bio: Some("I sell \"homes\"; 'fast'".into()),
+            scans: 0,
+        }
+    }
+
+    #[test]
+    fn every_user_string_is_escaped() {
+        let xss = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
+        let html = page(&card(xss), &FormState::default());
+        assert!(!html.contains("<script>") && !html.contains("<img"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&gt;"));
+        assert!(html.contains("Broker &amp; &lt;co&gt;"));
+        assert!(html.contains("I sell &quot;homes&quot;; &#39;fast&#39;"));
+        // Re-filled values and problems too.
+        let values = json!({"name": "\"><b>x</b>", "message": "</textarea><i>"});
+        let problems = vec![("name<".to_string(), "<bad>".to_string())];
+        let html = page(
+            &card("Jane"),
+            &FormState {
+                sent: false,
+                values: Some(&values),
+                problems: &problems,
+            },
+        );
+        assert!(!html.contains("<b>") && !html.contains("<i>") && !html.contains("<bad>"));
+        assert!(html.contains("value=\"&quot;&gt;&lt;b&gt;x&lt;/b&gt;\""));
+        assert!(html.contains("&lt;/textarea&gt;&lt;i&gt;</textarea>"));
+        assert!(html.contains("name&lt;: &lt;bad&gt;"));
+        assert!(!message("<x>", "<y>").contains("<x>"));
+    }
+
+    #[test]
+    fn the_page_has_the_form_the_link_and_the_honeypot() {
+        let html = page(&card("Jane"), &FormState::default());
+        assert!(html.contains("<form method=\"post\" action=\"/api/cards/public/jane-doe/leads\">"));
+        assert!(html.contains("href=\"/api/cards/public/jane-doe/vcard\""));
+        assert!(html.contains("name=\"website\""));
+        assert!(html.contains("href=\"tel:+34%20600%20123%20456\""));
+        assert!(html.contains("href=\"mailto:jane@example.com\""));
+        assert!(!html.contains("<script") && !html.contains("Thank you"));
+        let sent = page(
+            &card("Jane"),
+            &FormState {
+                sent: true,
+                ..Default::default()
+            },
+        );
+        assert!(sent.contains("Thank you"));
+    }
+
+    #[test]
+    fn mailto_and_tel_cannot_add_parameters() {
+        let mut c = card("Jane");
+        c.email = Some("x?bcc=evil@example.com".into());
+        let html = page(&c, &FormState::default());
+        assert!(html.contains("mailto:x%3Fbcc%3Devil@example.com"));
+    }
+
+    #[test]
+    fn vcards_escape_and_fold() {
+        let mut c = card("Doe, Jane; \\ the \"best\"\r\nnext");
+        c.bio = Some("é".repeat(60));
+        let v = vcard(&c, Some("https://pulse.example/c/jane-doe"));
+        assert!(v.starts_with("BEGIN:VCARD\r\nVERSION:4.0\r\n"));
+        assert!(v.ends_with("END:VCARD\r\n"));
+        assert!(v.contains("FN:Doe\\, Jane\\; \\\\ the \"best\"\\nnext\r\n"));
+        assert!(v.contains("TEL;VALUE=text;TYPE=work:+34 600 123 456\r\n"));
+        assert!(v.contains("EMAIL;TYPE=work:jane@example.com\r\n"));
+        assert!(v.contains("URL:https://pulse.example/c/jane-doe\r\n"));
+        for line in v.split("\r\n") {
+            assert!(line.len() <= 75, "{line:?}");
+            assert!(!line.contains('\n') && !line.contains('\r'));
+        }
+        // Unfolding gives the note back whole.
+        let unfolded = v.replace("\r\n ", "");
+        assert!(unfolded.contains(&format!("NOTE:{}\r\n", "é".repeat(60))));
+        assert_eq!(vcard_text("a\u{7}b\rc"), "ab\\nc");
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            origin("http://127.0.0.1:8787/c/x?sent=1"),
+            Some("http://127.0.0.1:8787")
+        );
+        assert_eq!(
+            origin("https://pulse.example/c/x"),
+            Some("https://pulse.example")
+        );
+        assert_eq!(origin("https://a.example"), Some("https://a.example"));
+        assert_eq!(origin("ftp://a.example/x"), None);
+        assert_eq!(origin("https://a\"b/x"), None);
+        assert_eq!(origin("nonsense"), None);
+    }
+}

@@ -1,0 +1,345 @@
+//! Public lead capture from digital cards: the card page (`GET /c/:slug`, server-rendered
+//! HTML with a contact form), its vCard, and `POST /api/cards/public/:slug/leads`, which
+//! turns a visitor's details into a customer of the card's owner (limited per address and
+//! per card; a honeypot drops bots silently).
+
+use crate::api::auth::{reserve, Counter};
+use crate::api::job_store;
+use crate::domain::card::{valid_slug, PublicCard};
+use crate::domain::card_page::{self, FormState, CONTENT_SECURITY_POLICY};
+use crate::domain::customer::Customer;
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::event::entity_channels;
+use crate::domain::identity::GLOBAL_TENANT;
+use crate::domain::jobs::EMAIL;
+use crate::domain::lead::{self, Lead, Submission};
+use crate::domain::status::CustomerStatus;
+use crate::realtime::outbox;
+use crate::store::{self, i, ot, st, t};
+use crate::web::body;
+use crate::web::ctx::Ctx;
+use crate::web::guard;
+use crate::web::respond::json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::{Request, Response};
+
+/// The email job's kind.
+pub const KIND_LEAD_EMAIL: &str = "lead_captured_email";
+
+#[derive(Deserialize)]
+struct CardRow {
+    tenant_id: String,
+    id: String,
+    slug: String,
+    owner_id: String,
+    display_name: String,
+    title: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    bio: Option<String>,
+    scans: i64,
+}
+
+impl CardRow {
+    fn public(&self) -> PublicCard {
+        PublicCard {
+            id: self.id.clone(),
+            slug: self.slug.clone(),
+            display_name: self.display_name.clone(),
+            title: self.title.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            bio: self.bio.clone(),
+            scans: self.scans,
+        }
+    }
+}
+
+/// The card of a slug (404), unless its tenant blocks the client address (403).
+async fn find(cx: &Ctx, slug: &str) -> ApiResult<CardRow> {
+    if !valid_slug(slug) {
+        return Err(ApiError::not_found("card"));
+    }
+    let card: CardRow = store::first(store::query(
+        &cx.db()?,
+        "SELECT tenant_id, id, slug, owner_id, display_name, title, phone, email, bio, scans
+         FROM cards WHERE slug = :slug",
+        &[("slug", t(slug))],
+    )?)
+    .await?
+    .ok_or_else(|| ApiError::not_found("card"))?;
+    guard::refuse_blocked(&cx.req, &cx.env, &card.tenant_id).await?;
+    Ok(card)
+}
+
+fn header(req: &Request, name: &str) -> String {
+    req.headers()
+        .get(name)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// Whether the client wants HTML: its Accept names `text/html`; else `default` unless it
+/// names JSON.
+fn wants_html(req: &Request, default: bool) -> bool {
+    let accept = header(req, "accept");
+    accept.contains("text/html") || (default && !accept.contains("application/json"))
+}
+
+fn is_form(req: &Request) -> bool {
+    header(req, "content-type").starts_with("application/x-www-form-urlencoded")
+}
+
+/// An HTML answer with the page headers (no script, no framing, no sniffing).
+fn html(status: u16, body: String, cache: &str) -> ApiResult<Response> {
+    let mut r = Response::from_html(body)?.with_status(status);
+    let h = r.headers_mut();
+    h.set("content-security-policy", CONTENT_SECURITY_POLICY)?;
+    h.set("x-content-type-options", "nosniff")?;
+    h.set("referrer-policy", "same-origin")?;
+    h.set("cache-control", cache)?;
+    Ok(r)
+}
+
+/// A refusal as a page when the client wants HTML, else as the contract's JSON error.
+fn refusal(e: ApiError, as_html: bool) -> ApiResult<Response> {
+    if !as_html || e.status >= 500 {
+        return Err(e);
+    }
+    let title = match e.status {
+        404 => "Card not found",
+        403 => "Not available",
+        429 => "Too many messages",
+        _ => "Your message could not be sent",
+    };
+    let mut r = html(e.status, card_page::message(title, &e.message), "no-store")?;
+    if let Some(s) = e.retry_after {
+        r.headers_mut().set("retry-after", &s.to_string())?;
+    }
+    Ok(r)
+}
+
+/// `GET /c/:slug`: the card page (`?sent=1`: with the thank-you).
+pub async fn page(cx: Ctx) -> ApiResult<Response> {
+    let as_html = wants_html(&cx.req, true);
+    let card = match find(&cx, cx.param(0)).await {
+        Ok(c) => c,
+        Err(e) => return refusal(e, as_html),
+    };
+    let sent = cx.query("sent").as_deref() == Some("1");
+    let body = card_page::page(
+        &card.public(),
+        &FormState {
+            sent,
+            ..Default::default()
+        },
+    );
+    html(
+        200,
+        body,
+        if sent {
+            "no-store"
+        } else {
+            "public, max-age=30"
+        },
+    )
+}
+
+/// `GET /api/cards/public/:slug/vcard`: the card's contact, `text/vcard`.
+pub async fn vcard(cx: Ctx) -> ApiResult<Response> {
+    let card = match find(&cx, cx.param(0)).await {
+        Ok(c) => c,
+        Err(e) => return refusal(e, wants_html(&cx.req, false)),
+    };
+    let url = cx.req.inner().url();
+    let page_url = card_page::origin(&url).map(|o| format!("{o}/c/{}", card.slug));
+    let mut r = Response::ok(card_page::vcard(&card.public(), page_url.as_deref()))?;
+    let h = r.headers_mut();
+    h.set("content-type", "text/vcard; charset=utf-8")?;
+    h.set(
+        "content-disposition",
+        &format!("attachment; filename=\"{}.vcf\"", card.slug),
+    )?;
+    h.set("x-content-type-options", "nosniff")?;
+    h.set("cache-control", "public, max-age=30")?;
+    Ok(r)
+}
+
+/// The body as the lead rules read it: JSON, or an HTML form (415 otherwise, 413 past
+/// `lead::MAX_BODY_BYTES`).
+async fn read_input(req: &mut Request, form: bool) -> ApiResult<Value> {
+    let json_body = header(req, "content-type").starts_with("application/json");
+    if !form && !json_body {
+        return Err(ApiError::unsupported_media());
+    }
+    let bytes = body::read_limited(req, lead::MAX_BODY_BYTES).await?;
+    if form {
+        return Ok(lead::form_body(&String::from_utf8_lossy(&bytes)));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
+}
+
+/// What a received lead (or a bot's) is answered: 201 JSON, or for a form a 303 to the
+/// card page's thank-you. Nothing in it names a stored record.
+fn received(card: &CardRow, form: bool) -> ApiResult<Response> {
+    if form {
+        let mut r = Response::empty()?.with_status(303);
+        r.headers_mut()
+            .set("location", &format!("/c/{}?sent=1", card.slug))?;
+        return Ok(r);
+    }
+    json(201, &json!({"status": "received"}))
+}
+
+/// The per-address and per-card limits, taken before anything is written (429).
+async fn take_limits(cx: &Ctx, card: &CardRow) -> ApiResult<()> {
+    let config = cx.config();
+    let ip_key = format!("lead-ip:{}", guard::ip_tag(&cx.req, &cx.env, "card-lead"));
+    let card_key = format!("lead-card:{}", card.id);
+    let counters = [
+        Counter {
+            tenant: GLOBAL_TENANT,
+            key: &ip_key,
+            limit: config.lead_ip_limit,
+        },
+        Counter {
+            tenant: &card.tenant_id,
+            key: &card_key,
+            limit: config.lead_card_limit,
+        },
+    ];
+    reserve(&cx.db()?, &counters, cx.now_ms())
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            let mut limited = ApiError::new(
+                429,
+                "rate_limited",
+                "too many messages from here or to this card; try again later",
+            );
+            limited.retry_after = e.retry_after;
+            limited
+        })
+}
+
+#[derive(Deserialize)]
+struct OwnerRow {
+    email: String,
+}
+
+/// `POST /api/cards/public/:slug/leads`: see the module doc and the endpoint's.
+pub async fn capture(mut cx: Ctx) -> ApiResult<Response> {
+    let form = is_form(&cx.req);
+    let as_html = form || wants_html(&cx.req, false);
+    let card = match find(&cx, cx.param(0)).await {
+        Ok(c) => c,
+        Err(e) => return refusal(e, as_html),
+    };
+    let input = match read_input(&mut cx.req, form).await {
+        Ok(v) => v,
+        Err(e) => return refusal(e, as_html),
+    };
+    let lead = match lead::validate(&input) {
+        Ok(Submission::Lead(l)) => l,
+        Ok(Submission::Bot) => return received(&card, form),
+        Err(e) if as_html && e.status == 422 => {
+            let problems = lead::problems(&e);
+            let state = FormState {
+                sent: false,
+                values: Some(&input),
+                problems: &problems,
+            };
+            return html(422, card_page::page(&card.public(), &state), "no-store");
+        }
+        Err(e) => return refusal(e, as_html),
+    };
+    if let Err(e) = take_limits(&cx, &card).await {
+        return refusal(e, as_html);
+    }
+    store_lead(&cx, &card, lead).await?;
+    received(&card, form)
+}
+
+/// The customer (a lead assigned to the card's owner), its events and the owner's email
+/// job, in one batch; then the job is queued.
+async fn store_lead(cx: &Ctx, card: &CardRow, lead: Lead) -> ApiResult<()> {
+    let tenant = card.tenant_id.as_str();
+    let db = cx.db()?;
+    let owner: Option<OwnerRow> = store::first(store::query(
+        &db,
+        "SELECT email FROM users WHERE tenant_id = :tenant AND id = :id",
+        &[("tenant", t(tenant)), ("id", t(&card.owner_id))],
+    )?)
+    .await?;
+    let now = cx.now_iso();
+    let c = Customer {
+        id: crate::platform::new_id("c"),
+        name: lead.name.clone(),
+        email: lead.email.clone(),
+        phone: lead.phone.clone(),
+        status: CustomerStatus::Lead,
+        source: Some(lead::SOURCE.into()),
+        notes: lead.message.clone(),
+        assigned_to: card.owner_id.clone(),
+        created_by: card.owner_id.clone(),
+        created_at: now.clone(),
+        updated_at: now,
+        version: 1,
+    };
+    let created = outbox::draft(
+        "crm:customer:created",
+        entity_channels("customer", &c.id),
+        serde_json::to_value(&c)?,
+    );
+    let captured = outbox::draft(
+        "crm:lead:captured",
+        vec![format!("user:{}", card.owner_id)],
+        json!({"customer": c, "card": {"id": card.id, "slug": card.slug}}),
+    );
+    let mut stmts = vec![
+        store::insert(
+            &db,
+            "customers",
+            &[
+                ("tenant_id", t(tenant)),
+                ("id", t(&c.id)),
+                ("name", t(&c.name)),
+                ("email", ot(c.email.as_deref())),
+                ("phone", ot(c.phone.as_deref())),
+                ("status", st(c.status)),
+                ("source", ot(c.source.as_deref())),
+                ("notes", ot(c.notes.as_deref())),
+                ("assigned_to", t(&c.assigned_to)),
+                ("created_by", t(&c.created_by)),
+                ("created_at", t(&c.created_at)),
+                ("updated_at", t(&c.updated_at)),
+                ("version", i(c.version)),
+            ],
+        )?,
+        outbox::insert(&db, tenant, &created)?,
+        outbox::insert(&db, tenant, &captured)?,
+    ];
+    let job = owner.map(|o| {
+        let (subject, body) = lead::owner_email(&card.display_name, &card.slug, &lead);
+        job_store::new_job(
+            &card.owner_id,
+            EMAIL,
+            KIND_LEAD_EMAIL,
+            json!({"to": o.email, "subject": subject, "body": body,
+                   "customer_id": c.id, "card_id": card.id}),
+            Some(format!("customer:{}", c.id)),
+        )
+    });
+    if let Some(job) = &job {
+        stmts.extend(job_store::insert(&db, tenant, job)?);
+    }
+    outbox::commit_and_deliver(&cx.env, &db, tenant, stmts, true).await?;
+    if let Some(job) = job {
+        job_store::enqueue(&cx.env, tenant, std::slice::from_ref(&job)).await;
+    }
+    Ok(())
+}
