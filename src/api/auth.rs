@@ -8,6 +8,7 @@ use crate::domain::identity::{
 };
 use crate::domain::password::sha256_hex;
 use crate::platform;
+use crate::realtime::outbox;
 use crate::store::{self, i, t};
 use crate::web::ctx::Ctx;
 use crate::web::guard;
@@ -209,8 +210,21 @@ pub async fn login(mut cx: Ctx) -> ApiResult<Response> {
     .await?;
     let user = match user {
         Some(u) if ok => u,
-        // The reservations stay: they were this failure.
-        _ => return Err(identity::invalid_credentials()),
+        // The reservations stay: they were this failure. A failure on an existing account
+        // goes to the audit trail (and to the admins live); an unknown email or tenant
+        // records nothing, so guessing names cannot create tenants' history.
+        Some(u) => {
+            let failed = outbox::draft(
+                "auth:login:failed",
+                vec!["role:admin".into(), format!("entity:user:{}", u.id)],
+                json!({"user_id": u.id, "email": input.email}),
+            )
+            .by("anonymous");
+            store::run(outbox::insert(&db, tenant, &failed)?).await?;
+            outbox::deliver_after_write(&cx.env, tenant).await;
+            return Err(identity::invalid_credentials());
+        }
+        None => return Err(identity::invalid_credentials()),
     };
 
     let access = mint(&cx.env, &user.id, tenant, &user.role)?;

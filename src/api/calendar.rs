@@ -54,7 +54,8 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         "calendar:appointment:created",
         channels(&a),
         serde_json::to_value(&a)?,
-    );
+    )
+    .by(&who.user_id);
     // A customer, when given, must exist in this tenant (checked inside the batch).
     let results = store::batch(
         &db,
@@ -161,7 +162,8 @@ pub async fn complete(mut cx: Ctx) -> ApiResult<Response> {
         "calendar:appointment:completed",
         channels(&a),
         serde_json::to_value(&a)?,
-    );
+    )
+    .by(&who.user_id);
     let marker = a.updated_at.clone();
     let results = store::batch(
         &db,

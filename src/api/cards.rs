@@ -50,7 +50,8 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     };
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
-    let event = outbox::draft("card:created", channels(&c), serde_json::to_value(&c)?);
+    let event =
+        outbox::draft("card:created", channels(&c), serde_json::to_value(&c)?).by(&who.user_id);
     let results = store::batch(
         &db,
         vec![

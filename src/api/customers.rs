@@ -123,7 +123,8 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         "crm:customer:created",
         entity_channels("customer", &c.id),
         serde_json::to_value(&c)?,
-    );
+    )
+    .by(&who.user_id);
     let mut stmts = vec![
         store::insert(
             &db,
@@ -223,7 +224,7 @@ pub async fn assign(mut cx: Ctx) -> ApiResult<Response> {
         channels.push(format!("user:{previous}"));
         let mut data = serde_json::to_value(&c)?;
         data["previous_assigned_to"] = json!(previous);
-        let event = outbox::draft("crm:customer:assigned", channels, data);
+        let event = outbox::draft("crm:customer:assigned", channels, data).by(&who.user_id);
         let update = store::update(
             &db,
             "customers",
@@ -269,7 +270,8 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             "crm:customer:updated",
             entity_channels("customer", &c.id),
             serde_json::to_value(&c)?,
-        );
+        )
+        .by(&who.user_id);
         let update = store::update(
             &db,
             "customers",
@@ -303,7 +305,8 @@ pub async fn delete(cx: Ctx) -> ApiResult<Response> {
         "crm:customer:deleted",
         entity_channels("customer", &id),
         json!({"id": id}),
-    );
+    )
+    .by(&who.user_id);
     let results = store::batch(
         &db,
         vec![

@@ -229,7 +229,8 @@ pub async fn put_settings(mut cx: Ctx) -> ApiResult<Response> {
         "finance:settings:updated",
         vec!["role:admin".into()],
         data.clone(),
-    );
+    )
+    .by(&who.user_id);
     store::batch(
         &db,
         vec![
@@ -320,12 +321,14 @@ pub async fn create_sale(mut cx: Ctx) -> ApiResult<Response> {
         "finance:sale:created",
         sale_channels(&broker, &s.id),
         serde_json::to_value(&view)?,
-    );
+    )
+    .by(&who.user_id);
     let com_event = outbox::draft(
         "finance:commission:calculated",
         commission_channels(c),
         serde_json::to_value(c)?,
-    );
+    )
+    .by(&who.user_id);
     // The customer (and property, and another broker) must exist in this tenant: checked
     // inside the batch, so nothing is written when they do not.
     let checks = "EXISTS (SELECT 1 FROM customers WHERE tenant_id = :tenant_id AND id = :customer_id)
@@ -525,7 +528,8 @@ pub async fn create_payment(mut cx: Ctx) -> ApiResult<Response> {
         "finance:payment:received",
         sale_channels(&sale.broker_id, &sale.id),
         serde_json::to_value(&view)?,
-    );
+    )
+    .by(&who.user_id);
     let results = store::batch(
         &db,
         vec![
@@ -689,7 +693,8 @@ pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
         "finance:commission:approved",
         commission_channels(&c),
         serde_json::to_value(&c)?,
-    );
+    )
+    .by(&who.user_id);
     let results = store::batch(
         &db,
         vec![
@@ -780,7 +785,8 @@ pub async fn put_rate(mut cx: Ctx) -> ApiResult<Response> {
         "finance:commission_rate:updated",
         vec!["role:admin".into()],
         data.clone(),
-    );
+    )
+    .by(&who.user_id);
     store::batch(
         &db,
         vec![

@@ -68,7 +68,8 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         "crm:followup:created",
         channels(&f),
         serde_json::to_value(&f)?,
-    );
+    )
+    .by(&who.user_id);
     let results = store::batch(
         &db,
         vec![
@@ -177,7 +178,7 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
         }
         let now = cx.now_iso();
         let (f, kind) = crm::apply_followup_change(current, &ch, &now);
-        let event = outbox::draft(kind, channels(&f), serde_json::to_value(&f)?);
+        let event = outbox::draft(kind, channels(&f), serde_json::to_value(&f)?).by(&who.user_id);
         let update = store::update(
             &db,
             "followups",

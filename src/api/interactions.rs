@@ -33,7 +33,8 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         "crm:interaction:created",
         channels,
         serde_json::to_value(&it)?,
-    );
+    )
+    .by(&who.user_id);
     // Both rows only if the customer exists in this tenant (checked inside the batch).
     let results = store::batch(
         &db,

@@ -173,7 +173,11 @@ pub async fn vcard(cx: Ctx) -> ApiResult<Response> {
 async fn read_input(req: &mut Request, form: bool) -> ApiResult<Value> {
     let json_body = header(req, "content-type").starts_with("application/json");
     if !form && !json_body {
-        return Err(ApiError::unsupported_media());
+        return Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "Content-Type must be application/json or application/x-www-form-urlencoded",
+        ));
     }
     let bytes = body::read_limited(req, lead::MAX_BODY_BYTES).await?;
     if form {
@@ -290,11 +294,13 @@ async fn store_lead(cx: &Ctx, card: &CardRow, lead: Lead) -> ApiResult<()> {
         updated_at: now,
         version: 1,
     };
+    // The change is the visitor's (anonymous); the owner's notice is not a change.
     let created = outbox::draft(
         "crm:customer:created",
         entity_channels("customer", &c.id),
         serde_json::to_value(&c)?,
-    );
+    )
+    .by("anonymous");
     let captured = outbox::draft(
         "crm:lead:captured",
         vec![format!("user:{}", card.owner_id)],

@@ -1,6 +1,7 @@
 //! REST resources, one module each; handlers stay thin over domain rules and store calls.
 
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod cards;
@@ -16,6 +17,7 @@ pub mod job_store;
 pub mod jobs;
 pub mod leads;
 pub mod matching;
+pub mod notifications;
 pub mod publishing;
 pub mod records;
 pub mod reports;

@@ -164,7 +164,8 @@ pub async fn create_listing(mut cx: Ctx) -> ApiResult<Response> {
         "publishing:listing:created",
         channels(&listing),
         serde_json::to_value(&listing)?,
-    );
+    )
+    .by(&who.user_id);
     let l = &listing;
     let results = store::batch(
         &db,
@@ -472,7 +473,8 @@ pub async fn create_schedule(mut cx: Ctx) -> ApiResult<Response> {
         "publishing:schedule:created",
         schedule_channels(&s),
         serde_json::to_value(&s)?,
-    );
+    )
+    .by(&who.user_id);
     store::batch(
         &db,
         vec![
@@ -552,7 +554,8 @@ pub async fn cancel_schedule(cx: Ctx) -> ApiResult<Response> {
         "publishing:schedule:cancelled",
         schedule_channels(&s),
         serde_json::to_value(&s)?,
-    );
+    )
+    .by(&who.user_id);
     let update = store::update(
         &db,
         "publishing_schedules",

@@ -126,7 +126,8 @@ pub async fn create(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
         &format!("{}:added", spec.events),
         channels(spec, &id),
         Value::Object(record.clone()),
-    );
+    )
+    .by(&who.user_id);
     let results = outbox::commit_and_deliver(
         &cx.env,
         &db,
@@ -245,7 +246,8 @@ pub async fn update(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
         &format!("{}:updated", spec.events),
         channels(spec, &id),
         Value::Object(record.clone()),
-    );
+    )
+    .by(&who.user_id);
     let results = outbox::commit_and_deliver(
         &cx.env,
         &db,
@@ -297,7 +299,8 @@ pub async fn delete(spec: &Spec, cx: Ctx) -> ApiResult<Response> {
         &format!("{}:deleted", spec.events),
         channels(spec, &id),
         Value::Object(current),
-    );
+    )
+    .by(&who.user_id);
     // The event is recorded first, while the row still exists; both commit together.
     let results = outbox::commit_and_deliver(
         &cx.env,

@@ -120,7 +120,8 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         "users:user:created",
         channels(&u.id),
         serde_json::to_value(&u)?,
-    );
+    )
+    .by(&who.user_id);
     let batch = store::batch(
         &db,
         vec![
@@ -194,7 +195,8 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             "users:user:updated",
             channels(&u.id),
             serde_json::to_value(&u)?,
-        );
+        )
+        .by(&who.user_id);
         let update = store::update(
             &db,
             "users",
@@ -245,7 +247,8 @@ pub async fn delete(cx: Ctx) -> ApiResult<Response> {
     }
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
-    let event = outbox::draft("users:user:deleted", channels(&id), json!({"id": id}));
+    let event =
+        outbox::draft("users:user:deleted", channels(&id), json!({"id": id})).by(&who.user_id);
     let results = store::batch(
         &db,
         vec![

@@ -308,6 +308,27 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("retryJob", "jobs", "Re-run a dead or failed job (admin)")
             .desc("Resets the attempt count and emits `job:queued`. Only `dead` and `failed` jobs: anything else is a 409.")
             .reply(202, "Queued again", r("Job")).errors(&[409])),
+    // --- audit ---
+    endpoint!(GET "/api/audit" ?&[q::text("entity"), q::text("actor"), q::text("action"), q::time("from"), q::time("to")], Role(Admin), api::audit::list,
+        Doc::new("listAudit", "audit", "The tenant's audit trail, newest first (admin)")
+            .desc("Who did what and when, with the change set: one row per change a caller committed (written in the change's own batch), failed logins on existing accounts (`auth:login:failed`, actor `anonymous`) and role changes (`users:user:updated`) included. `entity` is `<kind>` or `<kind>:<id>`; `action` an event type, or a prefix ending in `*`; `from` (inclusive) and `to` (exclusive) are RFC 3339 times. Kept one year.")
+            .page(r("AuditEntry"))),
+    // --- notifications ---
+    endpoint!(GET "/api/notifications" ?&[q::one_of("unread", &["1", "0", "true", "false"])], Role(Read), api::notifications::list,
+        Doc::new("listNotifications", "notifications", "The caller's saved notifications, newest first")
+            .desc("One per notified event addressed to the caller (`user:<self>` or `role:<role>`; the types are listed in docs/realtime.md), kept 90 days. `unread=1` (or `true`) lists the unread ones only. Each carries its event's data as the read policy lets the caller see it.")
+            .page(r("Notification"))),
+    endpoint!(GET "/api/notifications/unread-count", Role(Read), api::notifications::unread_count,
+        Doc::new("unreadNotifications", "notifications", "How many of the caller's notifications are unread")
+            .reply(200, "The count", json!({"type": "object", "required": ["unread"], "properties": {"unread": int()}}))),
+    endpoint!(PUT "/api/notifications/:id/read", Role(Read), api::notifications::read,
+        Doc::new("readNotification", "notifications", "Mark one of the caller's notifications read")
+            .desc("Emits `notification:read` to `user:<self>` (the caller's other devices) when it was unread; marking a read one again changes nothing. Another user's notification is a 404.")
+            .reply(200, "The notification", r("Notification"))),
+    endpoint!(POST "/api/notifications/read-all", Role(Read), api::notifications::read_all,
+        Doc::new("readAllNotifications", "notifications", "Mark every notification of the caller read")
+            .desc("Emits one `notification:read` (`all: true`) to `user:<self>` when any was unread.")
+            .reply(200, "How many were marked", json!({"type": "object", "required": ["read", "unread"], "properties": {"read": int(), "unread": int()}}))),
     // --- publishing ---
     endpoint!(GET "/api/publishing/listings" ?&[q::one_of("status", ListingStatus::NAMES), q::text("property_id")], Role(Read), api::publishing::list_listings,
         Doc::new("listListings", "publishing", "List listings").page(r("Listing"))),

@@ -664,6 +664,37 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "AuditEntry",
+            json!({
+                "type": "object",
+                "required": ["id", "at", "actor", "action", "entity", "changes"],
+                "properties": {
+                    "id": s(),
+                    "at": dt(),
+                    "actor": s(),
+                    "action": s(),
+                    "entity": ns(),
+                    "changes": {"type": ["object", "array", "null"]}
+                }
+            }),
+        ),
+        (
+            "Notification",
+            json!({
+                "type": "object",
+                "required": ["id", "event_id", "type", "data", "created_at", "read", "read_at"],
+                "properties": {
+                    "id": s(),
+                    "event_id": s(),
+                    "type": s(),
+                    "data": obj(),
+                    "created_at": dt(),
+                    "read": boolean(),
+                    "read_at": {"type": ["string", "null"], "format": "date-time"}
+                }
+            }),
+        ),
+        (
             "Job",
             json!({
                 "type": "object",

@@ -189,7 +189,8 @@ async fn sweep_jobs(env: &Env) -> ApiResult<()> {
 
 /// Deletes one bounded slice of each kind of expired row, in one D1 batch: delivered
 /// outbox rows after 7 days, refresh tokens once expired, dead letters after 30 days,
-/// login-attempt windows after a day, raw card scans after 90 days. Returns rows deleted.
+/// login-attempt windows after a day, raw card scans and notifications after 90 days,
+/// audit rows after a year. Returns rows deleted.
 async fn prune(env: &Env) -> ApiResult<usize> {
     let db = store::db(env)?;
     let now = crate::platform::now_ms();
@@ -218,6 +219,12 @@ async fn prune(env: &Env) -> ApiResult<usize> {
             i(now - LOGIN_ATTEMPTS_KEEP_MS),
         )?,
         bounded("card_scans", "at_ms", i(now - CARD_SCANS_KEEP_MS))?,
+        bounded(
+            "notifications",
+            "created_ms",
+            i(now - crate::domain::notifications::KEEP_MS),
+        )?,
+        bounded("audit_log", "at_ms", i(now - crate::api::audit::KEEP_MS))?,
     ];
     let results = store::batch(&db, stmts).await?;
     Ok(results.iter().map(store::changes).sum())

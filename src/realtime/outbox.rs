@@ -5,6 +5,7 @@
 use super::hub_client;
 use crate::domain::error::ApiResult;
 use crate::domain::event::EventDraft;
+use crate::domain::notifications;
 use crate::platform;
 use crate::store::{self, i, t, Arg};
 use serde::Deserialize;
@@ -25,6 +26,7 @@ pub fn draft(kind: &str, channels: Vec<String>, data: Value) -> EventDraft {
         channels,
         data,
         ts: platform::iso(now),
+        actor: None,
     }
 }
 
@@ -43,6 +45,10 @@ fn row_args(
         ("ev_channels", t(&store::json_text(&d.channels)?)),
         ("ev_ts", t(&d.ts)),
         ("ev_created_ms", i(platform::now_ms())),
+        // Stored as notifications of the users it addresses (migration 0021's trigger).
+        ("ev_notify", i(i64::from(notifications::notified(&d.kind)))),
+        // Recorded in the audit trail (migration 0024's trigger) when set.
+        ("ev_actor", store::ot(d.actor.as_deref())),
     ];
     if with_data {
         a.push(("ev_data", t(&store::json_text(&d.data)?)));
@@ -64,10 +70,18 @@ pub fn insert_to(
 ) -> ApiResult<D1PreparedStatement> {
     let mut a = row_args(tenant, d, true)?;
     a.push(("ev_hub", t(room)));
+    if !room.is_empty() {
+        // A room's events are its members' conversation, not anyone's inbox.
+        for (k, v) in a.iter_mut() {
+            if *k == "ev_notify" {
+                *v = i(0);
+            }
+        }
+    }
     store::query(
         db,
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, hub)
-         VALUES (:ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_hub)",
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify, actor, hub)
+         VALUES (:ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_notify, :ev_actor, :ev_hub)",
         &a,
     )
 }
@@ -96,8 +110,8 @@ pub fn insert_when(
     extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-         SELECT :ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify, actor)
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, :ev_data, :ev_ts, :ev_created_ms, :ev_notify, :ev_actor
          WHERE EXISTS ({exists_sql})"
     );
     let mut a = row_args(tenant, d, true)?;
@@ -119,8 +133,8 @@ pub fn insert_computed(
     extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-         SELECT :ev_id, :tenant, :ev_type, :ev_channels, {data_sql}, :ev_ts, :ev_created_ms
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify, actor)
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, {data_sql}, :ev_ts, :ev_created_ms, :ev_notify, :ev_actor
          {from_sql}"
     );
     let mut a = row_args(tenant, d, true)?;
@@ -234,6 +248,7 @@ async fn deliver_rows(
             channels: serde_json::from_str(&r.channels).unwrap_or_default(),
             data: serde_json::from_str(&r.data).unwrap_or(Value::Null),
             ts: r.ts,
+            actor: None,
         };
         match groups.iter_mut().find(|(h, _)| *h == r.hub) {
             Some((_, v)) => v.push(d),
@@ -611,8 +626,8 @@ pub fn insert_select(
     extra: &[Arg<'_>],
 ) -> ApiResult<D1PreparedStatement> {
     let sql = format!(
-        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms)
-         SELECT :ev_id, :tenant, :ev_type, :ev_channels, x.data, :ev_ts, :ev_created_ms
+        "INSERT INTO outbox (id, tenant_id, type, channels, data, ts, created_ms, notify, actor)
+         SELECT :ev_id, :tenant, :ev_type, :ev_channels, x.data, :ev_ts, :ev_created_ms, :ev_notify, :ev_actor
          FROM ({select}) x"
     );
     let mut a = row_args(tenant, d, false)?;

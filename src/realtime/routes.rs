@@ -85,7 +85,7 @@ pub async fn publish(mut cx: Ctx) -> ApiResult<Response> {
     } = crate::domain::inputs::validate_publish(&input)?;
     let mut payload = data;
     payload["published_by"] = json!(who.user_id);
-    let draft = outbox::draft(&kind, channels, payload);
+    let draft = outbox::draft(&kind, channels, payload).by(&who.user_id);
     let db = cx.db()?;
     store::run(outbox::insert(&db, &who.tenant_id, &draft)?).await?;
     outbox::deliver_now(&cx.env, &who.tenant_id).await;

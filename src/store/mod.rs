@@ -3,6 +3,7 @@
 //! of D1 failures to `ApiError`. The SQL itself lives beside each resource.
 
 pub mod dashboard;
+pub mod notifications;
 pub mod sql;
 
 use crate::domain::error::{ApiError, ApiResult};

@@ -108,6 +108,10 @@ impl SnapshotKind {
     }
 }
 
+/// The snapshot channel of the caller's saved notifications: after its snapshot it streams
+/// only what changes the inbox (`notifications::streamed_on_channel`).
+pub const NOTIFICATIONS_CHANNEL: &str = "notifications";
+
 /// The event channels a subscription covers: itself, or what a snapshot channel stands for.
 pub fn covered_channels(sub: &str, who: &Identity) -> Vec<String> {
     match parse_channel(sub) {
@@ -419,6 +423,8 @@ pub fn view(who: &Identity, subs: &[Sub], event: &Event) -> View {
         subs.iter().any(|s| {
             (s.channel == *c || covered_channels(&s.channel, who).contains(c))
                 && type_matches(&s.types, &event.kind)
+                && (s.channel != NOTIFICATIONS_CHANNEL
+                    || crate::domain::notifications::streamed_on_channel(&event.kind))
         }) && parse_channel(c).is_some_and(|ch| may_subscribe(who, &ch).is_ok())
     });
     if !on_channel {

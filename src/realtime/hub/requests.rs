@@ -280,6 +280,7 @@ mod tests {
                 channels: vec!["tenant".into()],
                 data: json!({}),
                 ts: "t".into(),
+                actor: None,
             })
             .collect();
         storage::append(&s, drafts, 1).unwrap();

@@ -2,20 +2,17 @@
 //! `subscribed`, and the dashboard's pushes after changes that move it (at most one per
 //! `DASHBOARD_MIN_INTERVAL_MS`, the rest coalesced into one DO alarm). Every snapshot is
 //! cut to what its reader may see: dashboard money per the read policy, analytics and
-//! notifications from the events `protocol::view` lets through.
+//! analytics from the events `protocol::view` lets through; notifications are the reader's
+//! saved ones from D1 (unread count and the newest, each as the read policy lets them).
 
-use super::delivery::REPLAY_PAGE;
 use super::tenant_hub_do::TenantHub;
 use super::{now_ms, sockets, HubStore};
-use crate::domain::event::Event;
-use crate::domain::policy::{self, View};
+
+use crate::domain::policy;
 use crate::realtime::protocol::{self, FrameError, Identity, ServerFrame, SnapshotKind, Sub};
 use serde_json::{json, Value};
 use std::borrow::Cow;
 use worker::WebSocket;
-
-/// Notifications shown in the first snapshot.
-const NOTIFICATIONS: usize = 20;
 
 fn only(channel: &str) -> [Sub; 1] {
     [Sub {
@@ -47,23 +44,6 @@ pub fn analytics<S: HubStore>(
     }
     json!({"window_hours": 24, "events": total, "events_by_type": by_type,
            "connections": connections, "head": store.head().unwrap_or(0)})
-}
-
-/// The last notices addressed to `who` (`user:<self>`, `role:<role>`), newest first, as
-/// this reader may see them.
-pub fn notifications<S: HubStore>(store: &S, who: &Identity) -> Value {
-    let subs = only("notifications");
-    let items: Vec<Event> = store
-        .recent(REPLAY_PAGE, 0)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|e| {
-            let v = protocol::view(who, &subs, &e);
-            (v != View::Hidden).then(|| protocol::visible_event(&e, &v).into_owned())
-        })
-        .take(NOTIFICATIONS)
-        .collect();
-    json!({ "items": items })
 }
 
 /// The dashboard frame for one reader: admins share the frame rendered once (`full`),
@@ -157,7 +137,24 @@ impl TenantHub {
                     }
                 }
             }
-            SnapshotKind::Notifications => notifications(&self.store, who),
+            SnapshotKind::Notifications => {
+                let tenant = self.tenant.borrow().clone();
+                let Some(tenant) = tenant else { return };
+                match crate::store::notifications::snapshot(
+                    &self.env,
+                    &tenant,
+                    &who.user_id,
+                    &who.reader(),
+                )
+                .await
+                {
+                    Ok(d) => d,
+                    Err(e) => {
+                        sockets::send_error(ws, &FrameError::new("snapshot_failed", e.message));
+                        return;
+                    }
+                }
+            }
             SnapshotKind::Analytics => self.analytics(who),
         };
         let frame = ServerFrame::Snapshot {
@@ -174,6 +171,7 @@ mod tests {
     use super::super::storage::memory::MemStore;
     use super::*;
     use crate::domain::auth::Role;
+    use crate::domain::event::Event;
     use crate::realtime::protocol::fixtures::who;
 
     fn ev(seq: u64, kind: &str, channels: &[&str]) -> Event {
@@ -213,27 +211,6 @@ mod tests {
         );
         let a = analytics(&s, &who("a", Role::Admin), 100, now, 0);
         assert_eq!(a["events"], 4);
-    }
-
-    #[test]
-    fn notifications_are_the_readers_own_newest_first() {
-        let mut events: Vec<Event> = (1..=25)
-            .map(|i| ev(i, "system:alert", &["user:u1"]))
-            .collect();
-        events.push(ev(26, "system:alert", &["user:u2"]));
-        events.push(ev(27, "system:alert", &["role:broker"]));
-        events.push(ev(28, "crm:customer:created", &["tenant"]));
-        let s = MemStore::with(events, 1);
-        let n = notifications(&s, &who("u1", Role::Broker));
-        let seqs: Vec<u64> = n["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["seq"].as_u64().unwrap())
-            .collect();
-        let mut want = vec![27];
-        want.extend((7..=25).rev());
-        assert_eq!(seqs, want);
     }
 
     #[test]

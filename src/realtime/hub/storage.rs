@@ -540,6 +540,7 @@ mod tests {
             channels: vec!["tenant".into()],
             data: json!({}),
             ts: "t".into(),
+            actor: None,
         }
     }
 

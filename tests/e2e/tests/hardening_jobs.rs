@@ -411,6 +411,12 @@ pub fn cron_prunes_old_rows(cx: &mut Ctx) {
                ('{t}', 'email:old', {o2}, 3), ('{t}', 'email:new', {now}, 1);
              INSERT INTO card_scans (tenant_id, card_id, visitor, source, at_ms) VALUES
                ('{t}', '{card}', 'v-old', 'qr', {o91});
+             INSERT INTO notifications (tenant_id, id, user_id, event_id, type, channels, data, created_ms) VALUES
+               ('{t}', 'ntf_old', 'b1', 'evt_o', 'system:old', '[]', '{{}}', {o91}),
+               ('{t}', 'ntf_new', 'b1', 'evt_n', 'system:new', '[]', '{{}}', {now});
+             INSERT INTO audit_log (tenant_id, id, at_ms, actor, action, entity, changes, event_id) VALUES
+               ('{t}', 'aud_old', {o367}, 'b1', 'x:old', NULL, '{{}}', 'evt_o'),
+               ('{t}', 'aud_new', {o364}, 'b1', 'x:new', NULL, '{{}}', 'evt_n');
              UPDATE cards SET scans = scans + 1 WHERE tenant_id = '{t}' AND id = '{card}';",
             old8 = iso(now - 8 * day),
             o8 = now - 8 * day,
@@ -420,6 +426,8 @@ pub fn cron_prunes_old_rows(cx: &mut Ctx) {
             old31 = iso(now - 31 * day),
             o2 = now - 2 * day,
             o91 = now - 91 * day,
+            o364 = now - 364 * day,
+            o367 = now - 367 * day,
         ),
     );
     let left = |cx: &Ctx| {
@@ -434,14 +442,19 @@ pub fn cron_prunes_old_rows(cx: &mut Ctx) {
                 ),
                 ("login_attempts", format!("tenant_id = '{t}'")),
                 ("card_scans", format!("tenant_id = '{t}'")),
+                ("notifications", format!("tenant_id = '{t}'")),
+                (
+                    "audit_log",
+                    format!("tenant_id = '{t}' AND id IN ('aud_old', 'aud_new')"),
+                ),
             ],
         )
     };
-    assert_eq!(left(cx), [2, 2, 2, 2, 2]);
+    assert_eq!(left(cx), [2, 2, 2, 2, 2, 2, 2]);
     assert_eq!(cx.server.run_cron(), 200);
     assert_eq!(
         left(cx),
-        [1, 1, 1, 1, 1],
+        [1, 1, 1, 1, 1, 1, 1],
         "old rows pruned, fresh rows kept"
     );
     let fresh = d1(
@@ -450,13 +463,17 @@ pub fn cron_prunes_old_rows(cx: &mut Ctx) {
             "SELECT (SELECT id FROM outbox WHERE id IN ('evt_old_{t}', 'evt_new_{t}')) AS e,
                     (SELECT token_hash FROM refresh_tokens WHERE tenant_id = '{t}') AS r,
                     (SELECT key FROM login_attempts WHERE tenant_id = '{t}') AS k,
-                    (SELECT visitor FROM card_scans WHERE tenant_id = '{t}') AS v"
+                    (SELECT visitor FROM card_scans WHERE tenant_id = '{t}') AS v,
+                    (SELECT id FROM notifications WHERE tenant_id = '{t}') AS n,
+                    (SELECT id FROM audit_log WHERE tenant_id = '{t}' AND id IN ('aud_old', 'aud_new')) AS a"
         ),
     );
     assert_eq!(fresh[0]["e"], format!("evt_new_{t}"));
     assert_eq!(fresh[0]["r"], "new");
     assert_eq!(fresh[0]["k"], "email:new");
     assert_ne!(fresh[0]["v"], "v-old");
+    assert_eq!(fresh[0]["n"], "ntf_new", "notifications kept 90 days");
+    assert_eq!(fresh[0]["a"], "aud_new", "audit rows kept a year");
     // The card's total still counts the pruned scan.
     assert_eq!(cx.api.get("/api/cards", &b).body["data"][0]["scans"], 2);
 }

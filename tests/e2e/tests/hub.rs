@@ -496,7 +496,20 @@ pub fn retention_and_restart(cx: &mut Ctx) {
 pub fn snapshot_channels(cx: &mut Ctx) {
     let t = fresh_tenant("snap");
     let admin = cx.token(&t, "boss", "admin");
-    let viewer = cx.token(&t, "val", "viewer");
+    // Notifications are saved for the tenant's users: val and someone else are real ones.
+    let mut ids = Vec::new();
+    for name in ["val", "sam"] {
+        let r = cx.api.post(
+            "/api/users",
+            &admin,
+            &json!({"email": format!("{name}@example.test"), "name": name, "role": "viewer",
+                    "password": format!("{name}-password-1")}),
+        );
+        check::status(&r, 201);
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    let (val, sam) = (ids[0].clone(), ids[1].clone());
+    let viewer = cx.token(&t, &val, "viewer");
     for n in 0..2 {
         cx.api.post(
             C,
@@ -507,12 +520,12 @@ pub fn snapshot_channels(cx: &mut Ctx) {
     publish(
         cx,
         &admin,
-        json!({"type": "system:notice", "target_users": ["val"], "data": {"n": 1}}),
+        json!({"type": "system:notice", "target_users": [val], "data": {"n": 1}}),
     );
     publish(
         cx,
         &admin,
-        json!({"type": "system:notice", "target_users": ["someone-else"], "data": {"n": 2}}),
+        json!({"type": "system:notice", "target_users": [sam], "data": {"n": 2}}),
     );
     let rest = cx.api.get("/api/dashboard", &viewer);
     check::status(&rest, 200);
@@ -543,6 +556,7 @@ pub fn snapshot_channels(cx: &mut Ctx) {
     let items = n["data"]["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "only val's own notice: {n}");
     assert_eq!(items[0]["data"]["n"], 1);
+    assert_eq!(n["data"]["unread"], 1);
     publish(
         cx,
         &admin,

@@ -1,5 +1,6 @@
 //! The end-to-end test list, by capability.
 
+mod audit;
 mod auth;
 mod browser;
 mod contract;
@@ -14,6 +15,8 @@ mod hub;
 mod identity;
 mod jobs;
 pub mod jobs_v2;
+mod leads;
+mod notifications;
 mod observability;
 mod owners;
 mod realtime;
@@ -195,5 +198,15 @@ pub fn all() -> Vec<Entry> {
         token_refresh::unrefreshed_socket_closes_at_expiry,
         token_refresh::auth_frame_refuses_another_caller,
         token_refresh::sse_resumes_with_a_fresh_token,
+        notifications::addressed_events_are_saved_per_user,
+        notifications::read_marks_reach_other_devices,
+        notifications::snapshot_channel_sums_up_the_inbox,
+        audit::changes_are_audited_with_their_actor,
+        leads::assign_rules_and_events,
+        leads::list_filters_and_mine,
+        leads::search_by_name_email_and_phone,
+        leads::card_page_and_vcard_escape_everything,
+        leads::lead_capture_json_form_and_honeypot,
+        leads::lead_limits_per_address_and_card,
     ]
 }

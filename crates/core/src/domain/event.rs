@@ -12,6 +12,18 @@ pub struct EventDraft {
     pub channels: Vec<String>,
     pub data: Value,
     pub ts: String,
+    /// Who caused it (a user id, `anonymous`), for the audit trail; `None` for the
+    /// system's own events (cron, jobs). Not part of the envelope.
+    #[serde(skip)]
+    pub actor: Option<String>,
+}
+
+impl EventDraft {
+    /// The draft, recorded in the audit trail as done by `actor`.
+    pub fn by(mut self, actor: &str) -> Self {
+        self.actor = Some(actor.to_string());
+        self
+    }
 }
 
 /// An event in the tenant's history: `{"seq","id","type","channels","data","ts"}`.

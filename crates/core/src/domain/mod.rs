@@ -16,6 +16,7 @@ pub mod inputs;
 pub mod jobs;
 pub mod lead;
 pub mod matching;
+pub mod notifications;
 pub mod owners;
 pub mod pagination;
 pub mod params;

@@ -164,6 +164,8 @@ pub const EVENT_AUDIENCES: &[(&str, Audience)] = &[
     ("owners:*", Audience::Members),
     ("publishing:*", Audience::Members),
     ("users:*", Audience::UserAt("/id")),
+    ("notification:*", Audience::UserAt("/user_id")),
+    ("auth:*", Audience::Admins),
     ("finance:commission_rate:*", Audience::Admins),
     ("finance:settings:*", Audience::Admins),
     ("finance:*", Audience::FinanceOfAddressedBroker),
@@ -585,5 +587,7 @@ mod tests {
         "job:completed",
         "job:failed",
         "job:dead",
+        "notification:read",
+        "auth:login:failed",
     ];
 }
