@@ -165,20 +165,16 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     Ok(resp)
 }
 
-#[derive(serde::Deserialize)]
-struct UserRole {
-    role: String,
-}
-
 /// 422 unless `user` is a user of the tenant whose role may own leads.
 async fn check_assignee(db: &worker::D1Database, tenant: &str, user: &str) -> ApiResult<()> {
-    let found: Option<UserRole> = store::first(store::query(
+    let found: Option<serde_json::Value> = store::first(store::query(
         db,
         "SELECT role FROM users WHERE tenant_id = :tenant AND id = :id",
         &[("tenant", t(tenant)), ("id", t(user))],
     )?)
     .await?;
-    match found.as_ref().map(|u| Role::parse(&u.role)) {
+    let role = |u: &serde_json::Value| u.get("role")?.as_str().and_then(Role::parse);
+    match found.as_ref().map(role) {
         None => Err(ApiError::field("assigned_to", "no such user")),
         Some(Some(r)) if customer::may_own_leads(r) => Ok(()),
         Some(_) => Err(ApiError::field(

@@ -20,39 +20,47 @@ use crate::web::body;
 use crate::web::ctx::Ctx;
 use crate::web::guard;
 use crate::web::respond::json;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Request, Response};
 
 /// The email job's kind.
 pub const KIND_LEAD_EMAIL: &str = "lead_captured_email";
 
-#[derive(Deserialize)]
+/// A card with its tenant and owner, read as a plain row.
 struct CardRow {
     tenant_id: String,
     id: String,
     slug: String,
     owner_id: String,
     display_name: String,
-    title: Option<String>,
-    phone: Option<String>,
-    email: Option<String>,
-    bio: Option<String>,
-    scans: i64,
+    card: PublicCard,
 }
 
 impl CardRow {
+    fn from_row(v: &Value) -> Option<CardRow> {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+        let card = PublicCard {
+            id: text("id")?,
+            slug: text("slug")?,
+            display_name: text("display_name")?,
+            title: text("title"),
+            phone: text("phone"),
+            email: text("email"),
+            bio: text("bio"),
+            scans: v.get("scans").and_then(Value::as_i64).unwrap_or(0),
+        };
+        Some(CardRow {
+            tenant_id: text("tenant_id")?,
+            id: card.id.clone(),
+            slug: card.slug.clone(),
+            owner_id: text("owner_id")?,
+            display_name: card.display_name.clone(),
+            card,
+        })
+    }
+
     fn public(&self) -> PublicCard {
-        PublicCard {
-            id: self.id.clone(),
-            slug: self.slug.clone(),
-            display_name: self.display_name.clone(),
-            title: self.title.clone(),
-            phone: self.phone.clone(),
-            email: self.email.clone(),
-            bio: self.bio.clone(),
-            scans: self.scans,
-        }
+        self.card.clone()
     }
 }
 
@@ -61,14 +69,17 @@ async fn find(cx: &Ctx, slug: &str) -> ApiResult<CardRow> {
     if !valid_slug(slug) {
         return Err(ApiError::not_found("card"));
     }
-    let card: CardRow = store::first(store::query(
+    let row: Option<Value> = store::first(store::query(
         &cx.db()?,
         "SELECT tenant_id, id, slug, owner_id, display_name, title, phone, email, bio, scans
          FROM cards WHERE slug = :slug",
         &[("slug", t(slug))],
     )?)
-    .await?
-    .ok_or_else(|| ApiError::not_found("card"))?;
+    .await?;
+    let card = row
+        .as_ref()
+        .and_then(CardRow::from_row)
+        .ok_or_else(|| ApiError::not_found("card"))?;
     guard::refuse_blocked(&cx.req, &cx.env, &card.tenant_id).await?;
     Ok(card)
 }
@@ -230,11 +241,6 @@ async fn take_limits(cx: &Ctx, card: &CardRow) -> ApiResult<()> {
         })
 }
 
-#[derive(Deserialize)]
-struct OwnerRow {
-    email: String,
-}
-
 /// `POST /api/cards/public/:slug/leads`: see the module doc and the endpoint's.
 pub async fn capture(mut cx: Ctx) -> ApiResult<Response> {
     let form = is_form(&cx.req);
@@ -273,7 +279,7 @@ pub async fn capture(mut cx: Ctx) -> ApiResult<Response> {
 async fn store_lead(cx: &Ctx, card: &CardRow, lead: Lead) -> ApiResult<()> {
     let tenant = card.tenant_id.as_str();
     let db = cx.db()?;
-    let owner: Option<OwnerRow> = store::first(store::query(
+    let owner: Option<Value> = store::first(store::query(
         &db,
         "SELECT email FROM users WHERE tenant_id = :tenant AND id = :id",
         &[("tenant", t(tenant)), ("id", t(&card.owner_id))],
@@ -329,13 +335,14 @@ async fn store_lead(cx: &Ctx, card: &CardRow, lead: Lead) -> ApiResult<()> {
         outbox::insert(&db, tenant, &created)?,
         outbox::insert(&db, tenant, &captured)?,
     ];
-    let job = owner.map(|o| {
+    let owner_email = owner.as_ref().and_then(|o| o.get("email")?.as_str());
+    let job = owner_email.map(|to| {
         let (subject, body) = lead::owner_email(&card.display_name, &card.slug, &lead);
         job_store::new_job(
             &card.owner_id,
             EMAIL,
             KIND_LEAD_EMAIL,
-            json!({"to": o.email, "subject": subject, "body": body,
+            json!({"to": to, "subject": subject, "body": body,
                    "customer_id": c.id, "card_id": card.id}),
             Some(format!("customer:{}", c.id)),
         )

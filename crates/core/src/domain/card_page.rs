@@ -39,13 +39,10 @@ fn url_part(s: &str, keep: &[u8]) -> String {
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}\
-main{max-width:34rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;border-radius:12px}\
-h1{margin:.2rem 0}.title{color:#555;margin-top:0}.contact{padding-left:1.1rem}\
-label{display:block;margin:.7rem 0 .2rem}input,textarea{width:100%;box-sizing:border-box;padding:.5rem;font:inherit}\
-label.consent input{width:auto;margin-right:.4rem}button{margin-top:1rem;padding:.6rem 1.4rem;font:inherit}\
-.notice{background:#e6f6ea;padding:.8rem;border-radius:8px}.errors{background:#fdecec;padding:.8rem;border-radius:8px}\
-.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}";
+const STYLE: &str =
+    "body{font:16px system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem}\
+label{display:block;margin-top:.7rem}input,textarea{width:100%}.consent input{width:auto}\
+.notice{background:#e6f6ea}.errors{background:#fdecec}.hp{position:absolute;left:-9999px}";
 
 fn document(title: &str, body: &str) -> String {
     format!(
