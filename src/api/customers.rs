@@ -126,25 +126,7 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     )
     .by(&who.user_id);
     let mut stmts = vec![
-        store::insert(
-            &db,
-            "customers",
-            &[
-                ("tenant_id", t(tenant)),
-                ("id", t(&c.id)),
-                ("name", t(&c.name)),
-                ("email", ot(c.email.as_deref())),
-                ("phone", ot(c.phone.as_deref())),
-                ("status", st(c.status)),
-                ("source", ot(c.source.as_deref())),
-                ("notes", ot(c.notes.as_deref())),
-                ("assigned_to", t(&c.assigned_to)),
-                ("created_by", t(&c.created_by)),
-                ("created_at", t(&c.created_at)),
-                ("updated_at", t(&c.updated_at)),
-                ("version", i(c.version)),
-            ],
-        )?,
+        insert_row(&db, tenant, &c)?,
         outbox::insert(&db, tenant, &event)?,
     ];
     // A customer with an email gets a welcome email, tracked as a job in the same batch.
@@ -240,6 +222,33 @@ pub async fn assign(mut cx: Ctx) -> ApiResult<Response> {
         // Changed meanwhile (or the assignee left): the next round reads and checks again.
     }
     Err(version::busy("customer"))
+}
+
+/// The statement inserting a new customer (its search index row comes from a trigger).
+pub(crate) fn insert_row(
+    db: &worker::D1Database,
+    tenant: &str,
+    c: &Customer,
+) -> ApiResult<worker::D1PreparedStatement> {
+    store::insert(
+        db,
+        "customers",
+        &[
+            ("tenant_id", t(tenant)),
+            ("id", t(&c.id)),
+            ("name", t(&c.name)),
+            ("email", ot(c.email.as_deref())),
+            ("phone", ot(c.phone.as_deref())),
+            ("status", st(c.status)),
+            ("source", ot(c.source.as_deref())),
+            ("notes", ot(c.notes.as_deref())),
+            ("assigned_to", t(&c.assigned_to)),
+            ("created_by", t(&c.created_by)),
+            ("created_at", t(&c.created_at)),
+            ("updated_at", t(&c.updated_at)),
+            ("version", i(c.version)),
+        ],
+    )
 }
 
 /// `PUT /api/crm/customers/:id`: a partial update. With an expected version (`version` in

@@ -15,7 +15,7 @@ use crate::domain::jobs::EMAIL;
 use crate::domain::lead::{self, Lead, Submission};
 use crate::domain::status::CustomerStatus;
 use crate::realtime::outbox;
-use crate::store::{self, i, ot, st, t};
+use crate::store::{self, t};
 use crate::web::body;
 use crate::web::ctx::Ctx;
 use crate::web::guard;
@@ -32,6 +32,8 @@ struct CardRow {
     id: String,
     slug: String,
     owner_id: String,
+    /// The owner's email, when the owner is still a user of the tenant.
+    owner_email: Option<String>,
     display_name: String,
     card: PublicCard,
 }
@@ -54,6 +56,7 @@ impl CardRow {
             id: card.id.clone(),
             slug: card.slug.clone(),
             owner_id: text("owner_id")?,
+            owner_email: text("owner_email"),
             display_name: card.display_name.clone(),
             card,
         })
@@ -71,8 +74,10 @@ async fn find(cx: &Ctx, slug: &str) -> ApiResult<CardRow> {
     }
     let row: Option<Value> = store::first(store::query(
         &cx.db()?,
-        "SELECT tenant_id, id, slug, owner_id, display_name, title, phone, email, bio, scans
-         FROM cards WHERE slug = :slug",
+        "SELECT c.tenant_id, c.id, c.slug, c.owner_id, c.display_name, c.title, c.phone,
+           c.email, c.bio, c.scans, u.email AS owner_email
+         FROM cards c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.owner_id
+         WHERE c.slug = :slug",
         &[("slug", t(slug))],
     )?)
     .await?;
@@ -93,11 +98,18 @@ fn header(req: &Request, name: &str) -> String {
         .to_ascii_lowercase()
 }
 
+fn names(header: &str, media: &str) -> bool {
+    header
+        .as_bytes()
+        .windows(media.len())
+        .any(|w| w == media.as_bytes())
+}
+
 /// Whether the client wants HTML: its Accept names `text/html`; else `default` unless it
 /// names JSON.
 fn wants_html(req: &Request, default: bool) -> bool {
     let accept = header(req, "accept");
-    accept.contains("text/html") || (default && !accept.contains("application/json"))
+    names(&accept, "text/html") || (default && !names(&accept, "application/json"))
 }
 
 fn is_form(req: &Request) -> bool {
@@ -165,8 +177,11 @@ pub async fn vcard(cx: Ctx) -> ApiResult<Response> {
         Ok(c) => c,
         Err(e) => return refusal(e, wants_html(&cx.req, false)),
     };
+    // The page's address: this request's, up to its path.
     let url = cx.req.inner().url();
-    let page_url = card_page::origin(&url).map(|o| format!("{o}/c/{}", card.slug));
+    let page_url = url
+        .find("/api/cards/")
+        .map(|at| format!("{}/c/{}", &url[..at], card.slug));
     let mut r = Response::ok(card_page::vcard(&card.public(), page_url.as_deref()))?;
     let h = r.headers_mut();
     h.set("content-type", "text/vcard; charset=utf-8")?;
@@ -279,12 +294,6 @@ pub async fn capture(mut cx: Ctx) -> ApiResult<Response> {
 async fn store_lead(cx: &Ctx, card: &CardRow, lead: Lead) -> ApiResult<()> {
     let tenant = card.tenant_id.as_str();
     let db = cx.db()?;
-    let owner: Option<Value> = store::first(store::query(
-        &db,
-        "SELECT email FROM users WHERE tenant_id = :tenant AND id = :id",
-        &[("tenant", t(tenant)), ("id", t(&card.owner_id))],
-    )?)
-    .await?;
     let now = cx.now_iso();
     let c = Customer {
         id: crate::platform::new_id("c"),
@@ -313,30 +322,11 @@ async fn store_lead(cx: &Ctx, card: &CardRow, lead: Lead) -> ApiResult<()> {
         json!({"customer": c, "card": {"id": card.id, "slug": card.slug}}),
     );
     let mut stmts = vec![
-        store::insert(
-            &db,
-            "customers",
-            &[
-                ("tenant_id", t(tenant)),
-                ("id", t(&c.id)),
-                ("name", t(&c.name)),
-                ("email", ot(c.email.as_deref())),
-                ("phone", ot(c.phone.as_deref())),
-                ("status", st(c.status)),
-                ("source", ot(c.source.as_deref())),
-                ("notes", ot(c.notes.as_deref())),
-                ("assigned_to", t(&c.assigned_to)),
-                ("created_by", t(&c.created_by)),
-                ("created_at", t(&c.created_at)),
-                ("updated_at", t(&c.updated_at)),
-                ("version", i(c.version)),
-            ],
-        )?,
+        crate::api::customers::insert_row(&db, tenant, &c)?,
         outbox::insert(&db, tenant, &created)?,
         outbox::insert(&db, tenant, &captured)?,
     ];
-    let owner_email = owner.as_ref().and_then(|o| o.get("email")?.as_str());
-    let job = owner_email.map(|to| {
+    let job = card.owner_email.as_deref().map(|to| {
         let (subject, body) = lead::owner_email(&card.display_name, &card.slug, &lead);
         job_store::new_job(
             &card.owner_id,

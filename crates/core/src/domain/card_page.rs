@@ -29,7 +29,10 @@ fn url_part(s: &str, keep: &[u8]) -> String {
         if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
         }
     }
     out
@@ -211,18 +214,6 @@ pub fn vcard(c: &PublicCard, page_url: Option<&str>) -> String {
     lines.iter().map(|l| fold(l)).collect()
 }
 
-/// The origin (`scheme://host[:port]`) of a request URL, when it is a plain one.
-pub fn origin(url: &str) -> Option<&str> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = &rest[..host_len];
-    let plain = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    (matches!(scheme, "http" | "https") && plain).then(|| &url[..scheme.len() + 3 + host_len])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,21 +304,5 @@ mod tests {
         let unfolded = v.replace("\r\n ", "");
         assert!(unfolded.contains(&format!("NOTE:{}\r\n", "é".repeat(60))));
         assert_eq!(vcard_text("a\u{7}b\rc"), "ab\\nc");
-    }
-
-    #[test]
-    fn origins() {
-        assert_eq!(
-            origin("http://127.0.0.1:8787/c/x?sent=1"),
-            Some("http://127.0.0.1:8787")
-        );
-        assert_eq!(
-            origin("https://pulse.example/c/x"),
-            Some("https://pulse.example")
-        );
-        assert_eq!(origin("https://a.example"), Some("https://a.example"));
-        assert_eq!(origin("ftp://a.example/x"), None);
-        assert_eq!(origin("https://a\"b/x"), None);
-        assert_eq!(origin("nonsense"), None);
     }
 }

@@ -176,7 +176,8 @@ pub const MAX_SEARCH_WORD_CHARS: usize = 64;
 /// matches). Otherwise every whitespace-separated word must match the start of a word of
 /// the name, email or phone (case and accents ignored); a word with punctuation
 /// (`ada@example.com`, `o'brien`) is a phrase of its parts, the last one a prefix. Only
-/// letters and digits reach the query, so no input is FTS5 syntax.
+/// ASCII letters and digits and non-ASCII characters reach the query (FTS5 syntax is all
+/// ASCII; the tokenizer splits on non-ASCII punctuation itself), so no input is syntax.
 pub fn search_match(q: &str) -> Option<String> {
     let q = q.trim();
     let digits: String = q.chars().filter(char::is_ascii_digit).collect();
@@ -193,7 +194,13 @@ pub fn search_match(q: &str) -> Option<String> {
             let plain: String = w
                 .chars()
                 .take(MAX_SEARCH_WORD_CHARS)
-                .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || !c.is_ascii() {
+                        c
+                    } else {
+                        ' '
+                    }
+                })
                 .collect();
             plain.split_whitespace().collect::<Vec<_>>().join(" ")
         })
@@ -324,13 +331,20 @@ mod tests {
         );
         let long = "x".repeat(500);
         assert_eq!(m(&long).unwrap().len(), MAX_SEARCH_WORD_CHARS + 3);
-        for q in ["ab\"cd", "a\\b", "a:b", "{x}", "^y", "a\u{301}"] {
+        for q in [
+            "ab\"cd",
+            "a\\b",
+            "a:b",
+            "{x}",
+            "^y",
+            "a\u{301}",
+            "«x»",
+            "(a) -b +c",
+        ] {
             let s = m(q).unwrap();
             let inner = s.trim_start_matches('"').trim_end_matches("\"*");
-            assert!(
-                inner.chars().all(|c| c.is_alphanumeric() || c == ' '),
-                "{q:?} -> {s}"
-            );
+            let plain = |c: char| c.is_ascii_alphanumeric() || c == ' ' || !c.is_ascii();
+            assert!(inner.chars().all(plain), "{q:?} -> {s}");
         }
     }
 
