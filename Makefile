@@ -7,7 +7,7 @@ export WRANGLER_SEND_METRICS := false
 # Node 24 from the npm package `node` (wrangler refuses older Node).
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: dev test bootstrap build unit test-binaries e2e fuzz deploy-check reset token fmt lint bench
+.PHONY: dev test bootstrap build unit test-binaries e2e client-test browser-test fuzz deploy-check reset token fmt lint bench
 
 ## Serve the real Worker locally on 127.0.0.1:$(PORT) with persisted local state.
 dev: bootstrap
@@ -18,13 +18,16 @@ dev: bootstrap
 	@PORT=$(PORT) ./scripts/dev-banner.sh
 	@$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --test-scheduled
 
-## Every test: native unit tests, end-to-end tests against wrangler dev, the OpenAPI fuzz
-## run, deploy dry run. The native test binaries compile beside bootstrap and the Worker
-## build (two cores), then the tests run.
+## Every test: native unit tests, end-to-end tests against wrangler dev, the JS client's
+## tests, the console in headless chromium, the OpenAPI fuzz run, deploy dry run. The
+## native test binaries compile beside bootstrap and the Worker build (two cores), then
+## the tests run.
 test:
 	@$(MAKE) --no-print-directory -j2 test-binaries build
 	@$(MAKE) --no-print-directory unit
 	$(CARGO_SHARED) test --test e2e
+	@$(MAKE) --no-print-directory client-test
+	$(BROWSER_TEST)
 	@./scripts/fuzz.sh
 	@$(MAKE) --no-print-directory deploy-check
 
@@ -51,6 +54,21 @@ test-binaries:
 
 e2e: build
 	$(CARGO_SHARED) test --test e2e
+
+## The JS client (clients/js, @pulse/client): builds dist/, then node's test runner checks
+## the generated files, the types and the bundle size, and runs the client against its own
+## wrangler dev (test/server.mjs).
+CLIENT_TESTS := test/unit.test.mjs test/build.test.mjs test/realtime.test.mjs
+client-test: build
+	cd clients/js && node scripts/build.mjs && \
+	  node --experimental-eventsource --disable-warning=ExperimentalWarning --test --test-concurrency=1 --test-timeout=60000 --test-force-exit $(CLIENT_TESTS)
+
+## The live console (/console) in headless Debian chromium, driven by playwright-core
+## (clients/console/test, pinned by its own lock file) against a wrangler dev it starts,
+## kills and restarts. PULSE_WRITE_SCREENSHOTS=1 also updates docs/console-*.png.
+BROWSER_TEST := node --test --test-concurrency=1 "clients/console/test/*.test.mjs"
+browser-test: build
+	$(BROWSER_TEST)
 
 ## schemathesis against the served OpenAPI document on a fresh wrangler dev (scripts/fuzz.sh).
 fuzz: build
@@ -81,6 +99,7 @@ lint:
 	cargo fmt --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --test e2e -- -D warnings
+	cd clients/js && node scripts/gen.mjs --check && node_modules/.bin/tsc -p . --noEmit && node_modules/.bin/tsc -p test/tsconfig.json
 
 ## Benchmarks against the peers (not part of `make test`): QUICK=1 for a short run,
 ## ONLY=fanout,rest,resume,idle,size for some scenarios. See BENCHMARKS.md.

@@ -60,6 +60,15 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
   fi
 fi
 
+# 1b. The JS client's dev dependencies (clients/js: TypeScript, esbuild, React for its
+#     tests), pinned by its own package-lock.json; again only when the lock file changed.
+if [ -f clients/js/package-lock.json ] && { [ ! -f clients/js/node_modules/.package-lock.json ] \
+     || [ clients/js/package-lock.json -nt clients/js/node_modules/.package-lock.json ]; }; then
+  say "npm ci in clients/js (TypeScript, esbuild, React for the client's tests)"
+  (cd clients/js && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in clients/js failed"
+  touch clients/js/node_modules/.package-lock.json
+fi
+
 # 2. The wasm32 target. Detect, don't assume.
 WASM_ENV="native"
 libdir=$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null || true)
@@ -143,6 +152,15 @@ elif ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/nul
     || { as_root apt-get update -qq >/dev/null 2>&1 && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } \
     || die "chromium could not be installed (needs root or sudo and Debian's mirror): install it, or set PULSE_CHROMIUM"
   command -v chromium >/dev/null || die "chromium was installed but is not on PATH"
+fi
+
+# 4b. The console's browser test (clients/console/test): playwright-core, pinned by its own
+#     lock file, driving the chromium above; `npm ci` only when the lock file is newer than
+#     what was installed.
+if [ ! -d clients/console/test/node_modules ] \
+   || [ clients/console/test/package-lock.json -nt clients/console/test/node_modules/.package-lock.json ]; then
+  say "npm ci in clients/console/test (playwright-core)"
+  (cd clients/console/test && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in clients/console/test failed"
 fi
 
 # 5. schemathesis (the fuzz step, scripts/fuzz.sh): a Python venv per version in the same

@@ -18,15 +18,34 @@ look like a schema-valid request being rejected, and would hide how the server t
 body behind it. So a key this run has already sent is replaced by a fresh one; the first
 use of every generated key goes out as generated, and keys the schema's pattern refuses
 (the negative cases about the header itself) are never touched.
+
+3. `ast.parse` is serialized. With two workers, hypothesis describes filter lambdas by
+parsing their module's source in two threads at once, and CPython 3.11's parser is not
+thread-safe there: it fails now and then with "AST constructor recursion depth mismatch",
+which schemathesis reports as a runtime error of whichever operation was being generated.
+That is the tool failing, not the API, so the parse takes a lock.
 """
 
 import itertools
 import json
 import os
 import re
+import ast
 import threading
 
 import schemathesis
+
+_AST_LOCK = threading.Lock()
+_ast_parse = ast.parse
+
+
+def _locked_parse(*args, **kwargs):
+    with _AST_LOCK:
+        return _ast_parse(*args, **kwargs)
+
+
+ast.parse = _locked_parse
+
 from schemathesis.core.failures import Failure
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 

@@ -85,9 +85,24 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .reply(503, "D1 unreachable", r("Health"))),
     endpoint!(GET "/api/openapi.json", Public, api::docs::openapi,
         Doc::new("openapi", "system", "This document").reply(200, "OpenAPI 3.1", obj())),
+    endpoint!(GET "/api/events.json", Public, api::docs::events,
+        Doc::new("eventCatalog", "system", "The event catalog")
+            .desc("Every event type the realtime transports carry: its audience, a description and the JSON Schema of its `data`, plus the envelope every event has. Generated from the Rust declarations (`crates/core/src/domain/catalog.rs`); client types are generated from it.")
+            .reply(200, "The catalog", obj())),
     endpoint!(GET "/api/docs", Public, api::docs::page,
         Doc::new("docs", "system", "Browsable API docs (HTML)").raw(200, json!({
             "description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}))),
+    endpoint!(GET "/console", Public, api::docs::console_page,
+        Doc::new("console", "system", "The live console (HTML)")
+            .desc("Log in, then watch the tenant live: events, presence, jobs, dashboard; admins publish alerts. Static files, no CDN.")
+            .raw(200, json!({
+            "description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}))),
+    endpoint!(GET "/console/:file", Public, api::docs::console_file,
+        Doc::new("consoleFile", "system", "A file of the live console (`app.js`, `app.css`)")
+            .raw(200, json!({
+            "description": "The script or style sheet", "content": {
+                "text/javascript": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}}}}))),
     // --- crm ---
     endpoint!(GET "/api/crm/customers" ?&[q::one_of("status", CustomerStatus::NAMES), q::text("assigned_to"), q::text("source"), q::int("mine", 0, 1), q::text("q")], Role(Read), api::customers::list,
         Doc::new("listCustomers", "crm", "List customers (newest first)")

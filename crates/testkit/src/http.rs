@@ -113,6 +113,12 @@ impl Api {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
+        // A page of the tenant's history: each event matches the event catalog.
+        if method == "GET" && status == 200 && path.starts_with("/api/realtime/events") {
+            for event in body["data"].as_array().into_iter().flatten() {
+                crate::catalog::check(event, false);
+            }
+        }
         Resp {
             status,
             headers,

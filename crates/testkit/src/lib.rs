@@ -1,8 +1,10 @@
 //! Pulse's client side, shared by the end-to-end tests and the bench: test tokens
 //! (`token`), the HTTP client (`http`), the WebSocket client (`ws`), the SSE client
-//! (`sse`) and the local `wrangler dev` fixture (`server`). Native only: never in the
-//! Worker, and no `worker` dependency.
+//! (`sse`), the event catalog check they apply to every event they receive (`catalog`) and
+//! the local `wrangler dev` fixture (`server`). Native only: never in the Worker, and no
+//! `worker` dependency.
 
+pub mod catalog;
 pub mod http;
 pub mod server;
 pub mod sse;

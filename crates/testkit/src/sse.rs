@@ -6,6 +6,8 @@ use std::time::Duration;
 /// A Server-Sent Events client reading the stream line by line.
 pub struct Sse {
     pub status: u16,
+    /// A room's stream (its events are free-form in the event catalog).
+    room: bool,
     reader: Option<std::io::BufReader<Box<dyn std::io::Read + Send + Sync>>>,
     pub body: String,
 }
@@ -30,11 +32,13 @@ impl Sse {
         match req.call() {
             Ok(r) => Sse {
                 status: r.status(),
+                room: crate::catalog::is_room_path(path_and_query),
                 reader: Some(std::io::BufReader::new(Box::new(r.into_reader()))),
                 body: String::new(),
             },
             Err(ureq::Error::Status(s, r)) => Sse {
                 status: s,
+                room: false,
                 reader: None,
                 body: r.into_string().unwrap_or_default(),
             },
@@ -67,11 +71,24 @@ impl Sse {
 }
 
 /// The messages of the stream (comments skipped); it ends on a read timeout or the end.
+/// Every event message (no `event:` field, JSON data) must match the event catalog.
 impl Iterator for Sse {
     type Item = SseMessage;
 
     /// The next message (comments skipped), or None on timeout/end.
     fn next(&mut self) -> Option<SseMessage> {
+        let msg = self.read_message()?;
+        if msg.event.is_none() {
+            if let Ok(event) = serde_json::from_str::<Value>(&msg.data) {
+                crate::catalog::check(&event, self.room);
+            }
+        }
+        Some(msg)
+    }
+}
+
+impl Sse {
+    fn read_message(&mut self) -> Option<SseMessage> {
         use std::io::BufRead;
         let reader = self.reader.as_mut()?;
         let mut msg = SseMessage::default();

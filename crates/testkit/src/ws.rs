@@ -9,6 +9,10 @@ use tungstenite::{Message, WebSocket};
 
 pub struct Ws {
     sock: WebSocket<MaybeTlsStream<TcpStream>>,
+    /// Pulse's own sockets hold every event frame they read to the event catalog
+    /// (`Some(room)`: a room's socket, whose events are free-form); `None` for any other
+    /// server (`Ws::open`).
+    catalog: Option<bool>,
 }
 
 /// Result of trying to open a WebSocket.
@@ -41,7 +45,10 @@ pub fn dial_path(
     }
     match tungstenite::connect(req) {
         Ok((sock, _)) => {
-            let ws = Ws { sock };
+            let ws = Ws {
+                sock,
+                catalog: Some(crate::catalog::is_room_path(path)),
+            };
             ws.set_read_timeout(Duration::from_millis(200));
             Dial::Open(Box::new(ws))
         }
@@ -69,7 +76,10 @@ impl Ws {
             req.headers_mut().insert("authorization", value);
         }
         let (sock, _) = tungstenite::connect(req).map_err(|e| format!("{url}: {e}"))?;
-        let ws = Ws { sock };
+        let ws = Ws {
+            sock,
+            catalog: None,
+        };
         ws.set_read_timeout(Duration::from_millis(200));
         Ok(ws)
     }
@@ -126,14 +136,21 @@ impl Ws {
             .expect("ws send");
     }
 
+    /// A frame read from the server: JSON, and an event frame matches the event catalog.
+    fn frame(&self, text: &str) -> Value {
+        let f: Value = serde_json::from_str(text).expect("server frame is JSON");
+        if let Some(room) = self.catalog {
+            crate::catalog::check_frame(&f, room);
+        }
+        f
+    }
+
     /// The next JSON frame within `timeout`, or None.
     pub fn recv(&mut self, timeout: Duration) -> Option<Value> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             match self.try_read_text() {
-                Ok(Some(t)) => {
-                    return Some(serde_json::from_str(&t).expect("server frame is JSON"))
-                }
+                Ok(Some(t)) => return Some(self.frame(&t)),
                 Ok(None) => continue,
                 Err(_) => return None,
             }
@@ -193,7 +210,8 @@ impl Ws {
         while Instant::now() < deadline {
             match self.sock.read() {
                 Ok(Message::Text(t)) => {
-                    frames.push(serde_json::from_str(t.as_str()).expect("JSON frame"))
+                    let f = self.frame(t.as_str());
+                    frames.push(f)
                 }
                 Ok(Message::Close(c)) => return (frames, c.map(|f| u16::from(f.code))),
                 Ok(_) => {}

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod browser;
+mod catalog;
 mod contract;
 mod crm;
 mod crud;
@@ -208,5 +209,7 @@ pub fn all() -> Vec<Entry> {
         leads::card_page_and_vcard_escape_everything,
         leads::lead_capture_json_form_and_honeypot,
         leads::lead_limits_per_address_and_card,
+        catalog::served_catalog_is_the_committed_one,
+        catalog::events_of_every_area_match_the_catalog,
     ]
 }

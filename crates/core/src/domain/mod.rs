@@ -4,6 +4,7 @@ pub mod auth;
 pub mod calendar;
 pub mod card;
 pub mod card_page;
+pub mod catalog;
 pub mod cors;
 pub mod crm;
 pub mod customer;
