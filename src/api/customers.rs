@@ -73,9 +73,8 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
             )
         }
         Some(q) => {
-            let Some(text) = customer::search_match(&q) else {
-                return json_page(Vec::<Customer>::new(), page.limit, |c| c.id.clone());
-            };
+            // Nothing to search for matches nothing: the index is asked for no word.
+            let text = customer::search_match(&q).unwrap_or_else(|| "\"\"".into());
             conds.push("customer_search MATCH :text");
             args.push(("text", t(&text)));
             if let Some(after) = page.after.as_deref() {
@@ -178,48 +177,52 @@ pub async fn assign(mut cx: Ctx) -> ApiResult<Response> {
     let target = customer::validate_assign(&input)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
+    let mut checked = false;
     for _ in 0..version::BLIND_ATTEMPTS {
-        let current = load(&cx.env, tenant, &id)
+        let mut c = load(&cx.env, tenant, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("customer"))?;
-        if who.role != Role::Admin && current.assigned_to != who.user_id {
+        if who.role != Role::Admin && c.assigned_to != who.user_id {
             return Err(ApiError::forbidden(
                 "only admins and the customer's assignee may reassign it",
             ));
         }
-        check_assignee(&db, tenant, &target).await?;
-        if current.assigned_to == target {
-            return json_versioned(200, &current, current.version);
+        if !checked {
+            check_assignee(&db, tenant, &target).await?;
+            checked = true;
         }
-        let read = current.version;
-        let previous = current.assigned_to.clone();
-        let mut c = current;
-        c.assigned_to = target.clone();
+        if c.assigned_to == target {
+            return json_versioned(200, &c, c.version);
+        }
+        let read = c.version;
+        let previous = std::mem::replace(&mut c.assigned_to, target.clone());
         c.updated_at = cx.now_iso();
         c.version += 1;
         let mut channels = entity_channels("customer", &c.id);
-        channels.push(format!("user:{}", c.assigned_to));
+        channels.push(format!("user:{target}"));
         channels.push(format!("user:{previous}"));
         let mut data = serde_json::to_value(&c)?;
-        data["previous_assigned_to"] = json!(previous);
+        if let serde_json::Value::Object(m) = &mut data {
+            m.insert("previous_assigned_to".into(), previous.into());
+        }
         let event = outbox::draft("crm:customer:assigned", channels, data).by(&who.user_id);
         let update = store::update(
             &db,
             "customers",
             &[
-                ("assigned_to", t(&c.assigned_to)),
+                ("assigned_to", t(&target)),
                 ("updated_at", t(&c.updated_at)),
                 ("version", i(c.version)),
             ],
             "WHERE tenant_id = :tenant AND id = :id AND version = :read AND EXISTS (
                SELECT 1 FROM users WHERE tenant_id = :tenant AND id = :assigned_to
                  AND role IN ('admin', 'broker'))",
-            &[("tenant", t(tenant)), ("id", t(&c.id)), ("read", i(read))],
+            &[("tenant", t(tenant)), ("id", t(&id)), ("read", i(read))],
         )?;
         if outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![]).await? {
             return json_versioned(200, &c, c.version);
         }
-        // Changed meanwhile (or the assignee left): the next round reads and checks again.
+        // Changed meanwhile (or the assignee left): read again.
     }
     Err(version::busy("customer"))
 }

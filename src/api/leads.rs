@@ -5,8 +5,8 @@
 
 use crate::api::auth::{reserve, Counter};
 use crate::api::job_store;
-use crate::domain::card::{valid_slug, PublicCard};
-use crate::domain::card_page::{self, FormState, CONTENT_SECURITY_POLICY};
+use crate::domain::card::valid_slug;
+use crate::domain::card_page::{self, CardView, CONTENT_SECURITY_POLICY};
 use crate::domain::customer::Customer;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::event::entity_channels;
@@ -26,44 +26,26 @@ use worker::{Request, Response};
 /// The email job's kind.
 pub const KIND_LEAD_EMAIL: &str = "lead_captured_email";
 
-/// A card with its tenant and owner, read as a plain row.
-struct CardRow {
-    tenant_id: String,
-    id: String,
-    slug: String,
-    owner_id: String,
-    /// The owner's email, when the owner is still a user of the tenant.
-    owner_email: Option<String>,
-    display_name: String,
-    card: PublicCard,
-}
+/// A card with its tenant and its owner's email (`owner_email`, when the owner is still a
+/// user of the tenant), as read: the columns are NOT NULL where the code relies on them.
+struct CardRow(Value);
 
 impl CardRow {
-    fn from_row(v: &Value) -> Option<CardRow> {
-        let text = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
-        let card = PublicCard {
-            id: text("id")?,
-            slug: text("slug")?,
-            display_name: text("display_name")?,
-            title: text("title"),
-            phone: text("phone"),
-            email: text("email"),
-            bio: text("bio"),
-            scans: v.get("scans").and_then(Value::as_i64).unwrap_or(0),
-        };
-        Some(CardRow {
-            tenant_id: text("tenant_id")?,
-            id: card.id.clone(),
-            slug: card.slug.clone(),
-            owner_id: text("owner_id")?,
-            owner_email: text("owner_email"),
-            display_name: card.display_name.clone(),
-            card,
-        })
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).and_then(Value::as_str)
     }
-
-    fn public(&self) -> PublicCard {
-        self.card.clone()
+    fn s(&self, k: &str) -> &str {
+        self.get(k).unwrap_or_default()
+    }
+    fn view(&self) -> CardView<'_> {
+        CardView {
+            slug: self.s("slug"),
+            display_name: self.s("display_name"),
+            title: self.get("title"),
+            phone: self.get("phone"),
+            email: self.get("email"),
+            bio: self.get("bio"),
+        }
     }
 }
 
@@ -81,11 +63,8 @@ async fn find(cx: &Ctx, slug: &str) -> ApiResult<CardRow> {
         &[("slug", t(slug))],
     )?)
     .await?;
-    let card = row
-        .as_ref()
-        .and_then(CardRow::from_row)
-        .ok_or_else(|| ApiError::not_found("card"))?;
-    guard::refuse_blocked(&cx.req, &cx.env, &card.tenant_id).await?;
+    let card = CardRow(row.ok_or_else(|| ApiError::not_found("card"))?);
+    guard::refuse_blocked(&cx.req, &cx.env, card.s("tenant_id")).await?;
     Ok(card)
 }
 
@@ -153,13 +132,7 @@ pub async fn page(cx: Ctx) -> ApiResult<Response> {
         Err(e) => return refusal(e, as_html),
     };
     let sent = cx.query("sent").as_deref() == Some("1");
-    let body = card_page::page(
-        &card.public(),
-        &FormState {
-            sent,
-            ..Default::default()
-        },
-    );
+    let body = card_page::page(&card.view(), sent);
     html(
         200,
         body,
@@ -177,17 +150,20 @@ pub async fn vcard(cx: Ctx) -> ApiResult<Response> {
         Ok(c) => c,
         Err(e) => return refusal(e, wants_html(&cx.req, false)),
     };
-    // The page's address: this request's, up to its path.
+    // The page's address: this request's origin and the page's path.
     let url = cx.req.inner().url();
+    let path = cx.req.path();
     let page_url = url
-        .find("/api/cards/")
-        .map(|at| format!("{}/c/{}", &url[..at], card.slug));
-    let mut r = Response::ok(card_page::vcard(&card.public(), page_url.as_deref()))?;
+        .split('?')
+        .next()
+        .and_then(|u| u.strip_suffix(path.as_str()))
+        .map(|origin| format!("{origin}/c/{}", card.s("slug")));
+    let mut r = Response::ok(card_page::vcard(&card.view(), page_url.as_deref()))?;
     let h = r.headers_mut();
     h.set("content-type", "text/vcard; charset=utf-8")?;
     h.set(
         "content-disposition",
-        &format!("attachment; filename=\"{}.vcf\"", card.slug),
+        &format!("attachment; filename=\"{}.vcf\"", card.s("slug")),
     )?;
     h.set("x-content-type-options", "nosniff")?;
     h.set("cache-control", "public, max-age=30")?;
@@ -219,7 +195,7 @@ fn received(card: &CardRow, form: bool) -> ApiResult<Response> {
     if form {
         let mut r = Response::empty()?.with_status(303);
         r.headers_mut()
-            .set("location", &format!("/c/{}?sent=1", card.slug))?;
+            .set("location", &format!("/c/{}?sent=1", card.s("slug")))?;
         return Ok(r);
     }
     json(201, &json!({"status": "received"}))
@@ -229,7 +205,7 @@ fn received(card: &CardRow, form: bool) -> ApiResult<Response> {
 async fn take_limits(cx: &Ctx, card: &CardRow) -> ApiResult<()> {
     let config = cx.config();
     let ip_key = format!("lead-ip:{}", guard::ip_tag(&cx.req, &cx.env, "card-lead"));
-    let card_key = format!("lead-card:{}", card.id);
+    let card_key = format!("lead-card:{}", card.s("id"));
     let counters = [
         Counter {
             tenant: GLOBAL_TENANT,
@@ -237,7 +213,7 @@ async fn take_limits(cx: &Ctx, card: &CardRow) -> ApiResult<()> {
             limit: config.lead_ip_limit,
         },
         Counter {
-            tenant: &card.tenant_id,
+            tenant: card.s("tenant_id"),
             key: &card_key,
             limit: config.lead_card_limit,
         },
@@ -272,13 +248,12 @@ pub async fn capture(mut cx: Ctx) -> ApiResult<Response> {
         Ok(Submission::Lead(l)) => l,
         Ok(Submission::Bot) => return received(&card, form),
         Err(e) if as_html && e.status == 422 => {
-            let problems = lead::problems(&e);
-            let state = FormState {
-                sent: false,
-                values: Some(&input),
-                problems: &problems,
-            };
-            return html(422, card_page::page(&card.public(), &state), "no-store");
+            let text = format!("Please go back and check: {}.", lead::problems(&e));
+            return html(
+                422,
+                card_page::message("Please check the form", &text),
+                "no-store",
+            );
         }
         Err(e) => return refusal(e, as_html),
     };
@@ -292,7 +267,7 @@ pub async fn capture(mut cx: Ctx) -> ApiResult<Response> {
 /// The customer (a lead assigned to the card's owner), its events and the owner's email
 /// job, in one batch; then the job is queued.
 async fn store_lead(cx: &Ctx, card: &CardRow, lead: Lead) -> ApiResult<()> {
-    let tenant = card.tenant_id.as_str();
+    let tenant = card.s("tenant_id");
     let db = cx.db()?;
     let now = cx.now_iso();
     let c = Customer {
@@ -303,8 +278,8 @@ async fn store_lead(cx: &Ctx, card: &CardRow, lead: Lead) -> ApiResult<()> {
         status: CustomerStatus::Lead,
         source: Some(lead::SOURCE.into()),
         notes: lead.message.clone(),
-        assigned_to: card.owner_id.clone(),
-        created_by: card.owner_id.clone(),
+        assigned_to: card.s("owner_id").to_string(),
+        created_by: card.s("owner_id").to_string(),
         created_at: now.clone(),
         updated_at: now,
         version: 1,
@@ -318,22 +293,22 @@ async fn store_lead(cx: &Ctx, card: &CardRow, lead: Lead) -> ApiResult<()> {
     .by("anonymous");
     let captured = outbox::draft(
         "crm:lead:captured",
-        vec![format!("user:{}", card.owner_id)],
-        json!({"customer": c, "card": {"id": card.id, "slug": card.slug}}),
+        vec![format!("user:{}", card.s("owner_id"))],
+        json!({"customer": c, "card": {"id": card.s("id"), "slug": card.s("slug")}}),
     );
     let mut stmts = vec![
         crate::api::customers::insert_row(&db, tenant, &c)?,
         outbox::insert(&db, tenant, &created)?,
         outbox::insert(&db, tenant, &captured)?,
     ];
-    let job = card.owner_email.as_deref().map(|to| {
-        let (subject, body) = lead::owner_email(&card.display_name, &card.slug, &lead);
+    let job = card.get("owner_email").map(|to| {
+        let (subject, body) = lead::owner_email(card.s("display_name"), card.s("slug"), &lead);
         job_store::new_job(
-            &card.owner_id,
+            card.s("owner_id"),
             EMAIL,
             KIND_LEAD_EMAIL,
             json!({"to": to, "subject": subject, "body": body,
-                   "customer_id": c.id, "card_id": card.id}),
+                   "customer_id": c.id, "card_id": card.s("id")}),
             Some(format!("customer:{}", c.id)),
         )
     });

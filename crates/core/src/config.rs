@@ -13,36 +13,47 @@ pub struct Setting {
     pub secret: bool,
     /// Read by the realtime hub (`realtime::protocol::Limits`), not by `Config`.
     pub hub: bool,
+    /// Empty in the Worker's build: only docs/config.md (native) reads it, and the text
+    /// would otherwise ride along in the Wasm's data.
     pub doc: &'static str,
 }
 
-const fn var(name: &'static str, default: &'static str, doc: &'static str) -> Setting {
+/// A setting's description where it is read (native builds).
+const fn doc(text: &'static str) -> &'static str {
+    if cfg!(target_arch = "wasm32") {
+        ""
+    } else {
+        text
+    }
+}
+
+const fn var(name: &'static str, default: &'static str, doc_text: &'static str) -> Setting {
     Setting {
         name,
         default,
         secret: false,
         hub: false,
-        doc,
+        doc: doc(doc_text),
     }
 }
 
-const fn hub_var(name: &'static str, default: &'static str, doc: &'static str) -> Setting {
+const fn hub_var(name: &'static str, default: &'static str, doc_text: &'static str) -> Setting {
     Setting {
         name,
         default,
         secret: false,
         hub: true,
-        doc,
+        doc: doc(doc_text),
     }
 }
 
-const fn secret(name: &'static str, doc: &'static str) -> Setting {
+const fn secret(name: &'static str, doc_text: &'static str) -> Setting {
     Setting {
         name,
         default: "",
         secret: true,
         hub: false,
-        doc,
+        doc: doc(doc_text),
     }
 }
 
@@ -58,8 +69,8 @@ pub const SETTINGS: &[Setting] = &[
     var("BLOCKLIST_CACHE_MS", "10000", "how long an isolate reuses a tenant's IP blocklist"),
     var("LOGIN_ACCOUNT_LIMIT", "5", "failed logins per account per 15 minutes before lockout (positive)"),
     var("LOGIN_IP_LIMIT", "20", "failed logins per client address per 15 minutes, across tenants (positive)"),
-    var("LEAD_IP_LIMIT", "5", "leads a client address may leave on cards per 15 minutes, across cards and tenants (positive)"),
-    var("LEAD_CARD_LIMIT", "20", "leads one card takes per 15 minutes, from all addresses (positive)"),
+    var("LEAD_IP_LIMIT", "5", "leads per client address per 15 minutes, all cards (positive)"),
+    var("LEAD_CARD_LIMIT", "20", "leads per card per 15 minutes (positive)"),
     var("CARD_SCAN_EVENT_WINDOW_MS", "10000", "a card's scans are announced at most once per window (0..=3600000)"),
     var("PUBLISHING_PLATFORMS", "", "listing platforms as `name=target` pairs; target `record` or a webhook URL"),
     secret("PUBLISHING_WEBHOOK_SECRET", "signs publishing webhooks (HMAC-SHA256) when set"),

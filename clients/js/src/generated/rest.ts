@@ -88,7 +88,7 @@ export interface Schemas {
     /** a blank string counts as null */
     title?: string | null;
   };
-  /** Also checked: one of email or phone is required. consent must be true: the visitor agrees to be contacted. website is a honeypot: leave it out or empty; a filled one is answered as a success and nothing is stored. */
+  /** Also checked: one of email or phone is required. consent must be true. website is a honeypot: filled in, nothing is stored. */
   CardLeadInput: {
     consent: boolean;
     /** a blank string counts as null */
@@ -141,7 +141,7 @@ export interface Schemas {
     version: number;
     [key: string]: unknown;
   };
-  /** Also checked: assigned_to must be a user of the tenant whose role may own leads (broker or admin). */
+  /** Also checked: assigned_to must be a broker or admin of the tenant. */
   CustomerAssignInput: {
     /** the id of one of the tenant's users */
     assigned_to: string;

@@ -2,10 +2,6 @@
 //! form with its honeypot) and its contact as a vCard (RFC 6350). Pure: every string
 //! that comes from a user goes through `escape` (HTML) or `vcard_text` (vCard).
 
-use super::card::PublicCard;
-use super::lead::HONEYPOT;
-use serde_json::Value;
-
 /// HTML text and attribute values: `& < > " '` as entities.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
@@ -57,85 +53,91 @@ fn document(title: &str, body: &str) -> String {
     )
 }
 
-/// What the form shows besides the card: the values sent (re-filled after a refusal),
-/// the problems found, or the thank-you.
-#[derive(Debug, Default)]
-pub struct FormState<'a> {
-    pub sent: bool,
-    pub values: Option<&'a Value>,
-    pub problems: &'a [(String, String)],
+/// A card's public fields, borrowed from wherever it was read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CardView<'a> {
+    pub slug: &'a str,
+    pub display_name: &'a str,
+    pub title: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub bio: Option<&'a str>,
 }
 
 /// The card page: its details, a vCard link, and the contact form posting to the lead
-/// route.
-pub fn page(c: &PublicCard, form: &FormState<'_>) -> String {
-    let name = escape(&c.display_name);
-    let slug = url_part(&c.slug, b"-");
-    let mut b = format!("<h1>{name}</h1>");
-    if let Some(t) = &c.title {
-        b.push_str(&format!("<p class=\"title\">{}</p>", escape(t)));
+/// route; `sent` adds the thank-you.
+pub fn page(c: &CardView<'_>, sent: bool) -> String {
+    let name = escape(c.display_name);
+    let slug = url_part(c.slug, b"-");
+    let mut b = String::with_capacity(2048);
+    for part in ["<h1>", &name, "</h1>"] {
+        b.push_str(part);
     }
-    if let Some(bio) = &c.bio {
-        b.push_str(&format!("<p class=\"bio\">{}</p>", escape(bio)));
-    }
-    let mut contact = String::new();
-    if let Some(p) = &c.phone {
-        contact.push_str(&format!(
-            "<li>Phone: <a href=\"tel:{}\">{}</a></li>",
-            url_part(p, b"+"),
-            escape(p)
-        ));
-    }
-    if let Some(e) = &c.email {
-        contact.push_str(&format!(
-            "<li>Email: <a href=\"mailto:{}\">{}</a></li>",
-            url_part(e, b"@.-_+"),
-            escape(e)
-        ));
-    }
-    if !contact.is_empty() {
-        b.push_str(&format!("<ul class=\"contact\">{contact}</ul>"));
-    }
-    b.push_str(&format!(
-        "<p><a class=\"vcard\" href=\"/api/cards/public/{slug}/vcard\">Save contact (vCard)</a></p>"
-    ));
-    if form.sent {
-        b.push_str(&format!(
-            "<p class=\"notice\" role=\"status\">Thank you! Your message was sent; {name} will be in touch.</p>"
-        ));
-    }
-    if !form.problems.is_empty() {
-        b.push_str("<div class=\"errors\" role=\"alert\"><p>Please check the form:</p><ul>");
-        for (field, problem) in form.problems {
-            b.push_str(&format!("<li>{}: {}</li>", escape(field), escape(problem)));
+    for (class, text) in [("title", c.title), ("bio", c.bio)] {
+        if let Some(t) = text {
+            for part in ["<p class=", class, ">", &escape(t), "</p>"] {
+                b.push_str(part);
+            }
         }
-        b.push_str("</ul></div>");
     }
-    let value = |k: &str| {
-        form.values
-            .and_then(|v| v.get(k))
-            .and_then(Value::as_str)
-            .map(escape)
-            .unwrap_or_default()
-    };
-    b.push_str(&format!(
-        "<h2>Contact {name}</h2>\
-         <form method=\"post\" action=\"/api/cards/public/{slug}/leads\">\
-         <label for=\"name\">Name</label><input id=\"name\" name=\"name\" required maxlength=\"120\" autocomplete=\"name\" value=\"{}\">\
-         <label for=\"email\">Email</label><input id=\"email\" type=\"email\" name=\"email\" maxlength=\"254\" autocomplete=\"email\" value=\"{}\">\
-         <label for=\"phone\">Phone</label><input id=\"phone\" type=\"tel\" name=\"phone\" maxlength=\"32\" autocomplete=\"tel\" value=\"{}\">\
-         <label for=\"message\">Message</label><textarea id=\"message\" name=\"message\" maxlength=\"2000\" rows=\"4\">{}</textarea>\
-         <div class=\"hp\" aria-hidden=\"true\"><label for=\"{HONEYPOT}\">Leave this empty</label>\
-         <input id=\"{HONEYPOT}\" name=\"{HONEYPOT}\" tabindex=\"-1\" autocomplete=\"off\"></div>\
-         <label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"true\" required>\
-         I agree that {name} may contact me about this request.</label>\
-         <button type=\"submit\">Send</button></form>",
-        value("name"),
-        value("email"),
-        value("phone"),
-        value("message"),
-    ));
-    document(&c.display_name, &b)
+    b.push_str("<ul>");
+    if let Some(p) = c.phone {
+        for part in [
+            "<li>Phone: <a href=\"tel:",
+            &url_part(p, b"+"),
+            "\">",
+            &escape(p),
+            "</a>",
+        ] {
+            b.push_str(part);
+        }
+    }
+    if let Some(e) = c.email {
+        for part in [
+            "<li>Email: <a href=\"mailto:",
+            &url_part(e, b"@.-_+"),
+            "\">",
+            &escape(e),
+            "</a>",
+        ] {
+            b.push_str(part);
+        }
+    }
+    for part in [
+        "<li><a href=\"/api/cards/public/",
+        &slug,
+        "/vcard\">Save contact (vCard)</a></ul>",
+    ] {
+        b.push_str(part);
+    }
+    if sent {
+        for part in [
+            "<p class=notice role=status>Thank you! Your message was sent; ",
+            &name,
+            " will be in touch.</p>",
+        ] {
+            b.push_str(part);
+        }
+    }
+    for part in [
+        "<h2>Contact ",
+        &name,
+        "</h2><form method=post action=\"/api/cards/public/",
+        &slug,
+        "/leads\">\
+         <label>Name <input name=name required maxlength=120 autocomplete=name></label>\
+         <label>Email <input type=email name=email maxlength=254 autocomplete=email></label>\
+         <label>Phone <input type=tel name=phone maxlength=32 autocomplete=tel></label>\
+         <label>Message <textarea name=message maxlength=2000 rows=4></textarea></label>\
+         <label class=hp aria-hidden=true>Leave this empty \
+         <input name=website tabindex=-1 autocomplete=off></label>\
+         <label class=consent><input type=checkbox name=consent value=true required> I agree that ",
+        &name,
+        " may contact me about this request.</label><button>Send</button></form>",
+    ] {
+        b.push_str(part);
+    }
+    document(c.display_name, &b)
 }
 
 /// A page with a heading and one message (not found, refusals).
@@ -189,22 +191,22 @@ fn fold(line: &str) -> String {
 }
 
 /// The card's contact as a vCard 4.0; `page_url` is the card page's absolute URL.
-pub fn vcard(c: &PublicCard, page_url: Option<&str>) -> String {
+pub fn vcard(c: &CardView<'_>, page_url: Option<&str>) -> String {
     let mut lines = vec![
         "BEGIN:VCARD".to_string(),
         "VERSION:4.0".to_string(),
-        format!("FN:{}", vcard_text(&c.display_name)),
+        format!("FN:{}", vcard_text(c.display_name)),
     ];
-    if let Some(t) = &c.title {
+    if let Some(t) = c.title {
         lines.push(format!("TITLE:{}", vcard_text(t)));
     }
-    if let Some(p) = &c.phone {
+    if let Some(p) = c.phone {
         lines.push(format!("TEL;VALUE=text;TYPE=work:{}", vcard_text(p)));
     }
-    if let Some(e) = &c.email {
+    if let Some(e) = c.email {
         lines.push(format!("EMAIL;TYPE=work:{}", vcard_text(e)));
     }
-    if let Some(b) = &c.bio {
+    if let Some(b) = c.bio {
         lines.push(format!("NOTE:{}", vcard_text(b)));
     }
     if let Some(u) = page_url {
@@ -217,78 +219,55 @@ pub fn vcard(c: &PublicCard, page_url: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn card(name: &str) -> PublicCard {
-        PublicCard {
-            id: "card_1".into(),
-            slug: "jane-doe".into(),
-            display_name: name.into(),
-            title: Some("Broker & <co>".into()),
-            phone: Some("+34 600 123 456".into()),
-            email: Some("jane@example.com".into()),
-            bio: Some("I sell \"homes\"; 'fast'".into()),
-            scans: 0,
+    fn card(name: &str) -> CardView<'_> {
+        CardView {
+            slug: "jane-doe",
+            display_name: name,
+            title: Some("Broker & <co>"),
+            phone: Some("+34 600 123 456"),
+            email: Some("jane@example.com"),
+            bio: Some("I sell \"homes\"; 'fast'"),
         }
     }
 
     #[test]
     fn every_user_string_is_escaped() {
         let xss = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
-        let html = page(&card(xss), &FormState::default());
+        let html = page(&card(xss), false);
         assert!(!html.contains("<script>") && !html.contains("<img"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&gt;"));
         assert!(html.contains("Broker &amp; &lt;co&gt;"));
         assert!(html.contains("I sell &quot;homes&quot;; &#39;fast&#39;"));
-        // Re-filled values and problems too.
-        let values = json!({"name": "\"><b>x</b>", "message": "</textarea><i>"});
-        let problems = vec![("name<".to_string(), "<bad>".to_string())];
-        let html = page(
-            &card("Jane"),
-            &FormState {
-                sent: false,
-                values: Some(&values),
-                problems: &problems,
-            },
-        );
-        assert!(!html.contains("<b>") && !html.contains("<i>") && !html.contains("<bad>"));
-        assert!(html.contains("value=\"&quot;&gt;&lt;b&gt;x&lt;/b&gt;\""));
-        assert!(html.contains("&lt;/textarea&gt;&lt;i&gt;</textarea>"));
-        assert!(html.contains("name&lt;: &lt;bad&gt;"));
         assert!(!message("<x>", "<y>").contains("<x>"));
+        assert!(!message("<x>", "<y>").contains("<y>"));
     }
 
     #[test]
     fn the_page_has_the_form_the_link_and_the_honeypot() {
-        let html = page(&card("Jane"), &FormState::default());
-        assert!(html.contains("<form method=\"post\" action=\"/api/cards/public/jane-doe/leads\">"));
+        let html = page(&card("Jane"), false);
+        assert!(html.contains("<form method=post action=\"/api/cards/public/jane-doe/leads\">"));
         assert!(html.contains("href=\"/api/cards/public/jane-doe/vcard\""));
-        assert!(html.contains("name=\"website\""));
+        assert!(html.contains(&format!("name={}", crate::domain::lead::HONEYPOT)));
         assert!(html.contains("href=\"tel:+34%20600%20123%20456\""));
         assert!(html.contains("href=\"mailto:jane@example.com\""));
         assert!(!html.contains("<script") && !html.contains("Thank you"));
-        let sent = page(
-            &card("Jane"),
-            &FormState {
-                sent: true,
-                ..Default::default()
-            },
-        );
-        assert!(sent.contains("Thank you"));
+        assert!(page(&card("Jane"), true).contains("Thank you"));
     }
 
     #[test]
     fn mailto_and_tel_cannot_add_parameters() {
         let mut c = card("Jane");
-        c.email = Some("x?bcc=evil@example.com".into());
-        let html = page(&c, &FormState::default());
+        c.email = Some("x?bcc=evil@example.com");
+        let html = page(&c, false);
         assert!(html.contains("mailto:x%3Fbcc%3Devil@example.com"));
     }
 
     #[test]
     fn vcards_escape_and_fold() {
+        let bio = "é".repeat(60);
         let mut c = card("Doe, Jane; \\ the \"best\"\r\nnext");
-        c.bio = Some("é".repeat(60));
+        c.bio = Some(&bio);
         let v = vcard(&c, Some("https://pulse.example/c/jane-doe"));
         assert!(v.starts_with("BEGIN:VCARD\r\nVERSION:4.0\r\n"));
         assert!(v.ends_with("END:VCARD\r\n"));

@@ -30,7 +30,7 @@ pub const ASSIGN: Shape = Shape::create(
     &[req("assigned_to", Kind::Ref("users"))],
     &[rule(
         &["assigned_to"],
-        "assigned_to must be a user of the tenant whose role may own leads (broker or admin).",
+        "assigned_to must be a broker or admin of the tenant.",
     )],
 );
 /// `POST /api/crm/customers/:id/sms`.
@@ -182,33 +182,38 @@ pub fn search_match(q: &str) -> Option<String> {
     let q = q.trim();
     let digits: String = q.chars().filter(char::is_ascii_digit).collect();
     let phone_like = q
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | '(' | ')' | ' '));
+        .bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.' | b'(' | b')' | b' '));
     if phone_like && digits.len() >= 3 {
-        let digits: String = digits.chars().take(MAX_SEARCH_WORD_CHARS).collect();
+        let digits = &digits[..digits.len().min(MAX_SEARCH_WORD_CHARS)];
         return Some(format!("\"{digits}\"*"));
     }
-    let words: Vec<String> = q
-        .split_whitespace()
-        .map(|w| {
-            let plain: String = w
-                .chars()
-                .take(MAX_SEARCH_WORD_CHARS)
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || !c.is_ascii() {
-                        c
-                    } else {
-                        ' '
-                    }
-                })
-                .collect();
-            plain.split_whitespace().collect::<Vec<_>>().join(" ")
-        })
-        .filter(|w| !w.is_empty())
-        .take(MAX_SEARCH_WORDS)
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" AND "))
+    let mut out = String::new();
+    for (n, word) in q.split_whitespace().enumerate() {
+        if n == MAX_SEARCH_WORDS {
+            break;
+        }
+        // The word's letters and digits, its other characters as single spaces.
+        let mut phrase = String::new();
+        for c in word.chars().take(MAX_SEARCH_WORD_CHARS) {
+            if c.is_ascii_alphanumeric() || !c.is_ascii() {
+                phrase.push(c);
+            } else if !phrase.is_empty() && !phrase.ends_with(' ') {
+                phrase.push(' ');
+            }
+        }
+        let phrase = phrase.trim_end();
+        if phrase.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(" AND ");
+        }
+        out.push('"');
+        out.push_str(phrase);
+        out.push_str("\"*");
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// The body of `POST /api/crm/customers/:id/sms`: `{"message": 1-480 characters}`.

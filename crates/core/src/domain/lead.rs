@@ -28,14 +28,8 @@ pub const INPUT: Shape = Shape::create(
     ],
     &[
         rule(&["email", "phone"], "one of email or phone is required."),
-        rule(
-            &["consent"],
-            "consent must be true: the visitor agrees to be contacted.",
-        ),
-        rule(
-            &[],
-            "website is a honeypot: leave it out or empty; a filled one is answered as a success and nothing is stored.",
-        ),
+        rule(&["consent"], "consent must be true."),
+        rule(&[], "website is a honeypot: filled in, nothing is stored."),
     ],
 );
 
@@ -108,18 +102,26 @@ pub fn form_body(body: &str) -> Value {
     Value::Object(out)
 }
 
-/// The field problems of a 422 as (field, problem) pairs, for an HTML page.
-pub fn problems(e: &ApiError) -> Vec<(String, String)> {
-    e.details
+/// The field problems of a 422 as one line (`email: is not …; consent: must be true`),
+/// for an HTML page.
+pub fn problems(e: &ApiError) -> String {
+    let mut out = String::new();
+    if let Some(fields) = e
+        .details
         .as_ref()
         .and_then(|d| d.get("fields"))
         .and_then(Value::as_object)
-        .map(|f| {
-            f.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+    {
+        for (k, v) in fields {
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            out.push_str(k);
+            out.push_str(": ");
+            out.push_str(v.as_str().unwrap_or_default());
+        }
+    }
+    out
 }
 
 /// One line of an email header: control characters (a line break could start another
@@ -133,20 +135,15 @@ fn header_text(s: &str) -> String {
 /// The email to the card's owner: (subject, body), plain text.
 pub fn owner_email(card_name: &str, slug: &str, lead: &Lead) -> (String, String) {
     let subject = header_text(&format!("New lead from your card: {}", lead.name));
-    let mut body = format!(
-        "{} left their details on your card \"{card_name}\" (/c/{slug}).\n\nName: {}\n",
-        lead.name, lead.name
+    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let body = format!(
+        "A visitor of your card \"{card_name}\" (/c/{slug}) left their details; they are in \
+         your customers as a lead assigned to you.\n\nName: {}\nEmail: {}\nPhone: {}\n\n{}\n",
+        lead.name,
+        or_none(&lead.email),
+        or_none(&lead.phone),
+        or_none(&lead.message),
     );
-    if let Some(e) = &lead.email {
-        body.push_str(&format!("Email: {e}\n"));
-    }
-    if let Some(p) = &lead.phone {
-        body.push_str(&format!("Phone: {p}\n"));
-    }
-    if let Some(m) = &lead.message {
-        body.push_str(&format!("\nMessage:\n{m}\n"));
-    }
-    body.push_str("\nThey are in your customers as a lead assigned to you.\n");
     (subject, body)
 }
 
