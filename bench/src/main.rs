@@ -1,6 +1,6 @@
 //! `pulse-bench`: runs Pulse and its peers side by side on this machine, alternating them
 //! (A B A B …) per scenario, and writes medians, spreads and ratios to bench/results/.
-//! Usage: `pulse-bench [--quick] [--bare] [--only fanout,rest,resume,idle,soak,size,mixed,cold]`.
+//! Usage: `pulse-bench [--quick] [--bare] [--only fanout,rest,resume,idle,soak,size,mixed,cold,search]`.
 //! `--bare` (or `BENCH_MODE=bare`) serves every Worker from bare workerd (bench/src/bare.rs)
 //! instead of `wrangler dev`; `cold` (on by default in bare mode) restarts each system a
 //! few times and times its cold start. Profiling knobs (bare mode): `BENCH_COLD=name,...`
@@ -11,6 +11,7 @@ mod bare;
 mod client;
 mod mixed;
 mod scenarios;
+mod search;
 mod soak;
 mod systems;
 
@@ -66,7 +67,16 @@ fn main() {
     if want("cold") {
         out["cold"] = cold(bare_mode, if quick { 3 } else { 5 });
     }
-    let only_cold = only.as_ref().is_some_and(|o| o.iter().all(|x| x == "cold"));
+    if want("search") {
+        // Its own Pulse, on a local D1 bulk-loaded before the start; no peer takes part.
+        match search::run(&format!("bench-search-{}", std::process::id()), quick) {
+            Ok(v) => out["search"] = v,
+            Err(e) => eprintln!("search: FAILED {e}"),
+        }
+    }
+    let only_cold = only
+        .as_ref()
+        .is_some_and(|o| o.iter().all(|x| x == "cold" || x == "search"));
     if only_cold {
         write(&out, quick, bare_mode);
         return;

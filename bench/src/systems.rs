@@ -203,6 +203,17 @@ impl System {
     }
 
     fn wrangler_dev(name: &'static str, cwd: &Path, vars: &[(&str, &str)]) -> System {
+        System::wrangler_dev_seeded(name, cwd, vars, None)
+    }
+
+    /// `wrangler_dev`, with `seed` (an SQL file) run on the migrated local D1 before the
+    /// server starts (bulk data for a scenario).
+    fn wrangler_dev_seeded(
+        name: &'static str,
+        cwd: &Path,
+        vars: &[(&str, &str)],
+        seed: Option<&Path>,
+    ) -> System {
         let port = free_port();
         let state = state_dir(name, port);
         let _ = std::fs::remove_dir_all(&state);
@@ -227,6 +238,36 @@ impl System {
                 .unwrap_or(false);
             assert!(ok, "{name}: migrations failed");
         }
+        if let Some(file) = seed {
+            let t = Instant::now();
+            let out = Command::new(bin("wrangler"))
+                .args([
+                    "d1",
+                    "execute",
+                    "DB",
+                    "--local",
+                    "--persist-to",
+                    &p,
+                    "--file",
+                ])
+                .arg(file)
+                .current_dir(cwd)
+                .env("PATH", path_env())
+                .env("WRANGLER_SEND_METRICS", "false")
+                .stdin(Stdio::null())
+                .output()
+                .expect("run wrangler d1 execute");
+            assert!(
+                out.status.success(),
+                "{name}: seeding failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            eprintln!(
+                "{name}: seeded {} in {:.1} s",
+                file.display(),
+                t.elapsed().as_secs_f64()
+            );
+        }
         let mut args: Vec<String> = vec![
             bin("wrangler").to_string_lossy().into(),
             "dev".into(),
@@ -244,7 +285,13 @@ impl System {
             args.push("--var".into());
             args.push(format!("{k}:{v}"));
         }
-        System::spawn(name, cwd, args, vec![], "/health")
+        // A seeded start follows run.sh's build: wrangler's build step keeps that Worker
+        // (a rebuild here would count against the start's deadline).
+        let envs = match seed {
+            Some(_) => vec![("PULSE_BUILD_IF_STALE".to_string(), "1".to_string())],
+            None => vec![],
+        };
+        System::spawn(name, cwd, args, envs, "/health")
     }
 
     /// Pulse itself (the built worker in build/), HS256 secret per run.
@@ -257,6 +304,18 @@ impl System {
                 ("PULSE_ENV", "dev"),
                 ("WS_MAX_PER_USER", "4"),
             ],
+        );
+        s.secret = secret.to_string();
+        s
+    }
+
+    /// Pulse on a local D1 that `seed` (SQL) filled after the migrations.
+    pub fn pulse_seeded(secret: &str, seed: &Path) -> System {
+        let mut s = System::wrangler_dev_seeded(
+            "pulse",
+            &root(),
+            &[("JWT_SECRET", secret), ("PULSE_ENV", "dev")],
+            Some(seed),
         );
         s.secret = secret.to_string();
         s

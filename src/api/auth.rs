@@ -51,17 +51,22 @@ async fn bucket(db: &D1Database, tenant: &str, key: &str) -> ApiResult<Option<Bu
     .await
 }
 
-/// A counter a login attempt is charged to: (tenant column, key, limit).
-struct Counter<'a> {
-    tenant: &'a str,
-    key: &'a str,
-    limit: i64,
+/// A counter an attempt is charged to: (tenant column, key, limit). Failed logins use
+/// them, and so do other per-address limits (public lead forms), with their own keys.
+pub(crate) struct Counter<'a> {
+    pub tenant: &'a str,
+    pub key: &'a str,
+    pub limit: i64,
 }
 
 /// Reserves an attempt on every counter at once. `Ok(windows)` (the window each reservation
 /// was taken in) when all had room; otherwise the reservations taken are given back and
 /// the 429 says how long the fullest counter stays full.
-async fn reserve(db: &D1Database, counters: &[Counter<'_>], now: i64) -> ApiResult<Vec<i64>> {
+pub(crate) async fn reserve(
+    db: &D1Database,
+    counters: &[Counter<'_>],
+    now: i64,
+) -> ApiResult<Vec<i64>> {
     let stmts = counters
         .iter()
         .map(|c| {

@@ -15,6 +15,7 @@ pub mod health;
 pub mod interactions;
 pub mod job_store;
 pub mod jobs;
+pub mod leads;
 pub mod matching;
 pub mod notifications;
 pub mod photos;

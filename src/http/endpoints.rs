@@ -8,8 +8,8 @@ use crate::domain::auth::Action::{Admin, Read, Write};
 use crate::domain::owners::{OWNER, PROPERTY, PROPERTY_PARAMS, SEEKER, SEEKER_PARAMS};
 use crate::domain::params::{self as q, Param, MAX_COUNTER};
 use crate::domain::status::{
-    AppointmentStatus, CommissionStatus, FollowupStatus, JobStatus, ListingStatus, ReportStatus,
-    SaleStatus, ScheduleStatus,
+    AppointmentStatus, CommissionStatus, CustomerStatus, FollowupStatus, JobStatus, ListingStatus,
+    ReportStatus, SaleStatus, ScheduleStatus,
 };
 use crate::domain::{photo, report};
 use crate::realtime::protocol::{
@@ -116,8 +116,10 @@ pub static ENDPOINTS: &[Endpoint] = &[
                 "text/javascript": {"schema": {"type": "string"}},
                 "text/css": {"schema": {"type": "string"}}}}))),
     // --- crm ---
-    endpoint!(GET "/api/crm/customers", Role(Read), api::customers::list,
-        Doc::new("listCustomers", "crm", "List customers (newest first)").page(r("Customer"))),
+    endpoint!(GET "/api/crm/customers" ?&[q::one_of("status", CustomerStatus::NAMES), q::text("assigned_to"), q::text("source"), q::int("mine", 0, 1), q::text("q")], Role(Read), api::customers::list,
+        Doc::new("listCustomers", "crm", "List customers (newest first)")
+            .desc("Filters: `status`, `assigned_to`, `source`, `mine=1` (assigned to the caller), and `q`: every word must start a word of the name, email or phone (case and accents ignored; a word with punctuation such as `ada@example.com` is a phrase); a `q` of only phone characters with at least 3 digits matches any run of a phone's digits (`600123` finds `+34 600 123 456`). The first 10 words count, 64 characters each. With `q`, newest first by creation.")
+            .page(r("Customer"))),
     endpoint!(POST "/api/crm/customers", Role(Write), api::customers::create,
         Doc::new("createCustomer", "crm", "Create a customer (broker, admin)")
             .desc("Emits `crm:customer:created`. With an email, a welcome-email job starts.")
@@ -137,6 +139,11 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(DELETE "/api/crm/customers/:id", Role(Admin), api::customers::delete,
         Doc::new("deleteCustomer", "crm", "Delete a customer (admin)")
             .desc("Emits `crm:customer:deleted`.").empty(204, "Deleted")),
+    endpoint!(PUT "/api/crm/customers/:id/assign", Role(Write), api::customers::assign,
+        Doc::new("assignCustomer", "crm", "Reassign a customer (admins, or its current assignee)")
+            .desc("The new assignee must be a broker or admin of the tenant (422 otherwise); a broker who is not the current assignee gets 403. Emits `crm:customer:assigned` (the customer with `previous_assigned_to`) to the new and the previous assignee's `user:` channels and the customer's channels. Assigning to the current assignee changes nothing.")
+            .input("CustomerAssignInput")
+            .reply(200, "Assigned", r("Customer")).etag().errors(&[409])),
     endpoint!(POST "/api/crm/customers/:id/sms", Role(Write), api::customers::send_sms,
         Doc::new("sendCustomerSms", "crm", "Text a customer (broker, admin)")
             .desc("Runs on the `sms` queue through the configured SMS provider; progress arrives as `job:*` events. A customer without a phone is a 409.")
@@ -184,6 +191,20 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/api/cards/public/:slug", Public, api::cards::public,
         Doc::new("publicCard", "cards", "A card's public page data")
             .reply(200, "Public card", r("PublicCard"))),
+    endpoint!(GET "/api/cards/public/:slug/vcard", Public, api::leads::vcard,
+        Doc::new("cardVcard", "cards", "A card's contact as a vCard (RFC 6350)")
+            .desc("`text/vcard` (vCard 4.0), for saving the contact. An unknown slug is a 404, as HTML when the Accept header asks for it.")
+            .raw(200, json!({"description": "vCard 4.0", "content": {"text/vcard": {"schema": s()}}}))),
+    endpoint!(POST "/api/cards/public/:slug/leads", Public, api::leads::capture,
+        Doc::new("captureCardLead", "cards", "Leave your details on a card (public)")
+            .desc("Creates a customer with `source: \"card\"` assigned to the card's owner, emits `crm:customer:created` and `crm:lead:captured` (to the owner's `user:` channel), and emails the owner. At most `LEAD_IP_LIMIT` (5) per client address and `LEAD_CARD_LIMIT` (20) per card in 15 minutes (429 with Retry-After). `website` is a honeypot: leave it empty; a filled one is answered like a success and nothing is stored. A JSON body gets JSON; a form post (`application/x-www-form-urlencoded`, `consent` as `true`/`on`) gets a 303 to the card page's thank-you (`/c/{slug}?sent=1`) and HTML error pages.")
+            .form_input("CardLeadInput")
+            .reply(201, "Received", json!({"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "const": "received"}}}))
+            .raw(303, json!({"description": "Form post received: see the card page's thank-you", "headers": {"Location": {"schema": s()}}}))),
+    endpoint!(GET "/c/:slug" ?&[q::int("sent", 0, 1)], Public, api::leads::page,
+        Doc::new("cardPage", "cards", "A card's public page (HTML)")
+            .desc("Server-rendered, no script: the card's details, a vCard link and a contact form posting to `/api/cards/public/{slug}/leads`; `sent=1` shows the thank-you. An unknown slug is a 404 page (JSON when the Accept header asks for JSON only).")
+            .raw(200, json!({"description": "HTML page", "content": {"text/html": {"schema": s()}}}))),
     endpoint!(POST "/api/cards/:id/scan", Public, api::cards::scan,
         Doc::new("scanCard", "cards", "Record a scan (public)")
             .desc("Counted once per visitor (hashed IP) per 10 minutes; a counted scan emits `card:scanned` to the owner.")

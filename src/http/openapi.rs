@@ -29,6 +29,8 @@ pub struct Doc {
     input: Option<(&'static str, bool)>,
     /// A raw (binary) request body instead: the media types it may be sent as.
     binary: &'static [&'static str],
+    /// The body may also come as an HTML form (`application/x-www-form-urlencoded`).
+    form: bool,
     /// Success replies: status → response object.
     replies: Vec<(u16, Value)>,
     params: Vec<Value>,
@@ -47,6 +49,7 @@ impl Doc {
             desc: None,
             input: None,
             binary: &[],
+            form: false,
             replies: Vec::new(),
             params: Vec::new(),
             errors: Vec::new(),
@@ -64,6 +67,12 @@ impl Doc {
     pub fn input(mut self, name: &'static str) -> Doc {
         self.input = Some((name, true));
         self
+    }
+
+    /// A required body, as JSON or as an HTML form with the same fields.
+    pub fn form_input(mut self, name: &'static str) -> Doc {
+        self.form = true;
+        self.input(name)
     }
 
     /// A JSON body that may be left out (read as `{}`).
@@ -395,9 +404,13 @@ pub fn operation(ep: &Endpoint) -> Value {
         op.insert("parameters".into(), Value::Array(params));
     }
     if let Some((name, required)) = doc.input {
+        let mut content = json!({"application/json": {"schema": r(name)}});
+        if doc.form {
+            content["application/x-www-form-urlencoded"] = json!({"schema": r(name)});
+        }
         op.insert(
             "requestBody".into(),
-            json!({"required": required, "content": {"application/json": {"schema": r(name)}}}),
+            json!({"required": required, "content": content}),
         );
     }
     if !doc.binary.is_empty() {
@@ -544,7 +557,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
             "Customer",
             json!({
                 "type": "object",
-                "required": ["id", "name", "status", "created_by", "created_at", "updated_at", "version"],
+                "required": ["id", "name", "status", "assigned_to", "created_by", "created_at", "updated_at", "version"],
                 "properties": {
                     "id": s(),
                     "name": {"type": "string", "maxLength": 200},
@@ -553,6 +566,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "status": st(CustomerStatus::ALL),
                     "source": ns(),
                     "notes": ns(),
+                    "assigned_to": {"type": "string", "description": "the user who owns the lead (a broker or admin); the creator at first"},
                     "created_by": s(),
                     "created_at": dt(),
                     "updated_at": dt(),

@@ -561,7 +561,8 @@ pub async fn update_with_event(
     ];
     stmts.extend(extra);
     let results = store::batch(db, stmts).await?;
-    let applied = results.first().map(store::changes) == Some(1);
+    // Any count: it may include rows that triggers wrote (a customer's search index).
+    let applied = results.first().map(store::changes).unwrap_or(0) > 0;
     if applied {
         deliver_after_write(env, tenant).await;
     }

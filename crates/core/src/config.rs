@@ -13,36 +13,47 @@ pub struct Setting {
     pub secret: bool,
     /// Read by the realtime hub (`realtime::protocol::Limits`), not by `Config`.
     pub hub: bool,
+    /// Empty in the Worker's build: only docs/config.md (native) reads it, and the text
+    /// would otherwise ride along in the Wasm's data.
     pub doc: &'static str,
 }
 
-const fn var(name: &'static str, default: &'static str, doc: &'static str) -> Setting {
+/// A setting's description where it is read (native builds).
+const fn doc(text: &'static str) -> &'static str {
+    if cfg!(target_arch = "wasm32") {
+        ""
+    } else {
+        text
+    }
+}
+
+const fn var(name: &'static str, default: &'static str, doc_text: &'static str) -> Setting {
     Setting {
         name,
         default,
         secret: false,
         hub: false,
-        doc,
+        doc: doc(doc_text),
     }
 }
 
-const fn hub_var(name: &'static str, default: &'static str, doc: &'static str) -> Setting {
+const fn hub_var(name: &'static str, default: &'static str, doc_text: &'static str) -> Setting {
     Setting {
         name,
         default,
         secret: false,
         hub: true,
-        doc,
+        doc: doc(doc_text),
     }
 }
 
-const fn secret(name: &'static str, doc: &'static str) -> Setting {
+const fn secret(name: &'static str, doc_text: &'static str) -> Setting {
     Setting {
         name,
         default: "",
         secret: true,
         hub: false,
-        doc,
+        doc: doc(doc_text),
     }
 }
 
@@ -58,6 +69,8 @@ pub const SETTINGS: &[Setting] = &[
     var("BLOCKLIST_CACHE_MS", "10000", "how long an isolate reuses a tenant's IP blocklist"),
     var("LOGIN_ACCOUNT_LIMIT", "5", "failed logins per account per 15 minutes before lockout (positive)"),
     var("LOGIN_IP_LIMIT", "20", "failed logins per client address per 15 minutes, across tenants (positive)"),
+    var("LEAD_IP_LIMIT", "5", "leads per client address per 15 minutes, all cards (positive)"),
+    var("LEAD_CARD_LIMIT", "20", "leads per card per 15 minutes (positive)"),
     var("CARD_SCAN_EVENT_WINDOW_MS", "10000", "a card's scans are announced at most once per window (0..=3600000)"),
     var("PUBLISHING_PLATFORMS", "", "listing platforms as `name=target` pairs; target `record` or a webhook URL"),
     secret("PUBLISHING_WEBHOOK_SECRET", "signs publishing webhooks (HMAC-SHA256) when set"),
@@ -105,6 +118,8 @@ pub struct Config {
     pub blocklist_cache_ms: i64,
     pub login_account_limit: i64,
     pub login_ip_limit: i64,
+    pub lead_ip_limit: i64,
+    pub lead_card_limit: i64,
     pub card_scan_event_window_ms: i64,
     /// name → target, or why `PUBLISHING_PLATFORMS` is invalid.
     pub publishing_platforms: Result<Vec<(String, String)>, String>,
@@ -200,6 +215,8 @@ impl Config {
             blocklist_cache_ms: s.num("BLOCKLIST_CACHE_MS", |_| true),
             login_account_limit: s.num("LOGIN_ACCOUNT_LIMIT", |n| *n > 0),
             login_ip_limit: s.num("LOGIN_IP_LIMIT", |n| *n > 0),
+            lead_ip_limit: s.num("LEAD_IP_LIMIT", |n| *n > 0),
+            lead_card_limit: s.num("LEAD_CARD_LIMIT", |n| *n > 0),
             card_scan_event_window_ms: s
                 .num("CARD_SCAN_EVENT_WINDOW_MS", |n| (0..=3_600_000).contains(n)),
             publishing_platforms: crate::domain::publishing::parse_platforms(
@@ -282,6 +299,7 @@ mod tests {
         );
         assert_eq!(c.login_ip_limit, crate::domain::identity::IP_LIMIT);
         assert_eq!(c.card_scan_event_window_ms, 10_000);
+        assert_eq!((c.lead_ip_limit, c.lead_card_limit), (5, 20));
         assert_eq!(c.publishing_platforms, Ok(vec![]));
         assert_eq!(c.email.kind, "record");
         assert_eq!(c.email.url, None);

@@ -16,6 +16,7 @@ mod hub;
 mod identity;
 mod jobs;
 pub mod jobs_v2;
+mod leads;
 mod notifications;
 mod observability;
 mod owners;
@@ -203,6 +204,12 @@ pub fn all() -> Vec<Entry> {
         notifications::read_marks_reach_other_devices,
         notifications::snapshot_channel_sums_up_the_inbox,
         audit::changes_are_audited_with_their_actor,
+        leads::assign_rules_and_events,
+        leads::list_filters_and_mine,
+        leads::search_by_name_email_and_phone,
+        leads::card_page_and_vcard_escape_everything,
+        leads::lead_capture_json_form_and_honeypot,
+        leads::lead_limits_per_address_and_card,
         catalog::served_catalog_is_the_committed_one,
         catalog::events_of_every_area_match_the_catalog,
         photos::upload_list_delete_and_roles,

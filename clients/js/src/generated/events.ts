@@ -91,8 +91,28 @@ export interface PulseEventMap {
     slug: string;
     source: "qr" | "nfc" | "link" | null;
   };
+  /** A customer was handed to another assignee (to both assignees' user channels, the tenant and the customer's channel). (audience: members) */
+  "crm:customer:assigned": {
+    /** the new assignee */
+    assigned_to: string;
+    created_at: string;
+    created_by: string;
+    email: string | null;
+    id: string;
+    name: string;
+    notes: string | null;
+    phone: string | null;
+    /** the assignee before */
+    previous_assigned_to: string;
+    source: string | null;
+    status: "lead" | "prospect" | "active" | "inactive" | "closed";
+    updated_at: string;
+    version: number;
+  };
   /** A customer was created. (audience: members) */
   "crm:customer:created": {
+    /** the user who owns the lead (a broker or admin) */
+    assigned_to: string;
     created_at: string;
     created_by: string;
     email: string | null;
@@ -112,6 +132,8 @@ export interface PulseEventMap {
   };
   /** A customer was updated. (audience: members) */
   "crm:customer:updated": {
+    /** the user who owns the lead (a broker or admin) */
+    assigned_to: string;
     created_at: string;
     created_by: string;
     email: string | null;
@@ -186,6 +208,31 @@ export interface PulseEventMap {
     occurred_at: string;
     summary: string;
     type: "call" | "email" | "meeting" | "sms" | "viewing" | "note";
+  };
+  /** A visitor left their details on a card: the new customer, to the card owner's user channel only. (audience: members) */
+  "crm:lead:captured": {
+    /** the card the visitor used */
+    card: {
+      id: string;
+      slug: string;
+    };
+    /** the new customer (`source: "card"`, assigned to the card's owner) */
+    customer: {
+      /** the user who owns the lead (a broker or admin) */
+      assigned_to: string;
+      created_at: string;
+      created_by: string;
+      email: string | null;
+      id: string;
+      name: string;
+      notes: string | null;
+      phone: string | null;
+      source: string | null;
+      status: "lead" | "prospect" | "active" | "inactive" | "closed";
+      updated_at: string;
+      /** bumped by every update (If-Match / ETag) */
+      version: number;
+    };
   };
   /** An admin approved a commission. (audience: finance) */
   "finance:commission:approved": {

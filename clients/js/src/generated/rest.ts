@@ -88,6 +88,18 @@ export interface Schemas {
     /** a blank string counts as null */
     title?: string | null;
   };
+  /** Also checked: one of email or phone is required. consent must be true. website is a honeypot: filled in, nothing is stored. */
+  CardLeadInput: {
+    consent: boolean;
+    /** a blank string counts as null */
+    email?: string | null;
+    /** a blank string counts as null */
+    message?: string | null;
+    name: string;
+    /** a blank string counts as null */
+    phone?: string | null;
+    website?: string | null;
+  };
   CardScanInput: {
     source?: "qr" | "nfc" | "link" | null;
     [key: string]: unknown;
@@ -113,6 +125,8 @@ export interface Schemas {
     rate_bps: number;
   };
   Customer: {
+    /** the user who owns the lead (a broker or admin); the creator at first */
+    assigned_to: string;
     created_at: string;
     created_by: string;
     email?: string | null;
@@ -126,6 +140,11 @@ export interface Schemas {
     /** bumped by every update (optimistic concurrency: If-Match / ETag) */
     version: number;
     [key: string]: unknown;
+  };
+  /** Also checked: assigned_to must be a broker or admin of the tenant. */
+  CustomerAssignInput: {
+    /** the id of one of the tenant's users */
+    assigned_to: string;
   };
   CustomerInput: {
     /** a blank string counts as null */
@@ -690,6 +709,16 @@ export interface Operations {
     bodyRequired: false;
     answer: Schemas["Commission"];
   };
+  /** PUT /api/crm/customers/{id}/assign: Reassign a customer (admins, or its current assignee) */
+  assignCustomer: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: Schemas["CustomerAssignInput"];
+    bodyRequired: true;
+    answer: Schemas["Customer"];
+  };
   /** POST /api/security/blocked-ips: Block an address for this tenant (admin) */
   blockIp: {
     params: {};
@@ -710,6 +739,40 @@ export interface Operations {
     body: never;
     bodyRequired: false;
     answer: Schemas["Schedule"];
+  };
+  /** POST /api/cards/public/{slug}/leads: Leave your details on a card (public) */
+  captureCardLead: {
+    params: {
+      slug: string;
+    };
+    headers: {};
+    body: Schemas["CardLeadInput"];
+    bodyRequired: true;
+    answer: {
+      status: "received";
+      [key: string]: unknown;
+    };
+  };
+  /** GET /c/{slug}: A card's public page (HTML) */
+  cardPage: {
+    params: {
+      slug: string;
+      sent?: number;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: string;
+  };
+  /** GET /api/cards/public/{slug}/vcard: A card's contact as a vCard (RFC 6350) */
+  cardVcard: {
+    params: {
+      slug: string;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: string;
   };
   /** PUT /api/calendar/appointments/{id}/complete: Complete an appointment (broker, admin) */
   completeAppointment: {
@@ -1254,6 +1317,11 @@ export interface Operations {
       limit?: number;
       /** next_cursor of the previous page; any cursor of this form is a position (empty: the first page) */
       cursor?: string;
+      status?: "lead" | "prospect" | "active" | "inactive" | "closed";
+      assigned_to?: string;
+      source?: string;
+      mine?: number;
+      q?: string;
     };
     headers: {};
     body: never;
@@ -1907,8 +1975,12 @@ export interface Operations {
 export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   analyticsSnapshot: "GET /api/analytics/snapshot",
   approveCommission: "PUT /api/finance/commissions/{id}/approve",
+  assignCustomer: "PUT /api/crm/customers/{id}/assign",
   blockIp: "POST /api/security/blocked-ips",
   cancelSchedule: "DELETE /api/publishing/schedules/{id}",
+  captureCardLead: "POST /api/cards/public/{slug}/leads",
+  cardPage: "GET /c/{slug}",
+  cardVcard: "GET /api/cards/public/{slug}/vcard",
   completeAppointment: "PUT /api/calendar/appointments/{id}/complete",
   console: "GET /console",
   consoleFile: "GET /console/{file}",

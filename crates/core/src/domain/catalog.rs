@@ -143,10 +143,33 @@ const CUSTOMER: &[Field] = &[
     f("status", Ty::Enum(CustomerStatus::NAMES)),
     n("source", Str),
     n("notes", Str),
+    f("assigned_to", Str).doc("the user who owns the lead (a broker or admin)"),
     f("created_by", Str),
     f("created_at", Str),
     f("updated_at", Str),
     f("version", Int).doc("bumped by every update (If-Match / ETag)"),
+];
+
+const CUSTOMER_ASSIGNED: &[Field] = &[
+    f("id", Str),
+    f("name", Str),
+    n("email", Str),
+    n("phone", Str),
+    f("status", Ty::Enum(CustomerStatus::NAMES)),
+    n("source", Str),
+    n("notes", Str),
+    f("assigned_to", Str).doc("the new assignee"),
+    f("previous_assigned_to", Str).doc("the assignee before"),
+    f("created_by", Str),
+    f("created_at", Str),
+    f("updated_at", Str),
+    f("version", Int),
+];
+
+const LEAD_CAPTURED: &[Field] = &[
+    f("customer", Ty::Record(CUSTOMER))
+        .doc("the new customer (`source: \"card\"`, assigned to the card's owner)"),
+    f("card", Ty::Record(&[f("id", Str), f("slug", Str)])).doc("the card the visitor used"),
 ];
 
 const ID_ONLY: &[Field] = &[f("id", Str)];
@@ -486,6 +509,8 @@ pub const EVENTS: &[EventType] = &[
     ev("crm:customer:created", "members", "A customer was created.", Data::Fields(CUSTOMER)),
     ev("crm:customer:updated", "members", "A customer was updated.", Data::Fields(CUSTOMER)),
     ev("crm:customer:deleted", "members", "A customer was deleted.", Data::Fields(ID_ONLY)),
+    ev("crm:customer:assigned", "members", "A customer was handed to another assignee (to both assignees' user channels, the tenant and the customer's channel).", Data::Fields(CUSTOMER_ASSIGNED)),
+    ev("crm:lead:captured", "members", "A visitor left their details on a card: the new customer, to the card owner's user channel only.", Data::Fields(LEAD_CAPTURED)),
     ev("crm:interaction:created", "members", "A call, meeting or note was logged against a customer.", Data::Fields(INTERACTION)),
     ev("crm:followup:created", "members", "A follow-up was created.", Data::Fields(FOLLOWUP)),
     ev("crm:followup:updated", "members", "A follow-up was rescheduled, re-noted, cancelled or reopened.", Data::Fields(FOLLOWUP)),

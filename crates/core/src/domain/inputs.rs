@@ -6,7 +6,8 @@ use super::auth::Role;
 use super::error::{ApiError, ApiResult};
 use super::schema::{self, dflt, opt, req, rule, Kind, Pattern, Shape};
 use super::{
-    calendar, card, crm, customer, finance, identity, matching, owners, publishing, report, user,
+    calendar, card, crm, customer, finance, identity, lead, matching, owners, publishing, report,
+    user,
 };
 use serde_json::Value;
 
@@ -17,10 +18,12 @@ pub const INPUTS: &[&Shape] = &[
     &BLOCK_IP,
     &card::INPUT,
     &card::SCAN,
+    &lead::INPUT,
     &HUB_APPEND,
     &finance::RATE_INPUT,
     &customer::INPUT,
     &customer::PATCH,
+    &customer::ASSIGN,
     &finance::SETTINGS_INPUT,
     &crm::FOLLOWUP_INPUT,
     &crm::FOLLOWUP_PATCH,

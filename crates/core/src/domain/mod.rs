@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod card;
+pub mod card_page;
 pub mod catalog;
 pub mod cors;
 pub mod crm;
@@ -14,6 +15,7 @@ pub mod identity;
 pub mod ids;
 pub mod inputs;
 pub mod jobs;
+pub mod lead;
 pub mod matching;
 pub mod notifications;
 pub mod owners;
