@@ -41,7 +41,7 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
         flock 7
       fi
       if [ ! -x "$npm_entry/node_modules/.bin/wrangler" ]; then
-        say "npm ci (wrangler, node@24, esbuild) into $npm_entry (once per user and lock file)"
+        say "npm ci (wrangler, node@24, esbuild, binaryen) into $npm_entry (once per user and lock file)"
         npm_tmp="$npm_entry.tmp.$$"
         rm -rf "$npm_tmp" && mkdir -p "$npm_tmp" && cp package.json package-lock.json "$npm_tmp/"
         (cd "$npm_tmp" && npm ci --no-audit --no-fund --loglevel=error) \
@@ -55,7 +55,7 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
     cp -a "$npm_entry/node_modules" node_modules
     touch node_modules/.package-lock.json
   else
-    say "npm ci (wrangler, node@24, esbuild)"
+    say "npm ci (wrangler, node@24, esbuild, binaryen)"
     npm ci --no-audit --no-fund --loglevel=error
   fi
 fi
