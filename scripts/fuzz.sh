@@ -115,7 +115,7 @@ start=$(date +%s)
 set +e
 SCHEMATHESIS_HOOKS="$ROOT/scripts/fuzz_hooks.py" FUZZ_EXCUSED="$RUN/excused.ndjson" \
   timeout --signal=INT --kill-after=20 "$MAX_TIME" "$ST" --config-file "$ROOT/scripts/fuzz.toml" run "$BASE/api/openapi.json" --url "$BASE" \
-  -H "Authorization: Bearer $TOKEN" \
+  -H "Authorization: Bearer $TOKEN" -H "Accept: application/json" \
   --mode all --checks "$CHECKS" --seed "$SEED" --max-examples "$MAX_EXAMPLES" \
   --workers "$WORKERS" --generation-database none \
   --continue-on-failure --request-timeout 20 --no-color --output-truncate false --output-sanitize false \

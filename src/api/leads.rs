@@ -235,7 +235,9 @@ async fn take_limits(cx: &Ctx, card: &CardRow) -> ApiResult<()> {
 /// `POST /api/cards/public/:slug/leads`: see the module doc and the endpoint's.
 pub async fn capture(mut cx: Ctx) -> ApiResult<Response> {
     let form = is_form(&cx.req);
-    let as_html = form || wants_html(&cx.req, false);
+    // A browser's form post gets pages; a client that names JSON in Accept gets JSON
+    // whatever the body's encoding (a script posting the form's fields, the fuzzer).
+    let as_html = wants_html(&cx.req, form);
     let card = match find(&cx, cx.param(0)).await {
         Ok(c) => c,
         Err(e) => return refusal(e, as_html),
