@@ -1096,29 +1096,17 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
 mod tests {
     use super::*;
 
-    const SERVED: &str = "static/openapi.json";
-    const READABLE: &str = "docs/openapi.json";
-
     /// The committed documents are the generated one: the served copy minified, the one in
     /// docs/ indented. `PULSE_WRITE_OPENAPI=1 cargo test --lib openapi` rewrites both.
     #[test]
     fn openapi_files_are_current() {
-        let doc = document();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let served = serde_json::to_string(&doc).unwrap() + "\n";
-        let readable = serde_json::to_string_pretty(&doc).unwrap() + "\n";
-        if std::env::var_os("PULSE_WRITE_OPENAPI").is_some() {
-            std::fs::write(root.join(SERVED), &served).unwrap();
-            std::fs::write(root.join(READABLE), &readable).unwrap();
-        }
-        for (file, want) in [(SERVED, &served), (READABLE, &readable)] {
-            let have = std::fs::read_to_string(root.join(file)).unwrap_or_default();
-            assert!(
-                have == *want,
-                "{file} is not the document the endpoint table generates: rewrite it with \
-                 `PULSE_WRITE_OPENAPI=1 cargo test --lib openapi` and commit it"
-            );
-        }
+        pulse_core::assert_generated_files(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+            &document(),
+            ("static/openapi.json", "docs/openapi.json"),
+            "PULSE_WRITE_OPENAPI",
+            "PULSE_WRITE_OPENAPI=1 cargo test --lib openapi",
+        );
     }
 
     #[test]

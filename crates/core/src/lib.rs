@@ -6,6 +6,33 @@ pub mod config;
 pub mod domain;
 pub mod protocol;
 
+/// The check behind every committed generated document (the OpenAPI document, the event
+/// catalog): the files under `root` are `doc`, minified at `served` and indented at
+/// `readable`; with the environment variable `write` set they are rewritten instead.
+/// `rewrite` is the command that does so, named in the failure.
+#[cfg(any(test, feature = "fixtures"))]
+pub fn assert_generated_files(
+    root: &std::path::Path,
+    doc: &serde_json::Value,
+    (served, readable): (&str, &str),
+    write: &str,
+    rewrite: &str,
+) {
+    let served_text = serde_json::to_string(doc).unwrap() + "\n";
+    let readable_text = serde_json::to_string_pretty(doc).unwrap() + "\n";
+    if std::env::var_os(write).is_some() {
+        std::fs::write(root.join(served), &served_text).unwrap();
+        std::fs::write(root.join(readable), &readable_text).unwrap();
+    }
+    for (file, want) in [(served, &served_text), (readable, &readable_text)] {
+        let have = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+        assert!(
+            have == *want,
+            "{file} is not the generated document: rewrite it with `{rewrite}` and commit it"
+        );
+    }
+}
+
 /// Inside the core, the domain depends on nothing else here: the protocol and the settings
 /// build on the domain, never the other way round.
 #[cfg(test)]

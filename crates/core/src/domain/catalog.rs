@@ -871,30 +871,18 @@ pub fn check_event(doc: &Value, event: &Value, room: bool) -> Result<(), String>
 mod tests {
     use super::*;
 
-    const SERVED: &str = "static/events.json";
-    const READABLE: &str = "docs/events.json";
-
     /// The committed catalog files are the generated document: the served copy minified,
     /// the one in docs/ indented. `PULSE_WRITE_EVENTS=1 cargo test --workspace --lib catalog`
     /// rewrites both.
     #[test]
     fn event_catalog_files_are_current() {
-        let doc = document();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let served = serde_json::to_string(&doc).unwrap() + "\n";
-        let readable = serde_json::to_string_pretty(&doc).unwrap() + "\n";
-        if std::env::var_os("PULSE_WRITE_EVENTS").is_some() {
-            std::fs::write(root.join(SERVED), &served).unwrap();
-            std::fs::write(root.join(READABLE), &readable).unwrap();
-        }
-        for (file, want) in [(SERVED, &served), (READABLE, &readable)] {
-            let have = std::fs::read_to_string(root.join(file)).unwrap_or_default();
-            assert!(
-                have == *want,
-                "{file} is not the document the event catalog generates: rewrite it with \
-                 `PULSE_WRITE_EVENTS=1 cargo test --workspace --lib catalog` and commit it"
-            );
-        }
+        crate::assert_generated_files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+            &document(),
+            ("static/events.json", "docs/events.json"),
+            "PULSE_WRITE_EVENTS",
+            "PULSE_WRITE_EVENTS=1 cargo test --workspace --lib catalog",
+        );
     }
 
     #[test]
