@@ -188,3 +188,43 @@ fn the_limiter_binding_matches_the_request_budget() {
     assert_eq!(limit * SHARE, REQUESTS_PER_MINUTE, "{simple}");
     assert!(toml.contains("period = 60 }"), "the budget is per minute");
 }
+
+/// Comments state the rule itself: a reference to a planning document outside the
+/// repository (a planning seed or issue by number) says nothing to a reader of the code.
+#[test]
+fn comments_name_no_outside_documents() {
+    // Built at run time, so this test does not find itself.
+    let words = [["se", "ed "].concat(), ["iss", "ue "].concat()];
+    let hits: Vec<String> = [
+        "src",
+        "crates/core/src",
+        "crates/testkit/src",
+        "tests",
+        "bench/src",
+    ]
+    .into_iter()
+    .filter(|dir| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(dir)
+            .is_dir()
+    })
+    .flat_map(source_lines)
+    .filter(|(_, _, line)| {
+        let Some((_, comment)) = line.split_once("//") else {
+            return false;
+        };
+        let lower = comment.to_lowercase();
+        words.iter().any(|w| {
+            lower
+                .match_indices(w.as_str())
+                .any(|(i, _)| lower[i + w.len()..].starts_with(|c: char| c.is_ascii_digit()))
+        })
+    })
+    .map(|(rel, n, line)| format!("{rel}:{n}: {}", line.trim()))
+    .collect();
+    assert!(
+        hits.is_empty(),
+        "comments citing outside documents:\n{}",
+        hits.join("\n")
+    );
+}

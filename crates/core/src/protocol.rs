@@ -87,7 +87,8 @@ pub enum Channel {
     Public,
 }
 
-/// Seed 000's `subscribe:dashboard|analytics|notifications`, as channels.
+/// The snapshot channels a dashboard front end asks for (`subscribe:dashboard`, `…:analytics`,
+/// `…:notifications`): each answers with a snapshot first, then updates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SnapshotKind {
     /// Tenant totals from D1; updates are fresh snapshots (no raw events).
@@ -468,7 +469,7 @@ pub fn merge_subscriptions(
     Ok(())
 }
 
-/// Limits of the realtime hub; defaults from seed 001, each overridable by an env var.
+/// Limits of the realtime hub; each default is overridable by an env var.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// `WS_MAX_PER_USER`
@@ -487,7 +488,7 @@ pub struct Limits {
     pub history_max_age_seconds: u64,
     /// `PRESENCE_GRACE_MS`: a leave is announced only if the user has not come back by then
     pub presence_grace_ms: u64,
-    /// `DASHBOARD_MIN_INTERVAL_MS`: at most one dashboard snapshot per interval (seed 001: 5 s)
+    /// `DASHBOARD_MIN_INTERVAL_MS`: at most one dashboard snapshot per interval (default 5 s)
     pub dashboard_interval_ms: u64,
     /// `SSE_HEARTBEAT_SECONDS`: comment frames on open SSE streams
     pub sse_heartbeat_seconds: u64,
@@ -998,7 +999,7 @@ mod tests {
             &[sub("role:admin", &[])],
             &ev("x", &["role:admin"])
         ));
-        // Several users at once (seed 004's "both parties").
+        // Several users at once (both parties of a deal).
         let both = ev("deal:agreed", &["user:buyer", "user:seller"]);
         assert!(should_deliver(
             &who("buyer", Role::Viewer),
