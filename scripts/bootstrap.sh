@@ -24,6 +24,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; t
 
 command -v cargo >/dev/null || die "cargo is not on PATH: install Rust (rustup) first"
 command -v npm >/dev/null || die "npm is not on PATH: install Node.js/npm first"
+# swagger-ui-dist depends on @scarf/scarf, which reports installs unless told not to.
+export SCARF_ANALYTICS=false
 
 # 1. npm side: wrangler, Node 24 (the npm package 'node'), esbuild. Pinned by package-lock.json.
 #    `npm ci` runs once per user and per digest of package.json, package-lock.json, the npm
@@ -41,7 +43,7 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
         flock 7
       fi
       if [ ! -x "$npm_entry/node_modules/.bin/wrangler" ]; then
-        say "npm ci (wrangler, node@24, esbuild, binaryen) into $npm_entry (once per user and lock file)"
+        say "npm ci (wrangler, node@24, esbuild, binaryen, swagger-ui-dist) into $npm_entry (once per user and lock file)"
         npm_tmp="$npm_entry.tmp.$$"
         rm -rf "$npm_tmp" && mkdir -p "$npm_tmp" && cp package.json package-lock.json "$npm_tmp/"
         (cd "$npm_tmp" && npm ci --no-audit --no-fund --loglevel=error) \
@@ -55,7 +57,7 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
     cp -a "$npm_entry/node_modules" node_modules
     touch node_modules/.package-lock.json
   else
-    say "npm ci (wrangler, node@24, esbuild, binaryen)"
+    say "npm ci (wrangler, node@24, esbuild, binaryen, swagger-ui-dist)"
     npm ci --no-audit --no-fund --loglevel=error
   fi
 fi

@@ -17,6 +17,20 @@ if [ ! -f "$console_out/app.js" ] || [ ! -f "$console_out/index.html" ] \
   cp clients/console/index.html "$console_out/index.html"
   mv "$console_out/app.js.tmp" "$console_out/app.js"
 fi
+# The API reference (/api/docs): Swagger UI from npm `swagger-ui-dist` (pinned by
+# package-lock.json) and the page's own files (clients/docs/) into static/api-docs/
+# (git-ignored): copied, only when a source is newer.
+docs_out=static/api-docs
+if [ ! -f "$docs_out/swagger-ui-bundle.js" ] \
+   || [ -n "$(find clients/docs node_modules/swagger-ui-dist/package.json scripts/build.sh -newer "$docs_out/swagger-ui-bundle.js" -print -quit 2>/dev/null)" ]; then
+  [ -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ] || ./scripts/bootstrap.sh
+  mkdir -p "$docs_out"
+  cp clients/docs/index.html clients/docs/docs.js clients/docs/docs.css "$docs_out/"
+  cp node_modules/swagger-ui-dist/swagger-ui.css "$docs_out/"
+  # Without its source-map comment: the map is not served.
+  sed '/^\/\/# sourceMappingURL=/d' node_modules/swagger-ui-dist/swagger-ui-bundle.js > "$docs_out/swagger-ui-bundle.js.tmp"
+  mv "$docs_out/swagger-ui-bundle.js.tmp" "$docs_out/swagger-ui-bundle.js"
+fi
 # The end-to-end harness starts `wrangler dev` (which calls this script) after `make build`:
 # with PULSE_BUILD_IF_STALE=1 a Worker newer than every input it is built from is kept
 # as it is (about 1.5 s per server start); any newer source builds as usual.

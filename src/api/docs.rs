@@ -1,9 +1,10 @@
 //! `GET /api/openapi.json` (the OpenAPI 3.1 document, generated from the endpoint table
 //! into static/openapi.json by `http::openapi`), `GET /api/events.json` (the event catalog,
-//! generated into static/events.json by `domain::catalog`), `GET /api/docs`
-//! (static/docs.html, a self-contained page that renders the OpenAPI document, no CDN: works
-//! offline) and the live console (`GET /console` and its files under static/console/), all
-//! served from the Workers static assets so they are not part of the Wasm.
+//! generated into static/events.json by `domain::catalog`), the API reference (`GET
+//! /api/docs` and its files: Swagger UI from npm, copied into static/api-docs/ by
+//! scripts/build.sh; no CDN, works offline) and the live console (`GET /console` and its
+//! files under static/console/), all served from the Workers static assets so they are not
+//! part of the Wasm.
 
 use crate::domain::error::{ApiError, ApiResult};
 use crate::web::ctx::Ctx;
@@ -23,7 +24,7 @@ async fn asset_with(
     let assets = env
         .assets("ASSETS")
         .map_err(|e| crate::store::internal("ASSETS binding", e))?;
-    let mut file = assets
+    let file = assets
         .fetch(format!("https://assets.local/{name}"), None)
         .await
         .map_err(|e| crate::store::internal("ASSETS fetch", e))?;
@@ -33,14 +34,15 @@ async fn asset_with(
             format!("{name} missing from static/"),
         ));
     }
-    let body = file.bytes().await?;
+    // The asset's body is passed through as it streams (Swagger UI's script is 1.7 MB):
+    // only the headers are this route's own.
     let h = Headers::new();
     h.set("content-type", content_type)?;
     h.set("cache-control", cache)?;
     for (k, v) in extra {
         h.set(k, v)?;
     }
-    Ok(Response::from_bytes(body)?.with_headers(h))
+    Ok(file.with_headers(h))
 }
 
 pub async fn openapi(cx: Ctx) -> ApiResult<Response> {
@@ -51,8 +53,54 @@ pub async fn events(cx: Ctx) -> ApiResult<Response> {
     asset(&cx.env, "events.json", "application/json").await
 }
 
+/// The API reference's files besides its page (under static/api-docs/). Any other name is
+/// a 404.
+const DOCS_FILES: &[(&str, &str)] = &[
+    ("swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
+    ("swagger-ui.css", "text/css; charset=utf-8"),
+    ("docs.js", "text/javascript; charset=utf-8"),
+    ("docs.css", "text/css; charset=utf-8"),
+];
+
+/// The reference loads only its own files and calls only this origin ("Try it out"). Swagger
+/// UI sets element styles from script and inlines its SVG icons, hence `'unsafe-inline'`
+/// styles and `data:` images; no script runs that is not one of `DOCS_FILES`.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
+
+const DOCS_HEADERS: &[(&str, &str)] = &[
+    ("content-security-policy", DOCS_CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+];
+
+/// `GET /api/docs`: the API reference's page.
 pub async fn page(cx: Ctx) -> ApiResult<Response> {
-    asset(&cx.env, "docs.html", "text/html; charset=utf-8").await
+    asset_with(
+        &cx.env,
+        "api-docs/index.html",
+        "text/html; charset=utf-8",
+        "no-cache",
+        DOCS_HEADERS,
+    )
+    .await
+}
+
+/// `GET /api/docs/:file`: one of `DOCS_FILES`.
+pub async fn docs_file(cx: Ctx) -> ApiResult<Response> {
+    let name = cx.param(0);
+    let Some((file, content_type)) = DOCS_FILES.iter().find(|(f, _)| *f == name) else {
+        return Err(ApiError::not_found("docs file"));
+    };
+    asset_with(
+        &cx.env,
+        &format!("api-docs/{file}"),
+        content_type,
+        "public, max-age=300",
+        DOCS_HEADERS,
+    )
+    .await
 }
 
 /// The console's files besides its page: name under static/console/ and content type. Any

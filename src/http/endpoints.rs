@@ -102,8 +102,16 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .desc("Every event type the realtime transports carry: its audience, a description and the JSON Schema of its `data`, plus the envelope every event has. Generated from the Rust declarations (`crates/core/src/domain/catalog.rs`); client types are generated from it.")
             .reply(200, "The catalog", obj())),
     endpoint!(GET "/api/docs", Public, api::docs::page,
-        Doc::new("docs", "system", "Browsable API docs (HTML)").raw(200, json!({
+        Doc::new("docs", "system", "The API reference (HTML)")
+            .desc("This document in Swagger UI, bundled into the static assets (no CDN): request and response schemas with examples; paste a token under Authorize and try a call against this server.")
+            .raw(200, json!({
             "description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}))),
+    endpoint!(GET "/api/docs/:file", Public, api::docs::docs_file,
+        Doc::new("docsFile", "system", "A file of the API reference (`swagger-ui-bundle.js`, `swagger-ui.css`, `docs.js`, `docs.css`)")
+            .raw(200, json!({
+            "description": "The script or style sheet", "content": {
+                "text/javascript": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}}}}))),
     endpoint!(GET "/console", Public, api::docs::console_page,
         Doc::new("console", "system", "The live console (HTML)")
             .desc("Log in, then watch the tenant live: events, presence, jobs, dashboard; admins publish alerts. Static files, no CDN.")

@@ -252,6 +252,25 @@ const ERRORS: &[(u16, &str)] = &[
     (503, "Not available (misconfigured or a dependency is down)"),
 ];
 
+/// The error body of each status, as the server writes it (`ApiError::to_json`).
+fn error_example(code: u16) -> Option<Value> {
+    use crate::domain::error::{ApiError, FieldErrors};
+    let e = match code {
+        400 => ApiError::bad_request("body is not valid JSON"),
+        401 => ApiError::unauthorized("token expired"),
+        403 => ApiError::forbidden("role viewer may not do this"),
+        404 => ApiError::not_found("customer"),
+        422 => {
+            let mut f = FieldErrors::default();
+            f.add("email", "must be an email address");
+            f.add("name", "is required");
+            ApiError::validation(f)
+        }
+        _ => return None,
+    };
+    Some(e.body())
+}
+
 /// `/a/:id` → `/a/{id}`.
 pub fn openapi_path(path: &str) -> String {
     path.split('/')
@@ -405,6 +424,9 @@ pub fn operation(ep: &Endpoint) -> Value {
     }
     if let Some((name, required)) = doc.input {
         let mut content = json!({"application/json": {"schema": r(name)}});
+        if let Some(shape) = crate::domain::inputs::input(name) {
+            content["application/json"]["example"] = crate::domain::schema::example(shape);
+        }
         if doc.form {
             content["application/x-www-form-urlencoded"] = json!({"schema": r(name)});
         }
@@ -468,10 +490,13 @@ pub fn document() -> Value {
     let responses: Map<String, Value> = ERRORS
         .iter()
         .map(|(code, desc)| {
-            (
-                format!("E{code}"),
-                json!({"description": desc, "content": {"application/json": {"schema": r("Error")}}}),
-            )
+            (format!("E{code}"), {
+                let mut media = json!({"schema": r("Error")});
+                if let Some(e) = error_example(*code) {
+                    media["example"] = e;
+                }
+                json!({"description": desc, "content": {"application/json": media}})
+            })
         })
         .collect();
     json!({

@@ -28,7 +28,7 @@ const DEFAULT_VARS = {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);

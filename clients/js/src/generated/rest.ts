@@ -1052,9 +1052,19 @@ export interface Operations {
     bodyRequired: true;
     answer: Record<string, unknown>;
   };
-  /** GET /api/docs: Browsable API docs (HTML) */
+  /** GET /api/docs: The API reference (HTML) */
   docs: {
     params: {};
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: string;
+  };
+  /** GET /api/docs/{file}: A file of the API reference (`swagger-ui-bundle.js`, `swagger-ui.css`, `docs.js`, `docs.css`) */
+  docsFile: {
+    params: {
+      file: string;
+    };
     headers: {};
     body: never;
     bodyRequired: false;
@@ -2008,6 +2018,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   devHubAppend: "POST /api/dev/hub-append",
   devQueueSend: "POST /api/dev/queues/{queue}",
   docs: "GET /api/docs",
+  docsFile: "GET /api/docs/{file}",
   downloadReport: "GET /api/reports/{id}/download",
   eventCatalog: "GET /api/events.json",
   getCustomer: "GET /api/crm/customers/{id}",

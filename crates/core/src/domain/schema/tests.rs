@@ -1266,3 +1266,18 @@ fn domain_validators_are_their_declarations() {
         assert!(accepted > 0, "{} accepts nothing", shape.name);
     }
 }
+
+/// The document's example bodies pass the validators they document, so "Try it out" starts
+/// from a body the server accepts (rules that need other rows aside).
+#[test]
+fn every_input_example_passes_its_own_check() {
+    for shape in crate::domain::inputs::INPUTS {
+        let body = example(shape);
+        let (_, errs) = check(shape, &body);
+        assert!(
+            errs.is_empty(),
+            "{}: example {body} is refused: {errs:?}",
+            shape.name
+        );
+    }
+}
