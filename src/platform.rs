@@ -1,6 +1,11 @@
-//! The Worker's clock and randomness (JS `Date` and `crypto.randomUUID`).
+//! The Worker's clock, randomness and token checks (JS `Date`, `crypto.randomUUID`, and
+//! `crypto.subtle` for Ed25519 signatures, so no curve code is compiled into the Wasm).
 
+use crate::domain::auth::{self, AuthError, Ed25519PublicKey, Principal};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use worker::js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use worker::wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
 extern "C" {
@@ -24,4 +29,60 @@ pub fn random_hex() -> String {
 
 pub fn new_id(prefix: &str) -> String {
     crate::domain::ids::make_id(prefix, now_ms(), &random_hex())
+}
+
+/// The caller `token` proves, at `now` (ms): HS256 in the core, an EdDSA signature by
+/// WebCrypto. Both the Worker and the hub verify with this.
+pub async fn verify_token(
+    token: &str,
+    env: &worker::Env,
+    now: i64,
+) -> Result<Principal, AuthError> {
+    let cfg = &crate::config::get(env).auth;
+    let at = auth::at_millis(now);
+    match auth::start(token, cfg, at) {
+        auth::Pending::Done(r) => r,
+        auth::Pending::Ed25519(check) => {
+            let mut signed = false;
+            for key in &check.keys {
+                if ed25519_verify(key, &check.message, &check.signature).await {
+                    signed = true;
+                    break;
+                }
+            }
+            check.finish(signed, cfg, at)
+        }
+    }
+}
+
+/// Whether `signature` over `message` verifies with the Ed25519 public `key` (RFC 8032):
+/// `crypto.subtle.importKey("raw", …, "Ed25519")` then `verify`. Any failure (a key that is
+/// not a curve point, a missing API) verifies nothing.
+async fn ed25519_verify(key: &Ed25519PublicKey, message: &[u8], signature: &[u8]) -> bool {
+    async fn run(key: &[u8], message: &[u8], signature: &[u8]) -> Result<bool, JsValue> {
+        let crypto = Reflect::get(&worker::js_sys::global(), &"crypto".into())?;
+        let subtle = Reflect::get(&crypto, &"subtle".into())?;
+        let call = |name: &str, args: &Array| -> Result<Promise, JsValue> {
+            let f: worker::js_sys::Function = Reflect::get(&subtle, &name.into())?.dyn_into()?;
+            f.apply(&subtle, args)?.dyn_into()
+        };
+        let alg = Object::new();
+        Reflect::set(&alg, &"name".into(), &"Ed25519".into())?;
+        let import = Array::of5(
+            &"raw".into(),
+            &Uint8Array::from(key),
+            &alg,
+            &JsValue::FALSE,
+            &Array::of1(&"verify".into()),
+        );
+        let public = JsFuture::from(call("importKey", &import)?).await?;
+        let verify = Array::of4(
+            &alg,
+            &public,
+            &Uint8Array::from(signature),
+            &Uint8Array::from(message),
+        );
+        Ok(JsFuture::from(call("verify", &verify)?).await?.as_bool() == Some(true))
+    }
+    run(key, message, signature).await.unwrap_or(false)
 }

@@ -50,7 +50,7 @@ async fn dispatch(req: Request, env: Env) -> Response {
     let guarded = if path == UNGUARDED {
         Ok(())
     } else {
-        guard::check(guard::gate(&req, &env, query_token, tenant), &env).await
+        guard::check(guard::gate(&req, &env, query_token, tenant).await, &env).await
     };
     let resp = match guarded {
         Ok(()) => served(found, req, env).await,
@@ -83,7 +83,7 @@ async fn served(found: Match<'_>, req: Request, env: Env) -> Response {
         ));
     }
     // The access rule, before anything else reads the request (401/403).
-    let caller = match ep.access.admit(&req, &env) {
+    let caller = match ep.access.admit(&req, &env).await {
         Ok(caller) => caller,
         Err(e) => return to_response(&e),
     };

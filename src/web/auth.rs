@@ -31,12 +31,12 @@ impl Access {
 
     /// The caller this rule admits: `None` on public routes, else the verified caller (401)
     /// whose role allows the action (403).
-    pub fn admit(self, req: &Request, env: &Env) -> ApiResult<Option<Principal>> {
+    pub async fn admit(self, req: &Request, env: &Env) -> ApiResult<Option<Principal>> {
         match self {
             Access::Public => Ok(None),
-            Access::Stream => principal(req, env, true).map(Some),
+            Access::Stream => principal(req, env, true).await.map(Some),
             Access::Role(action) => {
-                let who = principal(req, env, false)?;
+                let who = principal(req, env, false).await?;
                 allow(&who, action)?;
                 Ok(Some(who))
             }
@@ -44,7 +44,7 @@ impl Access {
                 if token(req, false)?.is_none() {
                     return Ok(None);
                 }
-                let who = principal(req, env, false)?;
+                let who = principal(req, env, false).await?;
                 allow(&who, action)?;
                 Ok(Some(who))
             }
@@ -84,7 +84,7 @@ thread_local! {
     static VERIFIED: RefCell<Memo> = const { RefCell::new(Vec::new()) };
 }
 
-fn verify_memo(token: &str, env: &Env) -> Result<Principal, AuthError> {
+async fn verify_memo(token: &str, env: &Env) -> Result<Principal, AuthError> {
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     let now = crate::platform::now_ms();
     let hit = VERIFIED.with(|m| {
@@ -96,7 +96,7 @@ fn verify_memo(token: &str, env: &Env) -> Result<Principal, AuthError> {
     if let Some(r) = hit {
         return r;
     }
-    let r = auth::verify(token, &crate::config::get(env).auth, auth::at_millis(now));
+    let r = crate::platform::verify_token(token, env, now).await;
     VERIFIED.with(|m| {
         let mut m = m.borrow_mut();
         m.retain(|(d, at, _)| *d != digest && now - at < MEMO_MS);
@@ -110,10 +110,12 @@ fn verify_memo(token: &str, env: &Env) -> Result<Principal, AuthError> {
 
 /// The verified caller: 401 without a valid token. `query_token`: whether `?token=` may
 /// carry it (streaming routes only).
-pub fn principal(req: &Request, env: &Env, query_token: bool) -> ApiResult<Principal> {
+pub async fn principal(req: &Request, env: &Env, query_token: bool) -> ApiResult<Principal> {
     let token = token(req, query_token)?
         .ok_or_else(|| ApiError::unauthorized(AuthError::Missing.message()))?;
-    let who = verify_memo(&token, env).map_err(|e| ApiError::unauthorized(e.message()))?;
+    let who = verify_memo(&token, env)
+        .await
+        .map_err(|e| ApiError::unauthorized(e.message()))?;
     super::observe::note_caller(&who.tenant_id, &who.user_id);
     Ok(who)
 }

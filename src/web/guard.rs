@@ -85,10 +85,10 @@ pub struct Gate {
 /// `path_tenant`: the tenant its path names (a public room's), for requests without a
 /// caller. Logins, refreshes and public cards name theirs in the body or the stored card;
 /// their handlers call `refuse_blocked`.
-pub fn gate(req: &Request, env: &Env, query_token: bool, path_tenant: Option<&str>) -> Gate {
+pub async fn gate(req: &Request, env: &Env, query_token: bool, path_tenant: Option<&str>) -> Gate {
     let ip = client_ip(req);
     // The same reader and verification the route check uses (memoized for it).
-    let who = super::auth::principal(req, env, query_token).ok();
+    let who = super::auth::principal(req, env, query_token).await.ok();
     // Rate limit: per verified user, else per IP.
     let key = match (&who, &ip) {
         (Some(w), _) => format!("u:{}:{}", w.tenant_id, w.user_id),

@@ -80,6 +80,25 @@ pub fn accepts_eddsa_from_jwks(cx: &mut Ctx) {
     );
     check::status(&r, 201);
     assert_eq!(r.body["created_by"], "ed-broker");
+    // The signature covers the claims: the same signature over an admin's claims is refused.
+    let admin = mint_ed25519(
+        &kp.sk,
+        Some(fixtures::ED25519_KID),
+        "ed-broker",
+        "t-ed",
+        "admin",
+        Utc::now(),
+        600,
+    );
+    let parts: Vec<&str> = tok.split('.').collect();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        admin.split('.').nth(1).unwrap(),
+        parts[2]
+    );
+    check::error(&cx.api.get("/api/stats", &forged), 401, "unauthorized");
+    check::status(&cx.api.get("/api/stats", &admin), 200);
     // The same key under an unknown kid, and a different key, are refused.
     let tok = mint_ed25519(
         &kp.sk,

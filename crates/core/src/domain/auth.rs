@@ -1,13 +1,15 @@
 //! Token verification and roles: HS256 (dev and shared-secret deployments) and EdDSA
-//! (Ed25519 public keys or a JWKS, for production). Pure: the clock is a parameter.
+//! (Ed25519 public keys or a JWKS, for production). Pure: the clock is a parameter, and the
+//! Ed25519 signature check is the caller's (the Worker asks WebCrypto, so no curve
+//! arithmetic is compiled into the Wasm; native code uses ed25519-compact).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jwt_compact::alg::{Ed25519, Hs256, Hs256Key};
+use jwt_compact::alg::{Hs256, Hs256Key};
 use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
 use serde::{Deserialize, Serialize};
 
-pub use jwt_compact::alg::Ed25519 as EdDsa;
-pub type Ed25519PublicKey = <Ed25519 as jwt_compact::Algorithm>::VerifyingKey;
+/// An Ed25519 public key: its 32 bytes (RFC 8032).
+pub type Ed25519PublicKey = [u8; 32];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -148,56 +150,141 @@ pub fn bearer_token(header: &str) -> Option<&str> {
     .then_some(token)
 }
 
+/// A token on its way to a verified caller: decided already (HS256, or refused), or waiting
+/// for the Ed25519 signature check of `Ed25519Check`.
+pub enum Pending {
+    Done(Result<Principal, AuthError>),
+    Ed25519(Ed25519Check),
+}
+
+/// What an EdDSA token still needs: one of `keys` must verify `signature` over `message`
+/// (the token's `header.payload`); then `finish` checks its claims.
+pub struct Ed25519Check {
+    pub message: Vec<u8>,
+    pub signature: Vec<u8>,
+    /// The trusted keys its `kid` allows (all of them without one).
+    pub keys: Vec<Ed25519PublicKey>,
+    claims: Claims<PulseClaims>,
+}
+
+impl Ed25519Check {
+    /// The caller, once the signature check answered `signed`.
+    pub fn finish(
+        self,
+        signed: bool,
+        cfg: &AuthConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, AuthError> {
+        if !signed {
+            return Err(AuthError::BadSignature);
+        }
+        check_claims(self.claims, cfg, now)
+    }
+}
+
+/// Verifies `token` as far as it can without an Ed25519 check.
+pub fn start(token: &str, cfg: &AuthConfig, now: DateTime<Utc>) -> Pending {
+    match begin(token, cfg) {
+        Ok(Begun::Claims(claims)) => Pending::Done(check_claims(claims, cfg, now)),
+        Ok(Begun::Ed25519(check)) => Pending::Ed25519(check),
+        Err(e) => Pending::Done(Err(e)),
+    }
+}
+
+/// `start`, then the Ed25519 check with `ed25519(key, message, signature)`.
+pub fn verify_with(
+    token: &str,
+    cfg: &AuthConfig,
+    now: DateTime<Utc>,
+    ed25519: impl Fn(&Ed25519PublicKey, &[u8], &[u8]) -> bool,
+) -> Result<Principal, AuthError> {
+    match start(token, cfg, now) {
+        Pending::Done(r) => r,
+        Pending::Ed25519(c) => {
+            let signed = c.keys.iter().any(|k| ed25519(k, &c.message, &c.signature));
+            c.finish(signed, cfg, now)
+        }
+    }
+}
+
+/// `verify_with` ed25519-compact (native builds: tools and tests).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn verify(token: &str, cfg: &AuthConfig, now: DateTime<Utc>) -> Result<Principal, AuthError> {
+    verify_with(token, cfg, now, |key, message, signature| {
+        let (Ok(pk), Ok(sig)) = (
+            ed25519_compact::PublicKey::from_slice(key),
+            ed25519_compact::Signature::from_slice(signature),
+        ) else {
+            return false;
+        };
+        pk.verify(message, &sig).is_ok()
+    })
+}
+
+enum Begun {
+    Claims(Claims<PulseClaims>),
+    Ed25519(Ed25519Check),
+}
+
+fn begin(token: &str, cfg: &AuthConfig) -> Result<Begun, AuthError> {
     if token.is_empty() {
         return Err(AuthError::Missing);
     }
     let untrusted = UntrustedToken::new(token).map_err(|_| AuthError::Malformed)?;
-    let claims: Claims<PulseClaims> = match untrusted.algorithm() {
+    match untrusted.algorithm() {
         "HS256" => {
             let secret = cfg
                 .hs256_secret
                 .as_ref()
                 .ok_or_else(|| AuthError::UnsupportedAlgorithm("HS256".into()))?;
             let key = Hs256Key::new(secret);
-            Hs256
-                .validator::<PulseClaims>(&key)
-                .validate(&untrusted)
-                .map_err(map_validation)?
-                .claims()
-                .clone()
+            Ok(Begun::Claims(
+                Hs256
+                    .validator::<PulseClaims>(&key)
+                    .validate(&untrusted)
+                    .map_err(map_validation)?
+                    .claims()
+                    .clone(),
+            ))
         }
         "EdDSA" | "Ed25519" => {
             let kid = untrusted.header().key_id.clone();
-            let candidates: Vec<&Ed25519PublicKey> = cfg
+            let keys: Vec<Ed25519PublicKey> = cfg
                 .ed25519_keys
                 .iter()
                 .filter(|(k, _)| kid.is_none() || k.is_none() || *k == kid)
-                .map(|(_, key)| key)
+                .map(|(_, key)| *key)
                 .collect();
-            if candidates.is_empty() {
+            if keys.is_empty() {
                 return Err(AuthError::UnsupportedAlgorithm(
                     untrusted.algorithm().to_string(),
                 ));
             }
-            let alg = Ed25519::with_specific_name();
-            let mut verified = None;
-            for key in candidates {
-                let result = if untrusted.algorithm() == "EdDSA" {
-                    Ed25519.validator::<PulseClaims>(key).validate(&untrusted)
-                } else {
-                    alg.validator::<PulseClaims>(key).validate(&untrusted)
-                };
-                if let Ok(t) = result {
-                    verified = Some(t.claims().clone());
-                    break;
-                }
+            let signature = untrusted.signature_bytes().to_vec();
+            if signature.len() != 64 {
+                return Err(AuthError::BadSignature);
             }
-            verified.ok_or(AuthError::BadSignature)?
+            let claims = untrusted
+                .deserialize_claims_unchecked::<PulseClaims>()
+                .map_err(|_| AuthError::Malformed)?;
+            // The signed bytes are the token up to its last dot (`header.payload`).
+            let message = token.rsplit_once('.').map(|(m, _)| m).unwrap_or_default();
+            Ok(Begun::Ed25519(Ed25519Check {
+                message: message.as_bytes().to_vec(),
+                signature,
+                keys,
+                claims,
+            }))
         }
-        other => return Err(AuthError::UnsupportedAlgorithm(other.to_string())),
-    };
+        other => Err(AuthError::UnsupportedAlgorithm(other.to_string())),
+    }
+}
 
+fn check_claims(
+    claims: Claims<PulseClaims>,
+    cfg: &AuthConfig,
+    now: DateTime<Utc>,
+) -> Result<Principal, AuthError> {
     let opts = TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || now);
     claims.validate_expiration(&opts).map_err(|e| match e {
         jwt_compact::ValidationError::NoClaim(_) => AuthError::MissingClaim("exp"),
@@ -284,9 +371,10 @@ pub fn mint_hs256(
         .unwrap_or_default()
 }
 
-/// Mints an EdDSA token; production issuers do this on their side.
+/// Mints an EdDSA token; production issuers do this on their side (native: tests and tools).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn mint_ed25519(
-    secret: &<Ed25519 as jwt_compact::Algorithm>::SigningKey,
+    secret: &<jwt_compact::alg::Ed25519 as jwt_compact::Algorithm>::SigningKey,
     kid: Option<&str>,
     sub: &str,
     tid: &str,
@@ -299,7 +387,9 @@ pub fn mint_ed25519(
         Some(k) => Header::empty().with_key_id(k),
         None => Header::empty(),
     };
-    Ed25519.token(&header, &claims, secret).unwrap_or_default()
+    jwt_compact::alg::Ed25519
+        .token(&header, &claims, secret)
+        .unwrap_or_default()
 }
 
 /// Ed25519 keys of a JWKS, and a warning for each key that could not be used.
@@ -333,8 +423,8 @@ pub fn ed25519_keys_from_jwks(jwks: &str) -> Result<JwksKeys, String> {
             .and_then(|x| super::password::b64_decode(&x.replace('-', "+").replace('_', "/")))
             .ok_or_else(|| "no base64url `x`".to_string())
             .and_then(|bytes| {
-                <Ed25519PublicKey as jwt_compact::alg::VerifyingKey<Ed25519>>::from_slice(&bytes)
-                    .map_err(|e| e.to_string())
+                Ed25519PublicKey::try_from(bytes.as_slice())
+                    .map_err(|_| format!("{} bytes, not 32", bytes.len()))
             });
         match key {
             Ok(key) => out.push((kid, key)),

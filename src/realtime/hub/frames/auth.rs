@@ -6,7 +6,6 @@
 
 use super::super::sockets::{self, Attachment, Refusal};
 use super::super::tenant_hub_do::TenantHub;
-use crate::domain::auth;
 use crate::realtime::protocol::{self, close, FrameError};
 use worker::WebSocket;
 
@@ -17,12 +16,9 @@ pub async fn auth(
     token: &str,
 ) -> Result<(), FrameError> {
     let now = super::super::now_ms();
-    let verified = auth::verify(
-        token,
-        &crate::config::get(&hub.env).auth,
-        auth::at_millis(now),
-    )
-    .map_err(|e| FrameError::new("unauthorized", e.message()));
+    let verified = crate::platform::verify_token(token, &hub.env, now)
+        .await
+        .map_err(|e| FrameError::new("unauthorized", e.message()));
     let tenant = hub.tenant.borrow().clone();
     let who = verified.and_then(|p| protocol::reauthorize(&att.who, tenant.as_deref(), &p));
     let who = match who {
