@@ -1,5 +1,6 @@
-//! `/api/calendar/appointments`: brokers' appointments (create, list, complete), and the
-//! cron's reminders (`calendar:reminder`, once per appointment, ahead of its start).
+//! `/api/calendar/appointments`: brokers' appointments (create, list, get, reschedule or
+//! edit, cancel, complete), and the cron's reminders (`calendar:reminder`, once per
+//! appointment start, ahead of it: a reschedule re-arms it, a cancellation ends it).
 
 use crate::domain::calendar::{self, Appointment};
 use crate::domain::error::{ApiError, ApiResult};
@@ -131,6 +132,178 @@ pub async fn list(cx: Ctx) -> ApiResult<Response> {
     )?)
     .await?;
     json_page(rows, page.limit, |r| r.id.clone())
+}
+
+async fn load(cx: &Ctx, tenant: &str, id: &str) -> ApiResult<Appointment> {
+    let db = cx.db()?;
+    store::first(store::query(
+        &db,
+        &format!("SELECT {COLUMNS} FROM appointments WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(tenant)), ("id", t(id))],
+    )?)
+    .await?
+    .ok_or_else(|| ApiError::not_found("appointment"))
+}
+
+fn not_scheduled(a: &Appointment) -> ApiError {
+    ApiError::new(409, "conflict", format!("the appointment is {}", a.status))
+}
+
+/// `GET /api/calendar/appointments/:id`.
+pub async fn get(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("appointment")?;
+    json(200, &load(&cx, &who.tenant_id, &id).await?)
+}
+
+/// Writes `a` (read at `read_at`) and its event in one batch, only if the row is still the
+/// scheduled one that was read (409 otherwise). `rearm`: the start moved, so the reminder
+/// is due again.
+async fn save(
+    cx: &Ctx,
+    tenant: &str,
+    a: &Appointment,
+    read_at: &str,
+    rearm: bool,
+    event: &crate::domain::event::EventDraft,
+) -> ApiResult<()> {
+    let db = cx.db()?;
+    let mut set = vec![
+        ("title", t(&a.title)),
+        ("assigned_to", t(&a.assigned_to)),
+        ("starts_at", t(&a.starts_at)),
+        ("ends_at", t(&a.ends_at)),
+        ("location", ot(a.location.as_deref())),
+        ("notes", ot(a.notes.as_deref())),
+        ("status", st(a.status)),
+        ("outcome", ot(a.outcome.as_deref())),
+        ("updated_at", t(&a.updated_at)),
+    ];
+    if rearm {
+        set.push(("reminded_at", ot(None)));
+    }
+    let results = store::batch(
+        &db,
+        vec![
+            store::update(
+                &db,
+                "appointments",
+                &set,
+                "WHERE tenant_id = :tenant AND id = :id AND status = :scheduled
+                   AND updated_at = :read_at",
+                &[
+                    ("tenant", t(tenant)),
+                    ("id", t(&a.id)),
+                    ("scheduled", st(AppointmentStatus::Scheduled)),
+                    ("read_at", t(read_at)),
+                ],
+            )?,
+            outbox::insert_when(
+                &db,
+                tenant,
+                event,
+                "SELECT 1 FROM appointments WHERE tenant_id = :tenant AND id = :appointment
+                   AND updated_at = :marker AND status = :status",
+                &[
+                    ("appointment", t(&a.id)),
+                    ("marker", t(&a.updated_at)),
+                    ("status", st(a.status)),
+                ],
+            )?,
+        ],
+    )
+    .await?;
+    if results.first().map(store::changes) != Some(1) {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "the appointment changed meanwhile",
+        ));
+    }
+    outbox::deliver_after_write(&cx.env, tenant).await;
+    Ok(())
+}
+
+/// The timestamp of a write: after `read_at` even within the same millisecond, so the
+/// write's guard (`updated_at = :read_at`) and its event's marker never collide.
+fn next_stamp(cx: &Ctx, read_at: &str) -> String {
+    let now = cx.now_iso();
+    if now.as_str() > read_at {
+        now
+    } else {
+        let ms = crate::domain::time::parse_rfc3339(read_at).unwrap_or(0) + 1;
+        crate::platform::iso(ms)
+    }
+}
+
+/// `PUT /api/calendar/appointments/:id`: a partial edit of a scheduled appointment.
+/// `calendar:appointment:rescheduled` when the start or end moved (the reminder is re-armed),
+/// else `calendar:appointment:updated`; both carry `changes`.
+pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("appointment")?;
+    let input = cx.json().await?;
+    let tenant = who.tenant_id.clone();
+    let current = load(&cx, &tenant, &id).await?;
+    if current.status != AppointmentStatus::Scheduled {
+        return Err(not_scheduled(&current));
+    }
+    let edit = calendar::validate_patch(&current, &input)?;
+    if edit.changes.is_empty() {
+        return json(200, &current);
+    }
+    let mut a = edit.appointment;
+    a.updated_at = next_stamp(&cx, &current.updated_at);
+    let kind = if edit.rescheduled {
+        "calendar:appointment:rescheduled"
+    } else {
+        "calendar:appointment:updated"
+    };
+    let mut data = serde_json::to_value(&a)?;
+    data["changes"] = serde_json::Value::Object(edit.changes);
+    // The old assignee hears of it too (the appointment left their calendar).
+    let mut to = channels(&a);
+    if current.assigned_to != a.assigned_to {
+        to.push(format!("user:{}", current.assigned_to));
+    }
+    let event = outbox::draft(kind, to, data).by(&who.user_id);
+    save(
+        &cx,
+        &tenant,
+        &a,
+        &current.updated_at,
+        edit.rescheduled,
+        &event,
+    )
+    .await?;
+    json(200, &a)
+}
+
+/// `PUT /api/calendar/appointments/:id/cancel` `{"reason"?}`: a scheduled appointment is
+/// cancelled (409 otherwise), with `calendar:appointment:cancelled`; its reminder is not
+/// sent (the cron reminds scheduled appointments only). The reason is kept as `outcome`.
+pub async fn cancel(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("appointment")?;
+    let input = cx.json_or_empty().await?;
+    let reason = calendar::validate_cancel(&input)?;
+    let tenant = who.tenant_id.clone();
+    let current = load(&cx, &tenant, &id).await?;
+    if current.status != AppointmentStatus::Scheduled {
+        return Err(not_scheduled(&current));
+    }
+    let mut a = current.clone();
+    a.status = AppointmentStatus::Cancelled;
+    a.outcome = reason;
+    a.updated_at = next_stamp(&cx, &current.updated_at);
+    let event = outbox::draft(
+        "calendar:appointment:cancelled",
+        channels(&a),
+        serde_json::to_value(&a)?,
+    )
+    .by(&who.user_id);
+    save(&cx, &tenant, &a, &current.updated_at, false, &event).await?;
+    json(200, &a)
 }
 
 /// `PUT /api/calendar/appointments/:id/complete` `{"outcome"?}`: once (409 after).

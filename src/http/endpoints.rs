@@ -184,6 +184,19 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("createAppointment", "calendar", "Schedule an appointment (broker, admin)")
             .desc("Emits `calendar:appointment:created`; 30 min before the start the cron emits `calendar:reminder` to the assignee once.")
             .input("AppointmentInput").reply(201, "Scheduled", r("Appointment"))),
+    endpoint!(GET "/api/calendar/appointments/:id", Role(Read), api::calendar::get,
+        Doc::new("getAppointment", "calendar", "Get an appointment")
+            .reply(200, "The appointment", r("Appointment"))),
+    endpoint!(PUT "/api/calendar/appointments/:id", Role(Write), api::calendar::update,
+        Doc::new("updateAppointment", "calendar", "Reschedule or edit a scheduled appointment (partial; broker, admin)")
+            .desc("Emits `calendar:appointment:rescheduled` when `starts_at` or `ends_at` moved (the 30-minute reminder is armed again for the new start), else `calendar:appointment:updated`; both carry `changes: {field: {from, to}}`, and a new assignee's predecessor gets the event too. A completed or cancelled appointment, or one changed meanwhile, is a 409. A patch that changes nothing answers the appointment and emits nothing.")
+            .input("AppointmentPatch")
+            .reply(200, "Updated", r("Appointment")).errors(&[409])),
+    endpoint!(PUT "/api/calendar/appointments/:id/cancel", Role(Write), api::calendar::cancel,
+        Doc::new("cancelAppointment", "calendar", "Cancel a scheduled appointment (broker, admin)")
+            .desc("Emits `calendar:appointment:cancelled`; no reminder is sent afterwards. The reason is kept as `outcome`. A completed or cancelled appointment is a 409.")
+            .optional_input("AppointmentCancelInput")
+            .reply(200, "Cancelled", r("Appointment")).errors(&[409])),
     endpoint!(PUT "/api/calendar/appointments/:id/complete", Role(Write), api::calendar::complete,
         Doc::new("completeAppointment", "calendar", "Complete an appointment (broker, admin)")
             .desc("Emits `calendar:appointment:completed`; a second completion is a 409.")

@@ -7,6 +7,7 @@ mod catalog;
 mod contract;
 mod crm;
 mod crud;
+mod edits;
 mod finance;
 mod hardening_auth;
 mod hardening_conc;
@@ -216,5 +217,6 @@ pub fn all() -> Vec<Entry> {
         photos::served_privately_then_publicly_with_webhook_urls,
         photos::property_delete_removes_photos,
         #[cron] photos::failed_file_removal_is_retried_by_the_cron,
+        #[cron] edits::appointments_reschedule_edit_and_cancel,
     ]
 }

@@ -7,6 +7,22 @@ export interface PulseEventMap {
     email: string;
     user_id: string;
   };
+  /** An appointment was cancelled (the reason, if given, is its `outcome`); no reminder follows. (audience: members) */
+  "calendar:appointment:cancelled": {
+    assigned_to: string;
+    created_at: string;
+    created_by: string;
+    customer_id: string | null;
+    ends_at: string;
+    id: string;
+    location: string | null;
+    notes: string | null;
+    outcome: string | null;
+    starts_at: string;
+    status: "scheduled" | "completed" | "cancelled";
+    title: string;
+    updated_at: string;
+  };
   /** An appointment was completed. (audience: members) */
   "calendar:appointment:completed": {
     assigned_to: string;
@@ -26,6 +42,48 @@ export interface PulseEventMap {
   /** An appointment was created. (audience: members) */
   "calendar:appointment:created": {
     assigned_to: string;
+    created_at: string;
+    created_by: string;
+    customer_id: string | null;
+    ends_at: string;
+    id: string;
+    location: string | null;
+    notes: string | null;
+    outcome: string | null;
+    starts_at: string;
+    status: "scheduled" | "completed" | "cancelled";
+    title: string;
+    updated_at: string;
+  };
+  /** An appointment's start or end moved (its reminder is due again for the new start); `changes` lists every edited field. (audience: members) */
+  "calendar:appointment:rescheduled": {
+    assigned_to: string;
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
+    created_at: string;
+    created_by: string;
+    customer_id: string | null;
+    ends_at: string;
+    id: string;
+    location: string | null;
+    notes: string | null;
+    outcome: string | null;
+    starts_at: string;
+    status: "scheduled" | "completed" | "cancelled";
+    title: string;
+    updated_at: string;
+  };
+  /** An appointment was edited without moving it (title, assignee, location, notes). (audience: members) */
+  "calendar:appointment:updated": {
+    assigned_to: string;
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
     created_at: string;
     created_by: string;
     customer_id: string | null;

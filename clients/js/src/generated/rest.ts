@@ -18,6 +18,10 @@ export interface Schemas {
     updated_at?: string;
     [key: string]: unknown;
   };
+  AppointmentCancelInput: {
+    /** a blank string counts as null */
+    reason?: string | null;
+  };
   AppointmentCompleteInput: {
     outcome?: string | null;
     [key: string]: unknown;
@@ -38,6 +42,8 @@ export interface Schemas {
     starts_at: string;
     title: string;
   };
+  /** A partial update: the fields given change, null clears an optional field; give at least one field. Also checked: After the change, ends_at must be after starts_at, and at most 24 hours after it (give both to move an appointment by more than its length). Only a scheduled appointment can be changed (409 otherwise). */
+  AppointmentPatch: unknown;
   AuditEntry: {
     action: string;
     actor: string;
@@ -730,6 +736,16 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["BlockedIp"];
   };
+  /** PUT /api/calendar/appointments/{id}/cancel: Cancel a scheduled appointment (broker, admin) */
+  cancelAppointment: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: Schemas["AppointmentCancelInput"];
+    bodyRequired: false;
+    answer: Schemas["Appointment"];
+  };
   /** DELETE /api/publishing/schedules/{id}: Cancel a pending schedule (broker, admin) */
   cancelSchedule: {
     params: {
@@ -1087,6 +1103,16 @@ export interface Operations {
     body: never;
     bodyRequired: false;
     answer: Record<string, unknown>;
+  };
+  /** GET /api/calendar/appointments/{id}: Get an appointment */
+  getAppointment: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: Schemas["Appointment"];
   };
   /** GET /api/crm/customers/{id}: Get a customer */
   getCustomer: {
@@ -1897,6 +1923,16 @@ export interface Operations {
       [key: string]: unknown;
     };
   };
+  /** PUT /api/calendar/appointments/{id}: Reschedule or edit a scheduled appointment (partial; broker, admin) */
+  updateAppointment: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: Schemas["AppointmentPatch"];
+    bodyRequired: true;
+    answer: Schemas["Appointment"];
+  };
   /** PUT /api/crm/customers/{id}: Update a customer (partial; broker, admin) */
   updateCustomer: {
     params: {
@@ -1987,6 +2023,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   approveCommission: "PUT /api/finance/commissions/{id}/approve",
   assignCustomer: "PUT /api/crm/customers/{id}/assign",
   blockIp: "POST /api/security/blocked-ips",
+  cancelAppointment: "PUT /api/calendar/appointments/{id}/cancel",
   cancelSchedule: "DELETE /api/publishing/schedules/{id}",
   captureCardLead: "POST /api/cards/public/{slug}/leads",
   cardPage: "GET /c/{slug}",
@@ -2021,6 +2058,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   docsFile: "GET /api/docs/{file}",
   downloadReport: "GET /api/reports/{id}/download",
   eventCatalog: "GET /api/events.json",
+  getAppointment: "GET /api/calendar/appointments/{id}",
   getCustomer: "GET /api/crm/customers/{id}",
   getDashboard: "GET /api/dashboard",
   getFinanceSettings: "GET /api/finance/settings",
@@ -2082,6 +2120,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   stats: "GET /api/stats",
   unblockIp: "DELETE /api/security/blocked-ips/{ip}",
   unreadNotifications: "GET /api/notifications/unread-count",
+  updateAppointment: "PUT /api/calendar/appointments/{id}",
   updateCustomer: "PUT /api/crm/customers/{id}",
   updateFollowup: "PUT /api/crm/followups/{id}",
   updateOwner: "PUT /api/owners/{id}",

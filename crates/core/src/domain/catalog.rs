@@ -46,6 +46,8 @@ pub enum Ty {
     Record(&'static [Field]),
     /// An object of free keys (a currency, a status, a user id) whose values are this type.
     Map(&'static Ty),
+    /// Any JSON value (the `from` and `to` of a change).
+    Any,
 }
 
 /// One key of an event's data (or of a nested record).
@@ -220,6 +222,28 @@ const APPOINTMENT: &[Field] = &[
     f("created_by", Str),
     f("created_at", Str),
     f("updated_at", Str),
+];
+
+/// One changed field of an update: its value before and after.
+const CHANGE: Ty = Ty::Record(&[n("from", Ty::Any), n("to", Ty::Any)]);
+/// `changes` of an update event: `{field: {from, to}}` for each field whose value differs.
+const CHANGES: Field = f("changes", Ty::Map(&CHANGE)).doc("each changed field: {from, to}");
+
+const APPOINTMENT_CHANGED: &[Field] = &[
+    f("id", Str),
+    f("title", Str),
+    n("customer_id", Str),
+    f("assigned_to", Str),
+    f("starts_at", Str),
+    f("ends_at", Str),
+    n("location", Str),
+    n("notes", Str),
+    f("status", Ty::Enum(AppointmentStatus::NAMES)),
+    n("outcome", Str),
+    f("created_by", Str),
+    f("created_at", Str),
+    f("updated_at", Str),
+    CHANGES,
 ];
 
 const CARD: &[Field] = &[
@@ -518,6 +542,9 @@ pub const EVENTS: &[EventType] = &[
     ev("crm:followup:due", "members", "An open follow-up came due (announced once, to its assignee).", Data::Fields(FOLLOWUP)),
     ev("calendar:appointment:created", "members", "An appointment was created.", Data::Fields(APPOINTMENT)),
     ev("calendar:appointment:completed", "members", "An appointment was completed.", Data::Fields(APPOINTMENT)),
+    ev("calendar:appointment:rescheduled", "members", "An appointment's start or end moved (its reminder is due again for the new start); `changes` lists every edited field.", Data::Fields(APPOINTMENT_CHANGED)),
+    ev("calendar:appointment:updated", "members", "An appointment was edited without moving it (title, assignee, location, notes).", Data::Fields(APPOINTMENT_CHANGED)),
+    ev("calendar:appointment:cancelled", "members", "An appointment was cancelled (the reason, if given, is its `outcome`); no reminder follows.", Data::Fields(APPOINTMENT)),
     ev("calendar:reminder", "members", "An appointment starts soon (once, to its assignee).", Data::Fields(APPOINTMENT)),
     ev("card:created", "members", "A business card was created.", Data::Fields(CARD)),
     ev("card:scanned", "members", "A card was scanned (at most once per card per window, with the count since the last one).", Data::Fields(CARD_SCANNED)),
@@ -626,6 +653,7 @@ fn ty_schema(ty: &Ty, nullable: bool) -> Map<String, Value> {
                 Value::Object(ty_schema(value, false)),
             );
         }
+        Ty::Any => {}
     }
     s
 }

@@ -55,3 +55,23 @@ impl Event {
 pub fn entity_channels(entity: &str, id: &str) -> Vec<String> {
     vec!["tenant".to_string(), format!("entity:{entity}:{id}")]
 }
+
+/// What an update changed, as `…:updated` events carry it: `{field: {from, to}}` for each of
+/// `fields` whose value differs between `before` and `after` (absent counts as `null`).
+pub fn changes(
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+    fields: &[&str],
+) -> serde_json::Map<String, serde_json::Value> {
+    let null = serde_json::Value::Null;
+    fields
+        .iter()
+        .filter_map(|f| {
+            let (from, to) = (
+                before.get(*f).unwrap_or(&null),
+                after.get(*f).unwrap_or(&null),
+            );
+            (from != to).then(|| (f.to_string(), serde_json::json!({"from": from, "to": to})))
+        })
+        .collect()
+}

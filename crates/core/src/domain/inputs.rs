@@ -14,6 +14,8 @@ use serde_json::Value;
 /// Every request body, under its component name in the OpenAPI document.
 pub const INPUTS: &[&Shape] = &[
     &calendar::INPUT,
+    &calendar::PATCH,
+    &calendar::CANCEL,
     &calendar::COMPLETE,
     &BLOCK_IP,
     &card::INPUT,

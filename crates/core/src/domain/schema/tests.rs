@@ -1184,6 +1184,11 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
     match name {
         "AppointmentInput" => (|b| calendar::validate(b).is_ok(), true),
         "AppointmentCompleteInput" => (|b| calendar::validate_complete(b).is_ok(), false),
+        "AppointmentPatch" => (
+            |b| calendar::validate_patch(&scheduled_appointment(), b).is_ok(),
+            true,
+        ),
+        "AppointmentCancelInput" => (|b| calendar::validate_cancel(b).is_ok(), false),
         "BlockIpInput" => (|b| inputs::validate_block_ip(b).is_ok(), false),
         "CardInput" => (|b| card::validate(b).is_ok(), false),
         "CardScanInput" => (|b| card::validate_scan(b).is_ok(), false),
@@ -1240,6 +1245,25 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
         "UserInput" => (|b| user::validate_create(b).is_ok(), false),
         "UserPatch" => (|b| user::validate_update(b).is_ok(), false),
         other => panic!("no domain validator listed for {other}"),
+    }
+}
+
+/// The appointment a patch is checked against (an hour, the day of the generated bodies).
+fn scheduled_appointment() -> crate::domain::calendar::Appointment {
+    crate::domain::calendar::Appointment {
+        id: "apt_1".into(),
+        title: "Viewing".into(),
+        customer_id: None,
+        assigned_to: "b1".into(),
+        starts_at: "2026-11-23T09:00:00.000Z".into(),
+        ends_at: "2026-11-23T10:00:00.000Z".into(),
+        location: None,
+        notes: None,
+        status: crate::domain::status::AppointmentStatus::Scheduled,
+        outcome: None,
+        created_by: "b1".into(),
+        created_at: "2026-11-22T09:00:00.000Z".into(),
+        updated_at: "2026-11-22T09:00:00.000Z".into(),
     }
 }
 

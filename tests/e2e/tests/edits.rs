@@ -1,0 +1,199 @@
+//! The edits a live brokerage needs: appointments rescheduled, edited and cancelled (with
+//! their reminder re-armed or ended), through the real Worker and the cron.
+
+use crate::assertions as check;
+use crate::client::Ws;
+use crate::fixtures::fresh_tenant;
+use crate::Ctx;
+use serde_json::json;
+use std::time::Duration;
+
+fn appointment(cx: &Ctx, tok: &str, title: &str, in_minutes: i64) -> (String, serde_json::Value) {
+    let start = chrono::Utc::now() + chrono::Duration::minutes(in_minutes);
+    let end = start + chrono::Duration::minutes(45);
+    let r = cx.api.post(
+        "/api/calendar/appointments",
+        tok,
+        &json!({"title": title, "starts_at": start.to_rfc3339(), "ends_at": end.to_rfc3339(), "location": "Hauptstr. 5"}),
+    );
+    check::status(&r, 201);
+    (r.body["id"].as_str().unwrap().to_string(), r.body)
+}
+
+/// Reminders among the next frames (after the cron ran), by appointment id.
+fn reminders(ws: &mut Ws) -> Vec<String> {
+    ws.drain(Duration::from_millis(700))
+        .into_iter()
+        .filter(|f| f["type"] == "calendar:reminder")
+        .map(|f| f["data"]["id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+pub fn appointments_reschedule_edit_and_cancel(cx: &mut Ctx) {
+    let t = fresh_tenant("apt-edit");
+    let b = cx.token(&t, "b1", "broker");
+    let v = cx.token(&t, "v1", "viewer");
+    let stranger = cx.token(&fresh_tenant("apt-other"), "a1", "admin");
+    let b2 = cx.token(&t, "b2", "broker");
+    let mut ws = Ws::connect(&cx.server.base, &b);
+    ws.subscribe(&["tenant", "user:b1"], None);
+    let mut ws2 = Ws::connect(&cx.server.base, &b2);
+    ws2.subscribe(&["user:b2"], None);
+    let (id, created) = appointment(cx, &b, "Viewing", 10);
+    check::event(&ws.next_event(), "calendar:appointment:created");
+    let path = format!("/api/calendar/appointments/{id}");
+
+    // Read: any member; another tenant's id is a 404.
+    let got = cx.api.get(&path, &v);
+    check::status(&got, 200);
+    assert_eq!(got.body, created);
+    check::error(&cx.api.get(&path, &stranger), 404, "not_found");
+    check::error(
+        &cx.api.get("/api/calendar/appointments/apt_nope", &b),
+        404,
+        "not_found",
+    );
+
+    // The reminder for the first start goes out once.
+    assert_eq!(cx.server.run_cron(), 200);
+    assert_eq!(reminders(&mut ws), vec![id.clone()]);
+
+    // Refused edits change nothing.
+    check::error(
+        &cx.api.put(&path, &v, &json!({"title": "x"})),
+        403,
+        "forbidden",
+    );
+    check::error(
+        &cx.api.put(&path, &stranger, &json!({"title": "x"})),
+        404,
+        "not_found",
+    );
+    let early = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    let r = cx.api.put(&path, &b, &json!({"ends_at": early}));
+    check::error(&r, 422, "validation_failed");
+    assert!(
+        r.body["error"]["details"]["fields"]["ends_at"].is_string(),
+        "{}",
+        r.body
+    );
+    check::error(&cx.api.put(&path, &b, &json!({})), 422, "validation_failed");
+    check::error(
+        &cx.api.put(&path, &b, &json!({"title": null})),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.put(&path, &b, &json!({"status": "completed"})),
+        422,
+        "validation_failed",
+    );
+    assert_eq!(cx.api.get(&path, &b).body, created);
+
+    // Rescheduled: the event names what moved, and the reminder is due again.
+    let start = chrono::Utc::now() + chrono::Duration::minutes(20);
+    let end = start + chrono::Duration::minutes(30);
+    let r = cx.api.put(
+        &path,
+        &b,
+        &json!({"starts_at": start.to_rfc3339(), "ends_at": end.to_rfc3339(), "assigned_to": "b2"}),
+    );
+    check::status(&r, 200);
+    let moved = r.body.clone();
+    assert_ne!(moved["starts_at"], created["starts_at"]);
+    assert_eq!(moved["assigned_to"], "b2");
+    let ev = ws.next_event();
+    check::event(&ev, "calendar:appointment:rescheduled");
+    let changes = &ev["data"]["changes"];
+    assert_eq!(changes["starts_at"]["from"], created["starts_at"]);
+    assert_eq!(changes["starts_at"]["to"], moved["starts_at"]);
+    assert_eq!(changes["assigned_to"], json!({"from": "b1", "to": "b2"}));
+    assert!(changes.get("title").is_none(), "{changes}");
+    // Both the old and the new assignee's channels carry it.
+    let chans = ev["channels"].as_array().unwrap();
+    assert!(
+        chans.contains(&json!("user:b1")) && chans.contains(&json!("user:b2")),
+        "{ev}"
+    );
+    check::event(&ws2.next_event(), "calendar:appointment:rescheduled");
+    // The reminder is due again, for the new start, to the new assignee.
+    assert_eq!(cx.server.run_cron(), 200);
+    let again = ws2.wait_for("calendar:reminder", Duration::from_secs(5)).0;
+    assert_eq!(again["data"]["id"], id.as_str());
+    assert_eq!(again["data"]["starts_at"], moved["starts_at"]);
+
+    // An edit that does not move it: `updated`, with only the title in `changes`.
+    let r = cx.api.put(
+        &path,
+        &b,
+        &json!({"title": "Second viewing", "location": "Hauptstr. 5"}),
+    );
+    check::status(&r, 200);
+    let ev = ws.next_event();
+    check::event(&ev, "calendar:appointment:updated");
+    assert_eq!(
+        ev["data"]["changes"],
+        json!({"title": {"from": "Viewing", "to": "Second viewing"}})
+    );
+    // Changing nothing answers the appointment and emits nothing.
+    let same = cx.api.put(&path, &b, &json!({"title": "Second viewing"}));
+    check::status(&same, 200);
+    assert_eq!(same.body, r.body);
+    assert!(ws
+        .drain(Duration::from_millis(500))
+        .iter()
+        .all(|f| f["op"] != "event"));
+
+    // Cancelled: once; afterwards it can be neither edited, cancelled nor completed.
+    check::error(
+        &cx.api.put(&format!("{path}/cancel"), &v, &json!({})),
+        403,
+        "forbidden",
+    );
+    check::error(
+        &cx.api.put(
+            &format!("{path}/cancel"),
+            &b,
+            &json!({"reason": "x".repeat(501)}),
+        ),
+        422,
+        "validation_failed",
+    );
+    let r = cx.api.put(
+        &format!("{path}/cancel"),
+        &b,
+        &json!({"reason": "Client ill"}),
+    );
+    check::status(&r, 200);
+    assert_eq!(r.body["status"], "cancelled");
+    assert_eq!(r.body["outcome"], "Client ill");
+    let ev = ws.next_event();
+    check::event(&ev, "calendar:appointment:cancelled");
+    assert_eq!(ev["data"]["status"], "cancelled");
+    for (p, body) in [
+        (format!("{path}/cancel"), json!({})),
+        (path.clone(), json!({"title": "Third"})),
+        (format!("{path}/complete"), json!({})),
+    ] {
+        check::error(&cx.api.put(&p, &b, &body), 409, "conflict");
+    }
+    check::error(
+        &cx.api.put(&format!("{path}/cancel"), &stranger, &json!({})),
+        404,
+        "not_found",
+    );
+
+    // A cancelled appointment inside the reminder window gets no reminder.
+    let (second, _) = appointment(cx, &b, "Call back", 15);
+    check::event(&ws.next_event(), "calendar:appointment:created");
+    let r = cx.api.put(
+        &format!("/api/calendar/appointments/{second}/cancel"),
+        &b,
+        &json!({}),
+    );
+    check::status(&r, 200);
+    assert_eq!(r.body["outcome"], serde_json::Value::Null);
+    check::event(&ws.next_event(), "calendar:appointment:cancelled");
+    assert_eq!(cx.server.run_cron(), 200);
+    assert!(!reminders(&mut ws).contains(&second));
+}
