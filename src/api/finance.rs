@@ -3,7 +3,7 @@
 
 use crate::domain::auth::{Principal, Role};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::finance::{self as rules, Commission, Payment, Sale};
+use crate::domain::finance::{self as rules, Commission, Payment, Refund, Sale};
 use crate::domain::policy;
 use crate::domain::status::{CommissionStatus, SaleStatus};
 use crate::realtime::outbox;
@@ -18,10 +18,10 @@ use worker::{D1Database, Response};
 
 const SALE_COLUMNS: &str = "id, customer_id, property_id, broker_id, total_minor, paid_minor,
     currency, commission_rate_bps, status, sold_at, notes, created_by, created_at, updated_at";
-const PAYMENT_COLUMNS: &str =
-    "id, sale_id, amount_minor, currency, method, reference, received_at, created_by, created_at";
+const PAYMENT_COLUMNS: &str = "id, sale_id, amount_minor, currency, method, reference,
+    received_at, created_by, created_at, refunded_minor";
 const COMMISSION_COLUMNS: &str = "id, sale_id, broker_id, amount_minor, currency, rate_bps,
-    status, approved_by, approved_at, created_at, updated_at";
+    status, approved_by, approved_at, paid_by, paid_at, created_at, updated_at";
 
 /// Money is for brokers and admins (`policy::Resource::FinanceAny`); each row then only
 /// for admins and its broker (`own_broker`).
@@ -306,6 +306,8 @@ pub async fn create_sale(mut cx: Ctx) -> ApiResult<Response> {
         status: CommissionStatus::Pending,
         approved_by: None,
         approved_at: None,
+        paid_by: None,
+        paid_at: None,
         created_at: now.clone(),
         updated_at: now,
     };
@@ -517,6 +519,7 @@ pub async fn create_payment(mut cx: Ctx) -> ApiResult<Response> {
         received_at: n.received_at.unwrap_or_else(|| now.clone()),
         created_by: who.user_id.clone(),
         created_at: now.clone(),
+        refunded_minor: 0,
     };
     let mut view = PaymentView {
         payment,
@@ -664,6 +667,19 @@ pub async fn list_commissions(cx: Ctx) -> ApiResult<Response> {
 
 /// `PUT /api/finance/commissions/:id/approve` (admin): pending → approved, once.
 pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
+    advance_commission(cx, CommissionStatus::Approved).await
+}
+
+/// `PUT /api/finance/commissions/:id/pay` (admins): an approved commission becomes paid,
+/// once, with `finance:commission:paid`.
+pub async fn pay_commission(cx: Ctx) -> ApiResult<Response> {
+    advance_commission(cx, CommissionStatus::Paid).await
+}
+
+/// A commission's next step (pending → approved → paid), by an admin, once: the guarded
+/// update decides between concurrent callers (409 for the others), and the event is
+/// written only with the winner's stamp.
+async fn advance_commission(cx: Ctx, to: CommissionStatus) -> ApiResult<Response> {
     let who = cx.who()?;
     let id = cx.path_id("commission")?;
     let tenant = who.tenant_id.as_str();
@@ -677,24 +693,39 @@ pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
     )?)
     .await?;
     let mut c = row.ok_or_else(|| ApiError::not_found("commission"))?;
-    if c.status != CommissionStatus::Pending {
-        return Err(ApiError::new(
-            409,
-            "conflict",
-            format!("the commission is already {}", c.status),
-        ));
+    let (from, kind, by_col, at_col) = match to {
+        CommissionStatus::Paid => (
+            CommissionStatus::Approved,
+            "finance:commission:paid",
+            "paid_by",
+            "paid_at",
+        ),
+        _ => (
+            CommissionStatus::Pending,
+            "finance:commission:approved",
+            "approved_by",
+            "approved_at",
+        ),
+    };
+    if c.status != from {
+        let why = if to == CommissionStatus::Paid && c.status == CommissionStatus::Pending {
+            "the commission is not approved yet".to_string()
+        } else {
+            format!("the commission is already {}", c.status)
+        };
+        return Err(ApiError::new(409, "conflict", why));
     }
     let now = cx.now_iso();
-    c.status = CommissionStatus::Approved;
-    c.approved_by = Some(who.user_id.clone());
-    c.approved_at = Some(now.clone());
+    c.status = to;
+    let (by, at) = match to {
+        CommissionStatus::Paid => (&mut c.paid_by, &mut c.paid_at),
+        _ => (&mut c.approved_by, &mut c.approved_at),
+    };
+    *by = Some(who.user_id.clone());
+    *at = Some(now.clone());
     c.updated_at = now.clone();
-    let event = outbox::draft(
-        "finance:commission:approved",
-        commission_channels(&c),
-        serde_json::to_value(&c)?,
-    )
-    .by(&who.user_id);
+    let event =
+        outbox::draft(kind, commission_channels(&c), serde_json::to_value(&c)?).by(&who.user_id);
     let results = store::batch(
         &db,
         vec![
@@ -703,23 +734,21 @@ pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
                 "commissions",
                 &[
                     ("status", st(c.status)),
-                    ("approved_by", t(&who.user_id)),
-                    ("approved_at", t(&now)),
+                    (by_col, t(&who.user_id)),
+                    (at_col, t(&now)),
                     ("updated_at", t(&now)),
                 ],
-                "WHERE tenant_id = :tenant AND id = :id AND status = :pending",
-                &[
-                    ("tenant", t(tenant)),
-                    ("id", t(&id)),
-                    ("pending", st(CommissionStatus::Pending)),
-                ],
+                "WHERE tenant_id = :tenant AND id = :id AND status = :from",
+                &[("tenant", t(tenant)), ("id", t(&id)), ("from", st(from))],
             )?,
             outbox::insert_when(
                 &db,
                 tenant,
                 &event,
-                "SELECT 1 FROM commissions WHERE tenant_id = :tenant AND id = :commission
-                   AND approved_at = :at AND approved_by = :by",
+                &format!(
+                    "SELECT 1 FROM commissions WHERE tenant_id = :tenant AND id = :commission
+                       AND {at_col} = :at AND {by_col} = :by"
+                ),
                 &[
                     ("commission", t(&id)),
                     ("at", t(&now)),
@@ -733,11 +762,186 @@ pub async fn approve_commission(cx: Ctx) -> ApiResult<Response> {
         return Err(ApiError::new(
             409,
             "conflict",
-            "the commission was approved meanwhile",
+            "the commission changed meanwhile",
         ));
     }
     super::dashboard::announce_and_deliver(&cx.env, tenant).await;
     json(200, &c)
+}
+
+/// A refund as REST returns it: the refund, what is now refunded of its payment, and the
+/// sale's balance after it.
+#[derive(Serialize)]
+struct RefundView {
+    #[serde(flatten)]
+    refund: Refund,
+    payment_refunded_minor: i64,
+    sale_balance_minor: i64,
+    sale_status: SaleStatus,
+}
+
+/// `POST /api/finance/payments/:id/refund` `{amount_minor, reason}` (admins): a partial or
+/// full refund. In one batch, race-free: the payment's refunded total grows only while it
+/// stays within the payment (the same guarded-update technique as payments against a
+/// sale's total), then the refund row, the sale's paid total and the event follow only if
+/// that update took.
+pub async fn refund_payment(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("payment")?;
+    let input = cx.json().await?;
+    let (amount, reason) = rules::validate_refund(&input)?;
+    let tenant = who.tenant_id.as_str();
+    let db = cx.db()?;
+    let payment: Payment = store::first(store::query(
+        &db,
+        &format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(tenant)), ("id", t(&id))],
+    )?)
+    .await?
+    .ok_or_else(|| ApiError::not_found("payment"))?;
+    let left = payment.amount_minor - payment.refunded_minor;
+    if amount > left {
+        return Err(refund_too_large(left));
+    }
+    let sale = load_sale(&db, tenant, &payment.sale_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment"))?;
+    let now = cx.now_iso();
+    let refund = Refund {
+        id: crate::platform::new_id("rfd"),
+        payment_id: payment.id.clone(),
+        sale_id: payment.sale_id.clone(),
+        amount_minor: amount,
+        currency: payment.currency.clone(),
+        reason,
+        created_by: who.user_id.clone(),
+        created_at: now.clone(),
+    };
+    let balance = sale.total_minor - (sale.paid_minor - amount);
+    let mut view = RefundView {
+        refund,
+        payment_refunded_minor: payment.refunded_minor + amount,
+        sale_balance_minor: balance,
+        sale_status: rules::sale_status(sale.total_minor, sale.paid_minor - amount),
+    };
+    let r = &view.refund;
+    let event = outbox::draft(
+        "finance:payment:refunded",
+        sale_channels(&sale.broker_id, &sale.id),
+        serde_json::to_value(&view)?,
+    )
+    .by(&who.user_id);
+    let results = store::batch(
+        &db,
+        vec![
+            store::query(
+                &db,
+                "UPDATE payments SET refunded_minor = refunded_minor + :amount
+                 WHERE tenant_id = :tenant AND id = :id
+                   AND refunded_minor + :amount <= amount_minor",
+                &[("amount", i(amount)), ("tenant", t(tenant)), ("id", t(&r.payment_id))],
+            )?,
+            // Only when the guarded UPDATE just above took.
+            store::insert_if(
+                &db,
+                "payment_refunds",
+                &[
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&r.id)),
+                    ("payment_id", t(&r.payment_id)),
+                    ("sale_id", t(&r.sale_id)),
+                    ("amount_minor", i(r.amount_minor)),
+                    ("currency", t(&r.currency)),
+                    ("reason", t(&r.reason)),
+                    ("created_by", t(&r.created_by)),
+                    ("created_at", t(&r.created_at)),
+                ],
+                "changes() = 1",
+                &[],
+            )?,
+            store::query(
+                &db,
+                "UPDATE sales SET paid_minor = paid_minor - :amount,
+                   status = CASE WHEN paid_minor - :amount >= total_minor THEN :paid ELSE :open END,
+                   updated_at = :now
+                 WHERE tenant_id = :tenant AND id = :sale
+                   AND EXISTS (SELECT 1 FROM payment_refunds WHERE tenant_id = :tenant AND id = :refund)",
+                &[
+                    ("amount", i(amount)),
+                    ("paid", st(SaleStatus::Paid)),
+                    ("open", st(SaleStatus::Open)),
+                    ("now", t(&now)),
+                    ("tenant", t(tenant)),
+                    ("sale", t(&r.sale_id)),
+                    ("refund", t(&r.id)),
+                ],
+            )?,
+            // The totals as this batch left them, read inside the batch.
+            outbox::insert_computed(
+                &db,
+                tenant,
+                &event,
+                "json_set(:ev_data, '$.sale_balance_minor', s.total_minor - s.paid_minor,
+                   '$.sale_status', s.status, '$.payment_refunded_minor', p.refunded_minor)",
+                "FROM sales s JOIN payments p ON p.tenant_id = s.tenant_id AND p.id = :payment
+                 WHERE s.tenant_id = :tenant AND s.id = :sale
+                   AND EXISTS (SELECT 1 FROM payment_refunds WHERE tenant_id = :tenant AND id = :refund)",
+                &[
+                    ("sale", t(&r.sale_id)),
+                    ("payment", t(&r.payment_id)),
+                    ("refund", t(&r.id)),
+                ],
+            )?,
+            store::query(
+                &db,
+                "SELECT s.total_minor - s.paid_minor AS balance, s.status, p.refunded_minor
+                 FROM sales s JOIN payments p ON p.tenant_id = s.tenant_id AND p.id = :payment
+                 WHERE s.tenant_id = :tenant AND s.id = :sale",
+                &[
+                    ("tenant", t(tenant)),
+                    ("sale", t(&r.sale_id)),
+                    ("payment", t(&r.payment_id)),
+                ],
+            )?,
+        ],
+    )
+    .await?;
+    if results.first().map(store::changes) != Some(1) {
+        // Another refund took what was left meanwhile.
+        return Err(refund_too_large(-1));
+    }
+    #[derive(Deserialize)]
+    struct After {
+        balance: i64,
+        status: SaleStatus,
+        refunded_minor: i64,
+    }
+    if let Some(a) = results
+        .last()
+        .map(store::rows::<After>)
+        .transpose()?
+        .and_then(|v| v.into_iter().next())
+    {
+        view.sale_balance_minor = a.balance;
+        view.sale_status = a.status;
+        view.payment_refunded_minor = a.refunded_minor;
+    }
+    super::dashboard::announce_and_deliver(&cx.env, tenant).await;
+    json(201, &view)
+}
+
+/// 409: the refund is more than is left of the payment (`left` < 0: unknown, a concurrent
+/// refund took it).
+fn refund_too_large(left: i64) -> ApiError {
+    let mut e = ApiError::new(
+        409,
+        "conflict",
+        "the refund is more than what is left of the payment",
+    );
+    if left >= 0 {
+        e = e.with_details(json!({"refundable_minor": left}));
+    }
+    e
 }
 
 #[derive(Serialize, Deserialize)]

@@ -277,6 +277,11 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("createPayment", "finance", "Record a payment (broker, admin)")
             .desc("409 when it would pay the sale past its total (nothing is written). `sale_balance_minor`/`sale_status` (in the answer and in `finance:payment:received`) are the sale's right after this payment, even under concurrent payments.")
             .input("PaymentInput").reply(201, "Recorded", r("Payment")).errors(&[409])),
+    endpoint!(POST "/api/finance/payments/:id/refund", Role(Admin), api::finance::refund_payment,
+        Doc::new("refundPayment", "finance", "Refund a payment, in part or in full (admin)")
+            .desc("The refunds of a payment never exceed it, whatever runs concurrently (409 `conflict` with `details.refundable_minor`). The sale's paid total falls by the refund, so its balance grows (and a paid sale is open again). Emits `finance:payment:refunded` to admins and the sale's broker.")
+            .input("RefundInput")
+            .reply(201, "Refunded", r("Refund")).errors(&[409])),
     endpoint!(GET "/api/finance/commissions" ?&[q::text("broker_id"), q::one_of("status", CommissionStatus::NAMES), q::text("sale_id")], Role(Read), api::finance::list_commissions,
         Doc::new("listCommissions", "finance", "List commissions (brokers: their own; broker, admin)")
             .page(r("Commission")).errors(&[403])),
@@ -284,6 +289,10 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("approveCommission", "finance", "Approve a commission (admin)")
             .desc("Once (409 after). Emits `finance:commission:approved`.")
             .reply(200, "Approved", r("Commission")).errors(&[409])),
+    endpoint!(PUT "/api/finance/commissions/:id/pay", Role(Admin), api::finance::pay_commission,
+        Doc::new("payCommission", "finance", "Mark an approved commission paid (admin)")
+            .desc("Once, and only after approval (409 otherwise). Emits `finance:commission:paid` to admins and the commission's broker.")
+            .reply(200, "Paid", r("Commission")).errors(&[409])),
     endpoint!(GET "/api/finance/commission-rates", Role(Admin), api::finance::list_rates,
         Doc::new("listCommissionRates", "finance", "Commission rates (admin)").reply(200, "Rates", obj())),
     endpoint!(PUT "/api/finance/commission-rates", Role(Admin), api::finance::put_rate,

@@ -1055,6 +1055,8 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "status": st(CommissionStatus::ALL),
                     "approved_by": ns(),
                     "approved_at": ns(),
+                    "paid_by": ns(),
+                    "paid_at": ns(),
                     "created_at": s(),
                     "updated_at": s()
                 }
@@ -1109,8 +1111,28 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "received_at": s(),
                     "created_by": s(),
                     "created_at": s(),
+                    "refunded_minor": int(),
                     "sale_balance_minor": int(),
                     "sale_status": s()
+                }
+            }),
+        ),
+        (
+            "Refund",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": s(),
+                    "payment_id": s(),
+                    "sale_id": s(),
+                    "amount_minor": int(),
+                    "currency": s(),
+                    "reason": s(),
+                    "created_by": s(),
+                    "created_at": s(),
+                    "payment_refunded_minor": int(),
+                    "sale_balance_minor": int(),
+                    "sale_status": st(SaleStatus::ALL)
                 }
             }),
         ),

@@ -197,3 +197,167 @@ pub fn appointments_reschedule_edit_and_cancel(cx: &mut Ctx) {
     assert_eq!(cx.server.run_cron(), 200);
     assert!(!reminders(&mut ws).contains(&second));
 }
+
+/// Refunds: admin only, partial then full, never more than the payment even when refunds
+/// race; the sale's balance follows and its event carries the new totals.
+pub fn payments_refund_and_commissions_pay(cx: &mut Ctx) {
+    let t = fresh_tenant("refund");
+    let b1 = cx.token(&t, "b1", "broker");
+    let admin = cx.token(&t, "a1", "admin");
+    let viewer = cx.token(&t, "v1", "viewer");
+    let stranger = cx.token(&fresh_tenant("refund-other"), "a1", "admin");
+    let c = cx
+        .api
+        .post("/api/crm/customers", &b1, &json!({"name": "Buyer"}));
+    check::status(&c, 201);
+    let s = cx.api.post(
+        "/api/finance/sales",
+        &b1,
+        &json!({"customer_id": c.body["id"], "total_minor": 100_000, "currency": "EUR"}),
+    );
+    check::status(&s, 201);
+    let sale_id = s.body["id"].as_str().unwrap().to_string();
+    let p = cx.api.post(
+        "/api/finance/payments",
+        &b1,
+        &json!({"sale_id": sale_id, "amount_minor": 100_000, "currency": "EUR", "method": "transfer"}),
+    );
+    check::status(&p, 201);
+    assert_eq!(p.body["sale_status"], "paid");
+    assert_eq!(p.body["refunded_minor"], 0);
+    let refund = format!(
+        "/api/finance/payments/{}/refund",
+        p.body["id"].as_str().unwrap()
+    );
+    let mut ws = Ws::connect(&cx.server.base, &b1);
+    ws.subscribe(&["user:b1"], None);
+
+    // Refused: roles, another tenant, bad bodies, more than the payment.
+    let body = json!({"amount_minor": 30_000, "reason": "Deposit returned"});
+    check::error(&cx.api.post(&refund, &b1, &body), 403, "forbidden");
+    check::error(&cx.api.post(&refund, &viewer, &body), 403, "forbidden");
+    check::error(&cx.api.post(&refund, &stranger, &body), 404, "not_found");
+    check::error(
+        &cx.api
+            .post("/api/finance/payments/pay_nope/refund", &admin, &body),
+        404,
+        "not_found",
+    );
+    for bad in [
+        json!({"amount_minor": 0, "reason": "x"}),
+        json!({"amount_minor": 10}),
+        json!({"amount_minor": "10", "reason": "x"}),
+        json!({"amount_minor": 10, "reason": "  "}),
+    ] {
+        check::error(
+            &cx.api.post(&refund, &admin, &bad),
+            422,
+            "validation_failed",
+        );
+    }
+    let r = cx.api.post(
+        &refund,
+        &admin,
+        &json!({"amount_minor": 100_001, "reason": "x"}),
+    );
+    check::error(&r, 409, "conflict");
+    assert_eq!(r.body["error"]["details"]["refundable_minor"], 100_000);
+
+    // A partial refund: the sale is open again with the refund as its balance.
+    let r = cx.api.post(&refund, &admin, &body);
+    check::status(&r, 201);
+    assert_eq!(r.body["amount_minor"], 30_000);
+    assert_eq!(r.body["payment_refunded_minor"], 30_000);
+    assert_eq!(r.body["sale_balance_minor"], 30_000);
+    assert_eq!(r.body["sale_status"], "open");
+    assert_eq!(r.body["reason"], "Deposit returned");
+    let (ev, _) = ws.wait_for("finance:payment:refunded", Duration::from_secs(5));
+    check::event(&ev, "finance:payment:refunded");
+    assert_eq!(ev["data"]["sale_balance_minor"], 30_000);
+    let sale = cx.api.get(&format!("/api/finance/sales/{sale_id}"), &admin);
+    assert_eq!(sale.body["paid_minor"], 70_000);
+    assert_eq!(sale.body["balance_minor"], 30_000);
+    let pays = cx
+        .api
+        .get(&format!("/api/finance/payments?sale_id={sale_id}"), &admin);
+    assert_eq!(pays.body["data"][0]["refunded_minor"], 30_000);
+
+    // Racing refunds of 40,000 each against the 70,000 left: exactly one wins.
+    let answers: Vec<u16> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..3)
+            .map(|_| {
+                let (api, refund, admin) = (&cx.api, &refund, &admin);
+                sc.spawn(move || {
+                    api.post(
+                        refund,
+                        admin,
+                        &json!({"amount_minor": 40_000, "reason": "race"}),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        answers.iter().filter(|s| **s == 201).count(),
+        1,
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.iter().filter(|s| **s == 409).count(),
+        2,
+        "{answers:?}"
+    );
+    let pays = cx
+        .api
+        .get(&format!("/api/finance/payments?sale_id={sale_id}"), &admin);
+    assert_eq!(pays.body["data"][0]["refunded_minor"], 70_000);
+    // The rest, then nothing more.
+    let r = cx.api.post(
+        &refund,
+        &admin,
+        &json!({"amount_minor": 30_000, "reason": "Cancelled"}),
+    );
+    check::status(&r, 201);
+    assert_eq!(r.body["payment_refunded_minor"], 100_000);
+    assert_eq!(r.body["sale_balance_minor"], 100_000);
+    let r = cx
+        .api
+        .post(&refund, &admin, &json!({"amount_minor": 1, "reason": "x"}));
+    check::error(&r, 409, "conflict");
+    assert_eq!(r.body["error"]["details"]["refundable_minor"], 0);
+    assert_eq!(
+        cx.api
+            .get(&format!("/api/finance/sales/{sale_id}"), &admin)
+            .body["paid_minor"],
+        0
+    );
+
+    // Commissions: paid only once approved, by an admin, once.
+    let com = s.body["commission"]["id"].as_str().unwrap().to_string();
+    let pay = format!("/api/finance/commissions/{com}/pay");
+    let r = cx.api.put(&pay, &admin, &json!({}));
+    check::error(&r, 409, "conflict");
+    check::status(
+        &cx.api.put(
+            &format!("/api/finance/commissions/{com}/approve"),
+            &admin,
+            &json!({}),
+        ),
+        200,
+    );
+    check::error(&cx.api.put(&pay, &b1, &json!({})), 403, "forbidden");
+    check::error(&cx.api.put(&pay, &stranger, &json!({})), 404, "not_found");
+    let r = cx.api.put(&pay, &admin, &json!({}));
+    check::status(&r, 200);
+    assert_eq!(r.body["status"], "paid");
+    assert_eq!(r.body["paid_by"], "a1");
+    assert!(r.body["paid_at"].is_string());
+    assert_eq!(r.body["approved_by"], "a1");
+    let (ev, _) = ws.wait_for("finance:commission:paid", Duration::from_secs(5));
+    assert_eq!(ev["data"]["status"], "paid");
+    check::error(&cx.api.put(&pay, &admin, &json!({})), 409, "conflict");
+    let listed = cx.api.get("/api/finance/commissions?status=paid", &b1);
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
+}

@@ -218,5 +218,6 @@ pub fn all() -> Vec<Entry> {
         photos::property_delete_removes_photos,
         #[cron] photos::failed_file_removal_is_retried_by_the_cron,
         #[cron] edits::appointments_reschedule_edit_and_cancel,
+        edits::payments_refund_and_commissions_pay,
     ]
 }

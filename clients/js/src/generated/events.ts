@@ -301,9 +301,11 @@ export interface PulseEventMap {
     created_at: string;
     currency: string;
     id: string;
+    paid_at: string | null;
+    paid_by: string | null;
     rate_bps: number;
     sale_id: string;
-    status: "pending" | "approved";
+    status: "pending" | "approved" | "paid";
     updated_at: string;
   };
   /** A sale's commission was calculated. (audience: finance) */
@@ -315,9 +317,27 @@ export interface PulseEventMap {
     created_at: string;
     currency: string;
     id: string;
+    paid_at: string | null;
+    paid_by: string | null;
     rate_bps: number;
     sale_id: string;
-    status: "pending" | "approved";
+    status: "pending" | "approved" | "paid";
+    updated_at: string;
+  };
+  /** An admin marked an approved commission paid. (audience: finance) */
+  "finance:commission:paid": {
+    amount_minor: number;
+    approved_at: string | null;
+    approved_by: string | null;
+    broker_id: string;
+    created_at: string;
+    currency: string;
+    id: string;
+    paid_at: string | null;
+    paid_by: string | null;
+    rate_bps: number;
+    sale_id: string;
+    status: "pending" | "approved" | "paid";
     updated_at: string;
   };
   /** A commission rate (a broker's or the tenant default) was set. (audience: admins) */
@@ -338,7 +358,25 @@ export interface PulseEventMap {
     method: "cash" | "card" | "transfer" | "check" | "other";
     received_at: string;
     reference: string | null;
+    /** refunded of it so far */
+    refunded_minor: number;
     /** the sale's balance this payment left */
+    sale_balance_minor: number;
+    sale_id: string;
+    sale_status: "open" | "paid";
+  };
+  /** A payment was refunded, in part or in full; the sale's balance grows by the refund. (audience: finance) */
+  "finance:payment:refunded": {
+    amount_minor: number;
+    created_at: string;
+    created_by: string;
+    currency: string;
+    id: string;
+    payment_id: string;
+    /** refunded of the payment, this refund included */
+    payment_refunded_minor: number;
+    reason: string;
+    /** the sale's balance after the refund */
     sale_balance_minor: number;
     sale_id: string;
     sale_status: "open" | "paid";
@@ -356,9 +394,11 @@ export interface PulseEventMap {
       created_at: string;
       currency: string;
       id: string;
+      paid_at: string | null;
+      paid_by: string | null;
       rate_bps: number;
       sale_id: string;
-      status: "pending" | "approved";
+      status: "pending" | "approved" | "paid";
       updated_at: string;
     };
     commission_rate_bps: number;

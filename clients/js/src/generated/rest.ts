@@ -118,9 +118,11 @@ export interface Schemas {
     created_at?: string;
     currency?: string;
     id?: string;
+    paid_at?: string | null;
+    paid_by?: string | null;
     rate_bps?: number;
     sale_id?: string;
-    status?: "pending" | "approved";
+    status?: "pending" | "approved" | "paid";
     updated_at?: string;
     [key: string]: unknown;
   };
@@ -390,6 +392,7 @@ export interface Schemas {
     method?: string;
     received_at?: string;
     reference?: string | null;
+    refunded_minor?: number;
     sale_balance_minor?: number;
     sale_id?: string;
     sale_status?: string;
@@ -498,6 +501,26 @@ export interface Schemas {
   };
   RefreshInput: {
     refresh_token: string;
+  };
+  Refund: {
+    amount_minor?: number;
+    created_at?: string;
+    created_by?: string;
+    currency?: string;
+    id?: string;
+    payment_id?: string;
+    payment_refunded_minor?: number;
+    reason?: string;
+    sale_balance_minor?: number;
+    sale_id?: string;
+    sale_status?: "open" | "paid";
+    [key: string]: unknown;
+  };
+  /** Also checked: amount_minor must not exceed what is left of the payment after earlier refunds (409 otherwise). */
+  RefundInput: {
+    /** integer minor units */
+    amount_minor: number;
+    reason: string;
   };
   Report: {
     created_at?: string;
@@ -1335,7 +1358,7 @@ export interface Operations {
       /** next_cursor of the previous page; any cursor of this form is a position (empty: the first page) */
       cursor?: string;
       broker_id?: string;
-      status?: "pending" | "approved";
+      status?: "pending" | "approved" | "paid";
       sale_id?: string;
     };
     headers: {};
@@ -1720,6 +1743,16 @@ export interface Operations {
     bodyRequired: false;
     answer: Record<string, unknown>;
   };
+  /** PUT /api/finance/commissions/{id}/pay: Mark an approved commission paid (admin) */
+  payCommission: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: Schemas["Commission"];
+  };
   /** GET /api/cards/public/{slug}: A card's public page data */
   publicCard: {
     params: {
@@ -1829,6 +1862,19 @@ export interface Operations {
     body: Schemas["RefreshInput"];
     bodyRequired: true;
     answer: Schemas["TokenPair"];
+  };
+  /** POST /api/finance/payments/{id}/refund: Refund a payment, in part or in full (admin) */
+  refundPayment: {
+    params: {
+      id: string;
+    };
+    headers: {
+      /** replays the first response for 24 h */
+      "Idempotency-Key"?: string;
+    };
+    body: Schemas["RefundInput"];
+    bodyRequired: true;
+    answer: Schemas["Refund"];
   };
   /** POST /api/jobs/{id}/retry: Re-run a dead or failed job (admin) */
   retryJob: {
@@ -2102,6 +2148,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   login: "POST /api/auth/login",
   logout: "POST /api/auth/logout",
   openapi: "GET /api/openapi.json",
+  payCommission: "PUT /api/finance/commissions/{id}/pay",
   publicCard: "GET /api/cards/public/{slug}",
   publishListing: "POST /api/publishing/listings/{id}/publish",
   putCommissionRate: "PUT /api/finance/commission-rates",
@@ -2112,6 +2159,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   realtimePublish: "POST /api/realtime/publish",
   realtimeStats: "GET /api/realtime/stats",
   refresh: "POST /api/auth/refresh",
+  refundPayment: "POST /api/finance/payments/{id}/refund",
   retryJob: "POST /api/jobs/{id}/retry",
   roomPublish: "POST /api/realtime/rooms/{name}/publish",
   runMatching: "POST /api/matching/run",

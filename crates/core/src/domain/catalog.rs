@@ -298,6 +298,8 @@ const COMMISSION: &[Field] = &[
     f("status", Ty::Enum(CommissionStatus::NAMES)),
     n("approved_by", Str),
     n("approved_at", Str),
+    n("paid_by", Str),
+    n("paid_at", Str),
     f("created_at", Str),
     f("updated_at", Str),
 ];
@@ -331,7 +333,22 @@ const PAYMENT: &[Field] = &[
     f("received_at", Str),
     f("created_by", Str),
     f("created_at", Str),
+    f("refunded_minor", Int).doc("refunded of it so far"),
     f("sale_balance_minor", Int).doc("the sale's balance this payment left"),
+    f("sale_status", Ty::Enum(SaleStatus::NAMES)),
+];
+
+const REFUND: &[Field] = &[
+    f("id", Str),
+    f("payment_id", Str),
+    f("sale_id", Str),
+    f("amount_minor", Int),
+    f("currency", Str),
+    f("reason", Str),
+    f("created_by", Str),
+    f("created_at", Str),
+    f("payment_refunded_minor", Int).doc("refunded of the payment, this refund included"),
+    f("sale_balance_minor", Int).doc("the sale's balance after the refund"),
     f("sale_status", Ty::Enum(SaleStatus::NAMES)),
 ];
 
@@ -576,6 +593,8 @@ pub const EVENTS: &[EventType] = &[
     ev("finance:commission:calculated", "finance", "A sale's commission was calculated.", Data::Fields(COMMISSION)),
     ev("finance:commission:approved", "finance", "An admin approved a commission.", Data::Fields(COMMISSION)),
     ev("finance:payment:received", "finance", "A payment was recorded against a sale.", Data::Fields(PAYMENT)),
+    ev("finance:payment:refunded", "finance", "A payment was refunded, in part or in full; the sale's balance grows by the refund.", Data::Fields(REFUND)),
+    ev("finance:commission:paid", "finance", "An admin marked an approved commission paid.", Data::Fields(COMMISSION)),
     ev("finance:commission_rate:updated", "admins", "A commission rate (a broker's or the tenant default) was set.", Data::Fields(RATE)),
     ev("finance:settings:updated", "admins", "The tenant's finance settings changed.", Data::Fields(SETTINGS)),
     ev("reports:dashboard:updated", "dashboard", "The dashboard's figures changed (money figures narrowed per reader).", Data::Fields(DASHBOARD)),
@@ -1080,6 +1099,8 @@ mod tests {
             status: status::CommissionStatus::Pending,
             approved_by: None,
             approved_at: None,
+            paid_by: None,
+            paid_at: None,
             created_at: "t".into(),
             updated_at: "t".into(),
         };
@@ -1117,6 +1138,7 @@ mod tests {
             received_at: "t".into(),
             created_by: "b1".into(),
             created_at: "t".into(),
+            refunded_minor: 0,
         };
         let mut view = serde_json::to_value(&pay).unwrap();
         view["sale_balance_minor"] = json!(90);

@@ -42,6 +42,22 @@ pub struct Payment {
     pub received_at: String,
     pub created_by: String,
     pub created_at: String,
+    /// What has been refunded of it (`POST /api/finance/payments/:id/refund`).
+    #[serde(default)]
+    pub refunded_minor: i64,
+}
+
+/// A (partial) refund of a payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: String,
+    pub payment_id: String,
+    pub sale_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +71,10 @@ pub struct Commission {
     pub status: super::status::CommissionStatus,
     pub approved_by: Option<String>,
     pub approved_at: Option<String>,
+    #[serde(default)]
+    pub paid_by: Option<String>,
+    #[serde(default)]
+    pub paid_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -230,6 +250,28 @@ pub fn validate_sale(body: &Value) -> ApiResult<NewSale> {
             sold_at: v.str("sold_at"),
             notes: v.str("notes"),
         }),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// `POST /api/finance/payments/:id/refund`.
+pub const REFUND_INPUT: Shape = Shape::create(
+    "RefundInput",
+    &[
+        req("amount_minor", Kind::Money),
+        req("reason", Kind::Text(500)),
+    ],
+    &[rule(
+        &["amount_minor"],
+        "amount_minor must not exceed what is left of the payment after earlier refunds (409 otherwise).",
+    )],
+);
+
+/// A refund body: (amount, reason).
+pub fn validate_refund(body: &Value) -> ApiResult<(i64, String)> {
+    let v = schema::validate(&REFUND_INPUT, body)?;
+    match (v.int("amount_minor"), v.str("reason")) {
+        (Some(a), Some(r)) => Ok((a, r)),
         _ => Err(ApiError::internal()),
     }
 }

@@ -37,6 +37,7 @@ pub const INPUTS: &[&Shape] = &[
     &owners::OWNER_INPUT,
     &owners::OWNER_PATCH,
     &finance::PAYMENT_INPUT,
+    &finance::REFUND_INPUT,
     &owners::PROPERTY_INPUT,
     &owners::PROPERTY_PATCH,
     &PUBLISH,

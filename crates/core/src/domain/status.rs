@@ -103,6 +103,7 @@ status! {
     CommissionStatus {
         Pending = "pending",
         Approved = "approved",
+        Paid = "paid",
     }
 }
 

@@ -1218,6 +1218,7 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
             false,
         ),
         "PaymentInput" => (|b| finance::validate_payment(b).is_ok(), false),
+        "RefundInput" => (|b| finance::validate_refund(b).is_ok(), false),
         "PropertyInput" => (|b| validate_create(&owners::PROPERTY, b).is_ok(), false),
         "PropertyPatch" => (
             |b| validate_patch(&owners::PROPERTY, b, &Map::new()).is_ok(),
