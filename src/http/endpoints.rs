@@ -9,7 +9,7 @@ use crate::domain::owners::{OWNER, PROPERTY, PROPERTY_PARAMS, SEEKER, SEEKER_PAR
 use crate::domain::params::{self as q, Param, MAX_COUNTER};
 use crate::domain::status::{
     AppointmentStatus, CommissionStatus, CustomerStatus, FollowupStatus, JobStatus, ListingStatus,
-    ReportStatus, SaleStatus, ScheduleStatus,
+    MatchStatus, ReportStatus, SaleStatus, ScheduleStatus,
 };
 use crate::domain::{photo, report};
 use crate::realtime::protocol::{
@@ -377,8 +377,15 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("runMatching", "owners", "Match seekers with properties (broker, admin)")
             .desc("Runs on the `matching` queue; emits `owners:match:found` once per new match.")
             .optional_input("MatchingRunInput").reply(202, "The matching job", r("Job"))),
-    endpoint!(GET "/api/matches" ?&[q::text("seeker_id"), q::text("property_id")], Role(Read), api::matching::list,
-        Doc::new("listMatches", "owners", "Matches found (best first)").page(r("Match"))),
+    endpoint!(GET "/api/matches" ?&[q::text("seeker_id"), q::text("property_id"), q::one_of("status", MatchStatus::NAMES)], Role(Read), api::matching::list,
+        Doc::new("listMatches", "owners", "Matches found (best first)")
+            .desc("Filters: `seeker_id`, `property_id`, `status` (`proposed`, `accepted`, `rejected`).")
+            .page(r("Match"))),
+    endpoint!(PUT "/api/matches/:id", Role(Write), api::matching::decide,
+        Doc::new("decideMatch", "owners", "Accept or reject a match (broker, admin)")
+            .desc("Emits `owners:match:accepted` or `owners:match:rejected` with `changes`. A decision can be changed later; the same decision again answers the match and emits nothing. Later matching runs never propose a decided match again. A concurrent decision is a 409.")
+            .input("MatchDecisionInput")
+            .reply(200, "Decided", r("Match")).errors(&[409])),
     // --- jobs ---
     endpoint!(GET "/api/jobs" ?&[q::one_of("status", JobStatus::NAMES), q::text("queue"), q::text("subject")], Role(Read), api::jobs::list,
         Doc::new("listJobs", "jobs", "List jobs, newest first (admins: all; others: their own)")

@@ -11,8 +11,8 @@ use crate::domain::auth::{Action, Role};
 use crate::domain::ids::{IDEMPOTENCY_KEY_PATTERN, PATH_ID_PATTERN};
 use crate::domain::pagination::{CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::status::{
-    CommissionStatus, CustomerStatus, FollowupStatus, JobStatus, ListingStatus, PropertyStatus,
-    PublicationStatus, ReportStatus, SaleStatus, ScheduleStatus, Status,
+    CommissionStatus, CustomerStatus, FollowupStatus, JobStatus, ListingStatus, MatchStatus,
+    PropertyStatus, PublicationStatus, ReportStatus, SaleStatus, ScheduleStatus, Status,
 };
 use crate::domain::version::IF_MATCH_PATTERN;
 use crate::web::auth::Access;
@@ -1032,12 +1032,16 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
             json!({
                 "type": "object",
                 "properties": {
+                    "id": s(),
+                    "status": st(MatchStatus::ALL),
                     "seeker_id": s(),
                     "property_id": s(),
                     "score": {"type": "integer", "minimum": 0, "maximum": 100},
                     "reasons": strings(),
                     "job_id": s(),
-                    "created_at": s()
+                    "created_at": s(),
+                    "decided_by": ns(),
+                    "decided_at": ns()
                 }
             }),
         ),

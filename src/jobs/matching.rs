@@ -129,7 +129,9 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
         for (s, p, sc) in chunk {
             let sid = s.get("id").and_then(Value::as_str).unwrap_or_default();
             let pid = p.get("id").and_then(Value::as_str).unwrap_or_default();
+            let match_id = crate::platform::new_id("mch");
             let m = json!({
+                "id": match_id, "status": "proposed",
                 "seeker_id": sid, "property_id": pid, "score": sc.score, "reasons": sc.reasons,
                 "job_id": job_id, "created_at": now,
                 "seeker": {"id": sid, "name": s.get("name")},
@@ -141,6 +143,7 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
                     "matches",
                     &[
                         ("tenant_id", t(&tenant)),
+                        ("id", t(&match_id)),
                         ("seeker_id", t(sid)),
                         ("property_id", t(pid)),
                         ("score", i(i64::from(sc.score))),

@@ -272,6 +272,65 @@ pub fn matching_finds_each_match_once(cx: &mut Ctx) {
             .len(),
         2
     );
+    // Decisions: a broker accepts the best match and rejects the other, each with its event.
+    let (best, other) = (
+        rows[0]["id"].as_str().unwrap().to_string(),
+        rows[1]["id"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(rows[0]["status"], "proposed");
+    let viewer = cx.token(&t, "v1", "viewer");
+    let stranger = cx.token(&fresh_tenant("match-other"), "a1", "admin");
+    let decide = |who: &str, id: &str, status: &str| {
+        cx.api.put(
+            &format!("/api/matches/{id}"),
+            who,
+            &json!({"status": status}),
+        )
+    };
+    check::error(&decide(&viewer, &best, "accepted"), 403, "forbidden");
+    check::error(&decide(&stranger, &best, "accepted"), 404, "not_found");
+    check::error(&decide(&b, "mch_nope", "accepted"), 404, "not_found");
+    check::error(&decide(&b, &best, "proposed"), 422, "validation_failed");
+    let mut tenant_ws = crate::client::Ws::connect(&cx.server.base, &b);
+    tenant_ws.subscribe(&["tenant"], None);
+    let r = decide(&b, &best, "accepted");
+    check::status(&r, 200);
+    assert_eq!(r.body["status"], "accepted");
+    assert_eq!(r.body["decided_by"], "b1");
+    let (ev, _) = tenant_ws.wait_for("owners:match:accepted", Duration::from_secs(5));
+    assert_eq!(ev["data"]["id"], best.as_str());
+    assert_eq!(
+        ev["data"]["changes"]["status"],
+        json!({"from": "proposed", "to": "accepted"})
+    );
+    let r = decide(&b, &other, "rejected");
+    check::status(&r, 200);
+    let (ev, _) = tenant_ws.wait_for("owners:match:rejected", Duration::from_secs(5));
+    assert_eq!(ev["data"]["status"], "rejected");
+    // The same decision again: the match, no event.
+    check::status(&decide(&b, &other, "rejected"), 200);
+    assert!(tenant_ws
+        .drain(Duration::from_millis(500))
+        .iter()
+        .all(|f| f["op"] != "event"));
+    let listed = |status: &str| {
+        cx.api
+            .get(&format!("/api/matches?status={status}"), &b)
+            .body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed("accepted"), vec![best.clone()]);
+    assert_eq!(listed("rejected"), vec![other.clone()]);
+    // A later run does not propose a decided match again.
+    let j3 = wait(cx, &run(cx));
+    assert_eq!(j3["result"]["matches_new"], 0);
+    assert_eq!(listed("rejected"), vec![other.clone()]);
+    assert!(listed("proposed").is_empty());
+    tenant_ws.close();
     // Unknown seeker: 422; viewers cannot run matching.
     check::error(
         &cx.api
@@ -279,7 +338,6 @@ pub fn matching_finds_each_match_once(cx: &mut Ctx) {
         422,
         "validation_failed",
     );
-    let viewer = cx.token(&t, "v1", "viewer");
     check::error(
         &cx.api.post("/api/matching/run", &viewer, &json!({})),
         403,

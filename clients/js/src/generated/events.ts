@@ -534,9 +534,29 @@ export interface PulseEventMap {
     unread: number;
     user_id: string;
   };
-  /** The matching job found a new seeker–property match. (audience: members) */
+  /** A broker accepted a match (`changes` holds the status it had). (audience: members) */
+  "owners:match:accepted": {
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
+    created_at: string;
+    decided_at: string | null;
+    decided_by: string | null;
+    id: string;
+    job_id: string;
+    property_id: string;
+    reasons: string[];
+    /** 0 to 100 */
+    score: number;
+    seeker_id: string;
+    status: "proposed" | "accepted" | "rejected";
+  };
+  /** The matching job found a new seeker–property match (proposed). (audience: members) */
   "owners:match:found": {
     created_at: string;
+    id: string;
     job_id: string;
     property: {
       city: string;
@@ -554,6 +574,26 @@ export interface PulseEventMap {
       name: string;
     };
     seeker_id: string;
+    status: "proposed" | "accepted" | "rejected";
+  };
+  /** A broker rejected a match; later matching runs do not propose it again. (audience: members) */
+  "owners:match:rejected": {
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
+    created_at: string;
+    decided_at: string | null;
+    decided_by: string | null;
+    id: string;
+    job_id: string;
+    property_id: string;
+    reasons: string[];
+    /** 0 to 100 */
+    score: number;
+    seeker_id: string;
+    status: "proposed" | "accepted" | "rejected";
   };
   /** A property owner was added. (audience: members) */
   "owners:owner:added": {

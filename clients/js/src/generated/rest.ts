@@ -342,12 +342,19 @@ export interface Schemas {
   };
   Match: {
     created_at?: string;
+    decided_at?: string | null;
+    decided_by?: string | null;
+    id?: string;
     job_id?: string;
     property_id?: string;
     reasons?: string[];
     score?: number;
     seeker_id?: string;
+    status?: "proposed" | "accepted" | "rejected";
     [key: string]: unknown;
+  };
+  MatchDecisionInput: {
+    status: "accepted" | "rejected";
   };
   /** Also checked: seeker_id (default: every active seeker) must name a seeker of the tenant. */
   MatchingRunInput: {
@@ -1006,6 +1013,16 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["User"];
   };
+  /** PUT /api/matches/{id}: Accept or reject a match (broker, admin) */
+  decideMatch: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: Schemas["MatchDecisionInput"];
+    bodyRequired: true;
+    answer: Schemas["Match"];
+  };
   /** DELETE /api/crm/customers/{id}: Delete a customer (admin) */
   deleteCustomer: {
     params: {
@@ -1517,6 +1534,7 @@ export interface Operations {
       cursor?: string;
       seeker_id?: string;
       property_id?: string;
+      status?: "proposed" | "accepted" | "rejected";
     };
     headers: {};
     body: never;
@@ -2092,6 +2110,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   createSchedule: "POST /api/publishing/schedules",
   createSeeker: "POST /api/seekers",
   createUser: "POST /api/users",
+  decideMatch: "PUT /api/matches/{id}",
   deleteCustomer: "DELETE /api/crm/customers/{id}",
   deleteOwner: "DELETE /api/owners/{id}",
   deleteProperty: "DELETE /api/properties/{id}",

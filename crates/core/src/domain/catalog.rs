@@ -11,7 +11,7 @@ use super::report::{FORMATS, KINDS as REPORT_KINDS};
 use super::schema::{Kind, Mode, Spec};
 use super::status::{
     AppointmentStatus, CommissionStatus, CustomerStatus, FollowupStatus, JobStatus, ListingStatus,
-    PublicationStatus, ReportStatus, SaleStatus, ScheduleStatus,
+    MatchStatus, PublicationStatus, ReportStatus, SaleStatus, ScheduleStatus,
 };
 use super::user::ROLES;
 use serde_json::{json, Map, Value};
@@ -474,6 +474,8 @@ const PHOTO: &[Field] = &[
 ];
 
 const MATCH: &[Field] = &[
+    f("id", Str),
+    f("status", Ty::Enum(MatchStatus::NAMES)),
     f("seeker_id", Str),
     f("property_id", Str),
     f("score", Int).doc("0 to 100"),
@@ -491,6 +493,21 @@ const MATCH: &[Field] = &[
             f("currency", Str),
         ]),
     ),
+];
+
+/// A match as `GET /api/matches` lists it, after a broker's decision.
+const MATCH_DECIDED: &[Field] = &[
+    f("id", Str),
+    f("status", Ty::Enum(MatchStatus::NAMES)),
+    f("seeker_id", Str),
+    f("property_id", Str),
+    f("score", Int).doc("0 to 100"),
+    f("reasons", STRS),
+    f("job_id", Str),
+    f("created_at", Str),
+    n("decided_by", Str),
+    n("decided_at", Str),
+    CHANGES,
 ];
 
 const COUNTS: &[Field] = &[f("total", Int), f("by_status", Ty::Map(&Int))];
@@ -577,7 +594,9 @@ pub const EVENTS: &[EventType] = &[
     ev("owners:seeker:added", "members", "A seeker was added.", Data::Record(&SEEKER)),
     ev("owners:seeker:updated", "members", "A seeker was updated.", Data::Record(&SEEKER)),
     ev("owners:seeker:deleted", "members", "A seeker was deleted (the record as it was).", Data::Record(&SEEKER)),
-    ev("owners:match:found", "members", "The matching job found a new seeker–property match.", Data::Fields(MATCH)),
+    ev("owners:match:found", "members", "The matching job found a new seeker–property match (proposed).", Data::Fields(MATCH)),
+    ev("owners:match:accepted", "members", "A broker accepted a match (`changes` holds the status it had).", Data::Fields(MATCH_DECIDED)),
+    ev("owners:match:rejected", "members", "A broker rejected a match; later matching runs do not propose it again.", Data::Fields(MATCH_DECIDED)),
     ev("publishing:listing:created", "members", "A draft listing was created.", Data::Fields(LISTING)),
     ev("publishing:schedule:created", "members", "A publishing schedule was created.", Data::Fields(SCHEDULE)),
     ev("publishing:schedule:cancelled", "members", "A pending publishing schedule was cancelled.", Data::Fields(SCHEDULE)),

@@ -34,6 +34,7 @@ pub const INPUTS: &[&Shape] = &[
     &publishing::PUBLISH_INPUT,
     &identity::LOGIN,
     &matching::RUN_INPUT,
+    &matching::DECISION_INPUT,
     &owners::OWNER_INPUT,
     &owners::OWNER_PATCH,
     &finance::PAYMENT_INPUT,

@@ -102,6 +102,26 @@ pub const RUN_INPUT: super::schema::Shape = super::schema::Shape::create(
     )],
 );
 
+/// `PUT /api/matches/:id`: a broker's decision on a proposed match.
+pub const DECISION_INPUT: super::schema::Shape = super::schema::Shape::create(
+    "MatchDecisionInput",
+    &[super::schema::req(
+        "status",
+        super::schema::Kind::Enum(&["accepted", "rejected"]),
+    )],
+    &[],
+);
+
+/// The decision body: `accepted` or `rejected`.
+pub fn validate_decision(
+    body: &serde_json::Value,
+) -> super::error::ApiResult<super::status::MatchStatus> {
+    let v = super::schema::validate(&DECISION_INPUT, body)?;
+    v.str("status")
+        .and_then(|s| super::status::MatchStatus::parse(&s))
+        .ok_or_else(super::error::ApiError::internal)
+}
+
 /// `{seeker_id?}`: one seeker, or every active seeker.
 pub fn validate_run(body: &serde_json::Value) -> super::error::ApiResult<Option<String>> {
     Ok(super::schema::validate(&RUN_INPUT, body)?.str("seeker_id"))

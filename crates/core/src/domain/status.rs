@@ -108,6 +108,15 @@ status! {
 }
 
 status! {
+    /// `matches.status`: proposed by the matching job, then decided by a broker.
+    MatchStatus {
+        Proposed = "proposed",
+        Accepted = "accepted",
+        Rejected = "rejected",
+    }
+}
+
+status! {
     /// `listings.status`: rolled up from its publications (`publishing::listing_status`).
     ListingStatus {
         Draft = "draft",
@@ -203,6 +212,7 @@ mod tests {
         round_trips(JobStatus::ALL);
         round_trips(SaleStatus::ALL);
         round_trips(CommissionStatus::ALL);
+        round_trips(MatchStatus::ALL);
         round_trips(ListingStatus::ALL);
         round_trips(PublicationStatus::ALL);
         round_trips(ScheduleStatus::ALL);
@@ -258,6 +268,7 @@ mod tests {
         check(texts(JobStatus::ALL));
         check(texts(SaleStatus::ALL));
         check(texts(CommissionStatus::ALL));
+        check(texts(MatchStatus::ALL));
         check(texts(ListingStatus::ALL));
         check(texts(PublicationStatus::ALL));
         check(texts(ScheduleStatus::ALL));

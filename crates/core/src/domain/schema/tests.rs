@@ -1212,6 +1212,7 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
         ),
         "LoginInput" => (|b| identity::validate_login(b).is_ok(), false),
         "MatchingRunInput" => (|b| matching::validate_run(b).is_ok(), false),
+        "MatchDecisionInput" => (|b| matching::validate_decision(b).is_ok(), false),
         "OwnerInput" => (|b| validate_create(&owners::OWNER, b).is_ok(), false),
         "OwnerPatch" => (
             |b| validate_patch(&owners::OWNER, b, &Map::new()).is_ok(),
