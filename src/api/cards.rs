@@ -86,6 +86,168 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
     json(201, &c)
 }
 
+/// The caller's card `id` to change: 404 for an unknown (or another tenant's) card, 403
+/// unless the caller owns it or is an admin.
+async fn owned(cx: &Ctx, id: &str) -> ApiResult<Card> {
+    let who = cx.who()?;
+    let db = cx.db()?;
+    let c: Card = store::first(store::query(
+        &db,
+        &format!("SELECT {COLUMNS} FROM cards WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(&who.tenant_id)), ("id", t(id))],
+    )?)
+    .await?
+    .ok_or_else(|| ApiError::not_found("card"))?;
+    if c.owner_id != who.user_id && who.role != crate::domain::auth::Role::Admin {
+        return Err(ApiError::forbidden(
+            "only the card's owner or an admin may change it",
+        ));
+    }
+    Ok(c)
+}
+
+/// `GET /api/cards/:id`: any member of the tenant.
+pub async fn get(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("card")?;
+    let db = cx.db()?;
+    let c: Card = store::first(store::query(
+        &db,
+        &format!("SELECT {COLUMNS} FROM cards WHERE tenant_id = :tenant AND id = :id"),
+        &[("tenant", t(&who.tenant_id)), ("id", t(&id))],
+    )?)
+    .await?
+    .ok_or_else(|| ApiError::not_found("card"))?;
+    json(200, &c)
+}
+
+/// `PUT /api/cards/:id`: a partial edit by its owner or an admin, with `card:updated`
+/// carrying `changes`. A new slug must be free (409); the row's `updated_at` guards against
+/// a concurrent edit (409).
+pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("card")?;
+    let input = cx.json().await?;
+    let current = owned(&cx, &id).await?;
+    let (mut c, changes) = card::validate_patch(&current, &input)?;
+    if changes.is_empty() {
+        return json(200, &current);
+    }
+    c.updated_at = cx.now_iso();
+    if c.updated_at <= current.updated_at {
+        c.updated_at = crate::platform::iso(
+            crate::domain::time::parse_rfc3339(&current.updated_at).unwrap_or(0) + 1,
+        );
+    }
+    let tenant = who.tenant_id.as_str();
+    let db = cx.db()?;
+    if changes.contains_key("slug") {
+        let taken: Option<serde_json::Value> = store::first(store::query(
+            &db,
+            "SELECT 1 AS taken FROM cards WHERE slug = :slug",
+            &[("slug", t(&c.slug))],
+        )?)
+        .await?;
+        if taken.is_some() {
+            return Err(ApiError::new(409, "conflict", "this slug is taken"));
+        }
+    }
+    let mut data = serde_json::to_value(&c)?;
+    data["changes"] = serde_json::Value::Object(changes);
+    let event = outbox::draft("card:updated", channels(&c), data).by(&who.user_id);
+    // The slug is unique across tenants: a slug taken meanwhile fails the statement, and
+    // the batch (and its event) with it.
+    let results = store::batch(
+        &db,
+        vec![
+            store::update(
+                &db,
+                "cards",
+                &[
+                    ("slug", t(&c.slug)),
+                    ("display_name", t(&c.display_name)),
+                    ("title", ot(c.title.as_deref())),
+                    ("phone", ot(c.phone.as_deref())),
+                    ("email", ot(c.email.as_deref())),
+                    ("bio", ot(c.bio.as_deref())),
+                    ("updated_at", t(&c.updated_at)),
+                ],
+                "WHERE tenant_id = :tenant AND id = :id AND updated_at = :read_at",
+                &[
+                    ("tenant", t(tenant)),
+                    ("id", t(&c.id)),
+                    ("read_at", t(&current.updated_at)),
+                ],
+            )?,
+            outbox::insert_when(
+                &db,
+                tenant,
+                &event,
+                "SELECT 1 FROM cards WHERE tenant_id = :tenant AND id = :card
+                   AND updated_at = :marker",
+                &[("card", t(&c.id)), ("marker", t(&c.updated_at))],
+            )?,
+        ],
+    )
+    .await
+    .map_err(|e| {
+        if e.status == 500 && changes_slug(&current, &c) {
+            ApiError::new(409, "conflict", "this slug is taken")
+        } else {
+            e
+        }
+    })?;
+    if results.first().map(store::changes) != Some(1) {
+        return Err(ApiError::new(409, "conflict", "the card changed meanwhile"));
+    }
+    outbox::deliver_after_write(&cx.env, tenant).await;
+    json(200, &c)
+}
+
+fn changes_slug(a: &Card, b: &Card) -> bool {
+    a.slug != b.slug
+}
+
+/// `DELETE /api/cards/:id`: by its owner or an admin; its scans go with it, and
+/// `card:deleted` is emitted. Its public page, vCard and lead form answer 404 from then on;
+/// leads already captured stay customers.
+pub async fn delete(cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("card")?;
+    let c = owned(&cx, &id).await?;
+    let tenant = who.tenant_id.as_str();
+    let db = cx.db()?;
+    let event = outbox::draft(
+        "card:deleted",
+        channels(&c),
+        serde_json::json!({"id": c.id, "slug": c.slug, "owner_id": c.owner_id}),
+    )
+    .by(&who.user_id);
+    let results = store::batch(
+        &db,
+        vec![
+            // The event first, while the row still proves the card existed.
+            outbox::insert_if_exists(&db, tenant, &event, "cards", &c.id)?,
+            store::query(
+                &db,
+                "DELETE FROM cards WHERE tenant_id = :tenant AND id = :id",
+                &[("tenant", t(tenant)), ("id", t(&c.id))],
+            )?,
+            store::query(
+                &db,
+                "DELETE FROM card_scans WHERE tenant_id = :tenant AND card_id = :id",
+                &[("tenant", t(tenant)), ("id", t(&c.id))],
+            )?,
+        ],
+    )
+    .await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        return Err(ApiError::not_found("card"));
+    }
+    outbox::deliver_after_write(&cx.env, tenant).await;
+    Ok(Response::empty()?.with_status(204))
+}
+
 pub async fn list(cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let page = cx.page()?;

@@ -209,6 +209,17 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("createCard", "cards", "Create a card (broker, admin)")
             .desc("Slugs are global (409 when taken). Emits `card:created`.")
             .input("CardInput").reply(201, "Created", r("Card")).errors(&[409])),
+    endpoint!(GET "/api/cards/:id", Role(Read), api::cards::get,
+        Doc::new("getCard", "cards", "Get a card").reply(200, "The card", r("Card"))),
+    endpoint!(PUT "/api/cards/:id", Role(Write), api::cards::update,
+        Doc::new("updateCard", "cards", "Edit a card (partial; its owner or an admin)")
+            .desc("Emits `card:updated` with `changes`. A broker may edit only their own cards (403). A new slug must be free across tenants (409); the old slug's page is then a 404. A concurrent edit is a 409; a patch that changes nothing answers the card and emits nothing.")
+            .input("CardPatch")
+            .reply(200, "Updated", r("Card")).errors(&[409])),
+    endpoint!(DELETE "/api/cards/:id", Role(Write), api::cards::delete,
+        Doc::new("deleteCard", "cards", "Delete a card (its owner or an admin)")
+            .desc("Emits `card:deleted`; its scans are removed, its public page, vCard and lead form answer 404 from then on, and leads already captured stay customers. A broker may delete only their own cards (403).")
+            .empty(204, "Deleted")),
     endpoint!(GET "/api/cards/public/:slug", Public, api::cards::public,
         Doc::new("publicCard", "cards", "A card's public page data")
             .reply(200, "Public card", r("PublicCard"))),

@@ -361,3 +361,139 @@ pub fn payments_refund_and_commissions_pay(cx: &mut Ctx) {
     let listed = cx.api.get("/api/finance/commissions?status=paid", &b1);
     assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
 }
+
+/// Cards: edited (partially, slug included) and deleted by their owner or an admin only;
+/// the public page follows; events carry the changes.
+pub fn cards_edit_and_delete(cx: &mut Ctx) {
+    let t = fresh_tenant("card-edit");
+    let run = &t[t.len() - 8..];
+    let b1 = cx.token(&t, "b1", "broker");
+    let b2 = cx.token(&t, "b2", "broker");
+    let admin = cx.token(&t, "a1", "admin");
+    let stranger = cx.token(&fresh_tenant("card-other"), "a1", "admin");
+    let slug = format!("ana-{run}");
+    let r = cx.api.post(
+        "/api/cards",
+        &b1,
+        &json!({"slug": slug, "display_name": "Ana", "title": "Broker", "phone": "+34 600 000 001"}),
+    );
+    check::status(&r, 201);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/cards/{id}");
+    let mut ws = Ws::connect(&cx.server.base, &admin);
+    ws.subscribe(&["tenant"], None);
+
+    // Another broker may not; another tenant sees nothing; bad bodies change nothing.
+    check::error(
+        &cx.api.put(&path, &b2, &json!({"title": "x"})),
+        403,
+        "forbidden",
+    );
+    check::error(
+        &cx.api.put(&path, &stranger, &json!({"title": "x"})),
+        404,
+        "not_found",
+    );
+    check::error(
+        &cx.api.put(&path, &b1, &json!({})),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.put(&path, &b1, &json!({"slug": "No Spaces"})),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.put(&path, &b1, &json!({"email": "not-an-email"})),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.put(&path, &b1, &json!({"display_name": null})),
+        422,
+        "validation_failed",
+    );
+    // A slug taken by another card (any tenant) is a 409.
+    let other_slug = format!("taken-{run}");
+    check::status(
+        &cx.api.post(
+            "/api/cards",
+            &stranger,
+            &json!({"slug": other_slug, "display_name": "X"}),
+        ),
+        201,
+    );
+    check::error(
+        &cx.api.put(&path, &b1, &json!({"slug": other_slug})),
+        409,
+        "conflict",
+    );
+
+    // The owner edits: the answer, the public page and the event agree.
+    let new_slug = format!("ana-garcia-{run}");
+    let r = cx.api.put(
+        &path,
+        &b1,
+        &json!({"slug": new_slug, "title": "", "bio": "Twenty years in Valencia."}),
+    );
+    check::status(&r, 200);
+    assert_eq!(r.body["slug"], new_slug.as_str());
+    assert_eq!(r.body["title"], serde_json::Value::Null);
+    assert_eq!(r.body["phone"], "+34 600 000 001");
+    let ev = ws.next_event();
+    check::event(&ev, "card:updated");
+    assert_eq!(
+        ev["data"]["changes"],
+        json!({
+            "slug": {"from": slug, "to": new_slug},
+            "title": {"from": "Broker", "to": null},
+            "bio": {"from": null, "to": "Twenty years in Valencia."}
+        })
+    );
+    let public = cx.api.raw(
+        "GET",
+        &format!("/api/cards/public/{new_slug}"),
+        None,
+        None,
+        None,
+    );
+    check::status(&public, 200);
+    assert_eq!(public.body["bio"], "Twenty years in Valencia.");
+    let old = cx.api.raw(
+        "GET",
+        &format!("/api/cards/public/{slug}"),
+        None,
+        None,
+        None,
+    );
+    check::error(&old, 404, "not_found");
+    // An admin may edit any card of the tenant.
+    check::status(
+        &cx.api
+            .put(&path, &admin, &json!({"display_name": "Ana García"})),
+        200,
+    );
+    check::event(&ws.next_event(), "card:updated");
+
+    // Deleted: by its owner or an admin only; its public page is gone.
+    check::error(&cx.api.delete(&path, &b2), 403, "forbidden");
+    check::error(&cx.api.delete(&path, &stranger), 404, "not_found");
+    check::status(&cx.api.delete(&path, &b1), 204);
+    let ev = ws.next_event();
+    check::event(&ev, "card:deleted");
+    assert_eq!(
+        ev["data"],
+        json!({"id": id, "slug": new_slug, "owner_id": "b1"})
+    );
+    check::error(&cx.api.get(&path, &admin), 404, "not_found");
+    let gone = cx.api.raw(
+        "GET",
+        &format!("/api/cards/public/{new_slug}"),
+        None,
+        None,
+        None,
+    );
+    check::error(&gone, 404, "not_found");
+    check::error(&cx.api.delete(&path, &b1), 404, "not_found");
+}

@@ -219,5 +219,6 @@ pub fn all() -> Vec<Entry> {
         #[cron] photos::failed_file_removal_is_retried_by_the_cron,
         #[cron] edits::appointments_reschedule_edit_and_cancel,
         edits::payments_refund_and_commissions_pay,
+        edits::cards_edit_and_delete,
     ]
 }

@@ -138,6 +138,12 @@ export interface PulseEventMap {
     title: string | null;
     updated_at: string;
   };
+  /** A business card was deleted (its public page and vCard are gone). (audience: members) */
+  "card:deleted": {
+    id: string;
+    owner_id: string;
+    slug: string;
+  };
   /** A card was scanned (at most once per card per window, with the count since the last one). (audience: members) */
   "card:scanned": {
     at: string;
@@ -148,6 +154,25 @@ export interface PulseEventMap {
     scans: number;
     slug: string;
     source: "qr" | "nfc" | "link" | null;
+  };
+  /** A business card was edited; `changes` lists the edited fields. (audience: members) */
+  "card:updated": {
+    bio: string | null;
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
+    created_at: string;
+    display_name: string;
+    email: string | null;
+    id: string;
+    owner_id: string;
+    phone: string | null;
+    scans: number;
+    slug: string;
+    title: string | null;
+    updated_at: string;
   };
   /** A customer was handed to another assignee (to both assignees' user channels, the tenant and the customer's channel). (audience: members) */
   "crm:customer:assigned": {

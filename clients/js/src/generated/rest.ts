@@ -106,6 +106,8 @@ export interface Schemas {
     phone?: string | null;
     website?: string | null;
   };
+  /** A partial update: the fields given change, null clears an optional field; give at least one field. Also checked: slug must be free across all tenants (409 when taken). */
+  CardPatch: unknown;
   CardScanInput: {
     source?: "qr" | "nfc" | "link" | null;
     [key: string]: unknown;
@@ -1023,6 +1025,16 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["Match"];
   };
+  /** DELETE /api/cards/{id}: Delete a card (its owner or an admin) */
+  deleteCard: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: void;
+  };
   /** DELETE /api/crm/customers/{id}: Delete a customer (admin) */
   deleteCustomer: {
     params: {
@@ -1153,6 +1165,16 @@ export interface Operations {
     body: never;
     bodyRequired: false;
     answer: Schemas["Appointment"];
+  };
+  /** GET /api/cards/{id}: Get a card */
+  getCard: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: Schemas["Card"];
   };
   /** GET /api/crm/customers/{id}: Get a customer */
   getCustomer: {
@@ -1997,6 +2019,16 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["Appointment"];
   };
+  /** PUT /api/cards/{id}: Edit a card (partial; its owner or an admin) */
+  updateCard: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: Schemas["CardPatch"];
+    bodyRequired: true;
+    answer: Schemas["Card"];
+  };
   /** PUT /api/crm/customers/{id}: Update a customer (partial; broker, admin) */
   updateCustomer: {
     params: {
@@ -2111,6 +2143,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   createSeeker: "POST /api/seekers",
   createUser: "POST /api/users",
   decideMatch: "PUT /api/matches/{id}",
+  deleteCard: "DELETE /api/cards/{id}",
   deleteCustomer: "DELETE /api/crm/customers/{id}",
   deleteOwner: "DELETE /api/owners/{id}",
   deleteProperty: "DELETE /api/properties/{id}",
@@ -2124,6 +2157,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   downloadReport: "GET /api/reports/{id}/download",
   eventCatalog: "GET /api/events.json",
   getAppointment: "GET /api/calendar/appointments/{id}",
+  getCard: "GET /api/cards/{id}",
   getCustomer: "GET /api/crm/customers/{id}",
   getDashboard: "GET /api/dashboard",
   getFinanceSettings: "GET /api/finance/settings",
@@ -2188,6 +2222,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   unblockIp: "DELETE /api/security/blocked-ips/{ip}",
   unreadNotifications: "GET /api/notifications/unread-count",
   updateAppointment: "PUT /api/calendar/appointments/{id}",
+  updateCard: "PUT /api/cards/{id}",
   updateCustomer: "PUT /api/crm/customers/{id}",
   updateFollowup: "PUT /api/crm/followups/{id}",
   updateOwner: "PUT /api/owners/{id}",

@@ -94,6 +94,57 @@ pub const INPUT: Shape = Shape::create(
     )],
 );
 
+/// `PUT /api/cards/:id`: a partial edit (the slug too, if free).
+pub const PATCH: Shape = Shape::patch(
+    "CardPatch",
+    &[
+        req("slug", Kind::Pattern(&SLUG)),
+        req("display_name", Kind::Text(120)),
+        opt("title", Kind::Text(120)).blank_is_null(),
+        opt("phone", Kind::Phone).blank_is_null(),
+        opt("email", Kind::Email).blank_is_null(),
+        opt("bio", Kind::Text(1000)).blank_is_null(),
+    ],
+    &[rule(
+        &["slug"],
+        "slug must be free across all tenants (409 when taken).",
+    )],
+);
+
+/// The fields an edit may change, in the order `changes` lists them.
+const EDITABLE: &[&str] = &["slug", "display_name", "title", "phone", "email", "bio"];
+
+/// `current` edited by `body`, and what changed (`{field: {from, to}}`).
+pub fn validate_patch(
+    current: &Card,
+    body: &Value,
+) -> ApiResult<(Card, serde_json::Map<String, Value>)> {
+    let v = schema::validate(&PATCH, body)?;
+    let mut c = current.clone();
+    if let Some(s) = v.str("slug") {
+        c.slug = s;
+    }
+    if let Some(d) = v.str("display_name") {
+        c.display_name = d;
+    }
+    for (name, slot) in [
+        ("title", &mut c.title),
+        ("phone", &mut c.phone),
+        ("email", &mut c.email),
+        ("bio", &mut c.bio),
+    ] {
+        if let Some(x) = v.opt_str(name) {
+            *slot = x;
+        }
+    }
+    let changes = super::event::changes(
+        &serde_json::to_value(current)?,
+        &serde_json::to_value(&c)?,
+        EDITABLE,
+    );
+    Ok((c, changes))
+}
+
 /// `POST /api/cards/:id/scan` (public; the body may be empty).
 pub const SCAN: Shape = Shape::create(
     "CardScanInput",

@@ -260,6 +260,23 @@ const CARD: &[Field] = &[
     f("updated_at", Str),
 ];
 
+const CARD_CHANGED: &[Field] = &[
+    f("id", Str),
+    f("slug", Str),
+    f("owner_id", Str),
+    f("display_name", Str),
+    n("title", Str),
+    n("phone", Str),
+    n("email", Str),
+    n("bio", Str),
+    f("scans", Int),
+    f("created_at", Str),
+    f("updated_at", Str),
+    CHANGES,
+];
+
+const CARD_DELETED: &[Field] = &[f("id", Str), f("slug", Str), f("owner_id", Str)];
+
 const CARD_SCANNED: &[Field] = &[
     f("card_id", Str),
     f("slug", Str),
@@ -581,6 +598,8 @@ pub const EVENTS: &[EventType] = &[
     ev("calendar:appointment:cancelled", "members", "An appointment was cancelled (the reason, if given, is its `outcome`); no reminder follows.", Data::Fields(APPOINTMENT)),
     ev("calendar:reminder", "members", "An appointment starts soon (once, to its assignee).", Data::Fields(APPOINTMENT)),
     ev("card:created", "members", "A business card was created.", Data::Fields(CARD)),
+    ev("card:updated", "members", "A business card was edited; `changes` lists the edited fields.", Data::Fields(CARD_CHANGED)),
+    ev("card:deleted", "members", "A business card was deleted (its public page and vCard are gone).", Data::Fields(CARD_DELETED)),
     ev("card:scanned", "members", "A card was scanned (at most once per card per window, with the count since the last one).", Data::Fields(CARD_SCANNED)),
     ev("card:analytics:updated", "members", "A card's scan figures changed.", Data::Fields(CARD_ANALYTICS)),
     ev("owners:owner:added", "members", "A property owner was added.", Data::Record(&OWNER)),

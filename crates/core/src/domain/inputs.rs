@@ -19,6 +19,7 @@ pub const INPUTS: &[&Shape] = &[
     &calendar::COMPLETE,
     &BLOCK_IP,
     &card::INPUT,
+    &card::PATCH,
     &card::SCAN,
     &lead::INPUT,
     &HUB_APPEND,

@@ -1191,6 +1191,7 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
         "AppointmentCancelInput" => (|b| calendar::validate_cancel(b).is_ok(), false),
         "BlockIpInput" => (|b| inputs::validate_block_ip(b).is_ok(), false),
         "CardInput" => (|b| card::validate(b).is_ok(), false),
+        "CardPatch" => (|b| card::validate_patch(&a_card(), b).is_ok(), false),
         "CardScanInput" => (|b| card::validate_scan(b).is_ok(), false),
         "CardLeadInput" => (|b| crate::domain::lead::validate(b).is_ok(), true),
         "CommissionRateInput" => (|b| finance::validate_rate(b).is_ok(), false),
@@ -1247,6 +1248,23 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
         "UserInput" => (|b| user::validate_create(b).is_ok(), false),
         "UserPatch" => (|b| user::validate_update(b).is_ok(), false),
         other => panic!("no domain validator listed for {other}"),
+    }
+}
+
+/// The card a patch is checked against.
+fn a_card() -> crate::domain::card::Card {
+    crate::domain::card::Card {
+        id: "card_1".into(),
+        slug: "jane-doe".into(),
+        owner_id: "b1".into(),
+        display_name: "Jane".into(),
+        title: None,
+        phone: None,
+        email: None,
+        bio: None,
+        scans: 0,
+        created_at: "2026-11-22T09:00:00.000Z".into(),
+        updated_at: "2026-11-22T09:00:00.000Z".into(),
     }
 }
 
