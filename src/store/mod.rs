@@ -161,17 +161,32 @@ pub async fn first<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Opt
 }
 
 /// A result's rows as `T` (decoded by `row`, not serde_wasm_bindgen: see there).
+/// A plain loop over the non-generic `raw_rows`: this function is compiled once per row
+/// type, so it stays small (an iterator `collect` into `Result` cost ~1 KB per type).
 pub fn rows<T: DeserializeOwned>(r: &D1Result) -> ApiResult<Vec<T>> {
+    let raw = raw_rows(r)?;
+    let mut out = Vec::with_capacity(raw.len());
+    for v in raw {
+        out.push(decode(v.0)?);
+    }
+    Ok(out)
+}
+
+#[inline(never)]
+fn raw_rows(r: &D1Result) -> ApiResult<Vec<row::Raw>> {
     r.results::<row::Raw>()
-        .map_err(|e| internal("D1 decode", e))?
-        .into_iter()
-        .map(|r| decode(r.0))
-        .collect()
+        .map_err(|e| internal("D1 decode", e))
 }
 
 /// One row as `T`.
 pub fn decode<T: DeserializeOwned>(v: JsValue) -> ApiResult<T> {
-    row::from_js(v).map_err(|e| internal("D1 decode", e))
+    row::from_js(v).map_err(decode_failed)
+}
+
+#[inline(never)]
+#[cold]
+fn decode_failed(e: row::Error) -> ApiError {
+    internal("D1 decode", e)
 }
 
 pub async fn run(s: D1PreparedStatement) -> ApiResult<D1Result> {
