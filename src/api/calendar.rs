@@ -382,12 +382,11 @@ pub async fn complete(mut cx: Ctx) -> ApiResult<Response> {
     json(200, &a)
 }
 
+/// The columns a reminder reads beside the appointment (`store::all_pairs`).
 #[derive(serde::Deserialize)]
 struct ReminderRow {
     tenant_id: String,
     assignee_email: Option<String>,
-    #[serde(flatten)]
-    item: Appointment,
 }
 
 /// Cron: `calendar:reminder` to the assignee for each scheduled appointment starting
@@ -404,7 +403,7 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
         .collect::<Vec<_>>()
         .join(", ");
     // On the partial index `appointments_to_remind` (its WHERE repeats the literal status).
-    let rows: Vec<ReminderRow> = store::all(store::query(
+    let rows: Vec<(ReminderRow, Appointment)> = store::all_pairs(store::query(
         &db,
         &format!(
             "SELECT a.tenant_id, u.email AS assignee_email, {cols} FROM appointments a
@@ -418,8 +417,7 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
     )?)
     .await?;
     let marker = format!("{now}#{}", crate::platform::random_hex());
-    for r in &rows {
-        let a = &r.item;
+    for (r, a) in &rows {
         let data = serde_json::to_value(a)?;
         let event = outbox::draft(
             "calendar:reminder",
@@ -460,6 +458,6 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
             crate::api::job_store::enqueue(env, &r.tenant_id, &[j]).await;
         }
     }
-    outbox::deliver_tenants(env, rows.iter().map(|r| &r.tenant_id)).await;
+    outbox::deliver_tenants(env, rows.iter().map(|(r, _)| &r.tenant_id)).await;
     Ok(rows.len())
 }

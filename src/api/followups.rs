@@ -211,7 +211,7 @@ pub async fn announce_due(env: &Env) -> ApiResult<usize> {
     let db = store::db(env)?;
     let now = crate::platform::iso(crate::platform::now_ms());
     // On the partial index `followups_due` (its WHERE repeats the literal status).
-    let due: Vec<outbox::TenantRow<Followup>> = store::all(store::query(
+    let due: Vec<(outbox::Tenant, Followup)> = store::all_pairs(store::query(
         &db,
         &format!(
             "SELECT tenant_id, {COLUMNS} FROM followups
@@ -223,8 +223,7 @@ pub async fn announce_due(env: &Env) -> ApiResult<usize> {
     )?)
     .await?;
     let marker = format!("{now}#{}", crate::platform::random_hex());
-    for r in &due {
-        let f = &r.item;
+    for (tn, f) in &due {
         let event = outbox::draft(
             "crm:followup:due",
             vec![
@@ -235,7 +234,7 @@ pub async fn announce_due(env: &Env) -> ApiResult<usize> {
         );
         outbox::emit_once(
             &db,
-            &r.tenant_id,
+            &tn.tenant_id,
             "followups",
             &f.id,
             "notified_at",
@@ -246,6 +245,6 @@ pub async fn announce_due(env: &Env) -> ApiResult<usize> {
         )
         .await?;
     }
-    outbox::deliver_tenants(env, due.iter().map(|r| &r.tenant_id)).await;
+    outbox::deliver_tenants(env, due.iter().map(|(tn, _)| &tn.tenant_id)).await;
     Ok(due.len())
 }

@@ -478,12 +478,11 @@ async fn deliver_group(
     }
 }
 
-/// A row of any tenant-owned table with its tenant (for the crons, which span tenants).
+/// The tenant of a row of any tenant-owned table (for the crons, which span tenants; read
+/// beside the row with `store::all_pairs`).
 #[derive(Deserialize)]
-pub struct TenantRow<T> {
+pub struct Tenant {
     pub tenant_id: String,
-    #[serde(flatten)]
-    pub item: T,
 }
 
 /// Emits `event` for one row exactly once, even under overlapping cron runs: the row's

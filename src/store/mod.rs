@@ -151,6 +151,21 @@ pub async fn all<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Vec<T
     rows(&r)
 }
 
+/// Each row read twice, as `A` and as `B` (the fields each names): a row's extra columns
+/// beside a resource, without `#[serde(flatten)]`, whose buffering decoder is large.
+pub async fn all_pairs<A: DeserializeOwned, B: DeserializeOwned>(
+    s: D1PreparedStatement,
+) -> ApiResult<Vec<(A, B)>> {
+    count_d1_call();
+    let r = s.all().await.map_err(|e| internal("D1 query", e))?;
+    let raw = raw_rows(&r)?;
+    let mut out = Vec::with_capacity(raw.len());
+    for v in raw {
+        out.push((decode(v.0.clone())?, decode(v.0)?));
+    }
+    Ok(out)
+}
+
 pub async fn first<T: DeserializeOwned>(s: D1PreparedStatement) -> ApiResult<Option<T>> {
     count_d1_call();
     let row = s
