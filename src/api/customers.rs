@@ -273,11 +273,16 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             return Err(version::conflict("customer", read));
         }
         let now = cx.now_iso();
+        let before = serde_json::to_value(&current)?;
         let c = customer::apply(current, fields.clone(), &now);
         let event = outbox::draft(
             "crm:customer:updated",
             entity_channels("customer", &c.id),
-            serde_json::to_value(&c)?,
+            crate::domain::event::with_changes(
+                &before,
+                serde_json::to_value(&c)?,
+                &customer::PATCH.editable(),
+            ),
         )
         .by(&who.user_id);
         let update = store::update(

@@ -234,6 +234,17 @@ pub async fn put_settings(mut cx: Ctx) -> ApiResult<Response> {
     store::batch(
         &db,
         vec![
+            // First, so `changes` compares with the value this batch replaces.
+            outbox::insert_computed(
+                &db,
+                tenant,
+                &event,
+                "json_set(:ev_data, '$.changes', CASE WHEN s.broker_rate_override_max_bps IS :max
+                   THEN json('{}') ELSE json_object('broker_rate_override_max_bps',
+                   json_object('from', s.broker_rate_override_max_bps, 'to', :max)) END)",
+                "FROM (SELECT 1) LEFT JOIN finance_settings s ON s.tenant_id = :tenant",
+                &[("max", oi(max))],
+            )?,
             store::insert_then(
                 &db,
                 "finance_settings",
@@ -248,7 +259,6 @@ pub async fn put_settings(mut cx: Ctx) -> ApiResult<Response> {
                    updated_by = excluded.updated_by, updated_at = excluded.updated_at",
                 &[],
             )?,
-            outbox::insert(&db, tenant, &event)?,
         ],
     )
     .await?;
@@ -994,6 +1004,18 @@ pub async fn put_rate(mut cx: Ctx) -> ApiResult<Response> {
     store::batch(
         &db,
         vec![
+            // First, so `changes` compares with the rate this batch replaces (none: from null).
+            outbox::insert_computed(
+                &db,
+                tenant,
+                &event,
+                "json_set(:ev_data, '$.changes', CASE WHEN r.rate_bps IS :rate
+                   THEN json('{}') ELSE json_object('rate_bps',
+                   json_object('from', r.rate_bps, 'to', :rate)) END)",
+                "FROM (SELECT 1) LEFT JOIN commission_rates r
+                   ON r.tenant_id = :tenant AND r.broker_id = :key",
+                &[("rate", i(rate)), ("key", t(&key))],
+            )?,
             store::insert_then(
                 &db,
                 "commission_rates",
@@ -1008,7 +1030,6 @@ pub async fn put_rate(mut cx: Ctx) -> ApiResult<Response> {
                    updated_by = excluded.updated_by, updated_at = excluded.updated_at",
                 &[],
             )?,
-            outbox::insert(&db, tenant, &event)?,
         ],
     )
     .await?;

@@ -177,8 +177,14 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             return Err(version::conflict("follow-up", read));
         }
         let now = cx.now_iso();
+        let before = serde_json::to_value(&current)?;
         let (f, kind) = crm::apply_followup_change(current, &ch, &now);
-        let event = outbox::draft(kind, channels(&f), serde_json::to_value(&f)?).by(&who.user_id);
+        let mut data = serde_json::to_value(&f)?;
+        if kind == "crm:followup:updated" {
+            data =
+                crate::domain::event::with_changes(&before, data, &crm::FOLLOWUP_PATCH.editable());
+        }
+        let event = outbox::draft(kind, channels(&f), data).by(&who.user_id);
         let update = store::update(
             &db,
             "followups",

@@ -242,10 +242,15 @@ pub async fn update(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
         .get("updated_at")
         .and_then(Value::as_str)
         .unwrap_or("");
+    let names: Vec<&str> = spec.fields.iter().map(|f| f.name).collect();
     let event = outbox::draft(
         &format!("{}:updated", spec.events),
         channels(spec, &id),
-        Value::Object(record.clone()),
+        crate::domain::event::with_changes(
+            &Value::Object(current.clone()),
+            Value::Object(record.clone()),
+            &names,
+        ),
     )
     .by(&who.user_id);
     let results = outbox::commit_and_deliver(

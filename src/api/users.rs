@@ -190,11 +190,17 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             return Err(version::conflict("user", read));
         }
         let now_ms = cx.now_ms();
+        let before = serde_json::to_value(&current)?;
         let u = user::apply(current, &changes, &platform::iso(now_ms));
+        // A user carries no password: a reset is never listed in `changes`.
         let event = outbox::draft(
             "users:user:updated",
             channels(&u.id),
-            serde_json::to_value(&u)?,
+            crate::domain::event::with_changes(
+                &before,
+                serde_json::to_value(&u)?,
+                &user::PATCH.editable(),
+            ),
         )
         .by(&who.user_id);
         let update = store::update(

@@ -86,7 +86,11 @@ pub fn changes_are_audited_with_their_actor(cx: &mut Ctx) {
         (role["actor"].as_str(), role["entity"].as_str()),
         (Some("boss"), Some(format!("user:{bo}").as_str()))
     );
-    assert_eq!(role["changes"]["role"], "viewer", "{role}");
+    assert_eq!(
+        role["changes"]["role"],
+        json!({"from": "broker", "to": "viewer"}),
+        "{role}"
+    );
     assert!(all
         .iter()
         .all(|e| e["at"].is_string() && e["id"].as_str().unwrap().starts_with("aud_")));
@@ -97,7 +101,16 @@ pub fn changes_are_audited_with_their_actor(cx: &mut Ctx) {
         actions(&by_bo),
         vec!["crm:customer:updated", "crm:customer:created"]
     );
-    assert_eq!(by_bo[0]["changes"]["name"], "Ann B");
+    assert_eq!(by_bo[0]["changes"]["name"]["to"], "Ann B");
+    // An update's change set is what it changed, nothing else.
+    assert_eq!(
+        by_bo[0]["changes"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        vec!["name"]
+    );
     assert_eq!(
         entries(cx, &admin, &format!("?entity=customer:{cid}")).len(),
         2

@@ -213,10 +213,15 @@ export interface PulseEventMap {
   "crm:customer:deleted": {
     id: string;
   };
-  /** A customer was updated. (audience: members) */
+  /** A customer was updated; `changes` lists the fields it changed. (audience: members) */
   "crm:customer:updated": {
     /** the user who owns the lead (a broker or admin) */
     assigned_to: string;
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
     created_at: string;
     created_by: string;
     email: string | null;
@@ -269,9 +274,14 @@ export interface PulseEventMap {
     updated_at: string;
     version: number;
   };
-  /** A follow-up was rescheduled, re-noted, cancelled or reopened. (audience: members) */
+  /** A follow-up was rescheduled, re-noted, cancelled or reopened; `changes` lists what changed. (audience: members) */
   "crm:followup:updated": {
     assigned_to: string;
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
     created_at: string;
     created_by: string;
     customer_id: string;
@@ -365,10 +375,15 @@ export interface PulseEventMap {
     status: "pending" | "approved" | "paid";
     updated_at: string;
   };
-  /** A commission rate (a broker's or the tenant default) was set. (audience: admins) */
+  /** A commission rate (a broker's or the tenant default) was set; `changes.rate_bps.from` is null for a new one. (audience: admins) */
   "finance:commission_rate:updated": {
     /** null: the tenant's default rate */
     broker_id: string | null;
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
     rate_bps: number;
     updated_at: string;
     updated_by: string;
@@ -440,10 +455,15 @@ export interface PulseEventMap {
     total_minor: number;
     updated_at: string;
   };
-  /** The tenant's finance settings changed. (audience: admins) */
+  /** The tenant's finance settings changed (`changes` is empty when the value stayed). (audience: admins) */
   "finance:settings:updated": {
     /** null: brokers may not set a rate */
     broker_rate_override_max_bps: number | null;
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
     updated_at: string;
     updated_by: string;
   };
@@ -642,8 +662,13 @@ export interface PulseEventMap {
     phone: string | null;
     updated_at: string;
   };
-  /** A property owner was updated. (audience: members) */
+  /** A property owner was updated; `changes` lists the fields it changed. (audience: members) */
   "owners:owner:updated": {
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
     created_at: string;
     created_by: string;
     email: string | null;
@@ -721,12 +746,17 @@ export interface PulseEventMap {
     url: string;
     width: number | null;
   };
-  /** A property was updated. (audience: members) */
+  /** A property was updated; `changes` lists the fields it changed. (audience: members) */
   "owners:property:updated": {
     address: string | null;
     area_sqm: number | null;
     bathrooms: number | null;
     bedrooms: number;
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
     city: string;
     created_at: string;
     created_by: string;
@@ -782,12 +812,17 @@ export interface PulseEventMap {
     phone: string | null;
     updated_at: string;
   };
-  /** A seeker was updated. (audience: members) */
+  /** A seeker was updated; `changes` lists the fields it changed. (audience: members) */
   "owners:seeker:updated": {
     active: boolean;
     bedrooms_min: number | null;
     budget_max_minor: number;
     budget_min_minor: number | null;
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
     cities: string[];
     created_at: string;
     created_by: string;
@@ -1010,8 +1045,13 @@ export interface PulseEventMap {
   "users:user:deleted": {
     id: string;
   };
-  /** A user was updated (to admins and that user). (audience: user) */
+  /** A user was updated (to admins and that user); `changes` lists the changed name or role (a password reset is never listed: it ends the user's sessions). (audience: user) */
   "users:user:updated": {
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
     created_at: string;
     email: string;
     id: string;

@@ -107,6 +107,10 @@ pub enum Data {
     Record(&'static Spec),
     /// Free-form: any object the publisher chose, with these keys when present.
     Open(&'static [Field]),
+    /// An update: these keys plus `changes` (`{field: {from, to}}`, the fields it changed).
+    Changed(&'static [Field]),
+    /// An update of a schema-described record: the record plus `changes`.
+    RecordChanged(&'static Spec),
 }
 
 /// One event type (or, ending in `*`, a family of free-form types).
@@ -229,23 +233,6 @@ const CHANGE: Ty = Ty::Record(&[n("from", Ty::Any), n("to", Ty::Any)]);
 /// `changes` of an update event: `{field: {from, to}}` for each field whose value differs.
 const CHANGES: Field = f("changes", Ty::Map(&CHANGE)).doc("each changed field: {from, to}");
 
-const APPOINTMENT_CHANGED: &[Field] = &[
-    f("id", Str),
-    f("title", Str),
-    n("customer_id", Str),
-    f("assigned_to", Str),
-    f("starts_at", Str),
-    f("ends_at", Str),
-    n("location", Str),
-    n("notes", Str),
-    f("status", Ty::Enum(AppointmentStatus::NAMES)),
-    n("outcome", Str),
-    f("created_by", Str),
-    f("created_at", Str),
-    f("updated_at", Str),
-    CHANGES,
-];
-
 const CARD: &[Field] = &[
     f("id", Str),
     f("slug", Str),
@@ -258,21 +245,6 @@ const CARD: &[Field] = &[
     f("scans", Int),
     f("created_at", Str),
     f("updated_at", Str),
-];
-
-const CARD_CHANGED: &[Field] = &[
-    f("id", Str),
-    f("slug", Str),
-    f("owner_id", Str),
-    f("display_name", Str),
-    n("title", Str),
-    n("phone", Str),
-    n("email", Str),
-    n("bio", Str),
-    f("scans", Int),
-    f("created_at", Str),
-    f("updated_at", Str),
-    CHANGES,
 ];
 
 const CARD_DELETED: &[Field] = &[f("id", Str), f("slug", Str), f("owner_id", Str)];
@@ -582,36 +554,36 @@ const SYSTEM: &[Field] = &[f("published_by", Str)
 /// Every event type the API emits.
 pub const EVENTS: &[EventType] = &[
     ev("crm:customer:created", "members", "A customer was created.", Data::Fields(CUSTOMER)),
-    ev("crm:customer:updated", "members", "A customer was updated.", Data::Fields(CUSTOMER)),
+    ev("crm:customer:updated", "members", "A customer was updated; `changes` lists the fields it changed.", Data::Changed(CUSTOMER)),
     ev("crm:customer:deleted", "members", "A customer was deleted.", Data::Fields(ID_ONLY)),
     ev("crm:customer:assigned", "members", "A customer was handed to another assignee (to both assignees' user channels, the tenant and the customer's channel).", Data::Fields(CUSTOMER_ASSIGNED)),
     ev("crm:lead:captured", "members", "A visitor left their details on a card: the new customer, to the card owner's user channel only.", Data::Fields(LEAD_CAPTURED)),
     ev("crm:interaction:created", "members", "A call, meeting or note was logged against a customer.", Data::Fields(INTERACTION)),
     ev("crm:followup:created", "members", "A follow-up was created.", Data::Fields(FOLLOWUP)),
-    ev("crm:followup:updated", "members", "A follow-up was rescheduled, re-noted, cancelled or reopened.", Data::Fields(FOLLOWUP)),
+    ev("crm:followup:updated", "members", "A follow-up was rescheduled, re-noted, cancelled or reopened; `changes` lists what changed.", Data::Changed(FOLLOWUP)),
     ev("crm:followup:completed", "members", "A follow-up was marked done.", Data::Fields(FOLLOWUP)),
     ev("crm:followup:due", "members", "An open follow-up came due (announced once, to its assignee).", Data::Fields(FOLLOWUP)),
     ev("calendar:appointment:created", "members", "An appointment was created.", Data::Fields(APPOINTMENT)),
     ev("calendar:appointment:completed", "members", "An appointment was completed.", Data::Fields(APPOINTMENT)),
-    ev("calendar:appointment:rescheduled", "members", "An appointment's start or end moved (its reminder is due again for the new start); `changes` lists every edited field.", Data::Fields(APPOINTMENT_CHANGED)),
-    ev("calendar:appointment:updated", "members", "An appointment was edited without moving it (title, assignee, location, notes).", Data::Fields(APPOINTMENT_CHANGED)),
+    ev("calendar:appointment:rescheduled", "members", "An appointment's start or end moved (its reminder is due again for the new start); `changes` lists every edited field.", Data::Changed(APPOINTMENT)),
+    ev("calendar:appointment:updated", "members", "An appointment was edited without moving it (title, assignee, location, notes).", Data::Changed(APPOINTMENT)),
     ev("calendar:appointment:cancelled", "members", "An appointment was cancelled (the reason, if given, is its `outcome`); no reminder follows.", Data::Fields(APPOINTMENT)),
     ev("calendar:reminder", "members", "An appointment starts soon (once, to its assignee).", Data::Fields(APPOINTMENT)),
     ev("card:created", "members", "A business card was created.", Data::Fields(CARD)),
-    ev("card:updated", "members", "A business card was edited; `changes` lists the edited fields.", Data::Fields(CARD_CHANGED)),
+    ev("card:updated", "members", "A business card was edited; `changes` lists the edited fields.", Data::Changed(CARD)),
     ev("card:deleted", "members", "A business card was deleted (its public page and vCard are gone).", Data::Fields(CARD_DELETED)),
     ev("card:scanned", "members", "A card was scanned (at most once per card per window, with the count since the last one).", Data::Fields(CARD_SCANNED)),
     ev("card:analytics:updated", "members", "A card's scan figures changed.", Data::Fields(CARD_ANALYTICS)),
     ev("owners:owner:added", "members", "A property owner was added.", Data::Record(&OWNER)),
-    ev("owners:owner:updated", "members", "A property owner was updated.", Data::Record(&OWNER)),
+    ev("owners:owner:updated", "members", "A property owner was updated; `changes` lists the fields it changed.", Data::RecordChanged(&OWNER)),
     ev("owners:owner:deleted", "members", "A property owner was deleted (the record as it was).", Data::Record(&OWNER)),
     ev("owners:property:added", "members", "A property was added.", Data::Record(&PROPERTY)),
-    ev("owners:property:updated", "members", "A property was updated.", Data::Record(&PROPERTY)),
+    ev("owners:property:updated", "members", "A property was updated; `changes` lists the fields it changed.", Data::RecordChanged(&PROPERTY)),
     ev("owners:property:deleted", "members", "A property was deleted (the record as it was).", Data::Record(&PROPERTY)),
     ev("owners:property:photo_added", "members", "A photo was added to a property (stored in R2).", Data::Fields(PHOTO)),
     ev("owners:property:photo_removed", "members", "A photo was removed from a property (the photo as it was).", Data::Fields(PHOTO)),
     ev("owners:seeker:added", "members", "A seeker was added.", Data::Record(&SEEKER)),
-    ev("owners:seeker:updated", "members", "A seeker was updated.", Data::Record(&SEEKER)),
+    ev("owners:seeker:updated", "members", "A seeker was updated; `changes` lists the fields it changed.", Data::RecordChanged(&SEEKER)),
     ev("owners:seeker:deleted", "members", "A seeker was deleted (the record as it was).", Data::Record(&SEEKER)),
     ev("owners:match:found", "members", "The matching job found a new seeker–property match (proposed).", Data::Fields(MATCH)),
     ev("owners:match:accepted", "members", "A broker accepted a match (`changes` holds the status it had).", Data::Fields(MATCH_DECIDED)),
@@ -623,7 +595,7 @@ pub const EVENTS: &[EventType] = &[
     ev("publishing:completed", "members", "A listing was published on one platform (the listing as REST returns it).", Data::Fields(LISTING)),
     ev("publishing:failed", "members", "Publishing on one platform failed (retried unless will_retry is false).", Data::Fields(PUBLISH_FAILED)),
     ev("users:user:created", "user", "A user was created (to admins and that user).", Data::Fields(USER)),
-    ev("users:user:updated", "user", "A user was updated (to admins and that user).", Data::Fields(USER)),
+    ev("users:user:updated", "user", "A user was updated (to admins and that user); `changes` lists the changed name or role (a password reset is never listed: it ends the user's sessions).", Data::Changed(USER)),
     ev("users:user:deleted", "user", "A user was deleted.", Data::Fields(ID_ONLY)),
     ev("notification:read", "user", "Notifications of the user were marked read (to that user's other devices), with the new unread count.", Data::Fields(NOTIFICATION_READ)),
     ev("auth:login:failed", "admins", "A wrong password for an existing account (no IP).", Data::Fields(LOGIN_FAILED)),
@@ -633,8 +605,8 @@ pub const EVENTS: &[EventType] = &[
     ev("finance:payment:received", "finance", "A payment was recorded against a sale.", Data::Fields(PAYMENT)),
     ev("finance:payment:refunded", "finance", "A payment was refunded, in part or in full; the sale's balance grows by the refund.", Data::Fields(REFUND)),
     ev("finance:commission:paid", "finance", "An admin marked an approved commission paid.", Data::Fields(COMMISSION)),
-    ev("finance:commission_rate:updated", "admins", "A commission rate (a broker's or the tenant default) was set.", Data::Fields(RATE)),
-    ev("finance:settings:updated", "admins", "The tenant's finance settings changed.", Data::Fields(SETTINGS)),
+    ev("finance:commission_rate:updated", "admins", "A commission rate (a broker's or the tenant default) was set; `changes.rate_bps.from` is null for a new one.", Data::Changed(RATE)),
+    ev("finance:settings:updated", "admins", "The tenant's finance settings changed (`changes` is empty when the value stayed).", Data::Changed(SETTINGS)),
     ev("reports:dashboard:updated", "dashboard", "The dashboard's figures changed (money figures narrowed per reader).", Data::Fields(DASHBOARD)),
     ev("reports:generated", "admins", "A report is ready to download.", Data::Fields(REPORT)),
     ev("reports:failed", "admins", "A report could not be built.", Data::Fields(REPORT)),
@@ -788,7 +760,20 @@ pub fn data_schema(e: &EventType) -> Value {
         Data::Fields(fields) => object_schema(fields, false),
         Data::Open(fields) => object_schema(fields, true),
         Data::Record(spec) => record_schema(spec),
+        Data::Changed(fields) => with_changes(object_schema(fields, false)),
+        Data::RecordChanged(spec) => with_changes(record_schema(spec)),
     })
+}
+
+/// An object schema with the required `changes` key of update events.
+fn with_changes(mut s: Map<String, Value>) -> Map<String, Value> {
+    if let Some(Value::Object(p)) = s.get_mut("properties") {
+        p.insert("changes".into(), field_schema(&CHANGES));
+    }
+    if let Some(Value::Array(r)) = s.get_mut("required") {
+        r.push(json!("changes"));
+    }
+    s
 }
 
 /// The envelope every event carries, over every transport (WebSocket frames add
@@ -1126,7 +1111,16 @@ mod tests {
             updated_at: "t".into(),
             version: 1,
         };
-        conforms("users:user:updated", serde_json::to_value(&u).unwrap());
+        let mut renamed = u.clone();
+        renamed.name = "Ada L.".into();
+        conforms(
+            "users:user:updated",
+            super::super::event::with_changes(
+                &serde_json::to_value(&u).unwrap(),
+                serde_json::to_value(&renamed).unwrap(),
+                &user::PATCH.editable(),
+            ),
+        );
         let com = finance::Commission {
             id: "com_1".into(),
             sale_id: "sale_1".into(),
@@ -1295,7 +1289,22 @@ mod tests {
             "currency": "EUR", "cities": ["Lyon"], "kinds": ["house"], "listing": "sale",
             "bedrooms_min": null, "notes": null, "active": true,
             "created_by": "u1", "created_at": "t", "updated_at": "t"});
-        conforms("owners:seeker:updated", seeker);
+        conforms("owners:seeker:added", seeker.clone());
+        let mut edited = seeker.clone();
+        edited["active"] = json!(false);
+        let data = super::super::event::with_changes(&seeker, edited, &["active", "name"]);
+        assert_eq!(
+            data["changes"],
+            json!({"active": {"from": true, "to": false}})
+        );
+        conforms("owners:seeker:updated", data.clone());
+        let mut without = data;
+        without.as_object_mut().unwrap().remove("changes");
+        let e = json!({"seq": 1, "id": "e", "type": "owners:seeker:updated",
+                       "channels": [], "data": without, "ts": "t"});
+        assert!(check_event(&doc, &e, false)
+            .unwrap_err()
+            .contains("`changes`"));
     }
 
     #[test]

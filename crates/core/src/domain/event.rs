@@ -75,3 +75,16 @@ pub fn changes(
         })
         .collect()
 }
+
+/// `after` with its `changes` against `before` (an update event's data).
+pub fn with_changes(
+    before: &serde_json::Value,
+    mut after: serde_json::Value,
+    fields: &[&str],
+) -> serde_json::Value {
+    let c = changes(before, &after, fields);
+    if let Some(m) = after.as_object_mut() {
+        m.insert("changes".into(), serde_json::Value::Object(c));
+    }
+    after
+}

@@ -208,6 +208,15 @@ impl Shape {
             ..Shape::create(name, fields, rules)
         }
     }
+    /// The names of the fields a body may change (not `version`): what an update event's
+    /// `changes` compares.
+    pub fn editable(&self) -> Vec<&'static str> {
+        self.fields
+            .iter()
+            .filter(|f| !f.meta)
+            .map(|f| f.name)
+            .collect()
+    }
     /// Unknown fields are ignored rather than refused.
     pub const fn open(self) -> Shape {
         Shape {
