@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use worker::{D1Database, D1PreparedStatement, Env, Response};
 
 pub const KIND_PUBLISH: &str = "publish_listing";
+pub const KIND_UNPUBLISH: &str = "unpublish_listing";
 
 /// The listing's columns plus its publications as one JSON array (the publishing job also
 /// builds its `publishing:completed` data from it, in the same batch as its update).
@@ -396,6 +397,233 @@ pub async fn publish_now(mut cx: Ctx) -> ApiResult<Response> {
         .await?
         .ok_or_else(ApiError::internal)?;
     json(202, &json!({ "listing": listing, "jobs": jobs }))
+}
+
+/// `PUT /api/publishing/listings/:id`: the advert's title, description or price, with
+/// `publishing:listing:updated` carrying `changes`; guarded by the `updated_at` read (409).
+pub async fn update_listing(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("listing")?;
+    let input = cx.json().await?;
+    let tenant = who.tenant_id.as_str();
+    let db = cx.db()?;
+    let current = load_listing(&db, tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("listing"))?;
+    let (mut l, changes) = rules::validate_listing_patch(&current, &input)?;
+    if changes.is_empty() {
+        return json(200, &current);
+    }
+    let mut now = cx.now_iso();
+    if now <= current.updated_at {
+        now = crate::platform::iso(
+            crate::domain::time::parse_rfc3339(&current.updated_at).unwrap_or(0) + 1,
+        );
+    }
+    l.updated_at = now.clone();
+    let mut data = serde_json::to_value(&l)?;
+    data["changes"] = Value::Object(changes);
+    let event = outbox::draft("publishing:listing:updated", channels(&l), data).by(&who.user_id);
+    let results = store::batch(
+        &db,
+        vec![
+            store::update(
+                &db,
+                "listings",
+                &[
+                    ("title", t(&l.title)),
+                    ("description", ot(l.description.as_deref())),
+                    ("price_minor", i(l.price_minor)),
+                    ("updated_at", t(&now)),
+                ],
+                "WHERE tenant_id = :tenant AND id = :id AND updated_at = :read",
+                &[
+                    ("tenant", t(tenant)),
+                    ("id", t(&id)),
+                    ("read", t(&current.updated_at)),
+                ],
+            )?,
+            outbox::insert_when(
+                &db,
+                tenant,
+                &event,
+                "SELECT 1 FROM listings WHERE tenant_id = :tenant AND id = :listing
+                   AND updated_at = :at",
+                &[("listing", t(&id)), ("at", t(&now))],
+            )?,
+        ],
+    )
+    .await?;
+    if results.first().map(store::changes) != Some(1) {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "the listing changed meanwhile",
+        ));
+    }
+    outbox::deliver_after_write(&cx.env, tenant).await;
+    json(200, &l)
+}
+
+/// The jobs that withdraw `listing_id` from `platforms`, each written only while that
+/// platform's publication is `published` at commit, which it turns `unpublishing`.
+pub fn unpublish_statements(
+    db: &D1Database,
+    tenant: &str,
+    created_by: &str,
+    listing_id: &str,
+    platforms: &[String],
+) -> ApiResult<(Vec<D1PreparedStatement>, Vec<Job>)> {
+    let now = crate::platform::iso(crate::platform::now_ms());
+    let mut stmts = Vec::new();
+    let mut jobs = Vec::new();
+    for p in platforms {
+        let job = crate::api::job_store::new_job(
+            created_by,
+            PUBLISHING,
+            KIND_UNPUBLISH,
+            json!({ "listing_id": listing_id, "platform": p }),
+            Some(format!("listing:{listing_id}")),
+        );
+        stmts.extend(crate::api::job_store::insert_when(
+            db,
+            tenant,
+            &job,
+            "SELECT 1 FROM listing_publications WHERE tenant_id = :tenant
+               AND listing_id = :listing AND platform = :platform AND status = :published",
+            &[
+                ("listing", t(listing_id)),
+                ("platform", t(p)),
+                ("published", st(PublicationStatus::Published)),
+            ],
+        )?);
+        stmts.push(store::update(
+            db,
+            "listing_publications",
+            &[
+                ("status", st(PublicationStatus::Unpublishing)),
+                ("job_id", t(&job.id)),
+                ("attempts", i(0)),
+                ("updated_at", t(&now)),
+            ],
+            "WHERE tenant_id = :tenant AND listing_id = :listing AND platform = :platform
+               AND status = :published
+               AND EXISTS (SELECT 1 FROM jobs WHERE tenant_id = :tenant AND id = :job_id)",
+            &[
+                ("tenant", t(tenant)),
+                ("listing", t(listing_id)),
+                ("platform", t(p)),
+                ("published", st(PublicationStatus::Published)),
+            ],
+        )?);
+        jobs.push(job);
+    }
+    stmts.push(update_listing_status(
+        db,
+        tenant,
+        listing_id,
+        &now,
+        "",
+        &[],
+    )?);
+    Ok((stmts, jobs))
+}
+
+/// `POST /api/publishing/listings/:id/unpublish` `{platforms?}`: one job per platform
+/// (a signed webhook asking the platform to take the advert down); 202 with the listing and
+/// the jobs. `publishing:unpublished` follows per platform when it confirms.
+pub async fn unpublish(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let id = cx.path_id("listing")?;
+    let input = cx.json_or_empty().await?;
+    let tenant = who.tenant_id.as_str();
+    let db = cx.db()?;
+    let listing = load_listing(&db, tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("listing"))?;
+    let chosen = rules::validate_unpublish(&input, &listing)?;
+    let (stmts, jobs) = unpublish_statements(&db, tenant, &who.user_id, &id, &chosen)?;
+    let results = store::batch(&db, stmts).await?;
+    // Every platform's job is guarded by its publication still being `published`.
+    let started: Vec<Job> = jobs
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| results.get(k * 3).map(store::changes) == Some(1))
+        .map(|(_, j)| j)
+        .collect();
+    if started.is_empty() {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "the listing changed meanwhile",
+        ));
+    }
+    crate::api::job_store::enqueue(&cx.env, tenant, &started).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
+    let listing = load_listing(&db, tenant, &id)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    json(202, &json!({ "listing": listing, "jobs": started }))
+}
+
+#[derive(Deserialize)]
+struct SoldRow {
+    tenant_id: String,
+    listing_id: String,
+    platform: String,
+    created_by: String,
+}
+
+/// Listings of sold properties come off the portals: every publication still `published`
+/// gets an unpublish job (as its listing's author). Run right after a property is marked
+/// sold (`tenant` and `property` given) and by the every-minute cron for all tenants, which
+/// also catches a property whose own run was cut short. Returns the jobs started.
+pub async fn unpublish_sold(
+    env: &Env,
+    tenant: Option<&str>,
+    property: Option<&str>,
+) -> ApiResult<usize> {
+    let db = store::db(env)?;
+    let rows: Vec<SoldRow> = store::all(store::query(
+        &db,
+        "SELECT p.tenant_id, p.listing_id, p.platform, l.created_by
+           FROM listing_publications p
+           JOIN listings l ON l.tenant_id = p.tenant_id AND l.id = p.listing_id
+           JOIN properties pr ON pr.tenant_id = l.tenant_id AND pr.id = l.property_id
+          WHERE p.status = :published AND pr.status = :sold
+            AND (:tenant IS NULL OR p.tenant_id = :tenant)
+            AND (:property IS NULL OR l.property_id = :property)
+          ORDER BY p.tenant_id, p.listing_id LIMIT 100",
+        &[
+            ("published", st(PublicationStatus::Published)),
+            ("sold", st(crate::domain::status::PropertyStatus::Sold)),
+            ("tenant", ot(tenant)),
+            ("property", ot(property)),
+        ],
+    )?)
+    .await?;
+    let mut started = 0;
+    let mut k = 0;
+    while k < rows.len() {
+        let (tn, listing, author) = (&rows[k].tenant_id, &rows[k].listing_id, &rows[k].created_by);
+        let mut platforms = Vec::new();
+        while k < rows.len() && rows[k].tenant_id == *tn && rows[k].listing_id == *listing {
+            platforms.push(rows[k].platform.clone());
+            k += 1;
+        }
+        let (stmts, jobs) = unpublish_statements(&db, tn, author, listing, &platforms)?;
+        let results = store::batch(&db, stmts).await?;
+        let jobs: Vec<Job> = jobs
+            .into_iter()
+            .enumerate()
+            .filter(|(j, _)| results.get(j * 3).map(store::changes) == Some(1))
+            .map(|(_, j)| j)
+            .collect();
+        started += jobs.len();
+        crate::api::job_store::enqueue(env, tn, &jobs).await;
+        outbox::deliver_after_write(env, tn).await;
+    }
+    Ok(started)
 }
 
 const SCHEDULE_COLUMNS: &str =

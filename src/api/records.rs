@@ -289,6 +289,13 @@ pub async fn update(spec: &Spec, mut cx: Ctx) -> ApiResult<Response> {
             format!("the {} changed meanwhile; read it again", spec.name),
         ));
     }
+    // A property marked sold comes off the portals (the cron retries if this is cut short).
+    let sold = crate::domain::status::PropertyStatus::Sold.as_str();
+    if spec.table == "properties" && changes.get("status").and_then(Value::as_str) == Some(sold) {
+        if let Err(e) = super::publishing::unpublish_sold(&cx.env, Some(tenant), Some(&id)).await {
+            worker::console_error!("unpublishing a sold property failed: {}", e.message);
+        }
+    }
     json(200, &record)
 }
 

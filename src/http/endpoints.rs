@@ -438,6 +438,18 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/api/publishing/listings/:id", Role(Read), api::publishing::get_listing,
         Doc::new("getListing", "publishing", "Get a listing with its publications")
             .reply(200, "The listing", r("Listing"))),
+    endpoint!(PUT "/api/publishing/listings/:id", Role(Write), api::publishing::update_listing,
+        Doc::new("updateListing", "publishing", "Edit a listing's title, description or price (partial; broker, admin)")
+            .desc("Emits `publishing:listing:updated` with `changes`. A live advert shows the edit after the next publish. A concurrent edit is a 409; a patch that changes nothing emits nothing.")
+            .input("ListingPatch")
+            .reply(200, "Updated", r("Listing")).errors(&[409])),
+    endpoint!(POST "/api/publishing/listings/:id/unpublish", Role(Write), api::publishing::unpublish,
+        Doc::new("unpublishListing", "publishing", "Withdraw a listing from its platforms (broker, admin)")
+            .desc("One `publishing` job per platform (default: every platform it is published on): a signed webhook with `action: unpublish`. The publication is `unpublishing` until the platform confirms, then `unpublished` with `publishing:unpublished`. A listing also comes off every platform when its property is marked sold. Not published on a chosen platform: 409.")
+            .optional_input("ListingUnpublishInput")
+            .reply(202, "Jobs started", json!({"type": "object", "properties": {
+                "listing": r("Listing"), "jobs": {"type": "array", "items": r("Job")}}}))
+            .errors(&[409])),
     endpoint!(POST "/api/publishing/listings/:id/publish", Role(Write), api::publishing::publish_now,
         Doc::new("publishListing", "publishing", "Publish now (broker, admin)")
             .desc("One `publishing` job per platform (sent in one batch). Each emits `publishing:started`, then `publishing:completed` or `publishing:failed`. A platform still in flight is a 409.")

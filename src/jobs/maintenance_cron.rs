@@ -1,6 +1,6 @@
 //! The every-minute cron: redrives undelivered outbox rows to the tenant hubs, announces
 //! due follow-ups and upcoming appointments (with reminder emails), starts due publishing
-//! schedules, flushes coalesced card scans, forgets old idempotency keys, removes deleted
+//! schedules, takes listings of sold properties off the portals, flushes coalesced card scans, forgets old idempotency keys, removes deleted
 //! photos' files from R2 (those a request could not), finishes stuck
 //! jobs (lost messages, runs interrupted past their lease, `failed` jobs nobody buried)
 //! and prunes what would otherwise grow forever, a bounded slice per run.
@@ -36,6 +36,13 @@ pub async fn run(env: &Env) {
         Ok(n) if n > 0 => worker::console_log!("cron: {n} follow-ups came due"),
         Ok(_) => {}
         Err(e) => worker::console_error!("cron: follow-up announcements failed: {}", e.message),
+    }
+    match crate::api::publishing::unpublish_sold(env, None, None).await {
+        Ok(n) if n > 0 => worker::console_log!("cron: {n} unpublish jobs for sold properties"),
+        Ok(_) => {}
+        Err(e) => {
+            worker::console_error!("cron: unpublishing sold properties failed: {}", e.message)
+        }
     }
     match crate::api::calendar::remind(env).await {
         Ok(n) if n > 0 => worker::console_log!("cron: {n} appointment reminders"),

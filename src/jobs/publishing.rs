@@ -42,6 +42,9 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
         .ok_or_else(|| Failure::Permanent(format!("platform {platform} is not configured")))?;
     let attempt = run.job.attempts;
     let job_id = run.job.id.clone();
+    if run.job.kind == api::KIND_UNPUBLISH {
+        return unpublish(run, &db, &listing, &platform, &target).await;
+    }
     let info = json!({ "listing_id": listing_id, "platform": platform, "job_id": job_id, "attempt": attempt });
     set_publication(
         run,
@@ -116,6 +119,86 @@ pub async fn run(run: &mut Run<'_>) -> Outcome {
                 &db,
                 &listing,
                 &platform,
+                status,
+                None,
+                None,
+                "publishing:failed",
+                data,
+            )
+            .await;
+            Err(f)
+        }
+    }
+}
+
+/// Withdraws the listing from `platform`: the same signed webhook as publishing, with
+/// `"action": "unpublish"` and the platform's own id for the advert. Confirmed: the
+/// publication is `unpublished` and `publishing:unpublished` carries the listing. Failed for
+/// good: it is `published` again (the advert is still up) with `publishing:failed`.
+async fn unpublish(
+    run: &mut Run<'_>,
+    db: &D1Database,
+    listing: &crate::domain::publishing::Listing,
+    platform: &str,
+    target: &str,
+) -> Outcome {
+    let external_id = listing
+        .publications
+        .iter()
+        .find(|p| p.platform == platform)
+        .and_then(|p| p.external_id.clone());
+    let doc = json!({
+        "action": "unpublish", "listing_id": listing.id, "property_id": listing.property_id,
+        "platform": platform, "external_id": external_id,
+    });
+    let msg = Outgoing {
+        tenant_id: run.tenant.clone(),
+        job_id: run.job.id.clone(),
+        channel: format!("publishing:{platform}"),
+        to: platform.to_string(),
+        subject: format!("Unpublish: {}", listing.title),
+        body: doc.to_string(),
+        data: Some(doc),
+    };
+    match Provider::webhook(run.env, target).send(run.env, &msg).await {
+        Ok(_) => {
+            let after = set_publication(
+                run,
+                db,
+                listing,
+                platform,
+                PublicationStatus::Unpublished,
+                None,
+                None,
+                "publishing:unpublished",
+                Value::Null,
+            )
+            .await
+            .map_err(transient)?;
+            Ok(
+                json!({ "platform": platform, "action": "unpublish", "listing_status": after.map(|l| l.status) }),
+            )
+        }
+        Err(f) => {
+            let last = match &f {
+                Failure::Permanent(_) => true,
+                Failure::Transient(_) => run.job.attempts >= run.job.max_attempts,
+            };
+            let data = json!({
+                "listing_id": listing.id, "platform": platform, "job_id": run.job.id,
+                "attempt": run.job.attempts, "error": f.message(), "will_retry": !last,
+                "action": "unpublish",
+            });
+            let status = if last {
+                PublicationStatus::Published
+            } else {
+                PublicationStatus::Unpublishing
+            };
+            let _ = set_publication(
+                run,
+                db,
+                listing,
+                platform,
                 status,
                 None,
                 None,

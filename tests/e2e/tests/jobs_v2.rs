@@ -789,3 +789,183 @@ pub fn reminder_email_via_cron(cx: &mut Ctx) {
     assert_eq!(m[0]["recipient"], email.as_str());
     assert_eq!(m[0]["subject"], "Reminder: Viewing");
 }
+
+/// The listing as the API has it now.
+fn listing(cx: &Ctx, tok: &str, lid: &str) -> Value {
+    cx.api
+        .get(&format!("/api/publishing/listings/{lid}"), tok)
+        .body
+}
+
+fn publication(l: &Value, platform: &str) -> String {
+    l["publications"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["platform"] == platform))
+        .and_then(|p| p["status"].as_str())
+        .unwrap_or("none")
+        .to_string()
+}
+
+/// Waits until `platform`'s publication of the listing reaches `status`.
+fn wait_publication(cx: &Ctx, tok: &str, lid: &str, platform: &str, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let l = listing(cx, tok, lid);
+        if publication(&l, platform) == status {
+            return l;
+        }
+        assert!(Instant::now() < deadline, "{platform} never {status}: {l}");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+/// Listings are edited, withdrawn from a platform by a signed webhook, and come off every
+/// platform when their property is sold.
+pub fn listings_edit_unpublish_and_sold(cx: &mut Ctx) {
+    let t = fresh_tenant("unpub");
+    let tok = cx.token(&t, "b1", "broker");
+    let viewer = cx.token(&t, "v1", "viewer");
+    let stranger = cx.token(&fresh_tenant("unpub-o"), "a1", "admin");
+    let p = property(cx, &tok);
+    let r = cx.api.post(
+        "/api/publishing/listings",
+        &tok,
+        &json!({"property_id": p, "platforms": ["flaky", "local"]}),
+    );
+    check::status(&r, 201);
+    let lid = r.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/publishing/listings/{lid}");
+    let mut ws = Ws::connect(&cx.server.base, &tok);
+    ws.subscribe(&[&format!("entity:listing:{lid}")], None);
+
+    // Edits: the advert's text and price, with the changes in the event.
+    check::error(
+        &cx.api.put(&path, &viewer, &json!({"title": "x"})),
+        403,
+        "forbidden",
+    );
+    check::error(
+        &cx.api.put(&path, &stranger, &json!({"title": "x"})),
+        404,
+        "not_found",
+    );
+    check::error(
+        &cx.api.put(&path, &tok, &json!({"price_minor": 0})),
+        422,
+        "validation_failed",
+    );
+    check::error(
+        &cx.api.put(&path, &tok, &json!({"platforms": ["local"]})),
+        422,
+        "validation_failed",
+    );
+    let r = cx.api.put(
+        &path,
+        &tok,
+        &json!({"title": "Sunny flat, sea view", "price_minor": 24_000_000}),
+    );
+    check::status(&r, 200);
+    assert_eq!(r.body["price_minor"], 24_000_000);
+    let (ev, _) = ws.wait_for("publishing:listing:updated", Duration::from_secs(5));
+    assert_eq!(
+        ev["data"]["changes"],
+        json!({"title": {"from": "Sunny flat", "to": "Sunny flat, sea view"},
+               "price_minor": {"from": 25_000_000, "to": 24_000_000}})
+    );
+
+    // Nothing is published yet: nothing to withdraw.
+    check::error(
+        &cx.api.post(&format!("{path}/unpublish"), &tok, &json!({})),
+        409,
+        "conflict",
+    );
+    check::status(
+        &cx.api.post(&format!("{path}/publish"), &tok, &json!({})),
+        202,
+    );
+    wait_publication(cx, &tok, &lid, "flaky", "published");
+    let l = wait_publication(cx, &tok, &lid, "local", "published");
+    assert_eq!(l["status"], "published");
+
+    // Withdrawn from one platform: a signed webhook with the platform's own id.
+    check::error(
+        &cx.api
+            .post(&format!("{path}/unpublish"), &viewer, &json!({})),
+        403,
+        "forbidden",
+    );
+    check::error(
+        &cx.api.post(
+            &format!("{path}/unpublish"),
+            &tok,
+            &json!({"platforms": ["rejecting"]}),
+        ),
+        422,
+        "validation_failed",
+    );
+    let r = cx.api.post(
+        &format!("{path}/unpublish"),
+        &tok,
+        &json!({"platforms": ["flaky"]}),
+    );
+    check::status(&r, 202);
+    assert_eq!(r.body["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["jobs"][0]["kind"], "unpublish_listing");
+    assert_eq!(publication(&r.body["listing"], "flaky"), "unpublishing");
+    let calls = cx
+        .fake
+        .wait_seen(FLAKY_PATH, "unpublish", 1, Duration::from_secs(30));
+    check_signature(&calls[0]);
+    let sent: Value = serde_json::from_str(&calls[0].body).unwrap();
+    assert_eq!(sent["data"]["action"], "unpublish", "{sent}");
+    assert_eq!(sent["data"]["listing_id"], lid.as_str());
+    assert!(sent["data"]["external_id"].is_string(), "{sent}");
+    let (ev, _) = ws.wait_for("publishing:unpublished", Duration::from_secs(10));
+    assert_eq!(publication(&ev["data"], "flaky"), "unpublished");
+    let l = wait_publication(cx, &tok, &lid, "flaky", "unpublished");
+    assert_eq!(l["status"], "published", "still live on local: {l}");
+    // Not published there any more.
+    check::error(
+        &cx.api.post(
+            &format!("{path}/unpublish"),
+            &tok,
+            &json!({"platforms": ["flaky"]}),
+        ),
+        409,
+        "conflict",
+    );
+
+    // The property is sold: the listing comes off the remaining platform by itself.
+    let r = cx.api.put(
+        &format!("/api/properties/{p}"),
+        &tok,
+        &json!({"status": "sold"}),
+    );
+    check::status(&r, 200);
+    let l = wait_publication(cx, &tok, &lid, "local", "unpublished");
+    assert_eq!(l["status"], "draft", "on no platform: {l}");
+    let admin = cx.token(&t, "a1", "admin");
+    let msgs = cx.api.get("/api/dev/messages", &admin);
+    assert!(
+        msgs.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["channel"] == "publishing:local"
+                && m["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("\"action\":\"unpublish\""))),
+        "the recorded platform got the unpublish: {}",
+        msgs.body
+    );
+    // And can be published again.
+    check::status(
+        &cx.api.post(
+            &format!("{path}/publish"),
+            &tok,
+            &json!({"platforms": ["local"]}),
+        ),
+        202,
+    );
+    wait_publication(cx, &tok, &lid, "local", "published");
+}

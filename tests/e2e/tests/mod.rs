@@ -220,5 +220,6 @@ pub fn all() -> Vec<Entry> {
         #[cron] edits::appointments_reschedule_edit_and_cancel,
         edits::payments_refund_and_commissions_pay,
         edits::cards_edit_and_delete,
+        jobs_v2::listings_edit_unpublish_and_sold,
     ]
 }

@@ -857,7 +857,7 @@ export interface PulseEventMap {
       last_error: string | null;
       platform: string;
       published_at: string | null;
-      status: "queued" | "publishing" | "published" | "failed";
+      status: "queued" | "publishing" | "published" | "failed" | "unpublishing" | "unpublished";
       updated_at: string;
       url: string | null;
     }[];
@@ -866,8 +866,10 @@ export interface PulseEventMap {
     title: string;
     updated_at: string;
   };
-  /** Publishing on one platform failed (retried unless will_retry is false). (audience: members) */
+  /** Publishing (or, with `action: unpublish`, withdrawing) on one platform failed (retried unless will_retry is false). (audience: members) */
   "publishing:failed": {
+    /** present when withdrawing failed (the advert stays published when it is for good) */
+    action?: "unpublish";
     /** 1 on the first try */
     attempt: number;
     error: string;
@@ -897,7 +899,41 @@ export interface PulseEventMap {
       last_error: string | null;
       platform: string;
       published_at: string | null;
-      status: "queued" | "publishing" | "published" | "failed";
+      status: "queued" | "publishing" | "published" | "failed" | "unpublishing" | "unpublished";
+      updated_at: string;
+      url: string | null;
+    }[];
+    published_at: string | null;
+    status: "draft" | "publishing" | "published" | "partially_published" | "failed";
+    title: string;
+    updated_at: string;
+  };
+  /** A listing's title, description or price was edited (a live advert shows it after the next publish); `changes` lists what changed. (audience: members) */
+  "publishing:listing:updated": {
+    bedrooms: number | null;
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
+    city: string | null;
+    created_at: string;
+    created_by: string;
+    currency: string;
+    description: string | null;
+    id: string;
+    kind: string | null;
+    platforms: string[];
+    price_minor: number;
+    property_id: string;
+    publications: {
+      attempts: number;
+      external_id: string | null;
+      job_id: string | null;
+      last_error: string | null;
+      platform: string;
+      published_at: string | null;
+      status: "queued" | "publishing" | "published" | "failed" | "unpublishing" | "unpublished";
       updated_at: string;
       url: string | null;
     }[];
@@ -937,6 +973,35 @@ export interface PulseEventMap {
     job_id: string;
     listing_id: string;
     platform: string;
+  };
+  /** A listing was withdrawn from one platform, which confirmed it (the listing as REST returns it; that platform's publication is `unpublished`). (audience: members) */
+  "publishing:unpublished": {
+    bedrooms: number | null;
+    city: string | null;
+    created_at: string;
+    created_by: string;
+    currency: string;
+    description: string | null;
+    id: string;
+    kind: string | null;
+    platforms: string[];
+    price_minor: number;
+    property_id: string;
+    publications: {
+      attempts: number;
+      external_id: string | null;
+      job_id: string | null;
+      last_error: string | null;
+      platform: string;
+      published_at: string | null;
+      status: "queued" | "publishing" | "published" | "failed" | "unpublishing" | "unpublished";
+      updated_at: string;
+      url: string | null;
+    }[];
+    published_at: string | null;
+    status: "draft" | "publishing" | "published" | "partially_published" | "failed";
+    title: string;
+    updated_at: string;
   };
   /** The dashboard's figures changed (money figures narrowed per reader). (audience: dashboard) */
   "reports:dashboard:updated": {

@@ -312,7 +312,7 @@ export interface Schemas {
       last_error?: string | null;
       platform?: string;
       published_at?: string | null;
-      status?: "queued" | "publishing" | "published" | "failed";
+      status?: "queued" | "publishing" | "published" | "failed" | "unpublishing" | "unpublished";
       updated_at?: string;
       url?: string | null;
       [key: string]: unknown;
@@ -333,8 +333,14 @@ export interface Schemas {
     property_id: string;
     title?: string | null;
   };
+  /** A partial update: the fields given change, null clears an optional field; give at least one field. */
+  ListingPatch: unknown;
   /** Also checked: Each of platforms must be one of the listing's platforms (default: all of them). */
   ListingPublishInput: {
+    platforms?: string[] | null;
+  };
+  /** Also checked: Each of platforms must be one where the listing is published (default: all of them); none published is a 409. */
+  ListingUnpublishInput: {
     platforms?: string[] | null;
   };
   LoginInput: {
@@ -1998,6 +2004,23 @@ export interface Operations {
     bodyRequired: false;
     answer: void;
   };
+  /** POST /api/publishing/listings/{id}/unpublish: Withdraw a listing from its platforms (broker, admin) */
+  unpublishListing: {
+    params: {
+      id: string;
+    };
+    headers: {
+      /** replays the first response for 24 h */
+      "Idempotency-Key"?: string;
+    };
+    body: Schemas["ListingUnpublishInput"];
+    bodyRequired: false;
+    answer: {
+      jobs?: Schemas["Job"][];
+      listing?: Schemas["Listing"];
+      [key: string]: unknown;
+    };
+  };
   /** GET /api/notifications/unread-count: How many of the caller's notifications are unread */
   unreadNotifications: {
     params: {};
@@ -2054,6 +2077,16 @@ export interface Operations {
     body: Schemas["FollowupPatch"];
     bodyRequired: true;
     answer: Schemas["Followup"];
+  };
+  /** PUT /api/publishing/listings/{id}: Edit a listing's title, description or price (partial; broker, admin) */
+  updateListing: {
+    params: {
+      id: string;
+    };
+    headers: {};
+    body: Schemas["ListingPatch"];
+    bodyRequired: true;
+    answer: Schemas["Listing"];
   };
   /** PUT /api/owners/{id}: Update an owner (partial; broker, admin) */
   updateOwner: {
@@ -2220,11 +2253,13 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   sendCustomerSms: "POST /api/crm/customers/{id}/sms",
   stats: "GET /api/stats",
   unblockIp: "DELETE /api/security/blocked-ips/{ip}",
+  unpublishListing: "POST /api/publishing/listings/{id}/unpublish",
   unreadNotifications: "GET /api/notifications/unread-count",
   updateAppointment: "PUT /api/calendar/appointments/{id}",
   updateCard: "PUT /api/cards/{id}",
   updateCustomer: "PUT /api/crm/customers/{id}",
   updateFollowup: "PUT /api/crm/followups/{id}",
+  updateListing: "PUT /api/publishing/listings/{id}",
   updateOwner: "PUT /api/owners/{id}",
   updateProperty: "PUT /api/properties/{id}",
   updateSeeker: "PUT /api/seekers/{id}",

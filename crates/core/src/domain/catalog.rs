@@ -411,6 +411,9 @@ const PUBLISH_FAILED: &[Field] = &[
     f("attempt", Int).doc("1 on the first try"),
     f("error", Str),
     f("will_retry", Bool).doc("false: the publication is failed for good"),
+    f("action", Ty::Enum(&["unpublish"]))
+        .optional()
+        .doc("present when withdrawing failed (the advert stays published when it is for good)"),
 ];
 
 const REPORT: &[Field] = &[
@@ -593,7 +596,9 @@ pub const EVENTS: &[EventType] = &[
     ev("publishing:schedule:cancelled", "members", "A pending publishing schedule was cancelled.", Data::Fields(SCHEDULE)),
     ev("publishing:started", "members", "A publishing job started on one platform.", Data::Fields(PUBLISH_STARTED)),
     ev("publishing:completed", "members", "A listing was published on one platform (the listing as REST returns it).", Data::Fields(LISTING)),
-    ev("publishing:failed", "members", "Publishing on one platform failed (retried unless will_retry is false).", Data::Fields(PUBLISH_FAILED)),
+    ev("publishing:listing:updated", "members", "A listing's title, description or price was edited (a live advert shows it after the next publish); `changes` lists what changed.", Data::Changed(LISTING)),
+    ev("publishing:unpublished", "members", "A listing was withdrawn from one platform, which confirmed it (the listing as REST returns it; that platform's publication is `unpublished`).", Data::Fields(LISTING)),
+    ev("publishing:failed", "members", "Publishing (or, with `action: unpublish`, withdrawing) on one platform failed (retried unless will_retry is false).", Data::Fields(PUBLISH_FAILED)),
     ev("users:user:created", "user", "A user was created (to admins and that user).", Data::Fields(USER)),
     ev("users:user:updated", "user", "A user was updated (to admins and that user); `changes` lists the changed name or role (a password reset is never listed: it ends the user's sessions).", Data::Changed(USER)),
     ev("users:user:deleted", "user", "A user was deleted.", Data::Fields(ID_ONLY)),

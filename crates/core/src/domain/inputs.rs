@@ -33,6 +33,8 @@ pub const INPUTS: &[&Shape] = &[
     &crm::INTERACTION_INPUT,
     &publishing::LISTING_INPUT,
     &publishing::PUBLISH_INPUT,
+    &publishing::LISTING_PATCH,
+    &publishing::UNPUBLISH_INPUT,
     &identity::LOGIN,
     &matching::RUN_INPUT,
     &matching::DECISION_INPUT,

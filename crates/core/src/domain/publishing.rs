@@ -130,6 +130,94 @@ pub const PUBLISH_INPUT: Shape = Shape::create(
     )],
 );
 
+/// `PUT /api/publishing/listings/:id`: the advert's own text and price (its snapshot of
+/// the property); a live advert shows the change after the next publish.
+pub const LISTING_PATCH: Shape = Shape::patch(
+    "ListingPatch",
+    &[
+        req("title", Kind::Text(200)),
+        opt("description", Kind::Text(5000)).blank_is_null(),
+        req("price_minor", Kind::Money),
+    ],
+    &[],
+);
+
+/// `POST /api/publishing/listings/:id/unpublish` (the body may be empty).
+pub const UNPUBLISH_INPUT: Shape = Shape::create(
+    "ListingUnpublishInput",
+    &[opt("platforms", PLATFORMS)],
+    &[rule(
+        &["platforms"],
+        "Each of platforms must be one where the listing is published (default: all of them); \
+         none published is a 409.",
+    )],
+);
+
+/// The fields a listing edit may change, in the order `changes` lists them.
+const LISTING_EDITABLE: &[&str] = &["title", "description", "price_minor"];
+
+/// `current` edited by `body`, and what changed.
+pub fn validate_listing_patch(
+    current: &Listing,
+    body: &Value,
+) -> ApiResult<(Listing, serde_json::Map<String, Value>)> {
+    let v = schema::validate(&LISTING_PATCH, body)?;
+    let mut l = current.clone();
+    if let Some(t) = v.str("title") {
+        l.title = t;
+    }
+    if let Some(d) = v.opt_str("description") {
+        l.description = d;
+    }
+    if let Some(p) = v.int("price_minor") {
+        l.price_minor = p;
+    }
+    let changes = super::event::changes(
+        &serde_json::to_value(current)?,
+        &serde_json::to_value(&l)?,
+        LISTING_EDITABLE,
+    );
+    Ok((l, changes))
+}
+
+/// `{platforms?}` to withdraw: each must be published now (default: every published one).
+/// `Ok(empty)` never: nothing to withdraw is a 409.
+pub fn validate_unpublish(body: &Value, listing: &Listing) -> ApiResult<Vec<String>> {
+    use super::status::PublicationStatus as P;
+    let (v, mut errs) = schema::check(&UNPUBLISH_INPUT, body);
+    let live: Vec<String> = listing
+        .publications
+        .iter()
+        .filter(|p| p.status == P::Published)
+        .map(|p| p.platform.clone())
+        .collect();
+    let chosen = v.strings("platforms");
+    let none = chosen.is_none();
+    let picked = among(chosen, &listing.platforms, &mut errs);
+    errs.into_result()?;
+    let picked = if none { live.clone() } else { picked };
+    let not_live: Vec<&str> = picked
+        .iter()
+        .filter(|p| !live.contains(p))
+        .map(String::as_str)
+        .collect();
+    if !not_live.is_empty() {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            format!("not published on: {}", not_live.join(", ")),
+        ));
+    }
+    if picked.is_empty() {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "the listing is not published anywhere",
+        ));
+    }
+    Ok(picked)
+}
+
 /// `POST /api/publishing/schedules`.
 pub const SCHEDULE_INPUT: Shape = Shape::create(
     "ScheduleInput",
@@ -238,12 +326,24 @@ pub fn listing_status(
     publications: &[super::status::PublicationStatus],
 ) -> super::status::ListingStatus {
     use super::status::{ListingStatus as L, PublicationStatus as P};
-    let any = |s: P| publications.contains(&s);
-    if publications.is_empty() {
+    // Withdrawn publications count as none; one being withdrawn is still live.
+    let live: Vec<P> = publications
+        .iter()
+        .filter(|p| **p != P::Unpublished)
+        .map(|p| {
+            if *p == P::Unpublishing {
+                P::Published
+            } else {
+                *p
+            }
+        })
+        .collect();
+    let any = |s: P| live.contains(&s);
+    if live.is_empty() {
         L::Draft
     } else if any(P::Queued) || any(P::Publishing) {
         L::Publishing
-    } else if publications.iter().all(|p| *p == P::Published) {
+    } else if live.iter().all(|p| *p == P::Published) {
         L::Published
     } else if any(P::Published) {
         L::PartiallyPublished
@@ -255,20 +355,22 @@ pub fn listing_status(
 /// The same rule in SQL, for the UPDATE that follows a publication change: it uses
 /// `:tenant`, `:listing` and the statuses of `LISTING_STATUS_ARGS`.
 pub const LISTING_STATUS_SQL: &str = "CASE
-    WHEN NOT EXISTS (SELECT 1 FROM listing_publications
-                     WHERE tenant_id = :tenant AND listing_id = :listing) THEN :l_draft
+    WHEN NOT EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = :tenant
+                     AND listing_id = :listing AND status <> :p_unpublished) THEN :l_draft
     WHEN EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = :tenant
                    AND listing_id = :listing AND status IN (:p_queued, :p_publishing))
       THEN :l_publishing
     WHEN NOT EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = :tenant
-                       AND listing_id = :listing AND status <> :p_published) THEN :l_published
+                       AND listing_id = :listing
+                       AND status NOT IN (:p_published, :p_unpublishing, :p_unpublished))
+      THEN :l_published
     WHEN EXISTS (SELECT 1 FROM listing_publications WHERE tenant_id = :tenant
-                   AND listing_id = :listing AND status = :p_published)
+                   AND listing_id = :listing AND status IN (:p_published, :p_unpublishing))
       THEN :l_partially_published
     ELSE :l_failed END";
 
 /// The statuses `LISTING_STATUS_SQL` names, each with its value.
-pub const LISTING_STATUS_ARGS: [(&str, &str); 8] = {
+pub const LISTING_STATUS_ARGS: [(&str, &str); 10] = {
     use super::status::{ListingStatus as L, PublicationStatus as P};
     [
         ("l_draft", L::Draft.as_str()),
@@ -279,6 +381,8 @@ pub const LISTING_STATUS_ARGS: [(&str, &str); 8] = {
         ("p_queued", P::Queued.as_str()),
         ("p_publishing", P::Publishing.as_str()),
         ("p_published", P::Published.as_str()),
+        ("p_unpublishing", P::Unpublishing.as_str()),
+        ("p_unpublished", P::Unpublished.as_str()),
     ]
 };
 
@@ -376,5 +480,16 @@ mod tests {
             L::PartiallyPublished
         );
         assert_eq!(listing_status(&[P::Failed]), L::Failed);
+        // Withdrawn counts as none; being withdrawn is still live.
+        assert_eq!(listing_status(&[P::Unpublished, P::Unpublished]), L::Draft);
+        assert_eq!(
+            listing_status(&[P::Published, P::Unpublished]),
+            L::Published
+        );
+        assert_eq!(listing_status(&[P::Unpublishing]), L::Published);
+        assert_eq!(
+            listing_status(&[P::Unpublishing, P::Failed]),
+            L::PartiallyPublished
+        );
     }
 }

@@ -128,12 +128,15 @@ status! {
 }
 
 status! {
-    /// `listing_publications.status`: one platform's publication of a listing.
+    /// `listing_publications.status`: one platform's publication of a listing (`unpublishing`:
+    /// being withdrawn, still live until the platform confirms).
     PublicationStatus {
         Queued = "queued",
         Publishing = "publishing",
         Published = "published",
         Failed = "failed",
+        Unpublishing = "unpublishing",
+        Unpublished = "unpublished",
     }
 }
 

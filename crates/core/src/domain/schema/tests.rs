@@ -1207,6 +1207,14 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
             |b| publishing::validate_listing(b, &configured()).is_ok(),
             true,
         ),
+        "ListingPatch" => (
+            |b| publishing::validate_listing_patch(&a_listing(), b).is_ok(),
+            false,
+        ),
+        "ListingUnpublishInput" => (
+            |b| publishing::validate_unpublish(b, &a_listing()).is_ok(),
+            true,
+        ),
         "ListingPublishInput" => (
             |b| publishing::validate_publish(b, &configured()).is_ok(),
             true,
@@ -1248,6 +1256,41 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
         "UserInput" => (|b| user::validate_create(b).is_ok(), false),
         "UserPatch" => (|b| user::validate_update(b).is_ok(), false),
         other => panic!("no domain validator listed for {other}"),
+    }
+}
+
+/// A listing published on both configured platforms.
+fn a_listing() -> crate::domain::publishing::Listing {
+    use crate::domain::publishing::{Listing, Publication};
+    use crate::domain::status::{ListingStatus, PublicationStatus};
+    let published = |p: &str| Publication {
+        platform: p.into(),
+        status: PublicationStatus::Published,
+        job_id: None,
+        external_id: None,
+        url: None,
+        attempts: 1,
+        last_error: None,
+        published_at: None,
+        updated_at: "2026-11-22T09:00:00.000Z".into(),
+    };
+    Listing {
+        id: "lst_1".into(),
+        property_id: "prop_1".into(),
+        title: "Flat".into(),
+        description: None,
+        price_minor: 100,
+        currency: "EUR".into(),
+        city: None,
+        kind: None,
+        bedrooms: None,
+        platforms: vec!["idealista".into(), "fotocasa".into()],
+        status: ListingStatus::Published,
+        publications: vec![published("idealista"), published("fotocasa")],
+        created_by: "b1".into(),
+        created_at: "2026-11-22T09:00:00.000Z".into(),
+        updated_at: "2026-11-22T09:00:00.000Z".into(),
+        published_at: None,
     }
 }
 
