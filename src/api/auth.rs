@@ -136,7 +136,7 @@ struct LoginRow {
 }
 
 /// The 200 body of login and refresh; never cached.
-fn tokens(access: &str, refresh: &str) -> ApiResult<Response> {
+pub(crate) fn tokens(access: &str, refresh: &str) -> ApiResult<Response> {
     let mut r = Response::from_json(&json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -147,7 +147,7 @@ fn tokens(access: &str, refresh: &str) -> ApiResult<Response> {
     Ok(r)
 }
 
-fn mint(env: &Env, user: &str, tenant: &str, role: &str) -> ApiResult<String> {
+pub(crate) fn mint(env: &Env, user: &str, tenant: &str, role: &str) -> ApiResult<String> {
     let cfg = crate::config::get(env);
     let cfg = &cfg.auth;
     let Some(secret) = cfg.hs256_secret.as_deref() else {
@@ -166,7 +166,7 @@ fn mint(env: &Env, user: &str, tenant: &str, role: &str) -> ApiResult<String> {
 }
 
 /// A fresh refresh token for `tenant`: (the token, the hash stored for it).
-fn new_refresh(tenant: &str) -> (String, String) {
+pub(crate) fn new_refresh(tenant: &str) -> (String, String) {
     let secret = webcrypto::random_secret_hex();
     let hash = sha256_hex(secret.as_bytes());
     (identity::refresh_token(tenant, &secret), hash)

@@ -346,6 +346,28 @@ pub fn not_found() -> ApiError {
 }
 
 pub const KIND_WELCOME: &str = "welcome_email";
+pub const KIND_INVITATION: &str = "invitation_email";
+
+/// The email that carries an invitation's one-time token (the only place it appears).
+pub fn invitation(invited_by: &str, inv: &crate::domain::user::Invitation, token: &str) -> Job {
+    new_job(
+        invited_by,
+        EMAIL,
+        KIND_INVITATION,
+        json!({
+            "to": inv.email,
+            "subject": "You are invited to Pulse",
+            "body": format!(
+                "You are invited to join as {role}.\n\nAccept with POST /api/auth/accept-invite \
+                 {{\"token\": \"{token}\", \"name\": \"…\", \"password\": \"…\"}} before {until}.\n",
+                role = inv.role,
+                until = inv.expires_at
+            ),
+            "invitation_id": inv.id,
+        }),
+        Some(format!("invitation:{}", inv.id)),
+    )
+}
 pub const KIND_REMINDER: &str = "appointment_reminder_email";
 
 /// The welcome email job for a new customer (the caller batches `jobs::insert` of it).

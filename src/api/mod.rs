@@ -13,6 +13,7 @@ pub mod finance;
 pub mod followups;
 pub mod health;
 pub mod interactions;
+pub mod invitations;
 pub mod job_store;
 pub mod jobs;
 pub mod leads;

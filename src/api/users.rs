@@ -175,6 +175,13 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
         e.add("role", "you cannot take the admin role from yourself");
         e.into_result()?;
     }
+    // Each user sets their own password (invitations, or their own reset): an admin never
+    // sets another's.
+    if changes.password.is_some() && id != who.user_id {
+        return Err(ApiError::forbidden(
+            "only the user themselves may set their password; invite users instead",
+        ));
+    }
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
     let hash = match &changes.password {

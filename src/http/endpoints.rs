@@ -243,6 +243,11 @@ pub static ENDPOINTS: &[Endpoint] = &[
             .optional_input("CardScanInput")
             .reply(202, "Recorded", json!({"type": "object", "properties": {"counted": boolean(), "scans": int()}}))),
     // --- auth ---
+    endpoint!(POST "/api/auth/accept-invite", Public, api::invitations::accept,
+        Doc::new("acceptInvite", "auth", "Accept an invitation: set your name and password")
+            .desc("Creates the invited user with the invitation's email and role and answers like a login. The token works once; an unknown, used or expired one is a 401 `invalid_invitation`. Emits `users:user:created` and `users:invitation:accepted`.")
+            .input("AcceptInviteInput")
+            .reply(200, "Signed in", r("TokenPair")).errors(&[401])),
     endpoint!(POST "/api/auth/login", Public, api::auth::login,
         Doc::new("login", "auth", "Log in with email and password")
             .desc("Repeated failures per (tenant, email) and per IP are rate limited (429 with Retry-After).")
@@ -259,6 +264,13 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/api/users", Role(Read), api::users::list,
         Doc::new("listUsers", "users", "List users (admins: all; anyone else: themself)")
             .page(r("User"))),
+    endpoint!(POST "/api/users/invite", Role(Admin), api::invitations::invite,
+        Doc::new("inviteUser", "users", "Invite someone by email with a role (admin)")
+            .desc("Creates a one-time token valid 7 days and starts an invitation email job (`Pulse-Job-Id`) that carries it; the answer never does. Emits `users:invitation:created` to admins. An email of an existing user is a 409; an open invitation for the same email is replaced.")
+            .input("InviteInput")
+            .reply(201, "Invited", r("Invitation"))
+            .header("Pulse-Job-Id", Some("the invitation email job"))
+            .errors(&[409])),
     endpoint!(POST "/api/users", Role(Admin), api::users::create,
         Doc::new("createUser", "users", "Create a user (admin)").desc("Emits `users:user:created`.")
             .input("UserInput").reply(201, "Created", r("User")).errors(&[409])),
@@ -266,8 +278,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("getUser", "users", "Get a user (broker, admin; a viewer only itself)")
             .reply(200, "The user", r("User")).etag().errors(&[403])),
     endpoint!(PUT "/api/users/:id", Role(Admin), api::users::update,
-        Doc::new("updateUser", "users", "Change a user's name, role or password (admin)")
-            .desc("Emits `users:user:updated`; a password reset ends the user's sessions. Versioned like customers (`version` or If-Match, else 409).")
+        Doc::new("updateUser", "users", "Change a user's name or role, or your own password (admin)")
+            .desc("Emits `users:user:updated`. `password` only for yourself (403 for another user: users set their own, through an invitation); a reset ends your sessions. Versioned like customers (`version` or If-Match, else 409).")
             .input("UserPatch").reply(200, "Updated", r("User")).versioned()),
     endpoint!(DELETE "/api/users/:id", Role(Admin), api::users::delete,
         Doc::new("deleteUser", "users", "Delete a user (admin; not yourself)")

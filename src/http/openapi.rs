@@ -689,6 +689,20 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "Invitation",
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": s(),
+                    "email": s(),
+                    "role": {"type": "string", "enum": ["admin", "broker", "viewer"]},
+                    "invited_by": s(),
+                    "created_at": s(),
+                    "expires_at": s()
+                }
+            }),
+        ),
+        (
             "TokenPair",
             json!({
                 "type": "object",

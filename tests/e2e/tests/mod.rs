@@ -20,6 +20,7 @@ pub mod jobs_v2;
 mod leads;
 mod notifications;
 mod observability;
+mod onboarding;
 mod owners;
 mod photos;
 mod realtime;
@@ -221,5 +222,6 @@ pub fn all() -> Vec<Entry> {
         edits::payments_refund_and_commissions_pay,
         edits::cards_edit_and_delete,
         jobs_v2::listings_edit_unpublish_and_sold,
+        onboarding::invitations_let_people_set_their_own_password,
     ]
 }

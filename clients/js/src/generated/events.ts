@@ -1096,6 +1096,22 @@ export interface PulseEventMap {
     published_by?: string;
     [key: string]: unknown;
   };
+  /** An invitation was accepted: the new user's id (their `users:user:created` follows). (audience: admins) */
+  "users:invitation:accepted": {
+    email: string;
+    id: string;
+    role: "admin" | "broker" | "viewer";
+    user_id: string;
+  };
+  /** An admin invited someone (never the token, which only the invitation email carries). (audience: admins) */
+  "users:invitation:created": {
+    created_at: string;
+    email: string;
+    expires_at: string;
+    id: string;
+    invited_by: string;
+    role: "admin" | "broker" | "viewer";
+  };
   /** A user was created (to admins and that user). (audience: user) */
   "users:user:created": {
     created_at: string;

@@ -2,6 +2,12 @@
 
 /** The component schemas of the OpenAPI document (Pulse API 0.1.0). */
 export interface Schemas {
+  /** Also checked: token must be an open invitation: unknown, used or expired is a 401. */
+  AcceptInviteInput: {
+    name: string;
+    password: string;
+    token: string;
+  };
   Appointment: {
     assigned_to?: string;
     created_at?: string;
@@ -273,6 +279,20 @@ export interface Schemas {
     occurred_at?: string;
     summary: string;
     type: "call" | "email" | "meeting" | "sms" | "viewing" | "note";
+  };
+  Invitation: {
+    created_at?: string;
+    email?: string;
+    expires_at?: string;
+    id?: string;
+    invited_by?: string;
+    role?: "admin" | "broker" | "viewer";
+    [key: string]: unknown;
+  };
+  /** Also checked: email must not belong to a user of the tenant (409); a newer invitation for the same email replaces an open one. */
+  InviteInput: {
+    email: string;
+    role: "admin" | "broker" | "viewer";
   };
   Job: {
     attempts?: number;
@@ -728,6 +748,14 @@ export interface Schemas {
 /** Every REST operation by operationId: its parameters (path, query), JSON body, header
  * parameters and successful answer. */
 export interface Operations {
+  /** POST /api/auth/accept-invite: Accept an invitation: set your name and password */
+  acceptInvite: {
+    params: {};
+    headers: {};
+    body: Schemas["AcceptInviteInput"];
+    bodyRequired: true;
+    answer: Schemas["TokenPair"];
+  };
   /** GET /api/analytics/snapshot: Events by type over the last 24 h */
   analyticsSnapshot: {
     params: {};
@@ -1317,6 +1345,17 @@ export interface Operations {
     body: never;
     bodyRequired: false;
     answer: Schemas["Health"];
+  };
+  /** POST /api/users/invite: Invite someone by email with a role (admin) */
+  inviteUser: {
+    params: {};
+    headers: {
+      /** replays the first response for 24 h */
+      "Idempotency-Key"?: string;
+    };
+    body: Schemas["InviteInput"];
+    bodyRequired: true;
+    answer: Schemas["Invitation"];
   };
   /** GET /api/calendar/appointments: List appointments */
   listAppointments: {
@@ -2118,7 +2157,7 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["Seeker"];
   };
-  /** PUT /api/users/{id}: Change a user's name, role or password (admin) */
+  /** PUT /api/users/{id}: Change a user's name or role, or your own password (admin) */
   updateUser: {
     params: {
       id: string;
@@ -2148,6 +2187,7 @@ export interface Operations {
 
 /** Method and path of every operation (path parameters in braces). */
 export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
+  acceptInvite: "POST /api/auth/accept-invite",
   analyticsSnapshot: "GET /api/analytics/snapshot",
   approveCommission: "PUT /api/finance/commissions/{id}/approve",
   assignCustomer: "PUT /api/crm/customers/{id}/assign",
@@ -2205,6 +2245,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   getSeeker: "GET /api/seekers/{id}",
   getUser: "GET /api/users/{id}",
   health: "GET /health",
+  inviteUser: "POST /api/users/invite",
   listAppointments: "GET /api/calendar/appointments",
   listAudit: "GET /api/audit",
   listBlockedIps: "GET /api/security/blocked-ips",

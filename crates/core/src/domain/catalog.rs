@@ -233,6 +233,22 @@ const CHANGE: Ty = Ty::Record(&[n("from", Ty::Any), n("to", Ty::Any)]);
 /// `changes` of an update event: `{field: {from, to}}` for each field whose value differs.
 const CHANGES: Field = f("changes", Ty::Map(&CHANGE)).doc("each changed field: {from, to}");
 
+const INVITATION: &[Field] = &[
+    f("id", Str),
+    f("email", Str),
+    f("role", Ty::Enum(ROLES)),
+    f("invited_by", Str),
+    f("created_at", Str),
+    f("expires_at", Str),
+];
+
+const INVITATION_ACCEPTED: &[Field] = &[
+    f("id", Str),
+    f("email", Str),
+    f("role", Ty::Enum(ROLES)),
+    f("user_id", Str),
+];
+
 const CARD: &[Field] = &[
     f("id", Str),
     f("slug", Str),
@@ -600,6 +616,8 @@ pub const EVENTS: &[EventType] = &[
     ev("publishing:unpublished", "members", "A listing was withdrawn from one platform, which confirmed it (the listing as REST returns it; that platform's publication is `unpublished`).", Data::Fields(LISTING)),
     ev("publishing:failed", "members", "Publishing (or, with `action: unpublish`, withdrawing) on one platform failed (retried unless will_retry is false).", Data::Fields(PUBLISH_FAILED)),
     ev("users:user:created", "user", "A user was created (to admins and that user).", Data::Fields(USER)),
+    ev("users:invitation:created", "admins", "An admin invited someone (never the token, which only the invitation email carries).", Data::Fields(INVITATION)),
+    ev("users:invitation:accepted", "admins", "An invitation was accepted: the new user's id (their `users:user:created` follows).", Data::Fields(INVITATION_ACCEPTED)),
     ev("users:user:updated", "user", "A user was updated (to admins and that user); `changes` lists the changed name or role (a password reset is never listed: it ends the user's sessions).", Data::Changed(USER)),
     ev("users:user:deleted", "user", "A user was deleted.", Data::Fields(ID_ONLY)),
     ev("notification:read", "user", "Notifications of the user were marked read (to that user's other devices), with the new unread count.", Data::Fields(NOTIFICATION_READ)),

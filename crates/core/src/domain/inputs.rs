@@ -55,6 +55,8 @@ pub const INPUTS: &[&Shape] = &[
     &owners::SEEKER_PATCH,
     &customer::SMS,
     &user::INPUT,
+    &user::INVITE,
+    &user::ACCEPT,
     &user::PATCH,
 ];
 

@@ -178,6 +178,8 @@ pub const EVENT_AUDIENCES: &[(&str, Audience)] = &[
     ("card:*", Audience::Members),
     ("owners:*", Audience::Members),
     ("publishing:*", Audience::Members),
+    // Invitations name people who are not users yet: admins only.
+    ("users:invitation:*", Audience::Admins),
     ("users:*", Audience::UserAt("/id")),
     ("notification:*", Audience::UserAt("/user_id")),
     ("auth:*", Audience::Admins),

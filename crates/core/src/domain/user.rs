@@ -167,3 +167,69 @@ mod tests {
         );
     }
 }
+
+/// How long an invitation can be accepted.
+pub const INVITATION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// `POST /api/users/invite`.
+pub const INVITE: Shape = Shape::create(
+    "InviteInput",
+    &[req("email", Kind::Email), ROLE],
+    &[rule(
+        &["email"],
+        "email must not belong to a user of the tenant (409); a newer invitation for the same \
+         email replaces an open one.",
+    )],
+);
+
+/// `POST /api/auth/accept-invite`.
+pub const ACCEPT: Shape = Shape::create(
+    "AcceptInviteInput",
+    &[req("token", Kind::Str(1, 200)), NAME, PASSWORD],
+    &[rule(
+        &["token"],
+        "token must be an open invitation: unknown, used or expired is a 401.",
+    )],
+);
+
+/// An invitation as the API answers and events carry it (never its token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub invited_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// An invitation body: (email, lower-cased; role).
+pub fn validate_invite(body: &Value) -> ApiResult<(String, Role)> {
+    let v = schema::validate(&INVITE, body)?;
+    match (
+        v.str("email"),
+        v.str("role").as_deref().and_then(Role::parse),
+    ) {
+        (Some(email), Some(role)) => Ok((email.to_ascii_lowercase(), role)),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// An acceptance: (token, name, password).
+pub fn validate_accept(body: &Value) -> ApiResult<(String, String, String)> {
+    let v = schema::validate(&ACCEPT, body)?;
+    match (v.str("token"), v.str("name"), v.str("password")) {
+        (Some(t), Some(n), Some(p)) => Ok((t, n, p)),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// The one answer for a token that cannot be accepted (unknown, used, expired, malformed):
+/// nothing tells which.
+pub fn invalid_invitation() -> ApiError {
+    ApiError::new(
+        401,
+        "invalid_invitation",
+        "the invitation is invalid, used or expired",
+    )
+}

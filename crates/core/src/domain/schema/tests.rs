@@ -1254,6 +1254,8 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
         ),
         "SmsInput" => (|b| customer::sms_message(b).is_ok(), false),
         "UserInput" => (|b| user::validate_create(b).is_ok(), false),
+        "InviteInput" => (|b| user::validate_invite(b).is_ok(), false),
+        "AcceptInviteInput" => (|b| user::validate_accept(b).is_ok(), false),
         "UserPatch" => (|b| user::validate_update(b).is_ok(), false),
         other => panic!("no domain validator listed for {other}"),
     }

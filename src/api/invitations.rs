@@ -1,0 +1,208 @@
+//! Invitations: an admin invites an email with a role (`POST /api/users/invite`), the
+//! invitation email carries a one-time token, and the invitee accepts it with their own
+//! name and password (`POST /api/auth/accept-invite`), which creates the user and answers
+//! like a login. Admins never learn or set the password.
+
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::identity;
+use crate::domain::password::sha256_hex;
+use crate::domain::user::{self, Invitation, User};
+use crate::platform;
+use crate::realtime::outbox;
+use crate::store::{self, i, t};
+use crate::web::ctx::Ctx;
+use crate::web::guard;
+use crate::web::respond::json;
+use serde::Deserialize;
+use serde_json::json;
+use worker::Response;
+
+/// `POST /api/users/invite` `{email, role}` (admins) → 201 with the invitation (not its
+/// token) and `Pulse-Job-Id` for the email. An email of an existing user is a 409; an open
+/// invitation for the same email is replaced (only the newest token works).
+pub async fn invite(mut cx: Ctx) -> ApiResult<Response> {
+    let who = cx.who()?;
+    let (email, role) = user::validate_invite(&cx.json().await?)?;
+    let tenant = who.tenant_id.as_str();
+    let db = cx.db()?;
+    let now_ms = cx.now_ms();
+    let inv = Invitation {
+        id: platform::new_id("inv"),
+        email,
+        role: role.as_str().to_string(),
+        invited_by: who.user_id.clone(),
+        created_at: platform::iso(now_ms),
+        expires_at: platform::iso(now_ms + user::INVITATION_TTL_MS),
+    };
+    let (token, hash) = super::auth::new_refresh(tenant);
+    let job = super::job_store::invitation(&who.user_id, &inv, &token);
+    let event = outbox::draft(
+        "users:invitation:created",
+        vec!["role:admin".into()],
+        serde_json::to_value(&inv)?,
+    )
+    .by(&who.user_id);
+    let free = "NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant_id AND email = :email)";
+    let mut stmts = vec![
+        // An open invitation for this email gives way to the new one.
+        store::query(
+            &db,
+            "DELETE FROM invitations WHERE tenant_id = :tenant AND email = :email
+               AND accepted_at IS NULL",
+            &[("tenant", t(tenant)), ("email", t(&inv.email))],
+        )?,
+        store::insert_if(
+            &db,
+            "invitations",
+            &[
+                ("tenant_id", t(tenant)),
+                ("id", t(&inv.id)),
+                ("email", t(&inv.email)),
+                ("role", t(&inv.role)),
+                ("token_hash", t(&hash)),
+                ("invited_by", t(&inv.invited_by)),
+                ("created_at", t(&inv.created_at)),
+                ("expires_ms", i(now_ms + user::INVITATION_TTL_MS)),
+            ],
+            free,
+            &[],
+        )?,
+        outbox::insert_if_exists(&db, tenant, &event, "invitations", &inv.id)?,
+    ];
+    stmts.extend(super::job_store::insert_when(
+        &db,
+        tenant,
+        &job,
+        "SELECT 1 FROM invitations WHERE tenant_id = :tenant AND id = :invitation",
+        &[("invitation", t(&inv.id))],
+    )?);
+    let results = store::batch(&db, stmts).await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "a user with this email already exists",
+        ));
+    }
+    super::job_store::enqueue(&cx.env, tenant, std::slice::from_ref(&job)).await;
+    outbox::deliver_after_write(&cx.env, tenant).await;
+    let mut resp = json(201, &inv)?;
+    resp.headers_mut().set("pulse-job-id", &job.id)?;
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+struct OpenInvitation {
+    id: String,
+    email: String,
+    role: String,
+}
+
+/// `POST /api/auth/accept-invite` `{token, name, password}` (public): creates the invited
+/// user and answers like a login (access and refresh token). The token works once: the
+/// invitation is claimed by a guarded update in the same batch as the user.
+pub async fn accept(mut cx: Ctx) -> ApiResult<Response> {
+    let (token, name, password) = user::validate_accept(&cx.json().await?)?;
+    let (tenant, secret) =
+        identity::parse_refresh_token(&token).ok_or_else(user::invalid_invitation)?;
+    guard::refuse_blocked(&cx.req, &cx.env, tenant).await?;
+    let hash = sha256_hex(secret.as_bytes());
+    let db = cx.db()?;
+    let now_ms = cx.now_ms();
+    let inv: OpenInvitation = store::first(store::query(
+        &db,
+        "SELECT id, email, role FROM invitations WHERE tenant_id = :tenant
+           AND token_hash = :hash AND accepted_at IS NULL AND expires_ms > :now",
+        &[
+            ("tenant", t(tenant)),
+            ("hash", t(&hash)),
+            ("now", i(now_ms)),
+        ],
+    )?)
+    .await?
+    .ok_or_else(user::invalid_invitation)?;
+    let password_hash = crate::webcrypto::hash_password(&password).await?;
+    let now = platform::iso(now_ms);
+    let u = User {
+        id: platform::new_id("u"),
+        email: inv.email.clone(),
+        name,
+        role: inv.role.clone(),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        version: 1,
+    };
+    let created = outbox::draft(
+        "users:user:created",
+        vec!["role:admin".into(), format!("entity:user:{}", u.id)],
+        serde_json::to_value(&u)?,
+    )
+    .by(&u.id);
+    let accepted = outbox::draft(
+        "users:invitation:accepted",
+        vec!["role:admin".into()],
+        json!({"id": inv.id, "email": inv.email, "role": inv.role, "user_id": u.id}),
+    )
+    .by(&u.id);
+    let (refresh, refresh_hash) = super::auth::new_refresh(tenant);
+    let results = store::batch(
+        &db,
+        vec![
+            // The claim: once, while open, and while no user has the email.
+            store::query(
+                &db,
+                "UPDATE invitations SET accepted_at = :now, accepted_user_id = :user
+                 WHERE tenant_id = :tenant AND id = :id AND accepted_at IS NULL
+                   AND expires_ms > :now_ms
+                   AND NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant AND email = :email)",
+                &[
+                    ("now", t(&now)),
+                    ("user", t(&u.id)),
+                    ("tenant", t(tenant)),
+                    ("id", t(&inv.id)),
+                    ("now_ms", i(now_ms)),
+                    ("email", t(&u.email)),
+                ],
+            )?,
+            store::insert_if(
+                &db,
+                "users",
+                &[
+                    ("tenant_id", t(tenant)),
+                    ("id", t(&u.id)),
+                    ("email", t(&u.email)),
+                    ("name", t(&u.name)),
+                    ("role", t(&u.role)),
+                    ("password_hash", t(&password_hash)),
+                    ("created_at", t(&u.created_at)),
+                    ("updated_at", t(&u.updated_at)),
+                ],
+                "changes() = 1",
+                &[],
+            )?,
+            outbox::insert_if_exists(&db, tenant, &created, "users", &u.id)?,
+            outbox::insert_if_exists(&db, tenant, &accepted, "users", &u.id)?,
+            store::insert_if(
+                &db,
+                "refresh_tokens",
+                &[
+                    ("tenant_id", t(tenant)),
+                    ("token_hash", t(&refresh_hash)),
+                    ("family_id", t(&platform::new_id("rtf"))),
+                    ("user_id", t(&u.id)),
+                    ("created_ms", i(now_ms)),
+                    ("expires_ms", i(now_ms + identity::REFRESH_TTL_MS)),
+                ],
+                "EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant_id AND id = :user_id)",
+                &[],
+            )?,
+        ],
+    )
+    .await?;
+    if results.get(1).map(store::changes) != Some(1) {
+        return Err(user::invalid_invitation());
+    }
+    outbox::deliver_after_write(&cx.env, tenant).await;
+    let access = super::auth::mint(&cx.env, &u.id, tenant, &u.role)?;
+    super::auth::tokens(&access, &refresh)
+}

@@ -1,0 +1,174 @@
+//! Onboarding: admins invite people by email, the invitee sets their own name and password
+//! with the one-time token from the invitation email, and nobody else ever sets it.
+
+use crate::assertions as check;
+use crate::client::Ws;
+use crate::fixtures::fresh_tenant;
+use crate::Ctx;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// The token in the invitation email of `job` (recorded by the dev email provider).
+fn emailed_token(cx: &Ctx, admin: &str, job: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let msgs = cx.api.get("/api/dev/messages", admin);
+        let found = msgs.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["job_id"] == job)
+            .cloned();
+        if let Some(m) = found {
+            let body = m["body"].as_str().unwrap_or_default().to_string();
+            let start = body.find("\"token\": \"").expect("a token in the email") + 10;
+            let end = start + body[start..].find('"').unwrap();
+            return body[start..end].to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no invitation email: {}",
+            msgs.body
+        );
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+fn accept(cx: &Ctx, token: &str, name: &str, password: &str) -> crate::client::Resp {
+    cx.api.post_public(
+        "/api/auth/accept-invite",
+        &json!({"token": token, "name": name, "password": password}),
+        &[],
+    )
+}
+
+pub fn invitations_let_people_set_their_own_password(cx: &mut Ctx) {
+    let t = fresh_tenant("invite");
+    let admin = cx.token(&t, "boss", "admin");
+    let broker = cx.token(&t, "b1", "broker");
+    let mut ws = Ws::connect(&cx.server.base, &admin);
+    ws.subscribe(&["role:admin"], None);
+
+    // Only admins invite; bad bodies are 422.
+    let body = json!({"email": "Ivy@Example.test", "role": "broker"});
+    check::error(
+        &cx.api.post("/api/users/invite", &broker, &body),
+        403,
+        "forbidden",
+    );
+    for bad in [
+        json!({"email": "not-an-email", "role": "broker"}),
+        json!({"email": "a@b.test", "role": "owner"}),
+        json!({"email": "a@b.test"}),
+    ] {
+        check::error(
+            &cx.api.post("/api/users/invite", &admin, &bad),
+            422,
+            "validation_failed",
+        );
+    }
+    let r = cx.api.post("/api/users/invite", &admin, &body);
+    check::status(&r, 201);
+    assert_eq!(r.body["email"], "ivy@example.test");
+    assert_eq!(r.body["role"], "broker");
+    assert_eq!(r.body["invited_by"], "boss");
+    assert!(r.body.get("token").is_none(), "{}", r.body);
+    let job = r.header("pulse-job-id").expect("Pulse-Job-Id").to_string();
+    let (ev, _) = ws.wait_for("users:invitation:created", Duration::from_secs(5));
+    assert_eq!(ev["data"]["email"], "ivy@example.test");
+    let token = emailed_token(cx, &admin, &job);
+    assert!(
+        !ev.to_string().contains(&token),
+        "the event never carries the token"
+    );
+
+    // Bad tokens are one 401; a bad body is a 422.
+    for bad in [
+        format!("{t}.{}", "0".repeat(64)),
+        "nope".into(),
+        format!("other.{}", &token[token.len() - 64..]),
+    ] {
+        check::error(
+            &accept(cx, &bad, "Ivy", "ivy-password-1"),
+            401,
+            "invalid_invitation",
+        );
+    }
+    check::error(
+        &accept(cx, &token, "Ivy", "short"),
+        422,
+        "validation_failed",
+    );
+
+    // Accepted: answered like a login, as the invited role.
+    let r = accept(cx, &token, "Ivy Green", "ivy-password-1");
+    check::status(&r, 200);
+    let access = r.body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(crate::client::claim(&access, "role"), "broker");
+    assert_eq!(crate::client::claim(&access, "tid"), t.as_str());
+    assert!(r.body["refresh_token"].is_string());
+    let me = crate::client::claim(&access, "sub");
+    let got = cx.api.get(&format!("/api/users/{me}"), &access);
+    check::status(&got, 200);
+    assert_eq!(got.body["name"], "Ivy Green");
+    assert_eq!(got.body["email"], "ivy@example.test");
+    let (ev, _) = ws.wait_for("users:invitation:accepted", Duration::from_secs(5));
+    assert_eq!(ev["data"]["user_id"], me.as_str());
+    let login = cx.api.post_public(
+        "/api/auth/login",
+        &json!({"tenant": t, "email": "ivy@example.test", "password": "ivy-password-1"}),
+        &[],
+    );
+    check::status(&login, 200);
+    // Once only.
+    check::error(
+        &accept(cx, &token, "Ivy", "ivy-password-2"),
+        401,
+        "invalid_invitation",
+    );
+    // The email is a user now: inviting it again is a 409.
+    check::error(
+        &cx.api.post("/api/users/invite", &admin, &body),
+        409,
+        "conflict",
+    );
+
+    // A newer invitation replaces an open one: only the newest token works.
+    let first = cx.api.post(
+        "/api/users/invite",
+        &admin,
+        &json!({"email": "max@example.test", "role": "viewer"}),
+    );
+    check::status(&first, 201);
+    let first_token = emailed_token(cx, &admin, first.header("pulse-job-id").unwrap());
+    let second = cx.api.post(
+        "/api/users/invite",
+        &admin,
+        &json!({"email": "max@example.test", "role": "admin"}),
+    );
+    check::status(&second, 201);
+    let second_token = emailed_token(cx, &admin, second.header("pulse-job-id").unwrap());
+    check::error(
+        &accept(cx, &first_token, "Max", "max-password-1"),
+        401,
+        "invalid_invitation",
+    );
+    let r = accept(cx, &second_token, "Max", "max-password-1");
+    check::status(&r, 200);
+    assert_eq!(
+        crate::client::claim(r.body["access_token"].as_str().unwrap(), "role"),
+        "admin"
+    );
+
+    // An admin never sets another user's password; each user sets their own.
+    check::error(
+        &cx.api.put(
+            &format!("/api/users/{me}"),
+            &admin,
+            &json!({"password": "taken-over-1"}),
+        ),
+        403,
+        "forbidden",
+    );
+    let _: Value = got.body;
+}
