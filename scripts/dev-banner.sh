@@ -8,6 +8,8 @@ tok() { target/debug/examples/token "$1" "$1-$2" "$2"; }
 echo
 echo "Pulse dev server: http://127.0.0.1:$PORT   (seeded tenants: demo, acme; tokens valid 7 days)"
 echo "API docs: http://127.0.0.1:$PORT/api/docs   (OpenAPI 3.1: /api/openapi.json)"
+platform=$(sed -n 's/^PLATFORM_TOKEN="\(.*\)"$/\1/p' .dev.vars 2>/dev/null || true)
+echo "Operator (adds brokerages with POST /api/platform/tenants): export PLATFORM_TOKEN=$platform"
 for t in demo acme; do
   for r in admin broker viewer; do
     printf 'export %s_%s=%s\n' "$(echo "$t" | tr a-z A-Z)" "$(echo "$r" | tr a-z A-Z)" "$(tok "$t" "$r")"

@@ -25,57 +25,16 @@ pub async fn invite(mut cx: Ctx) -> ApiResult<Response> {
     let (email, role) = user::validate_invite(&cx.json().await?)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
-    let now_ms = cx.now_ms();
-    let inv = Invitation {
-        id: platform::new_id("inv"),
-        email,
-        role: role.as_str().to_string(),
-        invited_by: who.user_id.clone(),
-        created_at: platform::iso(now_ms),
-        expires_at: platform::iso(now_ms + user::INVITATION_TTL_MS),
-    };
-    let (token, hash) = super::auth::new_refresh(tenant);
-    let job = super::job_store::invitation(&who.user_id, &inv, &token);
-    let event = outbox::draft(
-        "users:invitation:created",
-        vec!["role:admin".into()],
-        serde_json::to_value(&inv)?,
-    )
-    .by(&who.user_id);
-    let free = "NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant_id AND email = :email)";
-    let mut stmts = vec![
-        // An open invitation for this email gives way to the new one.
-        store::query(
-            &db,
-            "DELETE FROM invitations WHERE tenant_id = :tenant AND email = :email
-               AND accepted_at IS NULL",
-            &[("tenant", t(tenant)), ("email", t(&inv.email))],
-        )?,
-        store::insert_if(
-            &db,
-            "invitations",
-            &[
-                ("tenant_id", t(tenant)),
-                ("id", t(&inv.id)),
-                ("email", t(&inv.email)),
-                ("role", t(&inv.role)),
-                ("token_hash", t(&hash)),
-                ("invited_by", t(&inv.invited_by)),
-                ("created_at", t(&inv.created_at)),
-                ("expires_ms", i(now_ms + user::INVITATION_TTL_MS)),
-            ],
-            free,
-            &[],
-        )?,
-        outbox::insert_if_exists(&db, tenant, &event, "invitations", &inv.id)?,
-    ];
-    stmts.extend(super::job_store::insert_when(
+    let (stmts, inv, job) = statements(
         &db,
         tenant,
-        &job,
-        "SELECT 1 FROM invitations WHERE tenant_id = :tenant AND id = :invitation",
-        &[("invitation", t(&inv.id))],
-    )?);
+        &email,
+        role.as_str(),
+        &who.user_id,
+        cx.now_ms(),
+        "1",
+        &[],
+    )?;
     let results = store::batch(&db, stmts).await?;
     if results.get(1).map(store::changes) != Some(1) {
         return Err(ApiError::new(
@@ -89,6 +48,85 @@ pub async fn invite(mut cx: Ctx) -> ApiResult<Response> {
     let mut resp = json(201, &inv)?;
     resp.headers_mut().set("pulse-job-id", &job.id)?;
     Ok(resp)
+}
+
+/// An invitation of `email` as `role` by `invited_by`: the statements (an open invitation
+/// for the email deleted, the invitation inserted when no user has the email and `cond`
+/// holds (statement 1), its event, its email job), the invitation and the job.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn statements(
+    db: &worker::D1Database,
+    tenant: &str,
+    email: &str,
+    role: &str,
+    invited_by: &str,
+    now_ms: i64,
+    cond: &str,
+    cond_args: &[store::Arg<'_>],
+) -> ApiResult<(
+    Vec<worker::D1PreparedStatement>,
+    Invitation,
+    crate::domain::jobs::Job,
+)> {
+    let inv = Invitation {
+        id: platform::new_id("inv"),
+        email: email.to_string(),
+        role: role.to_string(),
+        invited_by: invited_by.to_string(),
+        created_at: platform::iso(now_ms),
+        expires_at: platform::iso(now_ms + user::INVITATION_TTL_MS),
+    };
+    let (token, hash) = super::auth::new_refresh(tenant);
+    let job = super::job_store::invitation(invited_by, &inv, &token);
+    let event = outbox::draft(
+        "users:invitation:created",
+        vec!["role:admin".into()],
+        serde_json::to_value(&inv)?,
+    )
+    .by(invited_by);
+    let guard = format!(
+        "NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant_id AND email = :email)
+         AND ({cond})"
+    );
+    let mut delete_args = vec![("tenant_id", t(tenant)), ("email", t(&inv.email))];
+    delete_args.extend_from_slice(cond_args);
+    let mut stmts = vec![
+        // An open invitation for this email gives way to the new one (under the same
+        // condition as the new one: a refused request replaces nothing).
+        store::query(
+            db,
+            &format!(
+                "DELETE FROM invitations WHERE tenant_id = :tenant_id AND email = :email
+                   AND accepted_at IS NULL AND ({cond})"
+            ),
+            &delete_args,
+        )?,
+        store::insert_if(
+            db,
+            "invitations",
+            &[
+                ("tenant_id", t(tenant)),
+                ("id", t(&inv.id)),
+                ("email", t(&inv.email)),
+                ("role", t(&inv.role)),
+                ("token_hash", t(&hash)),
+                ("invited_by", t(&inv.invited_by)),
+                ("created_at", t(&inv.created_at)),
+                ("expires_ms", i(now_ms + user::INVITATION_TTL_MS)),
+            ],
+            &guard,
+            cond_args,
+        )?,
+        outbox::insert_if_exists(db, tenant, &event, "invitations", &inv.id)?,
+    ];
+    stmts.extend(super::job_store::insert_when(
+        db,
+        tenant,
+        &job,
+        "SELECT 1 FROM invitations WHERE tenant_id = :tenant AND id = :invitation",
+        &[("invitation", t(&inv.id))],
+    )?);
+    Ok((stmts, inv, job))
 }
 
 #[derive(Deserialize)]

@@ -20,6 +20,7 @@ pub mod leads;
 pub mod matching;
 pub mod notifications;
 pub mod photos;
+pub mod platform;
 pub mod publishing;
 pub mod records;
 pub mod reports;

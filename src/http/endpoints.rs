@@ -16,7 +16,7 @@ use crate::realtime::protocol::{
     CHANNEL_ITEM, HISTORY_MAX_LIMIT, MAX_TYPES_PER_SUBSCRIBE, QUERY_MAX_CHANNELS, TYPE_ITEM,
 };
 use crate::realtime::{rooms, routes as live};
-use crate::web::auth::Access::{self, Optional, Public, Role, Stream};
+use crate::web::auth::Access::{self, Optional, Platform, Public, Role, Stream};
 use crate::web::ctx::Handler;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -264,6 +264,15 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/api/users", Role(Read), api::users::list,
         Doc::new("listUsers", "users", "List users (admins: all; anyone else: themself)")
             .page(r("User"))),
+    endpoint!(POST "/api/platform/tenants", Platform, api::platform::create_tenant,
+        Doc::new("createTenant", "platform", "Add a brokerage (the operator, with PLATFORM_TOKEN)")
+            .desc("Authorized by the `PLATFORM_TOKEN` secret as a bearer token, not a tenant JWT (401; 503 when it is not configured). Records the tenant and invites its first admin (`users:invitation:created` in the new tenant; the invitation email job in `Pulse-Job-Id` carries the token). A tenant id with a record or users already is a 409.")
+            .input("TenantInput")
+            .reply(201, "Created", json!({"type": "object", "properties": {
+                "tenant": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "created_at": {"type": "string"}}},
+                "invitation": r("Invitation")}}))
+            .header("Pulse-Job-Id", Some("the first admin's invitation email job"))
+            .errors(&[409])),
     endpoint!(POST "/api/users/invite", Role(Admin), api::invitations::invite,
         Doc::new("inviteUser", "users", "Invite someone by email with a role (admin)")
             .desc("Creates a one-time token valid 7 days and starts an invitation email job (`Pulse-Job-Id`) that carries it; the answer never does. Emits `users:invitation:created` to admins. An email of an existing user is a 409; an open invitation for the same email is replaced.")

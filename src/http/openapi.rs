@@ -306,6 +306,9 @@ fn error_codes(ep: &Endpoint, doc: &Doc) -> BTreeSet<u16> {
     if ep.access != Access::Public {
         codes.insert(401);
     }
+    if ep.access == Access::Platform {
+        codes.insert(503);
+    }
     if matches!(
         ep.access,
         Access::Role(Action::Write | Action::Admin)
@@ -325,7 +328,7 @@ fn error_codes(ep: &Endpoint, doc: &Doc) -> BTreeSet<u16> {
     if ep.path != UNGUARDED {
         codes.insert(429);
     }
-    if ep.method == "POST" && ep.access != Access::Public {
+    if ep.method == "POST" && ep.access.has_caller() {
         // Idempotency-Key: malformed (400), first request still running (409), reused for
         // another request (422); the body is read to hash it (413).
         codes.extend([400, 409, 413, 422]);
@@ -367,7 +370,7 @@ fn rules(doc: &Doc) -> Vec<Value> {
 /// The roles the access rule admits (`x-roles`; none on public routes).
 fn roles(access: Access) -> Vec<&'static str> {
     let action = match access {
-        Access::Public => return Vec::new(),
+        Access::Public | Access::Platform => return Vec::new(),
         Access::Stream => Action::Read,
         Access::Role(a) | Access::Optional(a) => a,
     };
@@ -402,6 +405,9 @@ pub fn operation(ep: &Endpoint) -> Value {
             // Either no token at all or a bearer token.
             op.insert("security".into(), json!([{}, {"bearerAuth": []}]));
         }
+        Access::Platform => {
+            op.insert("security".into(), json!([{"platformToken": []}]));
+        }
         Access::Role(_) => {}
     }
     let roles = roles(ep.access);
@@ -416,7 +422,7 @@ pub fn operation(ep: &Endpoint) -> Value {
         |p| json!({"name": p.name, "in": "query", "schema": crate::domain::params::json_schema(p)}),
     ));
     params.extend(doc.params.iter().cloned());
-    if ep.method == "POST" && ep.access != Access::Public {
+    if ep.method == "POST" && ep.access.has_caller() {
         params.push(param_ref("idempotencyKey"));
     }
     if !params.is_empty() {
@@ -518,6 +524,10 @@ pub fn document() -> Value {
                 "queryToken": {
                     "type": "apiKey", "in": "query", "name": "token",
                     "description": "Realtime routes only (browsers cannot set headers on WebSocket/EventSource)"
+                },
+                "platformToken": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "The operator's PLATFORM_TOKEN (a Worker secret, not a tenant JWT): creating tenants only"
                 }
             },
             "parameters": {

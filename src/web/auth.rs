@@ -21,12 +21,20 @@ pub enum Access {
     /// A token is optional: without one the handler gets no caller and serves only what is
     /// public; a token sent must verify (401) and its role allow the action (403).
     Optional(Action),
+    /// The operator: the bearer token must be `PLATFORM_TOKEN` (401; 503 when it is not
+    /// configured). No tenant caller.
+    Platform,
 }
 
 impl Access {
     /// Whether `?token=` may carry the token.
     pub fn query_token(self) -> bool {
         self == Access::Stream
+    }
+
+    /// Whether a tenant caller may be behind it (idempotency keys are theirs).
+    pub fn has_caller(self) -> bool {
+        !matches!(self, Access::Public | Access::Platform)
     }
 
     /// The caller this rule admits: `None` on public routes, else the verified caller (401)
@@ -39,6 +47,17 @@ impl Access {
                 let who = principal(req, env, false).await?;
                 allow(&who, action)?;
                 Ok(Some(who))
+            }
+            Access::Platform => {
+                let cfg = crate::config::get(env);
+                let Some(want) = cfg.platform_token.as_deref() else {
+                    return Err(ApiError::unavailable("PLATFORM_TOKEN is not configured"));
+                };
+                let given = token(req, false)?.unwrap_or_default();
+                if !crate::domain::password::ct_eq(given.as_bytes(), want.as_bytes()) {
+                    return Err(ApiError::unauthorized("a valid platform token is required"));
+                }
+                Ok(None)
             }
             Access::Optional(action) => {
                 if token(req, false)?.is_none() {

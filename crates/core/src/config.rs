@@ -64,6 +64,7 @@ pub const SETTINGS: &[Setting] = &[
     secret("JWT_JWKS", "JWKS with Ed25519 (`OKP`) keys trusted for EdDSA tokens; malformed keys are skipped with a warning"),
     var("JWT_ISSUER", "", "when set, tokens must carry this `iss` (and minted tokens do)"),
     var("JWT_AUDIENCE", "", "when set, tokens must carry this `aud` (and minted tokens do)"),
+    secret("PLATFORM_TOKEN", "the operator's token for `POST /api/platform/tenants` (a bearer token, not a tenant JWT; unset: the route answers 503)"),
     secret("VISITOR_ID_SECRET", "keys the opaque visitor ids of public routes (else `JWT_SECRET` does)"),
     var("CORS_ORIGINS", "", "comma-separated browser origins allowed to call the API (`*` = any; empty = none)"),
     var("BLOCKLIST_CACHE_MS", "10000", "how long an isolate reuses a tenant's IP blocklist"),
@@ -114,6 +115,8 @@ pub struct Config {
     pub auth_warnings: Vec<String>,
     /// `VISITOR_ID_SECRET`, else `JWT_SECRET`.
     pub visitor_id_secret: Option<String>,
+    /// `PLATFORM_TOKEN`: who may create tenants.
+    pub platform_token: Option<String>,
     pub cors: CorsPolicy,
     pub blocklist_cache_ms: i64,
     pub login_account_limit: i64,
@@ -211,6 +214,7 @@ impl Config {
             },
             auth_warnings,
             visitor_id_secret: s.opt("VISITOR_ID_SECRET").or(jwt_secret),
+            platform_token: s.opt("PLATFORM_TOKEN"),
             cors: CorsPolicy::parse(&s.text("CORS_ORIGINS")),
             blocklist_cache_ms: s.num("BLOCKLIST_CACHE_MS", |_| true),
             login_account_limit: s.num("LOGIN_ACCOUNT_LIMIT", |n| *n > 0),

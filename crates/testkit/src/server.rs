@@ -28,8 +28,13 @@ pub struct Server {
 
 /// Test-run settings: short presence grace, dashboard interval and card-scan window so
 /// tests stay quick.
+/// The test servers' `PLATFORM_TOKEN`.
+pub const PLATFORM_TOKEN: &str = "platform-test-token-0123456789";
+
 const DEFAULT_VARS: &[(&str, &str)] = &[
     ("PULSE_ENV", "dev"),
+    // The operator's token for `POST /api/platform/tenants` (a Worker secret in production).
+    ("PLATFORM_TOKEN", PLATFORM_TOKEN),
     // 5 s instead of 10 s (`card_scan_window`).
     ("CARD_SCAN_EVENT_WINDOW_MS", "5000"),
     ("PRESENCE_GRACE_MS", "1500"),

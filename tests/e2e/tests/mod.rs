@@ -223,5 +223,6 @@ pub fn all() -> Vec<Entry> {
         edits::cards_edit_and_delete,
         jobs_v2::listings_edit_unpublish_and_sold,
         onboarding::invitations_let_people_set_their_own_password,
+        onboarding::the_operator_adds_a_brokerage,
     ]
 }

@@ -172,3 +172,79 @@ pub fn invitations_let_people_set_their_own_password(cx: &mut Ctx) {
     );
     let _: Value = got.body;
 }
+
+/// The operator adds a brokerage with `PLATFORM_TOKEN`: the tenant and its first admin's
+/// invitation; the admin accepts and works in the new tenant.
+pub fn the_operator_adds_a_brokerage(cx: &mut Ctx) {
+    let platform = pulse_testkit::server::PLATFORM_TOKEN;
+    let t = fresh_tenant("brokerage");
+    let body = json!({"tenant": t, "name": "Casa Norte", "admin_email": "Owner@CasaNorte.test"});
+    let post = |tok: Option<&str>, b: &Value| {
+        cx.api.raw(
+            "POST",
+            "/api/platform/tenants",
+            tok,
+            Some("application/json"),
+            Some(&b.to_string()),
+        )
+    };
+    // Not without the platform token: a tenant admin's JWT is not one.
+    let some_admin = cx.token(&fresh_tenant("other"), "a1", "admin");
+    for tok in [
+        None,
+        Some(some_admin.as_str()),
+        Some("platform-test-token-wrong"),
+    ] {
+        check::error(&post(tok, &body), 401, "unauthorized");
+    }
+    for bad in [
+        json!({"tenant": "has spaces", "name": "X", "admin_email": "a@b.test"}),
+        json!({"tenant": t, "name": "", "admin_email": "a@b.test"}),
+        json!({"tenant": t, "name": "X"}),
+    ] {
+        check::error(&post(Some(platform), &bad), 422, "validation_failed");
+    }
+    let r = post(Some(platform), &body);
+    check::status(&r, 201);
+    assert_eq!(r.body["tenant"]["id"], t.as_str());
+    assert_eq!(r.body["tenant"]["name"], "Casa Norte");
+    assert_eq!(r.body["invitation"]["email"], "owner@casanorte.test");
+    assert_eq!(r.body["invitation"]["role"], "admin");
+    let job = r.header("pulse-job-id").unwrap().to_string();
+    // Once: the id is taken now (and nothing more is written).
+    check::error(&post(Some(platform), &body), 409, "conflict");
+    // A tenant that already has users is taken too.
+    let used = fresh_tenant("used");
+    let used_admin = cx.token(&used, "boss", "admin");
+    check::status(
+        &cx.api.post(
+            "/api/users",
+            &used_admin,
+            &json!({"email": "x@used.test", "name": "X", "role": "broker", "password": "x-password-1"}),
+        ),
+        201,
+    );
+    check::error(
+        &post(
+            Some(platform),
+            &json!({"tenant": used, "name": "Used", "admin_email": "o@used.test"}),
+        ),
+        409,
+        "conflict",
+    );
+
+    // The first admin accepts and works in the new tenant.
+    let reader = cx.token(&t, "dev-reader", "admin");
+    let token = emailed_token(cx, &reader, &job);
+    let r = accept(cx, &token, "Olga Norte", "olga-password-1");
+    check::status(&r, 200);
+    let access = r.body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(crate::client::claim(&access, "tid"), t.as_str());
+    assert_eq!(crate::client::claim(&access, "role"), "admin");
+    let invite = cx.api.post(
+        "/api/users/invite",
+        &access,
+        &json!({"email": "first.broker@casanorte.test", "role": "broker"}),
+    );
+    check::status(&invite, 201);
+}

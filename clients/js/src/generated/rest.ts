@@ -716,6 +716,12 @@ export interface Schemas {
   SmsInput: {
     message: string;
   };
+  /** Also checked: tenant must be new: an id with a tenant record or users already is a 409. */
+  TenantInput: {
+    admin_email: string;
+    name: string;
+    tenant: string;
+  };
   TokenPair: {
     access_token: string;
     expires_in: number;
@@ -1037,6 +1043,23 @@ export interface Operations {
     body: Schemas["SeekerInput"];
     bodyRequired: true;
     answer: Schemas["Seeker"];
+  };
+  /** POST /api/platform/tenants: Add a brokerage (the operator, with PLATFORM_TOKEN) */
+  createTenant: {
+    params: {};
+    headers: {};
+    body: Schemas["TenantInput"];
+    bodyRequired: true;
+    answer: {
+      invitation?: Schemas["Invitation"];
+      tenant?: {
+        created_at?: string;
+        id?: string;
+        name?: string;
+        [key: string]: unknown;
+      };
+      [key: string]: unknown;
+    };
   };
   /** POST /api/users: Create a user (admin) */
   createUser: {
@@ -2214,6 +2237,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   createSale: "POST /api/finance/sales",
   createSchedule: "POST /api/publishing/schedules",
   createSeeker: "POST /api/seekers",
+  createTenant: "POST /api/platform/tenants",
   createUser: "POST /api/users",
   decideMatch: "PUT /api/matches/{id}",
   deleteCard: "DELETE /api/cards/{id}",

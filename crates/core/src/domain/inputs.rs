@@ -57,6 +57,7 @@ pub const INPUTS: &[&Shape] = &[
     &user::INPUT,
     &user::INVITE,
     &user::ACCEPT,
+    &user::NEW_TENANT,
     &user::PATCH,
 ];
 

@@ -233,3 +233,26 @@ pub fn invalid_invitation() -> ApiError {
         "the invitation is invalid, used or expired",
     )
 }
+
+/// `POST /api/platform/tenants` (the operator).
+pub const NEW_TENANT: Shape = Shape::create(
+    "TenantInput",
+    &[
+        req("tenant", Kind::Pattern(&super::identity::TENANT)),
+        req("name", Kind::Text(200)),
+        req("admin_email", Kind::Email),
+    ],
+    &[rule(
+        &["tenant"],
+        "tenant must be new: an id with a tenant record or users already is a 409.",
+    )],
+);
+
+/// A new brokerage: (tenant id, name, its first admin's email, lower-cased).
+pub fn validate_new_tenant(body: &Value) -> ApiResult<(String, String, String)> {
+    let v = schema::validate(&NEW_TENANT, body)?;
+    match (v.str("tenant"), v.str("name"), v.str("admin_email")) {
+        (Some(t), Some(n), Some(e)) => Ok((t, n, e.to_ascii_lowercase())),
+        _ => Err(ApiError::internal()),
+    }
+}

@@ -1256,6 +1256,7 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
         "UserInput" => (|b| user::validate_create(b).is_ok(), false),
         "InviteInput" => (|b| user::validate_invite(b).is_ok(), false),
         "AcceptInviteInput" => (|b| user::validate_accept(b).is_ok(), false),
+        "TenantInput" => (|b| user::validate_new_tenant(b).is_ok(), false),
         "UserPatch" => (|b| user::validate_update(b).is_ok(), false),
         other => panic!("no domain validator listed for {other}"),
     }
