@@ -54,7 +54,9 @@ def load(report_dir):
     cases = 0
     ran = defaultdict(int)  # check -> evaluations
     groups = defaultdict(list)  # (check, operation) -> [(size, request, response)]
-    for line in open(files[-1], encoding="utf-8"):
+    # Every run of this report folder (fuzz.sh runs the operator's route on its own).
+    lines = (line for f in files for line in open(f, encoding="utf-8"))
+    for line in lines:
         event = json.loads(line)
         finished = event.get("ScenarioFinished")
         if not finished:
