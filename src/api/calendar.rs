@@ -182,45 +182,26 @@ async fn save(
     if rearm {
         set.push(("reminded_at", ot(None)));
     }
-    let results = store::batch(
+    let update = store::update(
         &db,
-        vec![
-            store::update(
-                &db,
-                "appointments",
-                &set,
-                "WHERE tenant_id = :tenant AND id = :id AND status = :scheduled
-                   AND updated_at = :read_at",
-                &[
-                    ("tenant", t(tenant)),
-                    ("id", t(&a.id)),
-                    ("scheduled", st(AppointmentStatus::Scheduled)),
-                    ("read_at", t(read_at)),
-                ],
-            )?,
-            outbox::insert_when(
-                &db,
-                tenant,
-                event,
-                "SELECT 1 FROM appointments WHERE tenant_id = :tenant AND id = :appointment
-                   AND updated_at = :marker AND status = :status",
-                &[
-                    ("appointment", t(&a.id)),
-                    ("marker", t(&a.updated_at)),
-                    ("status", st(a.status)),
-                ],
-            )?,
+        "appointments",
+        &set,
+        "WHERE tenant_id = :tenant AND id = :id AND status = :scheduled
+           AND updated_at = :read_at",
+        &[
+            ("tenant", t(tenant)),
+            ("id", t(&a.id)),
+            ("scheduled", st(AppointmentStatus::Scheduled)),
+            ("read_at", t(read_at)),
         ],
-    )
-    .await?;
-    if results.first().map(store::changes) != Some(1) {
+    )?;
+    if !outbox::update_with_event(&cx.env, &db, tenant, update, event, vec![]).await? {
         return Err(ApiError::new(
             409,
             "conflict",
             "the appointment changed meanwhile",
         ));
     }
-    outbox::deliver_after_write(&cx.env, tenant).await;
     Ok(())
 }
 

@@ -157,50 +157,37 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
     let event = outbox::draft("card:updated", channels(&c), data).by(&who.user_id);
     // The slug is unique across tenants: a slug taken meanwhile fails the statement, and
     // the batch (and its event) with it.
-    let results = store::batch(
+    let update = store::update(
         &db,
-        vec![
-            store::update(
-                &db,
-                "cards",
-                &[
-                    ("slug", t(&c.slug)),
-                    ("display_name", t(&c.display_name)),
-                    ("title", ot(c.title.as_deref())),
-                    ("phone", ot(c.phone.as_deref())),
-                    ("email", ot(c.email.as_deref())),
-                    ("bio", ot(c.bio.as_deref())),
-                    ("updated_at", t(&c.updated_at)),
-                ],
-                "WHERE tenant_id = :tenant AND id = :id AND updated_at = :read_at",
-                &[
-                    ("tenant", t(tenant)),
-                    ("id", t(&c.id)),
-                    ("read_at", t(&current.updated_at)),
-                ],
-            )?,
-            outbox::insert_when(
-                &db,
-                tenant,
-                &event,
-                "SELECT 1 FROM cards WHERE tenant_id = :tenant AND id = :card
-                   AND updated_at = :marker",
-                &[("card", t(&c.id)), ("marker", t(&c.updated_at))],
-            )?,
+        "cards",
+        &[
+            ("slug", t(&c.slug)),
+            ("display_name", t(&c.display_name)),
+            ("title", ot(c.title.as_deref())),
+            ("phone", ot(c.phone.as_deref())),
+            ("email", ot(c.email.as_deref())),
+            ("bio", ot(c.bio.as_deref())),
+            ("updated_at", t(&c.updated_at)),
         ],
-    )
-    .await
-    .map_err(|e| {
-        if e.status == 500 && changes_slug(&current, &c) {
-            ApiError::new(409, "conflict", "this slug is taken")
-        } else {
-            e
-        }
-    })?;
-    if results.first().map(store::changes) != Some(1) {
+        "WHERE tenant_id = :tenant AND id = :id AND updated_at = :read_at",
+        &[
+            ("tenant", t(tenant)),
+            ("id", t(&c.id)),
+            ("read_at", t(&current.updated_at)),
+        ],
+    )?;
+    let applied = outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![])
+        .await
+        .map_err(|e| {
+            if e.status == 500 && changes_slug(&current, &c) {
+                ApiError::new(409, "conflict", "this slug is taken")
+            } else {
+                e
+            }
+        })?;
+    if !applied {
         return Err(ApiError::new(409, "conflict", "the card changed meanwhile"));
     }
-    outbox::deliver_after_write(&cx.env, tenant).await;
     json(200, &c)
 }
 

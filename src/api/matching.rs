@@ -124,44 +124,24 @@ pub async fn decide(mut cx: Ctx) -> ApiResult<Response> {
     )
     .by(&who.user_id);
     let at = m.decided_at.clone().unwrap_or_default();
-    let results = store::batch(
+    let update = store::update(
         &db,
-        vec![
-            store::update(
-                &db,
-                "matches",
-                &[
-                    ("status", st(to)),
-                    ("decided_by", t(&who.user_id)),
-                    ("decided_at", t(&at)),
-                ],
-                "WHERE tenant_id = :tenant AND id = :id AND status = :from",
-                &[("tenant", t(tenant)), ("id", t(&id)), ("from", st(from))],
-            )?,
-            outbox::insert_when(
-                &db,
-                tenant,
-                &event,
-                "SELECT 1 FROM matches WHERE tenant_id = :tenant AND id = :match
-                   AND status = :to AND decided_at = :at AND decided_by = :by",
-                &[
-                    ("match", t(&id)),
-                    ("to", st(to)),
-                    ("at", t(&at)),
-                    ("by", t(&who.user_id)),
-                ],
-            )?,
+        "matches",
+        &[
+            ("status", st(to)),
+            ("decided_by", t(&who.user_id)),
+            ("decided_at", t(&at)),
         ],
-    )
-    .await?;
-    if results.first().map(store::changes) != Some(1) {
+        "WHERE tenant_id = :tenant AND id = :id AND status = :from",
+        &[("tenant", t(tenant)), ("id", t(&id)), ("from", st(from))],
+    )?;
+    if !outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![]).await? {
         return Err(ApiError::new(
             409,
             "conflict",
             "the match was decided meanwhile",
         ));
     }
-    outbox::deliver_after_write(&cx.env, tenant).await;
     json(200, &m.view())
 }
 

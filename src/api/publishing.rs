@@ -424,44 +424,29 @@ pub async fn update_listing(mut cx: Ctx) -> ApiResult<Response> {
     let mut data = serde_json::to_value(&l)?;
     data["changes"] = Value::Object(changes);
     let event = outbox::draft("publishing:listing:updated", channels(&l), data).by(&who.user_id);
-    let results = store::batch(
+    let update = store::update(
         &db,
-        vec![
-            store::update(
-                &db,
-                "listings",
-                &[
-                    ("title", t(&l.title)),
-                    ("description", ot(l.description.as_deref())),
-                    ("price_minor", i(l.price_minor)),
-                    ("updated_at", t(&now)),
-                ],
-                "WHERE tenant_id = :tenant AND id = :id AND updated_at = :read",
-                &[
-                    ("tenant", t(tenant)),
-                    ("id", t(&id)),
-                    ("read", t(&current.updated_at)),
-                ],
-            )?,
-            outbox::insert_when(
-                &db,
-                tenant,
-                &event,
-                "SELECT 1 FROM listings WHERE tenant_id = :tenant AND id = :listing
-                   AND updated_at = :at",
-                &[("listing", t(&id)), ("at", t(&now))],
-            )?,
+        "listings",
+        &[
+            ("title", t(&l.title)),
+            ("description", ot(l.description.as_deref())),
+            ("price_minor", i(l.price_minor)),
+            ("updated_at", t(&now)),
         ],
-    )
-    .await?;
-    if results.first().map(store::changes) != Some(1) {
+        "WHERE tenant_id = :tenant AND id = :id AND updated_at = :read",
+        &[
+            ("tenant", t(tenant)),
+            ("id", t(&id)),
+            ("read", t(&current.updated_at)),
+        ],
+    )?;
+    if !outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![]).await? {
         return Err(ApiError::new(
             409,
             "conflict",
             "the listing changed meanwhile",
         ));
     }
-    outbox::deliver_after_write(&cx.env, tenant).await;
     json(200, &l)
 }
 
