@@ -433,6 +433,11 @@ pub async fn remind(env: &Env) -> ApiResult<usize> {
             &marker,
             &event,
             extra,
+            // Not if a reschedule moved it since it was read (its new start is reminded).
+            (
+                " AND starts_at = :read_start",
+                &[("read_start", t(&a.starts_at))],
+            ),
         )
         .await?;
         if let (true, Some(j)) = (emitted, job) {

@@ -122,7 +122,7 @@ pub async fn get(cx: Ctx) -> ApiResult<Response> {
 }
 
 /// `PUT /api/cards/:id`: a partial edit by its owner or an admin, with `card:updated`
-/// carrying `changes`. A new slug must be free (409); the row's `updated_at` guards against
+/// carrying `changes`. A new slug must be free (409); the fields as read guard against
 /// a concurrent edit (409).
 pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
@@ -169,11 +169,19 @@ pub async fn update(mut cx: Ctx) -> ApiResult<Response> {
             ("bio", ot(c.bio.as_deref())),
             ("updated_at", t(&c.updated_at)),
         ],
-        "WHERE tenant_id = :tenant AND id = :id AND updated_at = :read_at",
+        // Guarded by the fields as read, not `updated_at`: scans move that all the time.
+        "WHERE tenant_id = :tenant AND id = :id AND slug = :was_slug
+           AND display_name = :was_name AND title IS :was_title AND phone IS :was_phone
+           AND email IS :was_email AND bio IS :was_bio",
         &[
             ("tenant", t(tenant)),
             ("id", t(&c.id)),
-            ("read_at", t(&current.updated_at)),
+            ("was_slug", t(&current.slug)),
+            ("was_name", t(&current.display_name)),
+            ("was_title", ot(current.title.as_deref())),
+            ("was_phone", ot(current.phone.as_deref())),
+            ("was_email", ot(current.email.as_deref())),
+            ("was_bio", ot(current.bio.as_deref())),
         ],
     )?;
     let applied = outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![])

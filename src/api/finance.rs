@@ -736,39 +736,19 @@ async fn advance_commission(cx: Ctx, to: CommissionStatus) -> ApiResult<Response
     c.updated_at = now.clone();
     let event =
         outbox::draft(kind, commission_channels(&c), serde_json::to_value(&c)?).by(&who.user_id);
-    let results = store::batch(
+    let update = store::update(
         &db,
-        vec![
-            store::update(
-                &db,
-                "commissions",
-                &[
-                    ("status", st(c.status)),
-                    (by_col, t(&who.user_id)),
-                    (at_col, t(&now)),
-                    ("updated_at", t(&now)),
-                ],
-                "WHERE tenant_id = :tenant AND id = :id AND status = :from",
-                &[("tenant", t(tenant)), ("id", t(&id)), ("from", st(from))],
-            )?,
-            outbox::insert_when(
-                &db,
-                tenant,
-                &event,
-                &format!(
-                    "SELECT 1 FROM commissions WHERE tenant_id = :tenant AND id = :commission
-                       AND {at_col} = :at AND {by_col} = :by"
-                ),
-                &[
-                    ("commission", t(&id)),
-                    ("at", t(&now)),
-                    ("by", t(&who.user_id)),
-                ],
-            )?,
+        "commissions",
+        &[
+            ("status", st(c.status)),
+            (by_col, t(&who.user_id)),
+            (at_col, t(&now)),
+            ("updated_at", t(&now)),
         ],
-    )
-    .await?;
-    if results.first().map(store::changes) != Some(1) {
+        "WHERE tenant_id = :tenant AND id = :id AND status = :from",
+        &[("tenant", t(tenant)), ("id", t(&id)), ("from", st(from))],
+    )?;
+    if !outbox::update_with_event(&cx.env, &db, tenant, update, &event, vec![]).await? {
         return Err(ApiError::new(
             409,
             "conflict",

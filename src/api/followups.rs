@@ -248,6 +248,8 @@ pub async fn announce_due(env: &Env) -> ApiResult<usize> {
             &marker,
             &event,
             vec![],
+            // Not if a reschedule moved it since it was read (announced again when due).
+            (" AND due_at = :read_due", &[("read_due", t(&f.due_at))]),
         )
         .await?;
     }

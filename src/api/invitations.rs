@@ -1,7 +1,33 @@
 //! Invitations: an admin invites an email with a role (`POST /api/users/invite`), the
-//! invitation email carries a one-time token, and the invitee accepts it with their own
-//! name and password (`POST /api/auth/accept-invite`), which creates the user and answers
-//! like a login. Admins never learn or set the password.
+//! invitation email carries a one-time token (minted when it is sent: `jobs::email`), and
+//! the invitee accepts it with their own name and password (`POST /api/auth/accept-invite`),
+//! which creates the user and answers like a login. Admins never learn the token or set
+//! the password.
+
+/// Mints the token of an open invitation for its email: the new token's hash replaces the
+/// stored one (so only the latest email's token works). `None` when the invitation is no
+/// longer open (accepted, replaced or expired).
+pub async fn mint_token(
+    env: &worker::Env,
+    tenant: &str,
+    invitation_id: &str,
+) -> ApiResult<Option<String>> {
+    let db = store::db(env)?;
+    let (token, hash) = super::auth::new_refresh(tenant);
+    let r = store::run(store::query(
+        &db,
+        "UPDATE invitations SET token_hash = :hash
+         WHERE tenant_id = :tenant AND id = :id AND accepted_at IS NULL AND expires_ms > :now",
+        &[
+            ("hash", t(&hash)),
+            ("tenant", t(tenant)),
+            ("id", t(invitation_id)),
+            ("now", i(platform::now_ms())),
+        ],
+    )?)
+    .await?;
+    Ok((store::changes(&r) == 1).then_some(token))
+}
 
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::identity;
@@ -76,8 +102,9 @@ pub(crate) fn statements(
         created_at: platform::iso(now_ms),
         expires_at: platform::iso(now_ms + user::INVITATION_TTL_MS),
     };
-    let (token, hash) = super::auth::new_refresh(tenant);
-    let job = super::job_store::invitation(invited_by, &inv, &token);
+    // A hash of a token nobody ever sees: the email job mints the real one when it sends.
+    let (_, hash) = super::auth::new_refresh(tenant);
+    let job = super::job_store::invitation(invited_by, &inv);
     let event = outbox::draft(
         "users:invitation:created",
         vec!["role:admin".into()],

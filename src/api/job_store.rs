@@ -347,9 +347,12 @@ pub fn not_found() -> ApiError {
 
 pub const KIND_WELCOME: &str = "welcome_email";
 pub const KIND_INVITATION: &str = "invitation_email";
+pub const KIND_REMINDER: &str = "appointment_reminder_email";
 
-/// The email that carries an invitation's one-time token (the only place it appears).
-pub fn invitation(invited_by: &str, inv: &crate::domain::user::Invitation, token: &str) -> Job {
+/// The email that carries an invitation's one-time token. The token is not in the job:
+/// jobs and their events are readable by admins, so the email consumer mints it when it
+/// sends (`jobs::email`), storing only its hash; a retried send mints a new one.
+pub fn invitation(invited_by: &str, inv: &crate::domain::user::Invitation) -> Job {
     new_job(
         invited_by,
         EMAIL,
@@ -357,18 +360,13 @@ pub fn invitation(invited_by: &str, inv: &crate::domain::user::Invitation, token
         json!({
             "to": inv.email,
             "subject": "You are invited to Pulse",
-            "body": format!(
-                "You are invited to join as {role}.\n\nAccept with POST /api/auth/accept-invite \
-                 {{\"token\": \"{token}\", \"name\": \"…\", \"password\": \"…\"}} before {until}.\n",
-                role = inv.role,
-                until = inv.expires_at
-            ),
             "invitation_id": inv.id,
+            "role": inv.role,
+            "expires_at": inv.expires_at,
         }),
         Some(format!("invitation:{}", inv.id)),
     )
 }
-pub const KIND_REMINDER: &str = "appointment_reminder_email";
 
 /// The welcome email job for a new customer (the caller batches `jobs::insert` of it).
 pub fn welcome(who: &Principal, c: &Customer, to: &str) -> Job {

@@ -356,7 +356,9 @@ pub async fn publish_now(mut cx: Ctx) -> ApiResult<Response> {
             chosen.contains(&p.platform)
                 && matches!(
                     p.status,
-                    PublicationStatus::Queued | PublicationStatus::Publishing
+                    PublicationStatus::Queued
+                        | PublicationStatus::Publishing
+                        | PublicationStatus::Unpublishing
                 )
         })
         .map(|p| p.platform.as_str())
@@ -371,7 +373,7 @@ pub async fn publish_now(mut cx: Ctx) -> ApiResult<Response> {
     // Guard: nothing for these platforms went in flight since we looked.
     let in_flight = "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM listing_publications
            WHERE tenant_id = :tenant AND listing_id = :listing
-             AND status IN (:queued, :publishing)
+             AND status IN (:queued, :publishing, :unpublishing)
              AND platform IN (SELECT value FROM json_each(:platforms)))";
     let (stmts, jobs) = publish_statements(
         &db,
@@ -384,6 +386,7 @@ pub async fn publish_now(mut cx: Ctx) -> ApiResult<Response> {
             ("listing", t(&id)),
             ("queued", st(PublicationStatus::Queued)),
             ("publishing", st(PublicationStatus::Publishing)),
+            ("unpublishing", st(PublicationStatus::Unpublishing)),
             ("platforms", t(&store::json_text(&chosen)?)),
         ],
     )?;
@@ -569,6 +572,8 @@ pub async fn unpublish_sold(
     property: Option<&str>,
 ) -> ApiResult<usize> {
     let db = store::db(env)?;
+    // A withdrawal that failed for good is not retried every minute: at most one unpublish
+    // job per publication an hour (a person can unpublish again at any time).
     let rows: Vec<SoldRow> = store::all(store::query(
         &db,
         "SELECT p.tenant_id, p.listing_id, p.platform, l.created_by
@@ -578,12 +583,21 @@ pub async fn unpublish_sold(
           WHERE p.status = :published AND pr.status = :sold
             AND (:tenant IS NULL OR p.tenant_id = :tenant)
             AND (:property IS NULL OR l.property_id = :property)
+            AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = p.tenant_id
+                  AND j.kind = :kind AND j.subject = 'listing:' || p.listing_id
+                  AND json_extract(j.payload, '$.platform') = p.platform
+                  AND j.created_at > :hour_ago)
           ORDER BY p.tenant_id, p.listing_id LIMIT 100",
         &[
             ("published", st(PublicationStatus::Published)),
             ("sold", st(crate::domain::status::PropertyStatus::Sold)),
             ("tenant", ot(tenant)),
             ("property", ot(property)),
+            ("kind", t(KIND_UNPUBLISH)),
+            (
+                "hour_ago",
+                t(&crate::platform::iso(crate::platform::now_ms() - 3_600_000)),
+            ),
         ],
     )?)
     .await?;

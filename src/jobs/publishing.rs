@@ -142,11 +142,19 @@ async fn unpublish(
     platform: &str,
     target: &str,
 ) -> Outcome {
-    let external_id = listing
-        .publications
-        .iter()
-        .find(|p| p.platform == platform)
-        .and_then(|p| p.external_id.clone());
+    let publication = listing.publications.iter().find(|p| p.platform == platform);
+    // Only while this job still owns a withdrawal in flight: a later publish or unpublish
+    // took the platform over, and this (late or retried) job must not take the advert down.
+    let ours = publication.is_some_and(|p| {
+        p.status == PublicationStatus::Unpublishing
+            && p.job_id.as_deref() == Some(run.job.id.as_str())
+    });
+    if !ours {
+        return Ok(
+            json!({ "platform": platform, "action": "unpublish", "skipped": "no longer this job's" }),
+        );
+    }
+    let external_id = publication.and_then(|p| p.external_id.clone());
     let doc = json!({
         "action": "unpublish", "listing_id": listing.id, "property_id": listing.property_id,
         "platform": platform, "external_id": external_id,

@@ -34,7 +34,8 @@ fn query(kind: &str) -> Option<&'static str> {
             "SELECT c.broker_id AS broker_id, MAX(u.name) AS broker_name, c.currency AS currency,
                COUNT(*) AS commissions, SUM(c.amount_minor) AS amount_minor,
                SUM(CASE WHEN c.status = :approved THEN c.amount_minor ELSE 0 END) AS approved_minor,
-               SUM(CASE WHEN c.status = :pending THEN c.amount_minor ELSE 0 END) AS pending_minor
+               SUM(CASE WHEN c.status = :pending THEN c.amount_minor ELSE 0 END) AS pending_minor,
+               SUM(CASE WHEN c.status = :paid THEN c.amount_minor ELSE 0 END) AS paid_minor
              FROM commissions c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.broker_id
              WHERE c.tenant_id = :tenant AND c.created_at >= :from AND c.created_at < :to
              GROUP BY c.broker_id, c.currency ORDER BY c.broker_id, c.currency"
@@ -62,6 +63,7 @@ fn status_args(kind: &str) -> Vec<Arg<'static>> {
         "commissions_by_broker" => vec![
             ("approved", st(CommissionStatus::Approved)),
             ("pending", st(CommissionStatus::Pending)),
+            ("paid", st(CommissionStatus::Paid)),
         ],
         "appointments" => vec![
             ("scheduled", st(AppointmentStatus::Scheduled)),

@@ -487,7 +487,9 @@ pub struct Tenant {
 
 /// Emits `event` for one row exactly once, even under overlapping cron runs: the row's
 /// `flag` column is set to this run's `marker` where it is still NULL (and the row still
-/// has `status`), and the event is recorded only if this run's marker is the one stored.
+/// has `status`, and `still.0`, ` AND …` with the names of `still.1`, holds: the row is
+/// still the one that was read), and the event is recorded only if this run's marker is the
+/// one stored.
 /// `extra` statements (guarded the same way by the caller) commit in the same batch.
 /// Returns whether this run was the one that emitted.
 #[allow(clippy::too_many_arguments)]
@@ -501,20 +503,24 @@ pub async fn emit_once(
     marker: &str,
     event: &EventDraft,
     extra: Vec<D1PreparedStatement>,
+    still: (&str, &[Arg<'_>]),
 ) -> ApiResult<bool> {
+    let mut args = vec![
+        ("marker", t(marker)),
+        ("tenant", t(tenant)),
+        ("id", t(id)),
+        ("status", t(status)),
+    ];
+    args.extend_from_slice(still.1);
     let mut stmts = vec![
         store::query(
             db,
             &format!(
                 "UPDATE {table} SET {flag} = :marker
-                 WHERE tenant_id = :tenant AND id = :id AND {flag} IS NULL AND status = :status"
+                 WHERE tenant_id = :tenant AND id = :id AND {flag} IS NULL AND status = :status{}",
+                still.0
             ),
-            &[
-                ("marker", t(marker)),
-                ("tenant", t(tenant)),
-                ("id", t(id)),
-                ("status", t(status)),
-            ],
+            &args,
         )?,
         insert_when(
             db,

@@ -146,9 +146,9 @@ fn sales_by_currency(rows: &[Map<String, Value>]) -> (i64, Value) {
 fn commissions_by_currency(rows: &[Map<String, Value>]) -> Value {
     let mut commissions = Map::new();
     for r in rows {
-        let entry = commissions
-            .entry(text(r, "currency"))
-            .or_insert_with(|| json!({"pending_minor": 0, "approved_minor": 0, "count": 0}));
+        let entry = commissions.entry(text(r, "currency")).or_insert_with(
+            || json!({"pending_minor": 0, "approved_minor": 0, "paid_minor": 0, "count": 0}),
+        );
         entry[format!("{}_minor", text(r, "status"))] = json!(num(r, "amount_minor"));
         entry["count"] = json!(entry["count"].as_i64().unwrap_or(0) + num(r, "n"));
     }

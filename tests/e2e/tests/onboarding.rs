@@ -81,6 +81,17 @@ pub fn invitations_let_people_set_their_own_password(cx: &mut Ctx) {
         !ev.to_string().contains(&token),
         "the event never carries the token"
     );
+    // Nor does the job an admin can read, nor the tenant's event history.
+    let j = cx.api.get(&format!("/api/jobs/{job}"), &admin);
+    check::status(&j, 200);
+    let secret = &token[token.len() - 64..];
+    assert!(!j.body.to_string().contains(secret), "{}", j.body);
+    let history = cx.api.get("/api/realtime/events?since=0&limit=100", &admin);
+    check::status(&history, 200);
+    assert!(
+        !history.body.to_string().contains(secret),
+        "the history never carries the token"
+    );
 
     // Bad tokens are one 401; a bad body is a 422.
     for bad in [

@@ -1012,6 +1012,7 @@ export interface PulseEventMap {
         by_currency: Record<string, {
           approved_minor: number;
           count: number;
+          paid_minor: number;
           pending_minor: number;
         }>;
       };
@@ -1030,6 +1031,7 @@ export interface PulseEventMap {
       by_currency: Record<string, {
         approved_minor: number;
         count: number;
+        paid_minor: number;
         pending_minor: number;
       }>;
     };

@@ -539,6 +539,7 @@ const COMMISSION_TOTALS: &[Field] = &[f(
         f("count", Int),
         f("pending_minor", Int),
         f("approved_minor", Int),
+        f("paid_minor", Int),
     ])),
 )];
 
