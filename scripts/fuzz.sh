@@ -32,7 +32,7 @@ export PATH="$ROOT/node_modules/.bin:$PATH"
 SEED="${FUZZ_SEED:-20261101}"
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-20}"
 WORKERS="${FUZZ_WORKERS:-2}"
-MAX_TIME="${FUZZ_MAX_TIME:-150}"
+MAX_TIME="${FUZZ_MAX_TIME:-210}"
 
 RUN="$ROOT/target/fuzz/$$-$(od -An -tx1 -N4 /dev/urandom | tr -d ' \n')"
 mkdir -p "$RUN/state" "$RUN/report"
