@@ -25,4 +25,5 @@ pub mod publishing;
 pub mod records;
 pub mod reports;
 pub mod security;
+pub mod settings;
 pub mod users;

@@ -118,6 +118,14 @@ fn platform_names(env: &Env) -> ApiResult<Vec<String>> {
     Ok(names)
 }
 
+/// The platforms the caller's brokerage publishes on: the deployment's, narrowed by its
+/// settings (`PUT /api/settings`).
+async fn tenant_platforms(cx: &Ctx) -> ApiResult<Vec<String>> {
+    platform_names(&cx.env)?;
+    let who = cx.who()?;
+    crate::api::settings::platforms(&cx.env, &cx.db()?, &who.tenant_id).await
+}
+
 pub fn channels(l: &Listing) -> Vec<String> {
     vec![
         "tenant".into(),
@@ -131,7 +139,7 @@ pub fn channels(l: &Listing) -> Vec<String> {
 pub async fn create_listing(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json().await?;
-    let n = rules::validate_listing(&input, &platform_names(&cx.env)?)?;
+    let n = rules::validate_listing(&input, &tenant_platforms(&cx).await?)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
     let p: PropertyRow = store::first(store::query(
@@ -669,7 +677,7 @@ fn schedule_channels(s: &Schedule) -> Vec<String> {
 pub async fn create_schedule(mut cx: Ctx) -> ApiResult<Response> {
     let who = cx.who()?;
     let input = cx.json().await?;
-    let n = rules::validate_schedule(&input, cx.now_ms(), &platform_names(&cx.env)?)?;
+    let n = rules::validate_schedule(&input, cx.now_ms(), &tenant_platforms(&cx).await?)?;
     let tenant = who.tenant_id.as_str();
     let db = cx.db()?;
     let listing = load_listing(&db, tenant, &n.listing_id)

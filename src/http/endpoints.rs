@@ -264,6 +264,15 @@ pub static ENDPOINTS: &[Endpoint] = &[
     endpoint!(GET "/api/users", Role(Read), api::users::list,
         Doc::new("listUsers", "users", "List users (admins: all; anyone else: themself)")
             .page(r("User"))),
+    endpoint!(GET "/api/settings", Role(Read), api::settings::get,
+        Doc::new("getSettings", "settings", "The brokerage's settings")
+            .desc("Name, time zone, currency, the commission default and maximum (the values sales use), and the platforms its listings may use. Defaults: the tenant id, UTC, EUR, 300 bps, no maximum (brokers may not set a sale's rate), every platform of the deployment.")
+            .reply(200, "The settings", r("TenantSettings"))),
+    endpoint!(PUT "/api/settings", Role(Admin), api::settings::put,
+        Doc::new("updateSettings", "settings", "Change the brokerage's settings (partial; admin)")
+            .desc("Only the fields given are written (concurrent edits of other fields stay). Emits `settings:updated` with `changes` to admins; a patch that changes nothing emits nothing. `publishing_platforms` narrows the deployment's platforms for new listings and schedules.")
+            .input("SettingsPatch")
+            .reply(200, "Updated", r("TenantSettings"))),
     endpoint!(POST "/api/platform/tenants", Platform, api::platform::create_tenant,
         Doc::new("createTenant", "platform", "Add a brokerage (the operator, with PLATFORM_TOKEN)")
             .desc("Authorized by the `PLATFORM_TOKEN` secret as a bearer token, not a tenant JWT (401; 503 when it is not configured). Records the tenant and invites its first admin (`users:invitation:created` in the new tenant; the invitation email job in `Pulse-Job-Id` carries the token). A tenant id with a record or users already is a 409.")

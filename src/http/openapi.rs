@@ -699,6 +699,22 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "TenantSettings",
+            json!({
+                "type": "object",
+                "properties": {
+                    "name": s(),
+                    "timezone": s(),
+                    "currency": s(),
+                    "commission_default_bps": int(),
+                    "commission_max_bps": ni(),
+                    "publishing_platforms": strings(),
+                    "updated_by": ns(),
+                    "updated_at": ns()
+                }
+            }),
+        ),
+        (
             "Invitation",
             json!({
                 "type": "object",

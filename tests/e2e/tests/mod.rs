@@ -224,5 +224,6 @@ pub fn all() -> Vec<Entry> {
         jobs_v2::listings_edit_unpublish_and_sold,
         onboarding::invitations_let_people_set_their_own_password,
         onboarding::the_operator_adds_a_brokerage,
+        onboarding::settings_are_the_brokerages_own,
     ]
 }

@@ -259,3 +259,117 @@ pub fn the_operator_adds_a_brokerage(cx: &mut Ctx) {
     );
     check::status(&invite, 201);
 }
+
+/// A brokerage's settings: read by every member, changed by admins, each value written
+/// where the rest of the API reads it (commission default and maximum for sales, platforms
+/// for listings).
+pub fn settings_are_the_brokerages_own(cx: &mut Ctx) {
+    let t = fresh_tenant("settings");
+    let admin = cx.token(&t, "a1", "admin");
+    let broker = cx.token(&t, "b1", "broker");
+    let viewer = cx.token(&t, "v1", "viewer");
+    let got = cx.api.get("/api/settings", &viewer);
+    check::status(&got, 200);
+    assert_eq!(got.body["name"], t.as_str());
+    assert_eq!(got.body["timezone"], "UTC");
+    assert_eq!(got.body["currency"], "EUR");
+    assert_eq!(got.body["commission_default_bps"], 300);
+    assert_eq!(got.body["commission_max_bps"], Value::Null);
+    let all: Vec<String> = got.body["publishing_platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    assert!(all.len() >= 2, "{}", got.body);
+
+    for tok in [&broker, &viewer] {
+        check::error(
+            &cx.api.put("/api/settings", tok, &json!({"name": "X"})),
+            403,
+            "forbidden",
+        );
+    }
+    for bad in [
+        json!({}),
+        json!({"timezone": "Mars/Olympus Mons"}),
+        json!({"currency": "euro"}),
+        json!({"commission_default_bps": 10_001}),
+        json!({"publishing_platforms": ["nope"]}),
+        json!({"name": null}),
+    ] {
+        check::error(
+            &cx.api.put("/api/settings", &admin, &bad),
+            422,
+            "validation_failed",
+        );
+    }
+    assert_eq!(
+        cx.api.get("/api/settings", &admin).body,
+        got.body,
+        "refusals change nothing"
+    );
+
+    let mut ws = Ws::connect(&cx.server.base, &admin);
+    ws.subscribe(&["role:admin"], None);
+    let r = cx.api.put(
+        "/api/settings",
+        &admin,
+        &json!({"name": "Casa Sur", "timezone": "Europe/Madrid", "currency": "USD",
+                "commission_default_bps": 250, "commission_max_bps": 500,
+                "publishing_platforms": [all[0]]}),
+    );
+    check::status(&r, 200);
+    assert_eq!(r.body["name"], "Casa Sur");
+    assert_eq!(r.body["publishing_platforms"], json!([all[0]]));
+    assert_eq!(r.body["updated_by"], "a1");
+    let (ev, _) = ws.wait_for("settings:updated", Duration::from_secs(5));
+    assert_eq!(
+        ev["data"]["changes"]["timezone"],
+        json!({"from": "UTC", "to": "Europe/Madrid"})
+    );
+    assert_eq!(
+        ev["data"]["changes"]["commission_default_bps"],
+        json!({"from": 300, "to": 250})
+    );
+    assert_eq!(cx.api.get("/api/settings", &viewer).body, r.body);
+    // Written where the rest of the API reads them.
+    let fin = cx.api.get("/api/finance/settings", &admin);
+    assert_eq!(fin.body["broker_rate_override_max_bps"], 500);
+    let c = cx
+        .api
+        .post("/api/crm/customers", &broker, &json!({"name": "Buyer"}));
+    let sale = cx.api.post(
+        "/api/finance/sales",
+        &broker,
+        &json!({"customer_id": c.body["id"], "total_minor": 100_000, "currency": "EUR"}),
+    );
+    check::status(&sale, 201);
+    assert_eq!(sale.body["commission"]["rate_bps"], 250);
+    let p = cx.api.post(
+        "/api/properties",
+        &broker,
+        &json!({"title": "Flat", "kind": "apartment", "listing": "sale", "price_minor": 1_000_000,
+                "currency": "EUR", "city": "Sevilla"}),
+    );
+    check::status(&p, 201);
+    let listing = |platform: &str| {
+        cx.api.post(
+            "/api/publishing/listings",
+            &broker,
+            &json!({"property_id": p.body["id"], "platforms": [platform]}),
+        )
+    };
+    check::error(&listing(&all[1]), 422, "validation_failed");
+    check::status(&listing(&all[0]), 201);
+    // A patch that changes nothing emits nothing.
+    check::status(
+        &cx.api
+            .put("/api/settings", &admin, &json!({"currency": "USD"})),
+        200,
+    );
+    assert!(ws
+        .drain(Duration::from_millis(500))
+        .iter()
+        .all(|f| f["type"] != "settings:updated"));
+}

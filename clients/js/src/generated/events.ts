@@ -1092,6 +1092,22 @@ export interface PulseEventMap {
     to: string;
     totals: Record<string, unknown> | null;
   };
+  /** An admin changed the brokerage's settings; `changes` lists what changed. (audience: admins) */
+  "settings:updated": {
+    /** each changed field: {from, to} */
+    changes: Record<string, {
+      from: unknown;
+      to: unknown;
+    }>;
+    commission_default_bps: number;
+    commission_max_bps: number | null;
+    currency: string;
+    name: string;
+    publishing_platforms: string[];
+    timezone: string;
+    updated_at: string | null;
+    updated_by: string | null;
+  };
   /** A notice an admin published to channels, roles or users: any `system:<name>` type, free-form data. (audience: channels) */
   [type: `system:${string}`]: {
     /** the admin who published it (POST /api/realtime/publish) */

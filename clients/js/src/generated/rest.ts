@@ -713,6 +713,8 @@ export interface Schemas {
     subject?: string;
     [key: string]: unknown;
   };
+  /** A partial update: the fields given change, null clears an optional field; give at least one field. Also checked: Each of publishing_platforms must be a platform of the deployment (PUBLISHING_PLATFORMS). */
+  SettingsPatch: unknown;
   SmsInput: {
     message: string;
   };
@@ -721,6 +723,17 @@ export interface Schemas {
     admin_email: string;
     name: string;
     tenant: string;
+  };
+  TenantSettings: {
+    commission_default_bps?: number;
+    commission_max_bps?: number | null;
+    currency?: string;
+    name?: string;
+    publishing_platforms?: string[];
+    timezone?: string;
+    updated_at?: string | null;
+    updated_by?: string | null;
+    [key: string]: unknown;
   };
   TokenPair: {
     access_token: string;
@@ -1350,6 +1363,14 @@ export interface Operations {
     body: never;
     bodyRequired: false;
     answer: Schemas["Seeker"];
+  };
+  /** GET /api/settings: The brokerage's settings */
+  getSettings: {
+    params: {};
+    headers: {};
+    body: never;
+    bodyRequired: false;
+    answer: Schemas["TenantSettings"];
   };
   /** GET /api/users/{id}: Get a user (broker, admin; a viewer only itself) */
   getUser: {
@@ -2180,6 +2201,14 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["Seeker"];
   };
+  /** PUT /api/settings: Change the brokerage's settings (partial; admin) */
+  updateSettings: {
+    params: {};
+    headers: {};
+    body: Schemas["SettingsPatch"];
+    bodyRequired: true;
+    answer: Schemas["TenantSettings"];
+  };
   /** PUT /api/users/{id}: Change a user's name or role, or your own password (admin) */
   updateUser: {
     params: {
@@ -2267,6 +2296,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   getReport: "GET /api/reports/{id}",
   getSale: "GET /api/finance/sales/{id}",
   getSeeker: "GET /api/seekers/{id}",
+  getSettings: "GET /api/settings",
   getUser: "GET /api/users/{id}",
   health: "GET /health",
   inviteUser: "POST /api/users/invite",
@@ -2328,6 +2358,7 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   updateOwner: "PUT /api/owners/{id}",
   updateProperty: "PUT /api/properties/{id}",
   updateSeeker: "PUT /api/seekers/{id}",
+  updateSettings: "PUT /api/settings",
   updateUser: "PUT /api/users/{id}",
   uploadPropertyPhoto: "POST /api/properties/{id}/photos",
 };

@@ -233,6 +233,17 @@ const CHANGE: Ty = Ty::Record(&[n("from", Ty::Any), n("to", Ty::Any)]);
 /// `changes` of an update event: `{field: {from, to}}` for each field whose value differs.
 const CHANGES: Field = f("changes", Ty::Map(&CHANGE)).doc("each changed field: {from, to}");
 
+const TENANT_SETTINGS: &[Field] = &[
+    f("name", Str),
+    f("timezone", Str),
+    f("currency", Str),
+    f("commission_default_bps", Int),
+    n("commission_max_bps", Int),
+    f("publishing_platforms", STRS),
+    n("updated_by", Str),
+    n("updated_at", Str),
+];
+
 const INVITATION: &[Field] = &[
     f("id", Str),
     f("email", Str),
@@ -617,6 +628,7 @@ pub const EVENTS: &[EventType] = &[
     ev("publishing:unpublished", "members", "A listing was withdrawn from one platform, which confirmed it (the listing as REST returns it; that platform's publication is `unpublished`).", Data::Fields(LISTING)),
     ev("publishing:failed", "members", "Publishing (or, with `action: unpublish`, withdrawing) on one platform failed (retried unless will_retry is false).", Data::Fields(PUBLISH_FAILED)),
     ev("users:user:created", "user", "A user was created (to admins and that user).", Data::Fields(USER)),
+    ev("settings:updated", "admins", "An admin changed the brokerage's settings; `changes` lists what changed.", Data::Changed(TENANT_SETTINGS)),
     ev("users:invitation:created", "admins", "An admin invited someone (never the token, which only the invitation email carries).", Data::Fields(INVITATION)),
     ev("users:invitation:accepted", "admins", "An invitation was accepted: the new user's id (their `users:user:created` follows).", Data::Fields(INVITATION_ACCEPTED)),
     ev("users:user:updated", "user", "A user was updated (to admins and that user); `changes` lists the changed name or role (a password reset is never listed: it ends the user's sessions).", Data::Changed(USER)),

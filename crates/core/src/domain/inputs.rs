@@ -58,6 +58,7 @@ pub const INPUTS: &[&Shape] = &[
     &user::INVITE,
     &user::ACCEPT,
     &user::NEW_TENANT,
+    &super::settings::PATCH,
     &user::PATCH,
 ];
 

@@ -29,6 +29,7 @@ pub mod query;
 pub mod ratelimit;
 pub mod report;
 pub mod schema;
+pub mod settings;
 pub mod status;
 pub mod time;
 pub mod user;

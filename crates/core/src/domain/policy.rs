@@ -178,6 +178,7 @@ pub const EVENT_AUDIENCES: &[(&str, Audience)] = &[
     ("card:*", Audience::Members),
     ("owners:*", Audience::Members),
     ("publishing:*", Audience::Members),
+    ("settings:*", Audience::Admins),
     // Invitations name people who are not users yet: admins only.
     ("users:invitation:*", Audience::Admins),
     ("users:*", Audience::UserAt("/id")),

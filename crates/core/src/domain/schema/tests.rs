@@ -1257,8 +1257,26 @@ fn domain_validator(name: &str) -> (fn(&Value) -> bool, bool) {
         "InviteInput" => (|b| user::validate_invite(b).is_ok(), false),
         "AcceptInviteInput" => (|b| user::validate_accept(b).is_ok(), false),
         "TenantInput" => (|b| user::validate_new_tenant(b).is_ok(), false),
+        "SettingsPatch" => (
+            |b| crate::domain::settings::apply(&some_settings(), b, &configured()).is_ok(),
+            true,
+        ),
         "UserPatch" => (|b| user::validate_update(b).is_ok(), false),
         other => panic!("no domain validator listed for {other}"),
+    }
+}
+
+/// Settings a patch is checked against.
+fn some_settings() -> crate::domain::settings::Settings {
+    crate::domain::settings::Settings {
+        name: "Casa".into(),
+        timezone: "UTC".into(),
+        currency: "EUR".into(),
+        commission_default_bps: 300,
+        commission_max_bps: None,
+        publishing_platforms: vec![],
+        updated_by: None,
+        updated_at: None,
     }
 }
 
