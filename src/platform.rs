@@ -59,7 +59,11 @@ pub async fn verify_token(
 /// `crypto.subtle.importKey("raw", …, "Ed25519")` then `verify`. Any failure (a key that is
 /// not a curve point, a missing API) verifies nothing.
 async fn ed25519_verify(key: &Ed25519PublicKey, message: &[u8], signature: &[u8]) -> bool {
-    async fn run(key: &[u8], message: &[u8], signature: &[u8]) -> Result<bool, JsValue> {
+    async fn run(
+        key: &Ed25519PublicKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, JsValue> {
         let crypto = Reflect::get(&worker::js_sys::global(), &"crypto".into())?;
         let subtle = Reflect::get(&crypto, &"subtle".into())?;
         let call = |name: &str, args: &Array| -> Result<Promise, JsValue> {
@@ -68,14 +72,34 @@ async fn ed25519_verify(key: &Ed25519PublicKey, message: &[u8], signature: &[u8]
         };
         let alg = Object::new();
         Reflect::set(&alg, &"name".into(), &"Ed25519".into())?;
-        let import = Array::of5(
-            &"raw".into(),
-            &Uint8Array::from(key),
-            &alg,
-            &JsValue::FALSE,
-            &Array::of1(&"verify".into()),
-        );
-        let public = JsFuture::from(call("importKey", &import)?).await?;
+        // A trusted key is imported once per isolate, not once per token.
+        let cached = IMPORTED.with(|c| {
+            c.borrow()
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        });
+        let public = match cached {
+            Some(p) => p,
+            None => {
+                let import = Array::of5(
+                    &"raw".into(),
+                    &Uint8Array::from(&key[..]),
+                    &alg,
+                    &JsValue::FALSE,
+                    &Array::of1(&"verify".into()),
+                );
+                let p = JsFuture::from(call("importKey", &import)?).await?;
+                IMPORTED.with(|c| {
+                    let mut c = c.borrow_mut();
+                    if c.len() >= 16 {
+                        c.remove(0);
+                    }
+                    c.push((*key, p.clone()));
+                });
+                p
+            }
+        };
         let verify = Array::of4(
             &alg,
             &public,
@@ -85,4 +109,10 @@ async fn ed25519_verify(key: &Ed25519PublicKey, message: &[u8], signature: &[u8]
         Ok(JsFuture::from(call("verify", &verify)?).await?.as_bool() == Some(true))
     }
     run(key, message, signature).await.unwrap_or(false)
+}
+
+thread_local! {
+    /// Trusted Ed25519 keys already imported into WebCrypto (at most 16: a JWKS is small).
+    static IMPORTED: std::cell::RefCell<Vec<(Ed25519PublicKey, JsValue)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }

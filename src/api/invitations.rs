@@ -197,12 +197,6 @@ pub async fn accept(mut cx: Ctx) -> ApiResult<Response> {
         updated_at: now.clone(),
         version: 1,
     };
-    let created = outbox::draft(
-        "users:user:created",
-        vec!["role:admin".into(), format!("entity:user:{}", u.id)],
-        serde_json::to_value(&u)?,
-    )
-    .by(&u.id);
     let accepted = outbox::draft(
         "users:invitation:accepted",
         vec!["role:admin".into()],
@@ -210,9 +204,7 @@ pub async fn accept(mut cx: Ctx) -> ApiResult<Response> {
     )
     .by(&u.id);
     let (refresh, refresh_hash) = super::auth::new_refresh(tenant);
-    let results = store::batch(
-        &db,
-        vec![
+    let mut stmts = vec![
             // The claim: once, while open, and while no user has the email.
             store::query(
                 &db,
@@ -229,41 +221,34 @@ pub async fn accept(mut cx: Ctx) -> ApiResult<Response> {
                     ("email", t(&u.email)),
                 ],
             )?,
-            store::insert_if(
-                &db,
-                "users",
-                &[
-                    ("tenant_id", t(tenant)),
-                    ("id", t(&u.id)),
-                    ("email", t(&u.email)),
-                    ("name", t(&u.name)),
-                    ("role", t(&u.role)),
-                    ("password_hash", t(&password_hash)),
-                    ("created_at", t(&u.created_at)),
-                    ("updated_at", t(&u.updated_at)),
-                ],
-                "changes() = 1",
-                &[],
-            )?,
-            outbox::insert_if_exists(&db, tenant, &created, "users", &u.id)?,
-            outbox::insert_if_exists(&db, tenant, &accepted, "users", &u.id)?,
-            store::insert_if(
-                &db,
-                "refresh_tokens",
-                &[
-                    ("tenant_id", t(tenant)),
-                    ("token_hash", t(&refresh_hash)),
-                    ("family_id", t(&platform::new_id("rtf"))),
-                    ("user_id", t(&u.id)),
-                    ("created_ms", i(now_ms)),
-                    ("expires_ms", i(now_ms + identity::REFRESH_TTL_MS)),
-                ],
-                "EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant_id AND id = :user_id)",
-                &[],
-            )?,
-        ],
-    )
-    .await?;
+    ];
+    // The user (and `users:user:created`), only when the claim just above applied.
+    stmts.extend(super::users::insert_statements(
+        &db,
+        tenant,
+        &u,
+        &password_hash,
+        "changes() = 1",
+        &u.id,
+    )?);
+    stmts.extend([
+        outbox::insert_if_exists(&db, tenant, &accepted, "users", &u.id)?,
+        store::insert_if(
+            &db,
+            "refresh_tokens",
+            &[
+                ("tenant_id", t(tenant)),
+                ("token_hash", t(&refresh_hash)),
+                ("family_id", t(&platform::new_id("rtf"))),
+                ("user_id", t(&u.id)),
+                ("created_ms", i(now_ms)),
+                ("expires_ms", i(now_ms + identity::REFRESH_TTL_MS)),
+            ],
+            "EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant_id AND id = :user_id)",
+            &[],
+        )?,
+    ]);
+    let results = store::batch(&db, stmts).await?;
     if results.get(1).map(store::changes) != Some(1) {
         return Err(user::invalid_invitation());
     }

@@ -254,6 +254,17 @@ pub async fn get_listing(cx: Ctx) -> ApiResult<Response> {
     }
 }
 
+/// A `publishing` job of `kind` for one listing on one platform.
+fn platform_job(created_by: &str, kind: &str, listing_id: &str, platform: &str) -> Job {
+    crate::api::job_store::new_job(
+        created_by,
+        PUBLISHING,
+        kind,
+        json!({ "listing_id": listing_id, "platform": platform }),
+        Some(format!("listing:{listing_id}")),
+    )
+}
+
 /// The jobs and publication rows that publish `listing_id` on `platforms`, all written
 /// only when `cond` (`SELECT 1 …` that may use `:tenant` and the names of `cond_args`)
 /// holds at commit.
@@ -272,13 +283,7 @@ pub fn publish_statements(
     let mut stmts = Vec::new();
     let mut jobs = Vec::new();
     for p in platforms {
-        let job = crate::api::job_store::new_job(
-            created_by,
-            PUBLISHING,
-            KIND_PUBLISH,
-            json!({ "listing_id": listing_id, "platform": p }),
-            Some(format!("listing:{listing_id}")),
-        );
+        let job = platform_job(created_by, KIND_PUBLISH, listing_id, p);
         stmts.extend(crate::api::job_store::insert_when(
             db, tenant, &job, cond, cond_args,
         )?);
@@ -474,13 +479,7 @@ pub fn unpublish_statements(
     let mut stmts = Vec::new();
     let mut jobs = Vec::new();
     for p in platforms {
-        let job = crate::api::job_store::new_job(
-            created_by,
-            PUBLISHING,
-            KIND_UNPUBLISH,
-            json!({ "listing_id": listing_id, "platform": p }),
-            Some(format!("listing:{listing_id}")),
-        );
+        let job = platform_job(created_by, KIND_UNPUBLISH, listing_id, p);
         stmts.extend(crate::api::job_store::insert_when(
             db,
             tenant,

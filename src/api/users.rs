@@ -21,6 +21,44 @@ fn channels(id: &str) -> Vec<String> {
     vec!["role:admin".to_string(), format!("entity:user:{id}")]
 }
 
+/// The user `u` with its password hash, inserted when `cond` (over the insert's columns:
+/// `:tenant_id`, `:email`, … or `changes()`) holds, and its `users:user:created` by `actor`
+/// when the row exists: how a user comes to be, by an admin or by an accepted invitation.
+pub(crate) fn insert_statements(
+    db: &worker::D1Database,
+    tenant: &str,
+    u: &User,
+    hash: &str,
+    cond: &str,
+    actor: &str,
+) -> ApiResult<Vec<worker::D1PreparedStatement>> {
+    let event = outbox::draft(
+        "users:user:created",
+        channels(&u.id),
+        serde_json::to_value(u)?,
+    )
+    .by(actor);
+    Ok(vec![
+        store::insert_if(
+            db,
+            "users",
+            &[
+                ("tenant_id", t(tenant)),
+                ("id", t(&u.id)),
+                ("email", t(&u.email)),
+                ("name", t(&u.name)),
+                ("role", t(&u.role)),
+                ("password_hash", t(hash)),
+                ("created_at", t(&u.created_at)),
+                ("updated_at", t(&u.updated_at)),
+            ],
+            cond,
+            &[],
+        )?,
+        outbox::insert_if_exists(db, tenant, &event, "users", &u.id)?,
+    ])
+}
+
 fn conflict(message: &str) -> ApiError {
     ApiError::new(409, "conflict", message)
 }
@@ -116,33 +154,16 @@ pub async fn create(mut cx: Ctx) -> ApiResult<Response> {
         updated_at: now,
         version: 1,
     };
-    let event = outbox::draft(
-        "users:user:created",
-        channels(&u.id),
-        serde_json::to_value(&u)?,
-    )
-    .by(&who.user_id);
     let batch = store::batch(
         &db,
-        vec![
-            store::insert_if(
-                &db,
-                "users",
-                &[
-                    ("tenant_id", t(tenant)),
-                    ("id", t(&u.id)),
-                    ("email", t(&u.email)),
-                    ("name", t(&u.name)),
-                    ("role", t(&u.role)),
-                    ("password_hash", t(&hash)),
-                    ("created_at", t(&u.created_at)),
-                    ("updated_at", t(&u.updated_at)),
-                ],
-                "NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant_id AND email = :email)",
-                &[],
-            )?,
-            outbox::insert_if_exists(&db, tenant, &event, "users", &u.id)?,
-        ],
+        insert_statements(
+            &db,
+            tenant,
+            &u,
+            &hash,
+            "NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = :tenant_id AND email = :email)",
+            &who.user_id,
+        )?,
     )
     .await;
     let results = match batch {
