@@ -19,6 +19,7 @@ struct Row {
     timezone: Option<String>,
     currency: Option<String>,
     publishing_platforms: Option<String>,
+    cors_origins: Option<String>,
     updated_by: Option<String>,
     updated_at: Option<String>,
     commission_default_bps: Option<i64>,
@@ -30,7 +31,7 @@ struct Row {
 pub async fn load(env: &Env, db: &D1Database, tenant: &str) -> ApiResult<Settings> {
     let row: Option<Row> = store::first(store::query(
         db,
-        "SELECT t.name, t.timezone, t.currency, t.publishing_platforms, t.updated_by,
+        "SELECT t.name, t.timezone, t.currency, t.publishing_platforms, t.cors_origins, t.updated_by,
                 t.updated_at,
                 (SELECT rate_bps FROM commission_rates WHERE tenant_id = :tenant AND broker_id = '')
                   AS commission_default_bps,
@@ -46,6 +47,7 @@ pub async fn load(env: &Env, db: &D1Database, tenant: &str) -> ApiResult<Setting
         timezone: None,
         currency: None,
         publishing_platforms: None,
+        cors_origins: None,
         updated_by: None,
         updated_at: None,
         commission_default_bps: None,
@@ -68,6 +70,7 @@ pub async fn load(env: &Env, db: &D1Database, tenant: &str) -> ApiResult<Setting
         commission_default_bps: r.commission_default_bps.unwrap_or(DEFAULT_RATE_BPS),
         commission_max_bps: r.commission_max_bps,
         publishing_platforms: platforms,
+        cors_origins: crate::web::origins::parse(r.cors_origins.as_deref()),
         updated_by: r.updated_by,
         updated_at: r.updated_at,
     })
@@ -123,12 +126,13 @@ pub async fn put(mut cx: Ctx) -> ApiResult<Response> {
         .filter(|f| {
             matches!(
                 *f,
-                "name" | "timezone" | "currency" | "publishing_platforms"
+                "name" | "timezone" | "currency" | "publishing_platforms" | "cors_origins"
             )
         })
         .collect();
     let sets: String = own.iter().map(|f| format!(", {f} = :{f}")).collect();
     let platforms = store::json_text(&next.publishing_platforms)?;
+    let origins = store::json_text(&next.cors_origins)?;
     let mut args = vec![
         ("tenant", t(tenant)),
         ("now", t(&now)),
@@ -139,6 +143,7 @@ pub async fn put(mut cx: Ctx) -> ApiResult<Response> {
             "name" => ("name", t(&next.name)),
             "timezone" => ("timezone", t(&next.timezone)),
             "currency" => ("currency", t(&next.currency)),
+            "cors_origins" => ("cors_origins", t(&origins)),
             _ => ("publishing_platforms", t(&platforms)),
         });
     }
@@ -194,6 +199,9 @@ pub async fn put(mut cx: Ctx) -> ApiResult<Response> {
     }
     stmts.push(outbox::insert(&db, tenant, &event)?);
     store::batch(&db, stmts).await?;
+    if given.contains(&"cors_origins") {
+        crate::web::origins::forget();
+    }
     outbox::deliver_after_write(&cx.env, tenant).await;
     json(200, &next)
 }

@@ -709,6 +709,7 @@ fn output_schemas() -> Vec<(&'static str, Value)> {
                     "commission_default_bps": int(),
                     "commission_max_bps": ni(),
                     "publishing_platforms": strings(),
+                    "cors_origins": strings(),
                     "updated_by": ns(),
                     "updated_at": ns()
                 }

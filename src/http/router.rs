@@ -9,6 +9,7 @@ use crate::web::error::to_response;
 use crate::web::guard;
 use crate::web::idempotency::{self, Begin};
 use crate::web::observe;
+use crate::web::origins;
 use worker::{Env, Headers, Method, Request, Response};
 
 /// Serves one request under its request id (echoed as `X-Request-Id`, on every answer).
@@ -31,11 +32,12 @@ pub async fn handle(req: Request, env: Env) -> (Response, String) {
 
 async fn dispatch(req: Request, env: Env) -> Response {
     let origin = req.headers().get("origin").ok().flatten();
-    let allowed = origin
-        .as_deref()
-        .and_then(|o| crate::config::get(&env).cors.allow(o));
     if req.method() == Method::Options {
-        return preflight(allowed.as_deref());
+        let ok = match &origin {
+            Some(o) => origins::allowed(&env, o, None).await,
+            None => false,
+        };
+        return preflight(origin.as_deref().filter(|_| ok));
     }
     let path = req.path();
     let method = req.method().to_string();
@@ -47,17 +49,36 @@ async fn dispatch(req: Request, env: Env) -> Response {
         ),
         _ => (false, None),
     };
+    // Whose origins apply, when the deployment's list does not already allow the page: the
+    // verified caller's tenant (memoized, so the route's own check verifies nothing twice).
+    let deployment_allows = origin
+        .as_deref()
+        .is_some_and(|o| crate::config::get(&env).cors.allow(o).is_some());
+    let caller_tenant = if origin.is_some() && !deployment_allows {
+        crate::web::auth::principal(&req, &env, query_token)
+            .await
+            .ok()
+            .map(|p| p.tenant_id)
+    } else {
+        None
+    };
     let guarded = if path == UNGUARDED {
         Ok(())
     } else {
         guard::check(guard::gate(&req, &env, query_token, tenant).await, &env).await
     };
     let resp = match guarded {
-        Ok(()) => served(found, req, env).await,
+        Ok(()) => served(found, req, env.clone()).await,
         Err(e) => to_response(&e),
     };
-    match allowed {
-        Some(o) if resp.status_code() != 101 => with_cors(resp, &o),
+    match origin {
+        Some(o)
+            if resp.status_code() != 101
+                && (deployment_allows
+                    || origins::allowed(&env, &o, caller_tenant.as_deref()).await) =>
+        {
+            with_cors(resp, &o)
+        }
         _ => resp,
     }
 }

@@ -11,4 +11,5 @@ pub mod error;
 pub mod guard;
 pub mod idempotency;
 pub mod observe;
+pub mod origins;
 pub mod respond;

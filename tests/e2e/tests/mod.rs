@@ -225,5 +225,6 @@ pub fn all() -> Vec<Entry> {
         onboarding::invitations_let_people_set_their_own_password,
         onboarding::the_operator_adds_a_brokerage,
         onboarding::settings_are_the_brokerages_own,
+        onboarding::a_brokerage_names_its_own_origins,
     ]
 }

@@ -373,3 +373,125 @@ pub fn settings_are_the_brokerages_own(cx: &mut Ctx) {
         .iter()
         .all(|f| f["type"] != "settings:updated"));
 }
+
+/// A brokerage names its own front ends' origins: a page there may call the API with its
+/// members' tokens, never with another brokerage's, and the list takes effect at once.
+pub fn a_brokerage_names_its_own_origins(cx: &mut Ctx) {
+    let a = fresh_tenant("origins-a");
+    let b = fresh_tenant("origins-b");
+    let admin = cx.token(&a, "a1", "admin");
+    let broker_a = cx.token(&a, "b1", "broker");
+    let broker_b = cx.token(&b, "b1", "broker");
+    // A unique origin per run, so that other runs' tenants never list it.
+    let own = format!("https://{a}.casa.example");
+    let preflight = |cx: &Ctx| {
+        cx.api.raw_with_headers(
+            "OPTIONS",
+            "/api/crm/customers",
+            &[
+                ("origin", own.as_str()),
+                ("access-control-request-method", "POST"),
+                (
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                ),
+            ],
+        )
+    };
+    let read = |cx: &Ctx, tok: &str| {
+        cx.api.raw_with(
+            "GET",
+            "/api/crm/customers",
+            tok,
+            "",
+            &[("origin", own.as_str())],
+        )
+    };
+    check::error(&preflight(cx), 403, "forbidden");
+    assert_eq!(
+        read(cx, &broker_a).header("access-control-allow-origin"),
+        None
+    );
+
+    for bad in [
+        json!({"cors_origins": ["*"]}),
+        json!({"cors_origins": ["https://casa.example/app"]}),
+        json!({"cors_origins": ["casa.example"]}),
+        json!({"cors_origins": "https://casa.example"}),
+    ] {
+        let r = cx.api.put("/api/settings", &admin, &bad);
+        check::error(&r, 422, "validation_failed");
+        assert!(r.body.to_string().contains("cors_origins"), "{}", r.body);
+    }
+    check::error(
+        &cx.api
+            .put("/api/settings", &broker_a, &json!({"cors_origins": [own]})),
+        403,
+        "forbidden",
+    );
+
+    let r = cx
+        .api
+        .put("/api/settings", &admin, &json!({"cors_origins": [own]}));
+    check::status(&r, 200);
+    assert_eq!(r.body["cors_origins"], json!([own]));
+    assert_eq!(
+        cx.api.get("/api/settings", &broker_a).body["cors_origins"],
+        json!([own])
+    );
+
+    let pre = preflight(cx);
+    assert_eq!(pre.status, 204);
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        Some(own.as_str())
+    );
+    // The brokerage's own members' answers are readable there ...
+    let mine = read(cx, &broker_a);
+    check::status(&mine, 200);
+    assert_eq!(
+        mine.header("access-control-allow-origin"),
+        Some(own.as_str())
+    );
+    assert!(mine
+        .header("access-control-expose-headers")
+        .unwrap()
+        .contains("x-request-id"));
+    // ... another brokerage's are not (its page cannot read them) ...
+    let theirs = read(cx, &broker_b);
+    check::status(&theirs, 200);
+    assert_eq!(theirs.header("access-control-allow-origin"), None);
+    // ... and an answer without a caller (a refused token here) is, so the page can show it.
+    let anon = cx
+        .api
+        .raw_with_headers("GET", "/api/crm/customers", &[("origin", own.as_str())]);
+    check::error(&anon, 401, "unauthorized");
+    assert_eq!(
+        anon.header("access-control-allow-origin"),
+        Some(own.as_str())
+    );
+    // The deployment's origins stay allowed for every brokerage.
+    let dep = cx.api.raw_with(
+        "GET",
+        "/api/crm/customers",
+        &broker_b,
+        "",
+        &[("origin", "http://app.pulse.test")],
+    );
+    assert_eq!(
+        dep.header("access-control-allow-origin"),
+        Some("http://app.pulse.test")
+    );
+
+    // Removed: refused again at once.
+    check::status(
+        &cx.api
+            .put("/api/settings", &admin, &json!({"cors_origins": []})),
+        200,
+    );
+    check::error(&preflight(cx), 403, "forbidden");
+    assert_eq!(
+        read(cx, &broker_a).header("access-control-allow-origin"),
+        None
+    );
+}

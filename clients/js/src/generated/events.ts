@@ -1101,6 +1101,7 @@ export interface PulseEventMap {
     }>;
     commission_default_bps: number;
     commission_max_bps: number | null;
+    cors_origins: string[];
     currency: string;
     name: string;
     publishing_platforms: string[];

@@ -727,6 +727,7 @@ export interface Schemas {
   TenantSettings: {
     commission_default_bps?: number;
     commission_max_bps?: number | null;
+    cors_origins?: string[];
     currency?: string;
     name?: string;
     publishing_platforms?: string[];

@@ -240,6 +240,7 @@ const TENANT_SETTINGS: &[Field] = &[
     f("commission_default_bps", Int),
     n("commission_max_bps", Int),
     f("publishing_platforms", STRS),
+    f("cors_origins", STRS),
     n("updated_by", Str),
     n("updated_at", Str),
 ];

@@ -1,4 +1,8 @@
-//! CORS policy (pure): which browser origins may call the API, from `CORS_ORIGINS`.
+//! CORS policy (pure): which browser origins may call the API: the deployment's
+//! (`CORS_ORIGINS`) and each brokerage's own (`cors_origins` in its settings).
+
+use super::schema::Pattern;
+use std::collections::BTreeMap;
 
 /// Parsed `CORS_ORIGINS`: empty = no cross-origin access; `*` = any origin; otherwise a
 /// comma-separated list of exact origins (`https://app.example.com`).
@@ -33,9 +37,131 @@ impl CorsPolicy {
     }
 }
 
+/// One exact browser origin: `http` or `https`, a host, an optional port; no path, no
+/// wildcard (a brokerage names its own front ends; `*` is the operator's alone).
+pub fn valid_origin(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    let Some(rest) = rest else { return false };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (rest, None),
+    };
+    s.len() <= 200
+        && !host.is_empty()
+        && !host.starts_with(['.', '-'])
+        && !host.ends_with(['.', '-'])
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+pub const ORIGIN: Pattern = Pattern {
+    test: valid_origin,
+    regex: "^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$",
+    max_len: Some(200),
+    problem: "an origin such as https://app.example.com (scheme, host, optional port; no path)",
+    example: "https://app.example.com",
+};
+
+/// How long an isolate keeps every tenant's origins before reading them again: a
+/// settings change reaches other isolates within this time (its own at once).
+pub const TENANT_ORIGINS_TTL_MS: i64 = 30_000;
+
+/// Every brokerage's own origins, by origin: which tenants list it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TenantOrigins {
+    by_origin: BTreeMap<String, Vec<String>>,
+}
+
+impl TenantOrigins {
+    /// From `(tenant, origins)` pairs, as the tenants' rows hold them.
+    pub fn new(rows: impl IntoIterator<Item = (String, Vec<String>)>) -> TenantOrigins {
+        let mut by_origin: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (tenant, origins) in rows {
+            for o in origins {
+                by_origin.entry(o).or_default().push(tenant.clone());
+            }
+        }
+        TenantOrigins { by_origin }
+    }
+
+    /// Whether some tenant lists `origin`.
+    pub fn listed(&self, origin: &str) -> bool {
+        self.by_origin.contains_key(origin)
+    }
+
+    /// Whether `tenant` lists `origin`.
+    pub fn lists(&self, tenant: &str, origin: &str) -> bool {
+        self.by_origin
+            .get(origin)
+            .is_some_and(|ts| ts.iter().any(|t| t == tenant))
+    }
+}
+
+/// Whether a response to `origin` may be read by the page, beyond the deployment's list:
+/// a caller's tenant must list the origin itself; a request without a verified caller (a
+/// login, a preflight, a 401) is answered for any origin some tenant lists, because the
+/// Worker cannot yet tell whose page it is. Tokens are bearer headers, never cookies, so
+/// that answer exposes nothing a page could not already fetch.
+pub fn tenant_allows(tenants: &TenantOrigins, caller_tenant: Option<&str>, origin: &str) -> bool {
+    match caller_tenant {
+        Some(t) => tenants.lists(t, origin),
+        None => tenants.listed(origin),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origin_grammar() {
+        for ok in [
+            "https://app.example.com",
+            "http://localhost:5173",
+            "http://127.0.0.1:8080",
+        ] {
+            assert!(valid_origin(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "*",
+            "app.example.com",
+            "https://",
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "ftp://x.example",
+            "https://a b.example",
+            "https://x.example:",
+            "https://x.example:123456",
+            "https://.example",
+        ] {
+            assert!(!valid_origin(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tenants_own_origins() {
+        let t = TenantOrigins::new([
+            ("t1".to_string(), vec!["https://one.example".to_string()]),
+            (
+                "t2".to_string(),
+                vec![
+                    "https://two.example".to_string(),
+                    "https://one.example".to_string(),
+                ],
+            ),
+        ]);
+        assert!(tenant_allows(&t, Some("t1"), "https://one.example"));
+        assert!(tenant_allows(&t, Some("t2"), "https://one.example"));
+        assert!(!tenant_allows(&t, Some("t1"), "https://two.example"));
+        assert!(!tenant_allows(&t, Some("t3"), "https://one.example"));
+        assert!(tenant_allows(&t, None, "https://two.example"));
+        assert!(!tenant_allows(&t, None, "https://evil.example"));
+    }
 
     #[test]
     fn origins() {

@@ -1,6 +1,7 @@
 //! A brokerage's own settings (pure): what `GET`/`PUT /api/settings` carry, the edit's
 //! shape and checks, and the time-zone grammar.
 
+use super::cors;
 use super::error::ApiResult;
 use super::schema::{self, opt, req, rule, Kind, Pattern, Shape};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,9 @@ pub struct Settings {
     pub commission_max_bps: Option<i64>,
     /// The platforms its listings may use (a subset of the deployment's).
     pub publishing_platforms: Vec<String>,
+    /// The browser origins of its own front ends, allowed beside the deployment's
+    /// (`domain::cors`).
+    pub cors_origins: Vec<String>,
     pub updated_by: Option<String>,
     pub updated_at: Option<String>,
 }
@@ -56,6 +60,10 @@ pub const PATCH: Shape = Shape::patch(
         req("commission_default_bps", Kind::Int(0, 10_000)),
         opt("commission_max_bps", Kind::Int(0, 10_000)),
         req("publishing_platforms", Kind::List(&Kind::Str(1, 64), 0, 20)),
+        req(
+            "cors_origins",
+            Kind::List(&Kind::Pattern(&cors::ORIGIN), 0, 20),
+        ),
     ],
     &[rule(
         &["publishing_platforms"],
@@ -71,6 +79,7 @@ pub const EDITABLE: &[&str] = &[
     "commission_default_bps",
     "commission_max_bps",
     "publishing_platforms",
+    "cors_origins",
 ];
 
 /// `current` edited by `body`; the platforms must be among `configured`. Also returns
@@ -108,6 +117,11 @@ pub fn apply(
     }
     if let Some(p) = v.strings("publishing_platforms") {
         s.publishing_platforms = p;
+    }
+    if let Some(mut o) = v.strings("cors_origins") {
+        o.sort();
+        o.dedup();
+        s.cors_origins = o;
     }
     let given = EDITABLE.iter().copied().filter(|f| v.has(f)).collect();
     Ok((s, given))
@@ -150,6 +164,7 @@ mod tests {
             commission_default_bps: 300,
             commission_max_bps: None,
             publishing_platforms: vec!["a".into(), "b".into()],
+            cors_origins: vec![],
             updated_by: None,
             updated_at: None,
         };
@@ -170,5 +185,20 @@ mod tests {
         assert!(apply(&cur, &json!({}), &conf).is_err());
         let (s, _) = apply(&cur, &json!({"commission_max_bps": null}), &conf).unwrap();
         assert_eq!(s.commission_max_bps, None);
+        let (s, given) = apply(
+            &cur,
+            &json!({"cors_origins": ["https://app.casa.example"]}),
+            &conf,
+        )
+        .unwrap();
+        assert_eq!(s.cors_origins, vec!["https://app.casa.example"]);
+        assert_eq!(given, vec!["cors_origins"]);
+        assert!(apply(&cur, &json!({"cors_origins": ["*"]}), &conf).is_err());
+        assert!(apply(
+            &cur,
+            &json!({"cors_origins": ["https://x.example/app"]}),
+            &conf
+        )
+        .is_err());
     }
 }

@@ -1275,6 +1275,7 @@ fn some_settings() -> crate::domain::settings::Settings {
         commission_default_bps: 300,
         commission_max_bps: None,
         publishing_platforms: vec![],
+        cors_origins: vec![],
         updated_by: None,
         updated_at: None,
     }
