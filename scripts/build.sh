@@ -50,7 +50,7 @@ if [ "$PULSE_WASM_ENV" = debian ]; then
   # without file/line strings in panics, and Debug formatting is compiled out (it only
   # fed internal logs). Pulse never panics on input by design; a panic
   # still aborts the instance, just without a message.
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none ${PULSE_EXTRA_RUSTFLAGS:-}"
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22
   export PATH="/usr/bin:$PATH"
   export RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo

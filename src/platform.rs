@@ -116,3 +116,21 @@ thread_local! {
     static IMPORTED: std::cell::RefCell<Vec<(Ed25519PublicKey, JsValue)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
+
+/// A request built on `web_sys` directly. worker's `RequestInit` converts its `cf` options
+/// with serde-wasm-bindgen even when none is set, which compiled the serializers of every
+/// image-resizing option into the Worker (about 8 KB raw) for requests that use none.
+pub fn request(
+    url: &str,
+    method: &str,
+    headers: &worker::Headers,
+    body: Option<&JsValue>,
+) -> worker::Result<worker::Request> {
+    let init = worker::web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_headers(&headers.0);
+    if let Some(b) = body {
+        init.set_body(b);
+    }
+    Ok(worker::web_sys::Request::new_with_str_and_init(url, &init)?.into())
+}

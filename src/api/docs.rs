@@ -25,7 +25,14 @@ async fn asset_with(
         .assets("ASSETS")
         .map_err(|e| crate::store::internal("ASSETS binding", e))?;
     let file = assets
-        .fetch(format!("https://assets.local/{name}"), None)
+        // A built request, not `fetch(url, None)`: that one's `RequestInit` conversion
+        // compiles worker's `cf` option serializers into the Worker (`platform::request`).
+        .fetch_request(crate::platform::request(
+            &format!("https://assets.local/{name}"),
+            "GET",
+            &worker::Headers::new(),
+            None,
+        )?)
         .await
         .map_err(|e| crate::store::internal("ASSETS fetch", e))?;
     if file.status_code() != 200 {

@@ -185,8 +185,7 @@ async fn read_input(req: &mut Request, form: bool) -> ApiResult<Value> {
     if form {
         return Ok(lead::form_body(&String::from_utf8_lossy(&bytes)));
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
+    body::parse(&bytes)
 }
 
 /// What a received lead (or a bot's) is answered: 201 JSON, or for a form a 303 to the

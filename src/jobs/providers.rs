@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::Sha256;
 use worker::wasm_bindgen::JsValue;
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Fetch, Headers};
 
 /// One outgoing message, whatever the channel.
 #[derive(Debug, Clone, Serialize)]
@@ -163,11 +163,8 @@ async fn post(
             .set("x-pulse-signature", &signature(secret, ts, &body))
             .map_err(perm)?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(JsValue::from_str(&body)));
-    let req = Request::new_with_init(url, &init).map_err(perm)?;
+    let req = crate::platform::request(url, "POST", &headers, Some(&JsValue::from_str(&body)))
+        .map_err(perm)?;
     let timeout = crate::config::get(env).provider_timeout_ms;
     let controller = worker::AbortController::default();
     let signal = controller.signal();

@@ -5,7 +5,7 @@ use crate::domain::auth::Principal;
 use crate::domain::event::EventDraft;
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
+use worker::{Env, Headers, Response, Result, Stub};
 
 /// The hub DO's name: the tenant id, or `<tenant>:room:<name>` for a room.
 pub fn hub_name(tenant: &str, room: &str) -> String {
@@ -44,11 +44,12 @@ pub async fn append(
     headers.set("content-type", "application/json")?;
     headers.set(H_TENANT, tenant)?;
     let body = serde_json::to_string(drafts)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(JsValue::from_str(&body)));
-    let req = Request::new_with_init("https://hub/append", &init)?;
+    let req = crate::platform::request(
+        "https://hub/append",
+        "POST",
+        &headers,
+        Some(&JsValue::from_str(&body)),
+    )?;
     let mut resp = stub(env, tenant, room)?.fetch_with_request(req).await?;
     if resp.status_code() != 200 {
         let text = resp.text().await.unwrap_or_default();
@@ -77,9 +78,12 @@ pub async fn get(
     for (k, v) in extra {
         headers.set(k, v)?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    let req = Request::new_with_init(&format!("https://hub{path_and_query}"), &init)?;
+    let req = crate::platform::request(
+        &format!("https://hub{path_and_query}"),
+        "GET",
+        &headers,
+        None,
+    )?;
     stub(env, &who.tenant_id, room)?
         .fetch_with_request(req)
         .await

@@ -9,7 +9,7 @@ use crate::domain::status::IdempotencyState;
 use crate::store::{self, i, ot, st, t};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use worker::{Env, Headers, Request, RequestInit, Response};
+use worker::{Env, Headers, Request, Response};
 
 /// Headers a replay repeats (the body and status always are).
 const KEPT_HEADERS: &[&str] = &["content-type", "location", "pulse-job-id", "retry-after"];
@@ -190,12 +190,14 @@ fn with_body(req: &Request, body: &[u8]) -> ApiResult<Request> {
     // The new body has a known length; the original framing does not apply to it.
     headers.delete("transfer-encoding")?;
     headers.delete("content-length")?;
-    let mut init = RequestInit::new();
-    init.with_method(req.method()).with_headers(headers);
-    if !body.is_empty() {
-        init.with_body(Some(worker::js_sys::Uint8Array::from(body).into()));
-    }
-    Ok(Request::new_with_init(&req.inner().url(), &init)?)
+    let bytes: Option<wasm_bindgen::JsValue> =
+        (!body.is_empty()).then(|| worker::js_sys::Uint8Array::from(body).into());
+    Ok(crate::platform::request(
+        &req.inner().url(),
+        &req.inner().method(),
+        &headers,
+        bytes.as_ref(),
+    )?)
 }
 
 fn replay(row: &Row) -> ApiResult<Response> {

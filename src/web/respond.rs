@@ -4,8 +4,14 @@
 use crate::domain::error::ApiResult;
 use worker::Response;
 
-/// A JSON response with a status.
+/// A JSON response with a status. The body goes through `serde_json::Value` first, so each
+/// record type has one serializer in the Worker (lists and events build `Value`s of the
+/// same types) instead of two; the text is then written by `Value`'s one serializer.
 pub fn json<T: serde::Serialize>(status: u16, body: &T) -> ApiResult<Response> {
+    json_value(status, &serde_json::to_value(body)?)
+}
+
+fn json_value(status: u16, body: &serde_json::Value) -> ApiResult<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }
 
