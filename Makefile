@@ -58,7 +58,7 @@ e2e: build
 ## The JS client (clients/js, @pulse/client): builds dist/, then node's test runner checks
 ## the generated files, the types and the bundle size, and runs the client against its own
 ## wrangler dev (test/server.mjs).
-CLIENT_TESTS := test/unit.test.mjs test/build.test.mjs test/realtime.test.mjs test/workers.test.mjs
+CLIENT_TESTS := test/unit.test.mjs test/build.test.mjs test/realtime.test.mjs test/workers.test.mjs test/socketio.test.mjs
 client-test: build
 	cd clients/js && node scripts/build.mjs && \
 	  node --experimental-eventsource --disable-warning=ExperimentalWarning --test --test-concurrency=1 --test-timeout=60000 --test-force-exit $(CLIENT_TESTS)

@@ -106,8 +106,9 @@ TOKEN=$(curl -fsS --max-time 30 -H 'content-type: application/json' \
   || die "logging in as the seeded admin failed"
 
 # Not fuzzed: the WebSocket upgrades (a 101 needs a handshake no HTTP fuzzer makes: a
-# plain GET is 426) and the SSE stream (never ends, so every case would time out).
-EXCLUDE=(--exclude-path-regex '/ws$' --exclude-path /api/realtime/stream)
+# plain GET is 426), the SSE stream (never ends, so every case would time out) and
+# Socket.IO (a protocol of its own, tested by clients/js/test/socketio.test.mjs).
+EXCLUDE=(--exclude-path-regex '/ws$' --exclude-path /api/realtime/stream --exclude-path /socket.io/)
 # positive_data_acceptance_or_stated_rule (scripts/fuzz_hooks.py): schemathesis'
 # positive_data_acceptance, except a refusal under a rule the operation states (x-rules).
 CHECKS=not_a_server_error,status_code_conformance,positive_data_acceptance_or_stated_rule,negative_data_rejection

@@ -552,6 +552,13 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Doc::new("realtimeWs", "realtime", "Open the tenant's WebSocket")
             .raw(101, switching("Switching Protocols: the WebSocket (protocol in docs/realtime.md)"))
             .errors(&[426])),
+    endpoint!(GET "/socket.io/", Public, live::socketio,
+        Doc::new("socketioGet", "realtime", "Socket.IO (Engine.IO v4): handshake, long-poll or WebSocket")
+            .desc("For `socket.io-client` v4: `io(url, { query: { tenant }, auth: { token } })`. The token is checked at the CONNECT packet; events arrive named by their type. Protocol and mapping: docs/socketio.md.")
+            .raw(200, json!({"description": "Engine.IO packets (text/plain)"}))),
+    endpoint!(POST "/socket.io/", Public, live::socketio,
+        Doc::new("socketioPost", "realtime", "Socket.IO (Engine.IO v4): packets of a polling session")
+            .raw(200, json!({"description": "`ok`"}))),
     endpoint!(GET "/api/realtime/stream" ?&[q::list("channels", &CHANNEL_ITEM, QUERY_MAX_CHANNELS), q::list("types", &TYPE_ITEM, MAX_TYPES_PER_SUBSCRIBE),
         q::int("since", 0, MAX_COUNTER)], Stream, live::stream,
         Doc::new("realtimeStream", "realtime", "Server-Sent Events stream")

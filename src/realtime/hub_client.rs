@@ -88,3 +88,28 @@ pub async fn get(
         .fetch_with_request(req)
         .await
 }
+
+/// A Socket.IO request for tenant `tenant`'s hub (`/sio?<query>`): the token is checked
+/// there, at the CONNECT packet, since Socket.IO clients send it only then.
+pub async fn socketio(
+    env: &Env,
+    tenant: &str,
+    method: &str,
+    query: &str,
+    upgrade: bool,
+    body: Option<String>,
+) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set(H_TENANT, tenant)?;
+    if upgrade {
+        headers.set("upgrade", "websocket")?;
+    }
+    let body = body.map(|b| JsValue::from_str(&b));
+    let req = crate::platform::request(
+        &format!("https://hub/sio{query}"),
+        method,
+        &headers,
+        body.as_ref(),
+    )?;
+    stub(env, tenant, "")?.fetch_with_request(req).await
+}

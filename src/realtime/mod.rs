@@ -5,5 +5,6 @@ pub mod hub;
 pub mod hub_client;
 pub mod outbox;
 pub use pulse_core::protocol;
+pub use pulse_core::socketio;
 pub mod rooms;
 pub mod routes;

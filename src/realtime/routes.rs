@@ -107,3 +107,31 @@ pub async fn publish(mut cx: Ctx) -> ApiResult<Response> {
         &json!({"id": draft.id, "type": draft.kind, "channels": draft.channels, "seq": seq}),
     )
 }
+
+/// `/socket.io/` (Engine.IO v4, Socket.IO v5; docs/socketio.md): names its tenant with
+/// `?tenant=`, passes the tenant's IP blocklist, and goes to the tenant's hub, which
+/// checks the token at the CONNECT packet as the Worker checks it everywhere else.
+pub async fn socketio(mut cx: Ctx) -> ApiResult<Response> {
+    let url = cx.req.inner().url();
+    let get = |k: &str| crate::domain::query::get(&url, k);
+    let tenant = get("tenant")
+        .filter(|t| crate::domain::auth::valid_tenant_id(t) && get("EIO").as_deref() == Some("4"))
+        .ok_or_else(|| {
+            crate::domain::error::ApiError::bad_request(
+                "Engine.IO 4 (EIO=4) and a tenant: io(url, { query: { tenant } })",
+            )
+        })?;
+    crate::web::guard::refuse_blocked(&cx.req, &cx.env, &tenant).await?;
+    let upgrade = get("transport").as_deref() == Some("websocket");
+    if upgrade {
+        super::rooms::require_upgrade(&cx.req)?;
+    }
+    let method = cx.req.inner().method();
+    let body = if method == "POST" {
+        Some(cx.req.text().await?)
+    } else {
+        None
+    };
+    let q = hub_query(&cx.req, &["transport", "sid", "token"]);
+    Ok(hub_client::socketio(&cx.env, &tenant, &method, &q, upgrade, body).await?)
+}

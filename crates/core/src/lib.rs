@@ -5,6 +5,7 @@
 pub mod config;
 pub mod domain;
 pub mod protocol;
+pub mod socketio;
 
 /// The check behind every committed generated document (the OpenAPI document, the event
 /// catalog): the files under `root` are `doc`, minified at `served` and indented at

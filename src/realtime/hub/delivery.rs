@@ -132,8 +132,9 @@ impl TenantHub {
                 continue;
             }
             if sockets::token_expired(&att.who, now) {
-                sockets::refuse(
+                sockets::refuse_as(
                     ws,
+                    att.sio != 0,
                     &sockets::Refusal {
                         error: sockets::token_expired_error(),
                         close: Some((protocol::close::TOKEN_EXPIRED, "token expired")),
@@ -143,10 +144,11 @@ impl TenantHub {
                 continue;
             }
             for frame in frames_for(&att.who, &att.subs, events, &frames) {
-                sockets::send(ws, &frame);
+                sockets::send_frame(ws, att.sio != 0, &frame);
                 out += 1;
             }
         }
+        self.sio_fan_out(events, &frames);
         if expired {
             self.sockets_changed();
         }

@@ -10,6 +10,7 @@
 //! - `frames/`: one handler per client frame;
 //! - `delivery`: live fan-out and the one history scan (`replay`) behind WebSocket
 //!   resume, SSE resume and the REST history;
+//! - `socketio`: Socket.IO sessions (polling and WebSocket), recovery, client events;
 //! - `presence`, `snapshots`, `sse`, `stats`, `tokens`: one concern each;
 //! - `requests`: the internal HTTP surface (`/append`, `/events`) and the trusted headers;
 //! - `owners`: D1 owner lookups for sale and job channels.
@@ -23,6 +24,7 @@ mod owners;
 mod presence;
 mod requests;
 mod snapshots;
+mod socketio;
 mod sockets;
 mod sse;
 mod stats;

@@ -106,7 +106,11 @@ impl TenantHub {
         .to_json();
         for (ws, att) in self.live_sockets().iter() {
             if att.subs.iter().any(|s| s.channel == "dashboard") {
-                sockets::send(ws, &dashboard_for(&att.who, head, &data, &full));
+                sockets::send_frame(
+                    ws,
+                    att.sio != 0,
+                    &dashboard_for(&att.who, head, &data, &full),
+                );
             }
         }
     }
@@ -124,45 +128,45 @@ impl TenantHub {
 
     /// The first frame of a snapshot channel after `subscribed`.
     pub(super) async fn send_snapshot(&self, ws: &WebSocket, who: &Identity, kind: SnapshotKind) {
+        match self.snapshot_frame(who, kind).await {
+            Ok(frame) => sockets::send(ws, &frame),
+            Err(e) => sockets::send_error(ws, &e),
+        }
+    }
+
+    /// A snapshot channel's state now, as the frame that carries it.
+    pub(super) async fn snapshot_frame(
+        &self,
+        who: &Identity,
+        kind: SnapshotKind,
+    ) -> Result<String, FrameError> {
         let head = self.store.head().unwrap_or(0);
+        let failed =
+            |e: crate::domain::error::ApiError| FrameError::new("snapshot_failed", e.message);
+        let tenant = self.tenant.borrow().clone().unwrap_or_default();
         let data = match kind {
-            SnapshotKind::Dashboard => {
-                let tenant = self.tenant.borrow().clone();
-                let Some(tenant) = tenant else { return };
-                match crate::store::dashboard::snapshot(&self.env, &tenant).await {
-                    Ok(d) => policy::redact_dashboard(&who.reader(), &d),
-                    Err(e) => {
-                        sockets::send_error(ws, &FrameError::new("snapshot_failed", e.message));
-                        return;
-                    }
-                }
-            }
-            SnapshotKind::Notifications => {
-                let tenant = self.tenant.borrow().clone();
-                let Some(tenant) = tenant else { return };
-                match crate::store::notifications::snapshot(
-                    &self.env,
-                    &tenant,
-                    &who.user_id,
-                    &who.reader(),
-                )
-                .await
-                {
-                    Ok(d) => d,
-                    Err(e) => {
-                        sockets::send_error(ws, &FrameError::new("snapshot_failed", e.message));
-                        return;
-                    }
-                }
-            }
+            SnapshotKind::Dashboard => policy::redact_dashboard(
+                &who.reader(),
+                &crate::store::dashboard::snapshot(&self.env, &tenant)
+                    .await
+                    .map_err(failed)?,
+            ),
+            SnapshotKind::Notifications => crate::store::notifications::snapshot(
+                &self.env,
+                &tenant,
+                &who.user_id,
+                &who.reader(),
+            )
+            .await
+            .map_err(failed)?,
             SnapshotKind::Analytics => self.analytics(who),
         };
-        let frame = ServerFrame::Snapshot {
+        Ok(ServerFrame::Snapshot {
             channel: kind.name(),
             seq: head,
             data: &data,
-        };
-        sockets::send(ws, &frame.to_json());
+        }
+        .to_json())
     }
 }
 

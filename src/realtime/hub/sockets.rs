@@ -28,10 +28,33 @@ pub struct Attachment {
     /// The token expiry (`who.exp`) the socket was sent `token_expiring` for.
     #[serde(rename = "w", default, skip_serializing_if = "is_zero")]
     pub warned: i64,
+    /// Socket.IO (`hub::socketio`): 1 waiting for its CONNECT, 2 connected; 0 for the
+    /// native protocol.
+    #[serde(rename = "o", default, skip_serializing_if = "is_zero")]
+    pub sio: i64,
+    /// Socket.IO: the recovery session id (`pid`), or the Engine.IO session a socket is
+    /// upgrading until the client's `5`.
+    #[serde(rename = "p", default, skip_serializing_if = "String::is_empty")]
+    pub pid: String,
 }
 
 fn is_zero(v: &i64) -> bool {
     *v == 0
+}
+
+impl Attachment {
+    /// A new socket's state: no subscriptions, a full rate bucket.
+    pub fn new(who: Identity, limits: &Limits, now_ms: i64) -> Attachment {
+        Attachment {
+            who,
+            subs: Vec::new(),
+            bucket: Bucket::full(limits.frames_per_minute, now_ms),
+            closed: false,
+            warned: 0,
+            sio: 0,
+            pid: String::new(),
+        }
+    }
 }
 
 /// What the token alarm does for one socket now.
@@ -197,10 +220,32 @@ pub fn send_error(ws: &WebSocket, e: &FrameError) {
     send(ws, &protocol::error_frame(e.code, &e.message));
 }
 
+/// Sends a hub frame in the socket's protocol: a Socket.IO socket gets its packet form
+/// (`socketio::from_frame`), or nothing when the frame has none.
+pub fn send_frame(ws: &WebSocket, sio: bool, frame: &str) {
+    if !sio {
+        send(ws, frame);
+    } else if let Some(p) = crate::realtime::socketio::from_frame(frame, false) {
+        send(ws, &p);
+    }
+}
+
 /// Sends the refusal and closes if it says so.
 pub fn refuse(ws: &WebSocket, r: &Refusal) {
-    send_error(ws, &r.error);
+    refuse_as(ws, false, r);
+}
+
+/// `refuse` in the socket's protocol (a Socket.IO socket is sent DISCONNECT before a close).
+pub fn refuse_as(ws: &WebSocket, sio: bool, r: &Refusal) {
+    send_frame(
+        ws,
+        sio,
+        &protocol::error_frame(r.error.code, &r.error.message),
+    );
     if let Some((code, reason)) = r.close {
+        if sio {
+            send(ws, crate::realtime::socketio::DISCONNECT);
+        }
         let _ = ws.close(Some(code), Some(reason));
     }
 }
@@ -267,13 +312,7 @@ impl TenantHub {
             .count();
         self.state
             .accept_websocket_with_tags(&pair.server, &[tag.as_str()]);
-        let att = Attachment {
-            who,
-            subs: Vec::new(),
-            bucket: Bucket::full(self.limits.frames_per_minute, now_ms()),
-            closed: false,
-            warned: 0,
-        };
+        let att = Attachment::new(who, &self.limits, now_ms());
         match admit_connection(existing, &self.limits) {
             Err(e) => refuse(
                 &pair.server,
@@ -343,6 +382,8 @@ mod tests {
             bucket: Bucket::full(100, 0),
             closed: false,
             warned: 0,
+            sio: 0,
+            pid: String::new(),
         }
     }
 

@@ -47,6 +47,11 @@ pub trait HubStore {
     }
     fn text(&self, k: &str) -> Option<String>;
     fn set_text(&self, k: &str, v: &str) -> Result<(), Self::Error>;
+    /// Drops the Socket.IO recovery sessions (`sio:<pid>` texts) last written before
+    /// `cutoff_ms`.
+    fn prune_sessions(&self, _cutoff_ms: i64) -> Result<(), Self::Error> {
+        Ok(())
+    }
     /// The history's epoch as clients see it (`"0"` if it could not be read).
     fn epoch(&self) -> String {
         self.meta("epoch").ok().flatten().unwrap_or(0).to_string()
@@ -360,6 +365,13 @@ impl HubStore for SqliteStore {
             .rows("SELECT v FROM kv WHERE k = ?", vec![k.into()])
             .ok()?;
         rows.into_iter().next().map(|r| r.v)
+    }
+    fn prune_sessions(&self, cutoff_ms: i64) -> worker::Result<()> {
+        self.sql.exec(
+            "DELETE FROM kv WHERE k LIKE 'sio:%' AND json_extract(v, '$.t') < ?",
+            vec![cutoff_ms.into()],
+        )?;
+        Ok(())
     }
     fn set_text(&self, k: &str, v: &str) -> worker::Result<()> {
         self.sql.exec(

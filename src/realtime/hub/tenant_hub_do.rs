@@ -35,6 +35,8 @@ pub struct TenantHub {
     pub(super) sockets: RefCell<Option<Rc<LiveSockets>>>,
     /// When this instance was created (a hibernated hub comes back as a new one).
     pub(super) born_ms: i64,
+    /// Socket.IO sessions on long-polling (in memory: a poll keeps the hub awake).
+    pub(super) polls: RefCell<Vec<super::socketio::Poll>>,
 }
 
 impl DurableObject for TenantHub {
@@ -67,6 +69,7 @@ impl DurableObject for TenantHub {
             counters: Cell::new(counters),
             sockets: RefCell::new(None),
             born_ms: now_ms(),
+            polls: RefCell::new(Vec::new()),
         }
     }
 
@@ -83,6 +86,7 @@ impl DurableObject for TenantHub {
                 resp
             }
             (worker::Method::Get, "/sse") => self.open_sse(&req).await,
+            (_, "/sio") => self.socketio(req).await,
             (worker::Method::Get, "/events") => self.events(&req).await,
             (worker::Method::Get, "/stats") => self.stats(),
             (worker::Method::Get, "/analytics") => match requests::identity(&req) {
@@ -112,7 +116,14 @@ impl DurableObject for TenantHub {
             WebSocketIncomingMessage::Binary(b) => (String::new(), b.len(), true),
         };
         if let Err(r) = sockets::admit_frame(&mut att, len, binary, &self.limits, now_ms()) {
-            sockets::refuse(&ws, &r);
+            sockets::refuse_as(&ws, att.sio != 0, &r);
+            return Ok(());
+        }
+        if att.sio != 0 {
+            // Socket.IO keeps its state itself (the rate bucket first).
+            let _ = sockets::save(&ws, &att);
+            self.sio_ws_message(&ws, &text).await;
+            self.sockets_changed();
             return Ok(());
         }
         let result = match protocol::parse_client_frame(&text) {
@@ -153,6 +164,7 @@ impl DurableObject for TenantHub {
     async fn alarm(&self) -> Result<Response> {
         self.presence_alarm().await?;
         self.token_alarm().await;
+        self.sio_ping().await;
         if self.dashboard_dirty.get() {
             self.push_dashboard().await;
         }

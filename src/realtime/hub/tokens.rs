@@ -28,14 +28,19 @@ impl TenantHub {
                     let mut a = att.clone();
                     a.warned = a.who.exp;
                     if sockets::save(ws, &a).is_ok() {
-                        sockets::send(ws, &ServerFrame::TokenExpiring { exp: a.who.exp }.to_json());
+                        sockets::send_frame(
+                            ws,
+                            a.sio != 0,
+                            &ServerFrame::TokenExpiring { exp: a.who.exp }.to_json(),
+                        );
                         changed = true;
                     }
                     next = earliest(next, Some(at));
                 }
                 TokenDuty::Close => {
-                    sockets::refuse(
+                    sockets::refuse_as(
                         ws,
+                        att.sio != 0,
                         &Refusal::closing(
                             token_expired_error(),
                             close::TOKEN_EXPIRED,

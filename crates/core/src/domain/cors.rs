@@ -2,7 +2,6 @@
 //! (`CORS_ORIGINS`) and each brokerage's own (`cors_origins` in its settings).
 
 use super::schema::Pattern;
-use std::collections::BTreeMap;
 
 /// Parsed `CORS_ORIGINS`: empty = no cross-origin access; `*` = any origin; otherwise a
 /// comma-separated list of exact origins (`https://app.example.com`).
@@ -70,34 +69,33 @@ pub const ORIGIN: Pattern = Pattern {
 /// settings change reaches other isolates within this time (its own at once).
 pub const TENANT_ORIGINS_TTL_MS: i64 = 30_000;
 
-/// Every brokerage's own origins, by origin: which tenants list it.
+/// Every brokerage's own origins, as `(origin, tenant)` pairs (a plain list: few tenants
+/// name origins, and a map type of its own would cost the Worker's size budget).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantOrigins {
-    by_origin: BTreeMap<String, Vec<String>>,
+    pairs: Vec<(String, String)>,
 }
 
 impl TenantOrigins {
     /// From `(tenant, origins)` pairs, as the tenants' rows hold them.
     pub fn new(rows: impl IntoIterator<Item = (String, Vec<String>)>) -> TenantOrigins {
-        let mut by_origin: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut pairs = Vec::new();
         for (tenant, origins) in rows {
             for o in origins {
-                by_origin.entry(o).or_default().push(tenant.clone());
+                pairs.push((o, tenant.clone()));
             }
         }
-        TenantOrigins { by_origin }
+        TenantOrigins { pairs }
     }
 
     /// Whether some tenant lists `origin`.
     pub fn listed(&self, origin: &str) -> bool {
-        self.by_origin.contains_key(origin)
+        self.pairs.iter().any(|(o, _)| o == origin)
     }
 
     /// Whether `tenant` lists `origin`.
     pub fn lists(&self, tenant: &str, origin: &str) -> bool {
-        self.by_origin
-            .get(origin)
-            .is_some_and(|ts| ts.iter().any(|t| t == tenant))
+        self.pairs.iter().any(|(o, t)| o == origin && t == tenant)
     }
 }
 

@@ -8,6 +8,8 @@ mod presence;
 mod subscribe;
 mod unsubscribe;
 
+pub use subscribe::{new_subs, Subscribe};
+
 use super::sockets::Attachment;
 use super::tenant_hub_do::TenantHub;
 use crate::realtime::protocol::{ClientFrame, FrameError};

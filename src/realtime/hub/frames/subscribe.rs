@@ -121,6 +121,8 @@ mod tests {
             bucket: Bucket::full(100, 0),
             closed: false,
             warned: 0,
+            sio: 0,
+            pid: String::new(),
         }
     }
     fn req(channels: &[&str], types: &[&str], presence: bool) -> Subscribe {
