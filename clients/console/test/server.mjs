@@ -106,8 +106,10 @@ function seedDatabase(persist) {
 }
 
 export class Server {
-  static async start() {
+  /** A server with extra `vars` (e.g. CORS_ORIGINS for a page on another origin). */
+  static async start(vars = {}) {
     const s = new Server();
+    s.vars = vars;
     s.persist = path.join(ROOT, "target/console-test", `${process.pid}-${randomBytes(4).toString("hex")}`);
     fs.mkdirSync(s.persist, { recursive: true });
     seedDatabase(s.persist);
@@ -125,7 +127,7 @@ export class Server {
     const out = fs.openSync(this.log, "w");
     const args = ["dev", "--ip", "127.0.0.1", "--port", String(this.port), "--persist-to", this.persist,
       "--show-interactive-dev-session=false", "--var", `JWT_SECRET:${this.secret}`];
-    for (const [k, v] of Object.entries(VARS)) args.push("--var", `${k}:${v}`);
+    for (const [k, v] of Object.entries({ ...VARS, ...this.vars })) args.push("--var", `${k}:${v}`);
     this.child = spawn(WRANGLER, args, {
       cwd: ROOT,
       // `make build` ran before: wrangler's build step keeps the fresh Worker.
