@@ -39,6 +39,18 @@ def main():
                     return "—" if not a or not b else f"{a / b:.2f}"
                 print(f"| {n} | {row[peer]['name']} | {ratio(med('PulseHub', 'deliveries_per_s'), med(peer, 'deliveries_per_s'))} | {ratio(med('PulseRest', 'deliveries_per_s'), med(peer, 'deliveries_per_s'))} | {ratio(med('PulseHub', 'p99_ms'), med(peer, 'p99_ms'))} | {ratio(med('PulseRest', 'p99_ms'), med(peer, 'p99_ms'))} |")
         print()
+        if any("PulseSocketIo" in r["fanout"][n] for n in r["fanout"]):
+            print("Socket.IO on Pulse (hub append) against Socket.IO on Node and Pulse's own WebSocket API:\n")
+            print("| N | vs | throughput ratio | p99 ratio |")
+            print("|---|---|---|---|")
+            for n in sorted(r["fanout"], key=int):
+                row = r["fanout"][n]
+                med = lambda k, m: (row.get(k) or {}).get(m, {}).get("median")
+                ratio = lambda a, b: "—" if not a or not b else f"{a / b:.2f}"
+                for peer in ["SocketIo", "PulseHub"]:
+                    if peer in row and "PulseSocketIo" in row:
+                        print(f"| {n} | {row[peer]['name']} | {ratio(med('PulseSocketIo', 'deliveries_per_s'), med(peer, 'deliveries_per_s'))} | {ratio(med('PulseSocketIo', 'p99_ms'), med(peer, 'p99_ms'))} |")
+            print()
     if "rest" in r:
         print(f"### REST ({r.get('rest_seconds_per_run')} s per run; median (min–max))\n")
         print("| scenario | Pulse req/s | Hono+D1 req/s | ratio | Pulse p99 ms | Hono+D1 p99 ms | p99 ratio |")

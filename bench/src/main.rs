@@ -145,6 +145,7 @@ fn main() {
         let kinds = [
             Fanout::PulseRest,
             Fanout::PulseHub,
+            Fanout::PulseSocketIo,
             Fanout::MinDo,
             Fanout::Party,
             Fanout::SocketIo,
@@ -160,7 +161,7 @@ fn main() {
             for round in 0..r {
                 for entry in per.iter_mut() {
                     let sys = match entry.0 {
-                        Fanout::PulseRest | Fanout::PulseHub => &pulse,
+                        Fanout::PulseRest | Fanout::PulseHub | Fanout::PulseSocketIo => &pulse,
                         Fanout::MinDo => &min_do,
                         Fanout::Party => &party,
                         Fanout::SocketIo => &sio,

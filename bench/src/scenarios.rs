@@ -17,6 +17,8 @@ pub enum Fanout {
     PulseRest,
     /// Pulse, publish = an append straight into the hub DO (no D1).
     PulseHub,
+    /// Pulse's Socket.IO endpoint, publish = a hub append (as `PulseHub`).
+    PulseSocketIo,
     MinDo,
     Party,
     SocketIo,
@@ -27,6 +29,7 @@ impl Fanout {
         match self {
             Fanout::PulseRest => "pulse (REST write → outbox → hub)",
             Fanout::PulseHub => "pulse (hub append, no D1)",
+            Fanout::PulseSocketIo => "pulse Socket.IO (hub append, no D1)",
             Fanout::MinDo => "minimal JS DO",
             Fanout::Party => "partyserver",
             Fanout::SocketIo => "socket.io (Node 24)",
@@ -66,6 +69,26 @@ pub fn subscriber(kind: Fanout, sys: &System, tenant: &str, i: usize) -> Result<
             }
             Err("no subscribed frame".into())
         }
+        Fanout::PulseSocketIo => {
+            let tok = client::token(&sys.secret, tenant, &format!("s{i}"), "viewer");
+            let url = format!(
+                "{}/socket.io/?EIO=4&transport=websocket&tenant={tenant}",
+                sys.ws_base()
+            );
+            let mut s = client::ws(&url, None)?;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                match s.try_read_text()? {
+                    Some(t) if t.starts_with("0{") => {
+                        s.try_send_text(&format!(r#"40{{"token":"{tok}"}}"#))?
+                    }
+                    Some(t) if t.starts_with(r#"42["connected""#) => return Ok(s),
+                    Some(t) if t.starts_with("44") => return Err(t),
+                    _ => {}
+                }
+            }
+            Err("no connected event".into())
+        }
         Fanout::MinDo => client::ws(&format!("{}/room", sys.ws_base()), None),
         Fanout::Party => client::ws(&format!("{}/parties/bench/room1", sys.ws_base()), None),
         Fanout::SocketIo => socketio_connect(sys),
@@ -103,7 +126,9 @@ impl Publisher {
     fn new(kind: Fanout, sys: &System, tenant: &str) -> Publisher {
         let (token, sock) = match kind {
             Fanout::PulseRest => (client::token(&sys.secret, tenant, "pub", "broker"), None),
-            Fanout::PulseHub => (client::token(&sys.secret, tenant, "pub", "admin"), None),
+            Fanout::PulseHub | Fanout::PulseSocketIo => {
+                (client::token(&sys.secret, tenant, "pub", "admin"), None)
+            }
             Fanout::MinDo | Fanout::Party => (
                 String::new(),
                 subscriber(kind, sys, tenant, usize::MAX).ok(),
@@ -126,7 +151,7 @@ impl Publisher {
                 self.api
                     .status("POST", "/api/crm/customers", Some(&self.token), Some(&body));
             }
-            Fanout::PulseHub => {
+            Fanout::PulseHub | Fanout::PulseSocketIo => {
                 let body =
                     json!({"type": "system:bench", "channels": ["tenant"], "data": {"m": m}})
                         .to_string();
@@ -228,7 +253,10 @@ pub fn fanout(
     std::thread::sleep(Duration::from_millis(300));
     start_gate.store(true, std::sync::atomic::Ordering::Relaxed);
     let t0 = Instant::now();
-    let sent: Vec<Instant> = if matches!(kind, Fanout::PulseRest | Fanout::PulseHub) {
+    let sent: Vec<Instant> = if matches!(
+        kind,
+        Fanout::PulseRest | Fanout::PulseHub | Fanout::PulseSocketIo
+    ) {
         // HTTP publishes go out concurrently (one connection each), so the burst is not
         // paced by request round trips (the WebSocket peers fire theirs without waiting).
         let go = Arc::new(Barrier::new(m as usize + 1));
@@ -240,10 +268,10 @@ pub fn fanout(
                     &sys.secret,
                     tenant,
                     &format!("pub{k}"),
-                    if kind == Fanout::PulseHub {
-                        "admin"
-                    } else {
+                    if kind == Fanout::PulseRest {
                         "broker"
+                    } else {
+                        "admin"
                     },
                 );
                 std::thread::spawn(move || {
