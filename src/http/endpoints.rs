@@ -27,6 +27,9 @@ use serde_json::json;
 /// The one path that skips the request guards (rate limit, IP blocklist).
 pub const UNGUARDED: &str = "/health";
 
+/// Socket.IO's path (Engine.IO requests, `realtime::routes::socketio`).
+pub const SOCKET_IO: &str = "/socket.io/";
+
 /// Who may change a property: its fields and its photos alike.
 pub const PROPERTY_EDIT: Access = Role(Write);
 /// Who may read a property: its fields and its photos alike.
@@ -684,6 +687,13 @@ mod tests {
         match find(method, path) {
             Match::Found(ep, p) => Some((ep.path, p.iter().map(|s| s.to_string()).collect())),
             _ => None,
+        }
+    }
+
+    #[test]
+    fn socket_io_path_is_the_declared_one() {
+        for m in ["GET", "POST"] {
+            assert_eq!(found(m, SOCKET_IO).map(|f| f.0), Some(SOCKET_IO));
         }
     }
 

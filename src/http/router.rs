@@ -43,8 +43,10 @@ async fn dispatch(req: Request, env: Env) -> Response {
     let method = req.method().to_string();
     let found = endpoints::find(&method, &path);
     let (query_token, tenant) = match &found {
+        // Socket.IO's `?token=` keys the rate limit per user (its handshakes and polls are
+        // otherwise counted per address; the hub checks the token itself at CONNECT).
         Match::Found(ep, params) => (
-            ep.access.query_token(),
+            ep.access.query_token() || ep.path == endpoints::SOCKET_IO,
             endpoints::named(ep, params, "tenant"),
         ),
         _ => (false, None),
