@@ -126,6 +126,16 @@ impl TenantHub {
         let now = now_ms();
         let mut out = 0u64;
         let frames: Vec<String> = events.iter().map(|e| protocol::event_frame(e)).collect();
+        // Socket.IO sockets share one packet per event too (rendered on first need).
+        let sio = std::cell::OnceCell::new();
+        let sio_packets = || -> &[String] {
+            sio.get_or_init(|| {
+                frames
+                    .iter()
+                    .map(|f| crate::realtime::socketio::from_frame(f, false).unwrap_or_default())
+                    .collect::<Vec<_>>()
+            })
+        };
         let mut expired = false;
         for (ws, att) in self.live_sockets().iter() {
             if att.subs.is_empty() {
@@ -143,12 +153,18 @@ impl TenantHub {
                 expired = true;
                 continue;
             }
+            if att.sio != 0 {
+                out += sio_send(ws, frames_for(&att.who, &att.subs, events, sio_packets()));
+                continue;
+            }
             for frame in frames_for(&att.who, &att.subs, events, &frames) {
-                sockets::send_frame(ws, att.sio != 0, &frame);
+                sockets::send(ws, &frame);
                 out += 1;
             }
         }
-        self.sio_fan_out(events, &frames);
+        if !self.polls.borrow().is_empty() {
+            self.sio_fan_out(events, sio_packets());
+        }
         if expired {
             self.sockets_changed();
         }
@@ -160,6 +176,19 @@ impl TenantHub {
         );
         self.count(|c| c.messages_out += out);
     }
+}
+
+/// Sends a Socket.IO reader's share of a fan-out: the shared packets as they are, a
+/// redacted event (rendered as a hub frame by `frames_for`) translated first.
+pub fn sio_send(ws: &worker::WebSocket, frames: Vec<Cow<'_, str>>) -> u64 {
+    let n = frames.len() as u64;
+    for f in frames {
+        match f {
+            Cow::Borrowed(packet) => sockets::send(ws, packet),
+            Cow::Owned(frame) => sockets::send_frame(ws, true, &frame),
+        }
+    }
+    n
 }
 
 #[cfg(test)]

@@ -565,8 +565,9 @@ impl TenantHub {
         self.alarm_at(now_ms() + sio::PING_INTERVAL_MS as i64).await;
     }
 
-    /// New events for the polling sessions (the WebSockets get theirs in `fan_out`).
-    pub(super) fn sio_fan_out(&self, events: &[&crate::domain::event::Event], frames: &[String]) {
+    /// New events for the polling sessions (the WebSockets get theirs in `fan_out`);
+    /// `packets`: each event's shared Socket.IO packet.
+    pub(super) fn sio_fan_out(&self, events: &[&crate::domain::event::Event], packets: &[String]) {
         for p in self.polls.borrow_mut().iter_mut() {
             if p.att.sio != 2 {
                 continue;
@@ -577,8 +578,12 @@ impl TenantHub {
                 p.att.subs.clear();
                 continue;
             }
-            for f in delivery::frames_for(&p.att.who, &p.att.subs, events, frames) {
-                if let Some(packet) = sio::from_frame(&f, false) {
+            for f in delivery::frames_for(&p.att.who, &p.att.subs, events, packets) {
+                let packet = match f {
+                    std::borrow::Cow::Borrowed(packet) => Some(packet.to_string()),
+                    std::borrow::Cow::Owned(frame) => sio::from_frame(&frame, false),
+                };
+                if let Some(packet) = packet {
                     p.push(packet);
                 }
             }
