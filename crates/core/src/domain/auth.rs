@@ -3,10 +3,10 @@
 //! Ed25519 signature check is the caller's (the Worker asks WebCrypto, so no curve
 //! arithmetic is compiled into the Wasm; native code uses ed25519-compact).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use jwt_compact::alg::{Hs256, Hs256Key};
-use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use super::jwt;
+use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// An Ed25519 public key: its 32 bytes (RFC 8032).
 pub type Ed25519PublicKey = [u8; 32];
@@ -164,7 +164,7 @@ pub struct Ed25519Check {
     pub signature: Vec<u8>,
     /// The trusted keys its `kid` allows (all of them without one).
     pub keys: Vec<Ed25519PublicKey>,
-    claims: Claims<PulseClaims>,
+    payload: Vec<u8>,
 }
 
 impl Ed25519Check {
@@ -178,14 +178,14 @@ impl Ed25519Check {
         if !signed {
             return Err(AuthError::BadSignature);
         }
-        check_claims(self.claims, cfg, now)
+        check_claims(&self.payload, cfg, now)
     }
 }
 
 /// Verifies `token` as far as it can without an Ed25519 check.
 pub fn start(token: &str, cfg: &AuthConfig, now: DateTime<Utc>) -> Pending {
     match begin(token, cfg) {
-        Ok(Begun::Claims(claims)) => Pending::Done(check_claims(claims, cfg, now)),
+        Ok(Begun::Claims(payload)) => Pending::Done(check_claims(&payload, cfg, now)),
         Ok(Begun::Ed25519(check)) => Pending::Ed25519(check),
         Err(e) => Pending::Done(Err(e)),
     }
@@ -222,7 +222,8 @@ pub fn verify(token: &str, cfg: &AuthConfig, now: DateTime<Utc>) -> Result<Princ
 }
 
 enum Begun {
-    Claims(Claims<PulseClaims>),
+    /// A checked HS256 token's payload.
+    Claims(Vec<u8>),
     Ed25519(Ed25519Check),
 }
 
@@ -230,25 +231,20 @@ fn begin(token: &str, cfg: &AuthConfig) -> Result<Begun, AuthError> {
     if token.is_empty() {
         return Err(AuthError::Missing);
     }
-    let untrusted = UntrustedToken::new(token).map_err(|_| AuthError::Malformed)?;
-    match untrusted.algorithm() {
+    let parts = jwt::split(token).ok_or(AuthError::Malformed)?;
+    match parts.alg.as_str() {
         "HS256" => {
             let secret = cfg
                 .hs256_secret
                 .as_ref()
                 .ok_or_else(|| AuthError::UnsupportedAlgorithm("HS256".into()))?;
-            let key = Hs256Key::new(secret);
-            Ok(Begun::Claims(
-                Hs256
-                    .validator::<PulseClaims>(&key)
-                    .validate(&untrusted)
-                    .map_err(map_validation)?
-                    .claims()
-                    .clone(),
-            ))
+            if !jwt::hs256_valid(secret, parts.message, &parts.signature) {
+                return Err(AuthError::BadSignature);
+            }
+            Ok(Begun::Claims(parts.payload))
         }
         "EdDSA" | "Ed25519" => {
-            let kid = untrusted.header().key_id.clone();
+            let kid = parts.kid;
             let keys: Vec<Ed25519PublicKey> = cfg
                 .ed25519_keys
                 .iter()
@@ -256,95 +252,120 @@ fn begin(token: &str, cfg: &AuthConfig) -> Result<Begun, AuthError> {
                 .map(|(_, key)| *key)
                 .collect();
             if keys.is_empty() {
-                return Err(AuthError::UnsupportedAlgorithm(
-                    untrusted.algorithm().to_string(),
-                ));
+                return Err(AuthError::UnsupportedAlgorithm(parts.alg));
             }
-            let signature = untrusted.signature_bytes().to_vec();
-            if signature.len() != 64 {
+            if parts.signature.len() != 64 {
                 return Err(AuthError::BadSignature);
             }
-            let claims = untrusted
-                .deserialize_claims_unchecked::<PulseClaims>()
-                .map_err(|_| AuthError::Malformed)?;
-            // The signed bytes are the token up to its last dot (`header.payload`).
-            let message = token.rsplit_once('.').map(|(m, _)| m).unwrap_or_default();
             Ok(Begun::Ed25519(Ed25519Check {
-                message: message.as_bytes().to_vec(),
-                signature,
+                message: parts.message.as_bytes().to_vec(),
+                signature: parts.signature,
                 keys,
-                claims,
+                payload: parts.payload,
             }))
         }
         other => Err(AuthError::UnsupportedAlgorithm(other.to_string())),
     }
 }
 
+/// The claims of a token whose signature checked: `exp` (required; expired past the
+/// leeway), `nbf` (optional; not before it, with the same leeway), `iat` (required; not in
+/// the future), `sub`, `tid` and `role` as the contract has them, `iss`/`aud` when
+/// configured. Times are whole seconds; a claim of the wrong JSON type is a malformed token.
 fn check_claims(
-    claims: Claims<PulseClaims>,
+    payload: &[u8],
     cfg: &AuthConfig,
     now: DateTime<Utc>,
 ) -> Result<Principal, AuthError> {
-    let opts = TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || now);
-    claims.validate_expiration(&opts).map_err(|e| match e {
-        jwt_compact::ValidationError::NoClaim(_) => AuthError::MissingClaim("exp"),
-        _ => AuthError::Expired,
-    })?;
-    // `nbf` is optional; when present it gets the same leeway as `exp`.
-    if let Some(nbf) = claims.not_before {
-        if nbf > now + Duration::seconds(LEEWAY_SECONDS) {
-            return Err(AuthError::NotYetValid);
-        }
+    let c: Value = serde_json::from_slice(payload).map_err(|_| AuthError::Malformed)?;
+    if !c.is_object() {
+        return Err(AuthError::Malformed);
     }
-    let iat = claims.issued_at.ok_or(AuthError::MissingClaim("iat"))?;
-    if iat > now + Duration::seconds(LEEWAY_SECONDS) {
+    let time = |k: &str| -> Result<Option<i64>, AuthError> {
+        match c.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or(AuthError::Malformed),
+        }
+    };
+    let text = |k: &str| -> Result<Option<&str>, AuthError> {
+        match c.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_str().map(Some).ok_or(AuthError::Malformed),
+        }
+    };
+    let (sub, tid, role) = match (text("sub")?, text("tid")?, text("role")?) {
+        (Some(s), Some(t), Some(r)) => (s, t, r),
+        _ => return Err(AuthError::Malformed),
+    };
+    let now = now.timestamp();
+    let exp = time("exp")?.ok_or(AuthError::MissingClaim("exp"))?;
+    if now > exp.saturating_add(LEEWAY_SECONDS) {
+        return Err(AuthError::Expired);
+    }
+    if time("nbf")?.is_some_and(|nbf| nbf > now + LEEWAY_SECONDS) {
+        return Err(AuthError::NotYetValid);
+    }
+    let iat = time("iat")?.ok_or(AuthError::MissingClaim("iat"))?;
+    if iat > now + LEEWAY_SECONDS {
         return Err(AuthError::InvalidClaim("iat"));
     }
-    let c = &claims.custom;
-    if !valid_user_id(&c.sub) {
+    if !valid_user_id(sub) {
         return Err(AuthError::InvalidClaim("sub"));
     }
-    if !valid_tenant_id(&c.tid) {
+    if !valid_tenant_id(tid) {
         return Err(AuthError::InvalidClaim("tid"));
     }
-    let role = Role::parse(&c.role).ok_or(AuthError::InvalidClaim("role"))?;
-    if let Some(iss) = &cfg.issuer {
-        if c.iss.as_deref() != Some(iss.as_str()) {
-            return Err(AuthError::InvalidClaim("iss"));
-        }
+    let role = Role::parse(role).ok_or(AuthError::InvalidClaim("role"))?;
+    let (iss, aud) = (text("iss")?, text("aud")?);
+    if cfg.issuer.as_deref().is_some_and(|want| iss != Some(want)) {
+        return Err(AuthError::InvalidClaim("iss"));
     }
-    if let Some(aud) = &cfg.audience {
-        if c.aud.as_deref() != Some(aud.as_str()) {
-            return Err(AuthError::InvalidClaim("aud"));
-        }
+    if cfg
+        .audience
+        .as_deref()
+        .is_some_and(|want| aud != Some(want))
+    {
+        return Err(AuthError::InvalidClaim("aud"));
     }
     Ok(Principal {
-        user_id: c.sub.clone(),
-        tenant_id: c.tid.clone(),
+        user_id: sub.to_string(),
+        tenant_id: tid.to_string(),
         role,
-        exp: claims.expiration.map(|e| e.timestamp()).unwrap_or(0),
+        exp,
     })
 }
 
-fn map_validation(e: jwt_compact::ValidationError) -> AuthError {
-    use jwt_compact::ValidationError as V;
-    match e {
-        V::AlgorithmMismatch { actual, .. } => AuthError::UnsupportedAlgorithm(actual),
-        V::InvalidSignature | V::InvalidSignatureLen { .. } | V::MalformedSignature(_) => {
-            AuthError::BadSignature
-        }
-        _ => AuthError::Malformed,
+/// The contract's claims of a token minted here.
+pub fn claims(
+    sub: &str,
+    tid: &str,
+    role: &str,
+    iss: Option<&str>,
+    aud: Option<&str>,
+    now: DateTime<Utc>,
+    ttl_seconds: i64,
+) -> Value {
+    let now = now.timestamp();
+    let mut c = serde_json::json!({"sub": sub, "tid": tid, "role": role, "iat": now,
+                                   "exp": now + ttl_seconds});
+    if let Some(i) = iss {
+        c["iss"] = i.into();
     }
+    if let Some(a) = aud {
+        c["aud"] = a.into();
+    }
+    c
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn claims_for(
     sub: &str,
     tid: &str,
     role: &str,
     now: DateTime<Utc>,
     ttl_seconds: i64,
-) -> Claims<PulseClaims> {
-    let mut claims = Claims::new(PulseClaims {
+) -> jwt_compact::Claims<PulseClaims> {
+    let mut claims = jwt_compact::Claims::new(PulseClaims {
         sub: sub.into(),
         tid: tid.into(),
         role: role.into(),
@@ -352,7 +373,7 @@ fn claims_for(
         aud: None,
     });
     claims.issued_at = Some(now);
-    claims.expiration = Some(now + Duration::seconds(ttl_seconds));
+    claims.expiration = Some(now + chrono::Duration::seconds(ttl_seconds));
     claims
 }
 
@@ -365,10 +386,10 @@ pub fn mint_hs256(
     now: DateTime<Utc>,
     ttl_seconds: i64,
 ) -> String {
-    let claims = claims_for(sub, tid, role, now, ttl_seconds);
-    Hs256
-        .token(&Header::empty(), &claims, &Hs256Key::new(secret))
-        .unwrap_or_default()
+    jwt::mint_hs256(
+        secret,
+        &claims(sub, tid, role, None, None, now, ttl_seconds),
+    )
 }
 
 /// Mints an EdDSA token; production issuers do this on their side (native: tests and tools).
@@ -382,6 +403,7 @@ pub fn mint_ed25519(
     now: DateTime<Utc>,
     ttl_seconds: i64,
 ) -> String {
+    use jwt_compact::{AlgorithmExt, Header};
     let claims = claims_for(sub, tid, role, now, ttl_seconds);
     let header = match kid {
         Some(k) => Header::empty().with_key_id(k),
@@ -445,6 +467,9 @@ pub fn at_millis(ms: i64) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
+    use jwt_compact::alg::{Hs256, Hs256Key};
+    use jwt_compact::{AlgorithmExt, Header};
 
     fn now() -> DateTime<Utc> {
         at_millis(1_790_000_000_000)
@@ -541,6 +566,70 @@ mod tests {
         cfg.issuer = Some("https://issuer.example".into());
         let t = mint_hs256(s, "u", "demo", "admin", now(), 60);
         assert_eq!(verify(&t, &cfg, now()), Err(AuthError::InvalidClaim("iss")));
+        // Claims of the wrong JSON type, or missing, as jwt-compact refused them.
+        let signed = |c: serde_json::Value| jwt::mint_hs256(s, &c);
+        let base = claims("u", "demo", "admin", None, None, now(), 60);
+        let with = |k: &str, v: serde_json::Value| {
+            let mut c = base.clone();
+            c[k] = v;
+            signed(c)
+        };
+        for (k, v) in [
+            ("exp", serde_json::json!("soon")),
+            ("iat", serde_json::json!(1.5)),
+            ("sub", serde_json::json!(7)),
+            ("aud", serde_json::json!(["a"])),
+        ] {
+            assert_eq!(
+                verify(&with(k, v), &hs_cfg(), now()),
+                Err(AuthError::Malformed),
+                "{k}"
+            );
+        }
+        let mut no_exp = base.clone();
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert_eq!(
+            verify(&signed(no_exp), &hs_cfg(), now()),
+            Err(AuthError::MissingClaim("exp"))
+        );
+        let mut no_tid = base.clone();
+        no_tid.as_object_mut().unwrap().remove("tid");
+        assert_eq!(
+            verify(&signed(no_tid), &hs_cfg(), now()),
+            Err(AuthError::Malformed)
+        );
+        assert_eq!(
+            verify(&signed(serde_json::json!([1])), &hs_cfg(), now()),
+            Err(AuthError::Malformed)
+        );
+        // iss and aud as configured pass; our minted access tokens carry them.
+        cfg.audience = Some("pulse".into());
+        let t = jwt::mint_hs256(
+            s,
+            &claims(
+                "u",
+                "demo",
+                "admin",
+                Some("https://issuer.example"),
+                Some("pulse"),
+                now(),
+                60,
+            ),
+        );
+        assert_eq!(verify(&t, &cfg, now()).unwrap().user_id, "u");
+        let t = jwt::mint_hs256(
+            s,
+            &claims(
+                "u",
+                "demo",
+                "admin",
+                Some("https://issuer.example"),
+                Some("other"),
+                now(),
+                60,
+            ),
+        );
+        assert_eq!(verify(&t, &cfg, now()), Err(AuthError::InvalidClaim("aud")));
     }
 
     #[test]

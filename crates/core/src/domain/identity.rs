@@ -1,12 +1,10 @@
 //! Login, refresh and logout rules: request validation, access-token minting, the refresh
 //! token format and rotation decision, and the failed-login rate-limit window math.
 
-use super::auth::{valid_tenant_id, PulseClaims};
+use super::auth::valid_tenant_id;
 use super::error::{ApiError, ApiResult};
 use super::schema::{self, req, Kind, Pattern, Shape};
-use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::{Hs256, Hs256Key};
-use jwt_compact::{AlgorithmExt, Claims, Header};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// Access tokens live 15 minutes.
@@ -88,18 +86,8 @@ pub fn mint_access(
     aud: Option<&str>,
     now: DateTime<Utc>,
 ) -> ApiResult<String> {
-    let mut claims = Claims::new(PulseClaims {
-        sub: sub.into(),
-        tid: tid.into(),
-        role: role.into(),
-        iss: iss.map(String::from),
-        aud: aud.map(String::from),
-    });
-    claims.issued_at = Some(now);
-    claims.expiration = Some(now + Duration::seconds(ACCESS_TTL_SECONDS));
-    Hs256
-        .token(&Header::empty(), &claims, &Hs256Key::new(secret))
-        .map_err(|_| ApiError::internal())
+    let claims = super::auth::claims(sub, tid, role, iss, aud, now, ACCESS_TTL_SECONDS);
+    Ok(super::jwt::mint_hs256(secret, &claims))
 }
 
 /// Refresh tokens are `<tenant>.<64 hex>`: the tenant scopes the lookup, the hex is the

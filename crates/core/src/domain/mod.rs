@@ -15,6 +15,7 @@ pub mod identity;
 pub mod ids;
 pub mod inputs;
 pub mod jobs;
+pub mod jwt;
 pub mod lead;
 pub mod matching;
 pub mod notifications;
