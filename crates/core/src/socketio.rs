@@ -11,6 +11,17 @@ use serde_json::{json, Value};
 /// connection when no ping came for interval + timeout.
 pub const PING_INTERVAL_MS: u64 = 25_000;
 pub const PING_TIMEOUT_MS: u64 = 20_000;
+/// A transport that has not sent its CONNECT within this time is closed (Socket.IO's
+/// `connectTimeout`).
+pub const CONNECT_TIMEOUT_MS: i64 = 45_000;
+/// Whether a transport in state `sio` (1: waiting for its CONNECT) opened at `opened_ms`
+/// has waited too long at `now_ms`.
+pub fn connect_overdue(sio: i64, opened_ms: i64, now_ms: i64) -> bool {
+    sio == 1 && opened_ms > 0 && now_ms - opened_ms > CONNECT_TIMEOUT_MS
+}
+
+/// Long-polling sessions one hub keeps at most (each is held in its memory).
+pub const MAX_POLL_SESSIONS: usize = 5_000;
 /// Packets in one polling payload are separated by the record separator.
 pub const SEPARATOR: char = '\u{1e}';
 /// The server's DISCONNECT of the default namespace.
@@ -434,6 +445,14 @@ mod tests {
                 .code,
             "unknown_event"
         );
+    }
+
+    #[test]
+    fn connect_timeout() {
+        assert!(!connect_overdue(1, 1_000, 1_000 + CONNECT_TIMEOUT_MS));
+        assert!(connect_overdue(1, 1_000, 1_001 + CONNECT_TIMEOUT_MS));
+        assert!(!connect_overdue(2, 1_000, i64::MAX / 2), "connected");
+        assert!(!connect_overdue(0, 1_000, i64::MAX / 2), "native socket");
     }
 
     #[test]

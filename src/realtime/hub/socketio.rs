@@ -80,10 +80,14 @@ impl TenantHub {
         }
         let Some(sid) = sid else {
             // Handshake over polling: a new session, which may upgrade.
+            self.sweep_polls();
+            if self.polls.borrow().len() >= sio::MAX_POLL_SESSIONS {
+                // Engine.IO's "bad request"; the client retries with its backoff.
+                return text(503, r#"{"code":3,"message":"too many polling sessions"}"#);
+            }
             let sid = crate::platform::random_hex();
             let att = self.pre_identity(token.as_deref()).await;
             let open = sio::open_packet(&sid, true, self.limits.max_frame_bytes);
-            self.sweep_polls();
             self.polls.borrow_mut().push(Poll {
                 sid,
                 att,
@@ -171,6 +175,7 @@ impl TenantHub {
     async fn pre_identity(&self, token: Option<&str>) -> Attachment {
         let mut att = Attachment::new(placeholder(), &self.limits, now_ms());
         att.sio = 1;
+        att.opened_ms = now_ms();
         if let Some(who) = match token {
             Some(t) => self.verify(t).await.ok(),
             None => None,
@@ -216,6 +221,7 @@ impl TenantHub {
                 let mut att = Attachment::new(placeholder(), &self.limits, now_ms());
                 att.sio = 1;
                 att.pid = sid;
+                att.opened_ms = now_ms();
                 att
             }
             None => {
@@ -448,6 +454,7 @@ impl TenantHub {
         att.subs = subs;
         att.sio = 2;
         att.pid = pid.clone();
+        att.opened_ms = 0;
         self.save_session(att);
         self.sio_send(conn, sio::connect_ok(&crate::platform::random_hex(), &pid));
         let mut missed = Vec::new();
@@ -559,8 +566,16 @@ impl TenantHub {
         if sockets.is_empty() {
             return;
         }
+        let now = now_ms();
         for ws in &sockets {
-            sockets::send(ws, "2");
+            // A transport still without its CONNECT after the timeout is closed.
+            let idle = sockets::attachment(ws)
+                .is_some_and(|a| sio::connect_overdue(a.sio, a.opened_ms, now));
+            if idle {
+                let _ = ws.close(Some(close::POLICY), Some("no CONNECT"));
+            } else {
+                sockets::send(ws, "2");
+            }
         }
         self.alarm_at(now_ms() + sio::PING_INTERVAL_MS as i64).await;
     }

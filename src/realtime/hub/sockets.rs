@@ -36,6 +36,9 @@ pub struct Attachment {
     /// upgrading until the client's `5`.
     #[serde(rename = "p", default, skip_serializing_if = "String::is_empty")]
     pub pid: String,
+    /// Socket.IO: when the transport opened, until its CONNECT (`CONNECT_TIMEOUT_MS`).
+    #[serde(rename = "n", default, skip_serializing_if = "is_zero")]
+    pub opened_ms: i64,
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -53,6 +56,7 @@ impl Attachment {
             warned: 0,
             sio: 0,
             pid: String::new(),
+            opened_ms: 0,
         }
     }
 }
@@ -384,6 +388,7 @@ mod tests {
             warned: 0,
             sio: 0,
             pid: String::new(),
+            opened_ms: 0,
         }
     }
 

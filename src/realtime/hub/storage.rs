@@ -368,7 +368,8 @@ impl HubStore for SqliteStore {
     }
     fn prune_sessions(&self, cutoff_ms: i64) -> worker::Result<()> {
         self.sql.exec(
-            "DELETE FROM kv WHERE k LIKE 'sio:%' AND json_extract(v, '$.t') < ?",
+            "DELETE FROM kv WHERE k LIKE 'sio:%'
+               AND CASE WHEN json_valid(v) THEN json_extract(v, '$.t') < ? ELSE 1 END",
             vec![cutoff_ms.into()],
         )?;
         Ok(())

@@ -123,6 +123,7 @@ mod tests {
             warned: 0,
             sio: 0,
             pid: String::new(),
+            opened_ms: 0,
         }
     }
     fn req(channels: &[&str], types: &[&str], presence: bool) -> Subscribe {
