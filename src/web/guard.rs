@@ -79,6 +79,8 @@ pub struct Gate {
     key: String,
     ip: Option<String>,
     tenant: Option<String>,
+    /// A verified caller opening a stream (`ratelimit::Sampler::decide_stream`).
+    stream: bool,
 }
 
 /// Reads the guards' inputs. `query_token`: whether the route reads `?token=`;
@@ -101,6 +103,7 @@ pub async fn gate(req: &Request, env: &Env, query_token: bool, path_tenant: Opti
     Gate {
         key,
         ip,
+        stream: query_token && who.is_some(),
         tenant: who.map(|w| w.tenant_id).or(path_tenant),
     }
 }
@@ -108,7 +111,15 @@ pub async fn gate(req: &Request, env: &Env, query_token: bool, path_tenant: Opti
 /// The rate limit (429) and the tenant's blocklist (403).
 pub async fn check(gate: Gate, env: &Env) -> ApiResult<()> {
     let now = crate::platform::now_ms();
-    match SAMPLER.with(|s| s.borrow_mut().decide(&gate.key, now)) {
+    let verdict = SAMPLER.with(|s| {
+        let mut s = s.borrow_mut();
+        if gate.stream {
+            s.decide_stream(&gate.key, now)
+        } else {
+            s.decide(&gate.key, now)
+        }
+    });
+    match verdict {
         Verdict::Admit => {}
         Verdict::Refuse => return Err(rate_limited()),
         Verdict::Ask => {

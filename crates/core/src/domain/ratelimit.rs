@@ -69,6 +69,21 @@ impl Sampler {
         Verdict::Admit
     }
 
+    /// `decide` for a request that opens a long-lived stream (a WebSocket, an SSE stream)
+    /// of a verified caller: a caller new to this isolate is admitted on a token taken
+    /// locally, so the upgrade makes no limiter call. A call made inside such a request
+    /// stays in its context for the stream's whole life (about 32 KB per connection under
+    /// `wrangler dev`, BENCHMARKS.md). The caller's next `SHARE - 1` requests are admitted
+    /// on that token as usual and the one after asks, so the shared budget still counts
+    /// every caller after its first `SHARE` requests in an isolate.
+    pub fn decide_stream(&mut self, key: &str, now_ms: i64) -> Verdict {
+        if self.callers.contains_key(key) {
+            return self.decide(key, now_ms);
+        }
+        self.record(key, now_ms, true);
+        Verdict::Admit
+    }
+
     /// The limiter's answer to an `Ask` (`admitted`: it took a token).
     pub fn record(&mut self, key: &str, now_ms: i64, admitted: bool) {
         if self.callers.len() >= MAX_KEYS && !self.callers.contains_key(key) {
@@ -143,6 +158,23 @@ mod tests {
         // Admitted again: back to one call per share.
         s.record("k", 3 * REFUSED_MS, true);
         assert_eq!(s.decide("k", 3 * REFUSED_MS), Verdict::Admit);
+    }
+
+    #[test]
+    fn a_new_streaming_caller_is_admitted_without_a_call_then_counted() {
+        let mut s = Sampler::default();
+        assert_eq!(s.decide_stream("u:t:a", 0), Verdict::Admit);
+        for _ in 1..SHARE {
+            assert_eq!(s.decide("u:t:a", 0), Verdict::Admit);
+        }
+        assert_eq!(s.decide("u:t:a", 0), Verdict::Ask);
+        assert_eq!(
+            s.decide_stream("u:t:a", 0),
+            Verdict::Ask,
+            "known callers ask as usual"
+        );
+        s.record("u:t:a", 0, false);
+        assert_eq!(s.decide_stream("u:t:a", 10), Verdict::Refuse);
     }
 
     #[test]
