@@ -162,6 +162,7 @@ export function genRest(api, from = "static/openapi.json") {
       const first = deref(op.responses[ok[0]]);
       const content = first?.content || {};
       if (content["text/event-stream"]) continue; // the SSE stream: use the realtime client
+      if (path.startsWith("/socket.io/")) continue; // Engine.IO's transport: socket.io-client speaks it
       ops.push({ path, method, op, item, ok, content });
     }
   }

@@ -2070,22 +2070,6 @@ export interface Operations {
     bodyRequired: true;
     answer: Schemas["Job"];
   };
-  /** GET /socket.io/: Socket.IO (Engine.IO v4): handshake, long-poll or WebSocket */
-  socketioGet: {
-    params: {};
-    headers: {};
-    body: never;
-    bodyRequired: false;
-    answer: void;
-  };
-  /** POST /socket.io/: Socket.IO (Engine.IO v4): packets of a polling session */
-  socketioPost: {
-    params: {};
-    headers: {};
-    body: never;
-    bodyRequired: false;
-    answer: void;
-  };
   /** GET /api/stats: Tenant totals (admin) */
   stats: {
     params: {};
@@ -2363,8 +2347,6 @@ export const OPERATIONS: { readonly [K in keyof Operations]: string } = {
   runMatching: "POST /api/matching/run",
   scanCard: "POST /api/cards/{id}/scan",
   sendCustomerSms: "POST /api/crm/customers/{id}/sms",
-  socketioGet: "GET /socket.io/",
-  socketioPost: "POST /socket.io/",
   stats: "GET /api/stats",
   unblockIp: "DELETE /api/security/blocked-ips/{ip}",
   unpublishListing: "POST /api/publishing/listings/{id}/unpublish",
