@@ -127,8 +127,13 @@ pub async fn socketio(mut cx: Ctx) -> ApiResult<Response> {
         super::rooms::require_upgrade(&cx.req)?;
     }
     let method = cx.req.inner().method();
+    // A polling POST is read within the body limit (413 past it), as every body is.
     let body = if method == "POST" {
-        Some(cx.req.text().await?)
+        let bytes =
+            crate::web::body::read_limited(&mut cx.req, crate::web::body::MAX_BODY_BYTES).await?;
+        Some(String::from_utf8(bytes).map_err(|_| {
+            crate::domain::error::ApiError::bad_request("Engine.IO payloads are UTF-8 text")
+        })?)
     } else {
         None
     };

@@ -179,6 +179,23 @@ describe("socket.io-client against Pulse", () => {
     assert.equal((await connected(q)).user.id, "b1");
   });
 
+  test("a polling session that floods packets is cut at the frame budget and closed", async () => {
+    const t = fresh("sio-flood");
+    const base = `${s.base}/socket.io/?EIO=4&tenant=${t}&transport=polling`;
+    const open = await (await fetch(base)).text();
+    assert.equal(open[0], "0");
+    const { sid } = JSON.parse(open.slice(1));
+    // 5,000 empty packets in one POST: each spends the frame budget (100 a minute).
+    const r = await fetch(`${base}&sid=${sid}`, { method: "POST", body: "\x1e".repeat(4999) });
+    assert.equal(r.status, 200);
+    const payload = (await (await fetch(`${base}&sid=${sid}`)).text()).split("\x1e");
+    assert.ok(payload.length <= 110, `at most the budget's answers, got ${payload.length}`);
+    assert.ok(payload.includes("1"), "the session is closed");
+    assert.ok(payload.some((p) => p.startsWith('42["error"') && p.includes("rate_limited")));
+    const gone = await fetch(`${base}&sid=${sid}`);
+    assert.equal(gone.status, 400);
+  });
+
   test("the seeds' client snippets run unchanged apart from the tenant option", async () => {
     const t = fresh("sio-seeds");
     const token = s.token(t, "b1", "broker");

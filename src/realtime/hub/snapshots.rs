@@ -64,9 +64,9 @@ pub fn dashboard_for<'a>(who: &Identity, head: u64, data: &Value, full: &'a str)
 
 impl TenantHub {
     fn has_snapshot_subscribers(&self, kind: SnapshotKind) -> bool {
-        self.live_sockets()
-            .iter()
-            .any(|(_, a)| a.subs.iter().any(|s| s.channel == kind.name()))
+        let on = |a: &super::sockets::Attachment| a.subs.iter().any(|s| s.channel == kind.name());
+        self.live_sockets().iter().any(|(_, a)| on(a))
+            || self.polls.borrow().iter().any(|p| on(&p.att))
     }
 
     /// A change that moves the dashboard: push a fresh snapshot now, or at the end of the
@@ -111,6 +111,15 @@ impl TenantHub {
                     att.sio != 0,
                     &dashboard_for(&att.who, head, &data, &full),
                 );
+            }
+        }
+        // Socket.IO sessions on long-polling.
+        for p in self.polls.borrow_mut().iter_mut() {
+            if p.att.sio == 2 && p.att.subs.iter().any(|s| s.channel == "dashboard") {
+                let frame = dashboard_for(&p.att.who, head, &data, &full);
+                if let Some(packet) = crate::realtime::socketio::from_frame(&frame, false) {
+                    p.push(packet);
+                }
             }
         }
     }

@@ -15,6 +15,7 @@ use crate::realtime::protocol::{self, close, FrameError, Identity, Sub};
 use crate::realtime::socketio::{self as sio, Action, Eio, Sio};
 use futures_channel::oneshot;
 use serde_json::{json, Value};
+use std::cell::Cell;
 use std::time::Duration;
 use worker::{Headers, Request, Response, Result, WebSocket, WebSocketPair};
 
@@ -26,12 +27,22 @@ pub struct Poll {
     pub queue: Vec<String>,
     waiter: Option<oneshot::Sender<()>>,
     seen_ms: i64,
+    /// When the session was last sent a ping (or opened): the next is due an interval on.
+    ping_ms: i64,
 }
 
 impl Poll {
-    /// Queues a packet and wakes the waiting GET.
+    /// Queues a packet and wakes the waiting GET. A session whose client does not collect
+    /// its packets (more queued than `MAX_QUEUED_BYTES`) is closed instead.
     pub fn push(&mut self, packet: String) {
-        self.queue.push(packet);
+        let queued: usize = self.queue.iter().map(String::len).sum();
+        if queued + packet.len() > MAX_QUEUED_BYTES {
+            self.queue.clear();
+            self.att.sio = 0;
+            self.queue.push("1".into());
+        } else {
+            self.queue.push(packet);
+        }
         self.wake();
     }
     fn wake(&mut self) {
@@ -40,6 +51,14 @@ impl Poll {
         }
     }
 }
+
+thread_local! {
+    /// When this instance last pruned old recovery sessions.
+    static PRUNED_MS: Cell<i64> = const { Cell::new(0) };
+}
+
+/// Packets a polling session may hold for its client before it is closed.
+const MAX_QUEUED_BYTES: usize = 1 << 20;
 
 /// Where a client's packets came from, and where answers go.
 enum Conn<'a> {
@@ -94,9 +113,11 @@ impl TenantHub {
                 queue: Vec::new(),
                 waiter: None,
                 seen_ms: now_ms(),
+                ping_ms: now_ms(),
             });
             return text(200, &open);
         };
+        self.sweep_polls();
         if !self.polls.borrow().iter().any(|p| p.sid == sid) {
             return eio_error(1, "Session ID unknown");
         }
@@ -107,6 +128,10 @@ impl TenantHub {
                 return eio_error(3, "payload too large");
             }
             for packet in body.split(sio::SEPARATOR) {
+                // Each packet spends the frame budget first; a refusal ends the session.
+                if !self.sio_admit_poll(&sid, packet.len()) {
+                    break;
+                }
                 self.sio_packet(Conn::Poll(&sid), packet).await;
             }
             return text(200, "ok");
@@ -123,27 +148,35 @@ impl TenantHub {
                 return eio_error(1, "Session ID unknown");
             };
             p.seen_ms = now_ms();
-            if p.queue.is_empty() {
+            // engine.io-client expects a ping every interval, whatever else it receives.
+            let due = (p.ping_ms + sio::PING_INTERVAL_MS as i64 - now_ms()).max(0);
+            if p.queue.is_empty() && due > 0 {
                 let (tx, rx) = oneshot::channel();
                 p.wake();
                 p.waiter = Some(tx);
-                Some(rx)
+                Some((rx, due))
             } else {
                 None
             }
         };
-        if let Some(rx) = rx {
-            let timer = worker::Delay::from(Duration::from_millis(sio::PING_INTERVAL_MS));
+        if let Some((rx, due)) = rx {
+            let timer = worker::Delay::from(Duration::from_millis(due as u64));
             let _ = futures_util::future::select(rx, timer).await;
         }
         let mut polls = self.polls.borrow_mut();
         let Some(p) = polls.iter_mut().find(|p| p.sid == sid) else {
             return text(200, "6");
         };
-        p.seen_ms = now_ms();
-        let packets = std::mem::take(&mut p.queue);
-        if packets.is_empty() {
-            return text(200, "2");
+        let now = now_ms();
+        p.seen_ms = now;
+        // This GET's wait is over: a sender nobody listens to is not a waiting GET.
+        if p.waiter.as_ref().is_some_and(|w| w.is_canceled()) {
+            p.waiter = None;
+        }
+        let mut packets = std::mem::take(&mut p.queue);
+        if now >= p.ping_ms + sio::PING_INTERVAL_MS as i64 {
+            p.ping_ms = now;
+            packets.push("2".into());
         }
         let closing = packets.iter().any(|q| q == "1");
         let body = packets.join(&sio::SEPARATOR.to_string());
@@ -156,10 +189,38 @@ impl TenantHub {
     /// Drops polling sessions that neither polled nor posted for a ping interval plus the
     /// ping timeout (the client has gone: Engine.IO's own rule).
     fn sweep_polls(&self) {
-        let cutoff = now_ms() - (sio::PING_INTERVAL_MS + sio::PING_TIMEOUT_MS) as i64;
-        self.polls
-            .borrow_mut()
-            .retain(|p| p.waiter.is_some() || p.seen_ms >= cutoff);
+        let now = now_ms();
+        let cutoff = now - (sio::PING_INTERVAL_MS + sio::PING_TIMEOUT_MS) as i64;
+        self.polls.borrow_mut().retain(|p| {
+            let waiting = p.waiter.as_ref().is_some_and(|w| !w.is_canceled());
+            (waiting || p.seen_ms >= cutoff)
+                && !sio::connect_overdue(p.att.sio, p.att.opened_ms, now)
+        });
+    }
+
+    /// The frame budget of a polling session for one packet of `len` bytes; a refused
+    /// session is told why and closed.
+    fn sio_admit_poll(&self, sid: &str, len: usize) -> bool {
+        let mut polls = self.polls.borrow_mut();
+        let Some(p) = polls.iter_mut().find(|p| p.sid == sid) else {
+            return false;
+        };
+        p.seen_ms = now_ms();
+        match sockets::admit_frame(&mut p.att, len, false, &self.limits, now_ms()) {
+            Ok(()) => true,
+            Err(r) => {
+                let e = protocol::error_frame(r.error.code, &r.error.message);
+                if let Some(packet) = sio::from_frame(&e, false) {
+                    p.push(packet);
+                }
+                if r.close.is_some() {
+                    p.push(sio::DISCONNECT.into());
+                    p.push("1".into());
+                    p.att.sio = 0;
+                }
+                false
+            }
+        }
     }
 
     fn drop_poll(&self, sid: &str) {
@@ -309,25 +370,6 @@ impl TenantHub {
         let Some(mut att) = self.sio_state(&conn) else {
             return;
         };
-        // Frame rate (the WebSocket path checked it already, with size and expiry).
-        if let Conn::Poll(_) = conn {
-            if let Err(r) = sockets::admit_frame(&mut att, msg.len(), false, &self.limits, now_ms())
-            {
-                self.sio_send(
-                    &conn,
-                    sio::emit(
-                        "error",
-                        &json!({"code": r.error.code, "message": r.error.message}),
-                        None,
-                    ),
-                );
-                if r.close.is_some() {
-                    self.sio_send(&conn, sio::DISCONNECT.into());
-                    self.sio_send(&conn, "1".into());
-                }
-                return;
-            }
-        }
         match sio::read_sio(msg) {
             Sio::Connect(auth) => self.sio_connect(&conn, &mut att, &auth).await,
             Sio::OtherNamespace(nsp) => self.sio_send(&conn, sio::namespace_error(&nsp)),
@@ -338,6 +380,7 @@ impl TenantHub {
             Sio::Disconnect => {
                 att.subs.clear();
                 att.sio = 1;
+                att.opened_ms = now_ms();
             }
             Sio::Event { name, arg, ack } if att.sio == 2 => {
                 let answer = match self.sio_event(&conn, &mut att, &name, &arg).await {
@@ -347,6 +390,9 @@ impl TenantHub {
                 if let Some(id) = ack {
                     self.sio_send(&conn, sio::ack(id, &answer));
                 }
+                // Saved by `sio_event` itself, after its last wait (another message may
+                // have changed the state meanwhile).
+                return;
             }
             _ => {}
         }
@@ -423,9 +469,13 @@ impl TenantHub {
             return self.sio_send(conn, sio::connect_error(e.code, &e.message));
         }
         let now = now_ms();
-        let _ = self
-            .store
-            .prune_sessions(now - self.limits.history_max_age_seconds as i64 * 1000);
+        // Old sessions go at most once a minute per instance (the delete scans them).
+        if now - PRUNED_MS.with(Cell::get) > 60_000 {
+            PRUNED_MS.with(|p| p.set(now));
+            let _ = self
+                .store
+                .prune_sessions(now - self.limits.history_max_age_seconds as i64 * 1000);
+        }
         let restored = self.restore(auth, &who).await;
         let (pid, subs, since) = match restored {
             Some((subs, since)) => (
@@ -527,6 +577,11 @@ impl TenantHub {
             Action::Subscribe { channels, types } => {
                 let checks = protocol::check_subscribe(&att.who, &channels)?;
                 self.check_owners(&att.who, &checks).await?;
+                // The state as it is now: other messages may have changed it during the
+                // lookups; the change below is applied and saved without waiting.
+                *att = self.sio_state(conn).filter(|a| a.sio == 2).ok_or_else(|| {
+                    FrameError::new("bad_frame", "the connection closed meanwhile")
+                })?;
                 let req = Subscribe {
                     channels: channels.clone(),
                     since: None,
@@ -542,6 +597,7 @@ impl TenantHub {
                 sockets::fits(&next)?;
                 *att = next;
                 self.save_session(att);
+                self.sio_save(conn, att.clone());
                 for c in &channels {
                     if let Some(protocol::Channel::Snapshot(kind)) = protocol::parse_channel(c) {
                         let frame = self.snapshot_frame(&att.who, kind).await?;
@@ -554,6 +610,7 @@ impl TenantHub {
             Action::Unsubscribe(channels) => {
                 att.subs.retain(|s| !channels.contains(&s.channel));
                 self.save_session(att);
+                self.sio_save(conn, att.clone());
             }
         }
         Ok(self.store.head().unwrap_or(0))

@@ -162,7 +162,9 @@ impl DurableObject for TenantHub {
     /// One alarm serves every timed duty: presence leaves past their grace period, a
     /// coalesced dashboard push, and token expiry warnings and closes.
     async fn alarm(&self) -> Result<Response> {
-        self.presence_alarm().await?;
+        if let Err(e) = self.presence_alarm().await {
+            worker::console_error!("hub: presence alarm failed: {e}");
+        }
         self.token_alarm().await;
         self.sio_ping().await;
         if self.dashboard_dirty.get() {
