@@ -454,20 +454,6 @@ impl TenantHub {
             Ok(w) => w,
             Err(e) => return self.sio_send(conn, sio::connect_error(e.code, &e.message)),
         };
-        let open = self
-            .live_sockets()
-            .iter()
-            .filter(|(_, a)| a.sio == 2 && a.who.user_id == who.user_id)
-            .count()
-            + self
-                .polls
-                .borrow()
-                .iter()
-                .filter(|p| p.att.sio == 2 && p.att.who.user_id == who.user_id)
-                .count();
-        if let Err(e) = sockets::admit_connection(open, &self.limits) {
-            return self.sio_send(conn, sio::connect_error(e.code, &e.message));
-        }
         let now = now_ms();
         // Old sessions go at most once a minute per instance (the delete scans them).
         if now - PRUNED_MS.with(Cell::get) > 60_000 {
@@ -500,11 +486,28 @@ impl TenantHub {
                 )
             }
         };
+        // Counted after the last wait and saved at once, so two CONNECTs of one user cannot
+        // both pass the limit.
+        let open = self
+            .live_sockets()
+            .iter()
+            .filter(|(_, a)| a.sio == 2 && a.who.user_id == who.user_id)
+            .count()
+            + self
+                .polls
+                .borrow()
+                .iter()
+                .filter(|p| p.att.sio == 2 && p.att.who.user_id == who.user_id)
+                .count();
+        if let Err(e) = sockets::admit_connection(open, &self.limits) {
+            return self.sio_send(conn, sio::connect_error(e.code, &e.message));
+        }
         att.who = who;
         att.subs = subs;
         att.sio = 2;
         att.pid = pid.clone();
         att.opened_ms = 0;
+        self.sio_save(conn, att.clone());
         self.save_session(att);
         self.sio_send(conn, sio::connect_ok(&crate::platform::random_hex(), &pid));
         let mut missed = Vec::new();

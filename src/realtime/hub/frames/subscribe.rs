@@ -56,6 +56,12 @@ pub async fn subscribe(
     // Channel rules first, then the D1 owner lookups they call for, then the rest.
     let checks = protocol::check_subscribe(&att.who, &req.channels)?;
     hub.check_owners(&att.who, &checks).await?;
+    // Other frames of this socket may have been handled during the lookups: the change is
+    // applied to the attachment as it is now (its rate bucket kept from this frame's).
+    if let Some(mut latest) = sockets::attachment(ws) {
+        latest.bucket = att.bucket;
+        *att = latest;
+    }
     let new = new_subs(att, &req)?;
     let joined = joined(att, &req);
     let mut subs = att.subs.clone();
