@@ -77,7 +77,7 @@ async fn dispatch(req: Request, env: Env) -> Response {
         Some(o)
             if resp.status_code() != 101
                 && (deployment_allows
-                    || origins::allowed(&env, &o, caller_tenant.as_deref()).await) =>
+                    || origins::tenant_allowed(&env, &o, caller_tenant.as_deref()).await) =>
         {
             with_cors(resp, &o)
         }

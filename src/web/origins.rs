@@ -68,10 +68,14 @@ async fn read(env: &Env) -> crate::domain::error::ApiResult<Vec<Row>> {
 }
 
 /// Whether a page at `origin` may read the answer: the deployment's list first (no D1),
-/// then the tenants' own (`cors::tenant_allows`).
+/// then the tenants' own.
 pub async fn allowed(env: &Env, origin: &str, caller_tenant: Option<&str>) -> bool {
-    if crate::config::get(env).cors.allow(origin).is_some() {
-        return true;
-    }
+    crate::config::get(env).cors.allow(origin).is_some()
+        || tenant_allowed(env, origin, caller_tenant).await
+}
+
+/// Whether the tenants' own lists let a page at `origin` read the answer
+/// (`cors::tenant_allows`), for a caller the deployment's list did not already allow.
+pub async fn tenant_allowed(env: &Env, origin: &str, caller_tenant: Option<&str>) -> bool {
     cors::valid_origin(origin) && cors::tenant_allows(&*all(env).await, caller_tenant, origin)
 }

@@ -286,11 +286,6 @@ pub fn action(name: &str, arg: &Value, who: &Identity) -> Result<Action, FrameEr
     }
 }
 
-/// A recovery session as the hub keeps it: whose it was, and its subscriptions.
-pub fn session_text(user_id: &str, subs: &Value) -> String {
-    json!({"u": user_id, "s": subs}).to_string()
-}
-
 /// The offset a reconnecting client sends (`auth.offset`, the last seq it got).
 pub fn offset(auth: &Value) -> Option<u64> {
     auth.get("offset")?.as_str()?.parse().ok()

@@ -25,6 +25,8 @@ pub struct Poll {
     pub sid: String,
     pub att: Attachment,
     pub queue: Vec<String>,
+    /// The bytes in `queue` (kept, so a push does not sum the queue again).
+    queued_bytes: usize,
     waiter: Option<oneshot::Sender<()>>,
     seen_ms: i64,
     /// When the session was last sent a ping (or opened): the next is due an interval on.
@@ -35,12 +37,13 @@ impl Poll {
     /// Queues a packet and wakes the waiting GET. A session whose client does not collect
     /// its packets (more queued than `MAX_QUEUED_BYTES`) is closed instead.
     pub fn push(&mut self, packet: String) {
-        let queued: usize = self.queue.iter().map(String::len).sum();
-        if queued + packet.len() > MAX_QUEUED_BYTES {
+        if self.queued_bytes + packet.len() > MAX_QUEUED_BYTES {
             self.queue.clear();
             self.att.sio = 0;
+            self.queued_bytes = 1;
             self.queue.push("1".into());
         } else {
+            self.queued_bytes += packet.len();
             self.queue.push(packet);
         }
         self.wake();
@@ -111,6 +114,7 @@ impl TenantHub {
                 sid,
                 att,
                 queue: Vec::new(),
+                queued_bytes: 0,
                 waiter: None,
                 seen_ms: now_ms(),
                 ping_ms: now_ms(),
@@ -174,6 +178,7 @@ impl TenantHub {
             p.waiter = None;
         }
         let mut packets = std::mem::take(&mut p.queue);
+        p.queued_bytes = 0;
         if now >= p.ping_ms + sio::PING_INTERVAL_MS as i64 {
             p.ping_ms = now;
             packets.push("2".into());

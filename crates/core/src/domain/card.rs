@@ -1,7 +1,7 @@
 //! Digital business cards: the resource, its public view and validation (pure).
 
 use super::error::{ApiError, ApiResult};
-use super::schema::{self, opt, req, rule, Kind, Pattern, Shape};
+use super::schema::{self, opt, req, rule, Field, Kind, Pattern, Rule, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -77,39 +77,26 @@ pub const SLUG: Pattern = Pattern {
 
 pub const SCAN_SOURCES: &[&str] = &["qr", "nfc", "link"];
 
+/// A card's fields, shared by its create and its edit.
+const FIELDS: &[Field] = &[
+    req("slug", Kind::Pattern(&SLUG)),
+    req("display_name", Kind::Text(120)),
+    opt("title", Kind::Text(120)).blank_is_null(),
+    opt("phone", Kind::Phone).blank_is_null(),
+    opt("email", Kind::Email).blank_is_null(),
+    opt("bio", Kind::Text(1000)).blank_is_null(),
+];
+
+const RULES: &[Rule] = &[rule(
+    &["slug"],
+    "slug must be free across all tenants (409 when taken).",
+)];
+
 /// `POST /api/cards`.
-pub const INPUT: Shape = Shape::create(
-    "CardInput",
-    &[
-        req("slug", Kind::Pattern(&SLUG)),
-        req("display_name", Kind::Text(120)),
-        opt("title", Kind::Text(120)).blank_is_null(),
-        opt("phone", Kind::Phone).blank_is_null(),
-        opt("email", Kind::Email).blank_is_null(),
-        opt("bio", Kind::Text(1000)).blank_is_null(),
-    ],
-    &[rule(
-        &["slug"],
-        "slug must be free across all tenants (409 when taken).",
-    )],
-);
+pub const INPUT: Shape = Shape::create("CardInput", FIELDS, RULES);
 
 /// `PUT /api/cards/:id`: a partial edit (the slug too, if free).
-pub const PATCH: Shape = Shape::patch(
-    "CardPatch",
-    &[
-        req("slug", Kind::Pattern(&SLUG)),
-        req("display_name", Kind::Text(120)),
-        opt("title", Kind::Text(120)).blank_is_null(),
-        opt("phone", Kind::Phone).blank_is_null(),
-        opt("email", Kind::Email).blank_is_null(),
-        opt("bio", Kind::Text(1000)).blank_is_null(),
-    ],
-    &[rule(
-        &["slug"],
-        "slug must be free across all tenants (409 when taken).",
-    )],
-);
+pub const PATCH: Shape = Shape::patch("CardPatch", FIELDS, RULES);
 
 /// The fields an edit may change, in the order `changes` lists them.
 const EDITABLE: &[&str] = &["slug", "display_name", "title", "phone", "email", "bio"];
