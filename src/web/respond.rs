@@ -34,5 +34,16 @@ pub fn json_page<T: serde::Serialize>(
     key: impl Fn(&T) -> String,
 ) -> ApiResult<Response> {
     let (data, next) = crate::domain::pagination::finish(rows, limit, key);
-    json(200, &serde_json::json!({"data": data, "next_cursor": next}))
+    #[derive(serde::Serialize)]
+    struct Page<'a, T> {
+        data: &'a [T],
+        next_cursor: Option<String>,
+    }
+    let text = serde_json::to_string(&Page {
+        data: &data,
+        next_cursor: next,
+    })?;
+    let h = worker::Headers::new();
+    h.set("content-type", "application/json")?;
+    Ok(Response::ok(text)?.with_headers(h))
 }
