@@ -84,10 +84,33 @@ fn kind(v: &JsValue) -> Kind {
     }
 }
 
+/// Hashes the keys of `KEYS` (a static name's address and length) with one multiply per
+/// word: std's SipHash cost more than the lookup it serves, once per field of every row.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_usize(usize::from(b));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Keys = HashMap<(usize, usize), JsValue, std::hash::BuildHasherDefault<AddrHasher>>;
+
 thread_local! {
     /// Field names as JS strings, made once each (keyed by the static name's address and
     /// length): a list of 50 rows would otherwise copy every name 50 times into JS.
-    static KEYS: RefCell<HashMap<(usize, usize), JsValue>> = RefCell::new(HashMap::new());
+    static KEYS: RefCell<Keys> = RefCell::new(Keys::default());
 }
 
 /// The value of field `name` of the object `obj` (`undefined` when absent).
@@ -131,10 +154,33 @@ impl<'de> de::Deserializer<'de> for Js {
 
     #[inline(never)]
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        if self.0.is_null() || self.0.is_undefined() {
+        // `== null` holds for `undefined` too: one call into JS instead of two.
+        if self.0.loose_eq(&JsValue::NULL) {
             v.visit_none()
         } else {
             v.visit_some(self)
+        }
+    }
+
+    // Most columns are text or integers: asking for the expected type first takes one call
+    // into JS per value instead of the up to five of `kind`.
+    #[inline(never)]
+    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        match self.0.as_string() {
+            Some(s) => v.visit_string(s),
+            None => self.deserialize_any(v),
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        self.deserialize_string(v)
+    }
+
+    #[inline(never)]
+    fn deserialize_i64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        match self.0.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= MAX_SAFE => v.visit_i64(f as i64),
+            _ => self.deserialize_any(v),
         }
     }
 
@@ -176,7 +222,7 @@ impl<'de> de::Deserializer<'de> for Js {
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        bool i8 i16 i32 i128 u8 u16 u32 u64 u128 f32 f64 char bytes
         byte_buf unit unit_struct seq tuple tuple_struct map identifier ignored_any
     }
 }
