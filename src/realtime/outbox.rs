@@ -153,32 +153,89 @@ struct PendingRow {
     ts: String,
 }
 
-thread_local! {
-    /// Outbox rows already appended to their hub whose `delivered_seq` is not written yet:
-    /// (tenant, id, seq). Any entry point may flush them (the rows are the isolate's, not
-    /// the request's); until then a redelivery is harmless, because hubs dedupe by id.
-    static MARKS: std::cell::RefCell<Vec<(String, String, i64)>> = const { std::cell::RefCell::new(Vec::new()) };
+/// An outbox row already appended to its hub whose `delivered_seq` is not written yet.
+struct Mark {
+    tenant: String,
+    id: String,
+    seq: i64,
+    /// Taken by a write batch that is on its way (`commit_and_deliver`).
+    claimed: bool,
 }
 
-/// Writes the pending "delivered" marks (part of `flush`). Keeping the marks apart lets
-/// one D1 batch carry the marks of many deliveries.
+thread_local! {
+    /// The isolate's pending "delivered" marks. Any entry point may write them (the rows
+    /// are the isolate's, not the request's); until then a redelivery is harmless, because
+    /// hubs dedupe by id. Under a steady write load they ride in the next write's batch
+    /// (`commit_and_deliver`), so delivering costs no D1 call of its own.
+    static MARKS: std::cell::RefCell<Vec<Mark>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks written by one statement at most.
+const MARKS_PER_STATEMENT: usize = 100;
+
+/// Claims up to `max` unclaimed marks (for a batch about to be sent).
+fn claim_marks(max: usize) -> Vec<(String, String, i64)> {
+    MARKS.with(|m| {
+        m.borrow_mut()
+            .iter_mut()
+            .filter(|k| !k.claimed)
+            .take(max)
+            .map(|k| {
+                k.claimed = true;
+                (k.tenant.clone(), k.id.clone(), k.seq)
+            })
+            .collect()
+    })
+}
+
+/// After the batch that carried `ids`: written (drop them) or not (claimable again).
+fn settle_marks(ids: &[(String, String, i64)], written: bool) {
+    MARKS.with(|m| {
+        let mut m = m.borrow_mut();
+        if written {
+            m.retain(|k| !(k.claimed && ids.iter().any(|(_, id, _)| *id == k.id)));
+        } else {
+            for k in m
+                .iter_mut()
+                .filter(|k| ids.iter().any(|(_, id, _)| *id == k.id))
+            {
+                k.claimed = false;
+            }
+        }
+    });
+}
+
+/// One statement that records the hub's seq of each delivered row (each row of its own
+/// tenant), instead of one UPDATE per row.
+fn marks_stmt(db: &D1Database, marks: &[(String, String, i64)]) -> ApiResult<D1PreparedStatement> {
+    store::query(
+        db,
+        "UPDATE outbox SET delivered_seq = json_extract(m.value, '$[2]')
+         FROM json_each(:marks) AS m
+         WHERE outbox.id = json_extract(m.value, '$[1]')
+           AND outbox.tenant_id = json_extract(m.value, '$[0]')",
+        &[("marks", t(&store::json_text(&marks)?))],
+    )
+}
+
+/// Writes the pending "delivered" marks (part of `flush`) that no write batch carried.
 async fn flush_marks(env: &Env) {
-    let marks: Vec<(String, String, i64)> = MARKS.with(|m| std::mem::take(&mut *m.borrow_mut()));
-    if marks.is_empty() {
-        return;
-    }
     let Ok(db) = store::db(env) else { return };
-    for chunk in marks.chunks(50) {
-        let stmts: ApiResult<Vec<_>> = chunk
-            .iter()
-            .map(|(tenant, id, seq)| mark_delivered(&db, tenant, id, *seq))
-            .collect();
-        let done = match stmts {
-            Ok(s) => store::batch(&db, s).await.map(|_| ()),
+    loop {
+        let marks = claim_marks(MARKS_PER_STATEMENT);
+        if marks.is_empty() {
+            return;
+        }
+        let done = match marks_stmt(&db, &marks) {
+            Ok(s) => store::run(s).await.map(|_| ()),
             Err(e) => Err(e),
         };
-        if let Err(e) = done {
+        if let Err(e) = &done {
             worker::console_warn!("outbox: delivered marks left to the redrive: {}", e.message);
+        }
+        settle_marks(&marks, done.is_ok());
+        if done.is_err() {
+            return;
         }
     }
 }
@@ -209,20 +266,6 @@ fn pending_stmt(db: &D1Database, tenant: &str) -> ApiResult<D1PreparedStatement>
     )
 }
 
-/// Records the hub's seq of a delivered row.
-fn mark_delivered(
-    db: &D1Database,
-    tenant: &str,
-    id: &str,
-    seq: i64,
-) -> ApiResult<D1PreparedStatement> {
-    store::query(
-        db,
-        "UPDATE outbox SET delivered_seq = :seq WHERE tenant_id = :tenant AND id = :id",
-        &[("seq", i(seq)), ("tenant", t(tenant)), ("id", t(id))],
-    )
-}
-
 /// Delivers one page of pending rows; returns how many and whether the page was full
 /// (more may wait).
 async fn deliver_rows(
@@ -233,8 +276,7 @@ async fn deliver_rows(
 ) -> ApiResult<(usize, bool)> {
     let n = rows.len();
     // Rows this isolate already appended (their marks are pending) are not sent again.
-    let appended: Vec<String> =
-        MARKS.with(|m| m.borrow().iter().map(|(_, id, _)| id.clone()).collect());
+    let appended: Vec<String> = MARKS.with(|m| m.borrow().iter().map(|k| k.id.clone()).collect());
     if (n as i64) >= DELIVERY_PAGE && rows.iter().any(|r| appended.contains(&r.id)) {
         // A full page of a backlog: write the pending marks now, so the next page moves on.
         flush_marks(env).await;
@@ -282,8 +324,26 @@ pub async fn commit_and_deliver(
     mut stmts: Vec<D1PreparedStatement>,
     deliver: bool,
 ) -> ApiResult<Vec<worker::D1Result>> {
+    // Earlier deliveries' marks ride first in this batch (no D1 call of their own), so the
+    // pending rows read at its end are only the ones no hub has yet. A failed batch leaves
+    // them to the next write or flush.
+    let marks = claim_marks(MARKS_PER_STATEMENT);
+    if !marks.is_empty() {
+        match marks_stmt(db, &marks) {
+            Ok(m) => stmts.insert(0, m),
+            Err(e) => {
+                settle_marks(&marks, false);
+                return Err(e);
+            }
+        }
+    }
     stmts.push(pending_stmt(db, tenant)?);
-    let mut results = store::batch(db, stmts).await?;
+    let batch = store::batch(db, stmts).await;
+    settle_marks(&marks, batch.is_ok());
+    let mut results = batch?;
+    if !marks.is_empty() {
+        results.remove(0);
+    }
     let pending = results.pop();
     if deliver {
         if let Some(Ok(rows)) = pending.map(|p| store::rows::<PendingRow>(&p)) {
@@ -359,7 +419,7 @@ pub async fn flush(env: &Env) {
     }
     let _release = Release;
     for _ in 0..FLUSH_ROUNDS {
-        if !flush_round(env).await {
+        if !flush_round(env, false).await {
             break;
         }
         FLUSHING.with(|f| f.set(worker::js_sys::Date::now()));
@@ -369,14 +429,15 @@ pub async fn flush(env: &Env) {
 /// One round of delivery in the caller's own context, whatever else is running: for a
 /// handler whose answer depends on the marks (publish names the seq; stats count the lag).
 pub async fn flush_here(env: &Env) {
-    flush_round(env).await;
+    flush_round(env, true).await;
 }
 
-/// Delivers what is queued now and writes the pending marks; false when there was nothing.
-async fn flush_round(env: &Env) -> bool {
+/// Delivers what is queued now and writes the pending marks (`all_marks`: even while
+/// writes are coming); false when there was nothing.
+async fn flush_round(env: &Env, all_marks: bool) -> bool {
     let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
     let scans = SCANS.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    let marks = MARKS.with(|m| !m.borrow().is_empty());
+    let marks = MARKS.with(|m| m.borrow().iter().any(|k| !k.claimed));
     if queued.is_empty() && scans.is_empty() && !marks {
         return false;
     }
@@ -384,7 +445,13 @@ async fn flush_round(env: &Env) -> bool {
     for tenant in scans {
         deliver_now(env, &tenant).await;
     }
-    flush_marks(env).await;
+    // While writes keep committing (rows queued again), their batches carry the marks;
+    // the round that finds nothing new writes what is left.
+    let busy = QUEUED.with(|q| !q.borrow().is_empty());
+    let many = MARKS.with(|m| m.borrow().len() >= MARKS_PER_STATEMENT);
+    if all_marks || !busy || many {
+        flush_marks(env).await;
+    }
     true
 }
 
@@ -440,19 +507,25 @@ async fn deliver_group(
             MARKS.with(|m| {
                 let mut m = m.borrow_mut();
                 for r in &results {
-                    m.push((tenant.to_string(), r.id.clone(), r.seq as i64));
+                    m.push(Mark {
+                        tenant: tenant.to_string(),
+                        id: r.id.clone(),
+                        seq: r.seq as i64,
+                        claimed: false,
+                    });
                 }
             });
             Ok(results.len())
         }
         Ok(results) => {
-            let updates = results
+            let marks: Vec<(String, String, i64)> = results
                 .iter()
-                .map(|r| mark_delivered(db, tenant, &r.id, r.seq as i64))
-                .collect::<ApiResult<Vec<_>>>()?;
-            let n = updates.len();
-            store::batch(db, updates).await?;
-            Ok(n)
+                .map(|r| (tenant.to_string(), r.id.clone(), r.seq as i64))
+                .collect();
+            for chunk in marks.chunks(MARKS_PER_STATEMENT) {
+                store::run(marks_stmt(db, chunk)?).await?;
+            }
+            Ok(marks.len())
         }
         Err(e) => {
             worker::console_error!(
@@ -656,4 +729,57 @@ pub fn prune_delivered(
            WHERE delivered_seq IS NOT NULL AND created_ms < :cutoff LIMIT :limit)",
         &[("cutoff", i(cutoff_ms)), ("limit", i(limit))],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(id: &str) {
+        MARKS.with(|m| {
+            m.borrow_mut().push(Mark {
+                tenant: "t1".into(),
+                id: id.into(),
+                seq: 1,
+                claimed: false,
+            })
+        });
+    }
+
+    fn ids() -> Vec<(String, bool)> {
+        MARKS.with(|m| {
+            m.borrow()
+                .iter()
+                .map(|k| (k.id.clone(), k.claimed))
+                .collect()
+        })
+    }
+
+    /// A write batch claims marks; a failed batch gives them back, a committed one drops
+    /// them, and marks claimed by a batch in flight are not claimed twice.
+    #[test]
+    fn marks_ride_in_one_batch_at_a_time() {
+        for id in ["e1", "e2", "e3"] {
+            push(id);
+        }
+        let first = claim_marks(2);
+        assert_eq!(first.len(), 2);
+        let second = claim_marks(MARKS_PER_STATEMENT);
+        assert_eq!(second, vec![("t1".into(), "e3".into(), 1)]);
+        assert!(claim_marks(MARKS_PER_STATEMENT).is_empty());
+        settle_marks(&first, false);
+        assert_eq!(
+            ids(),
+            vec![
+                ("e1".into(), false),
+                ("e2".into(), false),
+                ("e3".into(), true)
+            ]
+        );
+        settle_marks(&second, true);
+        assert_eq!(ids(), vec![("e1".into(), false), ("e2".into(), false)]);
+        let again = claim_marks(MARKS_PER_STATEMENT);
+        settle_marks(&again, true);
+        assert!(ids().is_empty());
+    }
 }
