@@ -17,7 +17,7 @@ mod systems;
 
 use scenarios::Fanout;
 use serde_json::{json, Value};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use systems::System;
 
 fn median(v: &mut [f64]) -> f64 {
@@ -202,21 +202,27 @@ fn main() {
         let mut table = serde_json::Map::new();
         for op in ["list", "create"] {
             for &c in &concs {
-                let mut p = (vec![], vec![], vec![]);
-                let mut h = (vec![], vec![], vec![]);
+                let mut p = (vec![], vec![], vec![], vec![]);
+                let mut h = (vec![], vec![], vec![], vec![]);
                 for round in 0..rounds {
                     for (is_pulse, sys) in [(true, &pulse), (false, &hono)] {
+                        let cpu0 = sys.cpu_ms();
                         let r = scenarios::rest(sys, tenant, op == "create", c, secs, round);
-                        eprintln!("rest {op} c={c} round={round} {}: {:.0} req/s p50 {:.1} ms p99 {:.1} ms errors {}", if is_pulse { "pulse" } else { "hono+d1" }, r.rps, r.p50_ms, r.p99_ms, r.errors);
+                        // Work left after the answers (a create's hub append) lands in
+                        // the next second; it is the system's too.
+                        std::thread::sleep(Duration::from_millis(500));
+                        let cpu = (sys.cpu_ms() - cpu0) / (r.rps * secs).max(1.0);
+                        eprintln!("rest {op} c={c} round={round} {}: {:.0} req/s p50 {:.1} ms p99 {:.1} ms cpu {cpu:.2} ms/req errors {}", if is_pulse { "pulse" } else { "hono+d1" }, r.rps, r.p50_ms, r.p99_ms, r.errors);
                         let dst = if is_pulse { &mut p } else { &mut h };
                         dst.0.push(r.rps);
                         dst.1.push(r.p50_ms);
                         dst.2.push(r.p99_ms);
+                        dst.3.push(cpu);
                     }
                 }
                 table.insert(format!("{op}-c{c}"), json!({
-                    "pulse": {"rps": summary(&p.0), "p50_ms": summary(&p.1), "p99_ms": summary(&p.2)},
-                    "hono_d1": {"rps": summary(&h.0), "p50_ms": summary(&h.1), "p99_ms": summary(&h.2)},
+                    "pulse": {"rps": summary(&p.0), "p50_ms": summary(&p.1), "p99_ms": summary(&p.2), "cpu_ms_per_req": summary(&p.3)},
+                    "hono_d1": {"rps": summary(&h.0), "p50_ms": summary(&h.1), "p99_ms": summary(&h.2), "cpu_ms_per_req": summary(&h.3)},
                 }));
             }
         }

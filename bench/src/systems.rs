@@ -385,6 +385,37 @@ impl System {
         self.child.as_ref().map(|c| c.id())
     }
 
+    /// CPU time (ms, user + system) used so far by every process of this system's process
+    /// group (workerd, and wrangler's node under `wrangler dev`): read before and after a
+    /// run, it gives the system's CPU cost per request.
+    pub fn cpu_ms(&self) -> f64 {
+        let Some(pgid) = self.pgid() else {
+            return 0.0;
+        };
+        let mut ticks = 0u64;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            let after: Vec<&str> = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r)
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            // After "pid (comm)": state ppid pgrp … utime (index 11) stime (12).
+            let field = |k: usize| {
+                after
+                    .get(k)
+                    .and_then(|x| x.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            if after.len() > 12 && field(2) == u64::from(pgid) {
+                ticks += field(11) + field(12);
+            }
+        }
+        // USER_HZ is 100 on Linux.
+        ticks as f64 * 10.0
+    }
+
     /// Resident memory (KiB) of the workerd processes under this system's process group.
     pub fn workerd_rss_kib(&self) -> u64 {
         let Some(pgid) = self.pgid() else {
