@@ -158,8 +158,19 @@ struct Mark {
     tenant: String,
     id: String,
     seq: i64,
-    /// Taken by a write batch that is on its way (`commit_and_deliver`).
-    claimed: bool,
+    /// When a batch that is on its way took it (ms; 0: free). A claim older than
+    /// `CLAIM_STALE_MS` is free again: its batch died with its request (a cancelled
+    /// context never settles), and the mark must not wait for it forever.
+    claimed: f64,
+}
+
+/// A claimed mark whose batch has not settled after this long is claimable again.
+const CLAIM_STALE_MS: f64 = 10_000.0;
+
+impl Mark {
+    fn free(&self, now: f64) -> bool {
+        self.claimed == 0.0 || now - self.claimed > CLAIM_STALE_MS
+    }
 }
 
 thread_local! {
@@ -173,15 +184,19 @@ thread_local! {
 /// Marks written by one statement at most.
 const MARKS_PER_STATEMENT: usize = 100;
 
-/// Claims up to `max` unclaimed marks (for a batch about to be sent).
+/// Claims up to `max` free marks (for a batch about to be sent).
 fn claim_marks(max: usize) -> Vec<(String, String, i64)> {
+    claim_marks_at(max, worker::js_sys::Date::now())
+}
+
+fn claim_marks_at(max: usize, now: f64) -> Vec<(String, String, i64)> {
     MARKS.with(|m| {
         m.borrow_mut()
             .iter_mut()
-            .filter(|k| !k.claimed)
+            .filter(|k| k.free(now))
             .take(max)
             .map(|k| {
-                k.claimed = true;
+                k.claimed = now;
                 (k.tenant.clone(), k.id.clone(), k.seq)
             })
             .collect()
@@ -193,13 +208,13 @@ fn settle_marks(ids: &[(String, String, i64)], written: bool) {
     MARKS.with(|m| {
         let mut m = m.borrow_mut();
         if written {
-            m.retain(|k| !(k.claimed && ids.iter().any(|(_, id, _)| *id == k.id)));
+            m.retain(|k| !ids.iter().any(|(_, id, _)| *id == k.id));
         } else {
             for k in m
                 .iter_mut()
                 .filter(|k| ids.iter().any(|(_, id, _)| *id == k.id))
             {
-                k.claimed = false;
+                k.claimed = 0.0;
             }
         }
     });
@@ -437,7 +452,8 @@ pub async fn flush_here(env: &Env) {
 async fn flush_round(env: &Env, all_marks: bool) -> bool {
     let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
     let scans = SCANS.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    let marks = MARKS.with(|m| m.borrow().iter().any(|k| !k.claimed));
+    let now = worker::js_sys::Date::now();
+    let marks = MARKS.with(|m| m.borrow().iter().any(|k| k.free(now)));
     if queued.is_empty() && scans.is_empty() && !marks {
         return false;
     }
@@ -511,7 +527,7 @@ async fn deliver_group(
                         tenant: tenant.to_string(),
                         id: r.id.clone(),
                         seq: r.seq as i64,
-                        claimed: false,
+                        claimed: 0.0,
                     });
                 }
             });
@@ -741,7 +757,7 @@ mod tests {
                 tenant: "t1".into(),
                 id: id.into(),
                 seq: 1,
-                claimed: false,
+                claimed: 0.0,
             })
         });
     }
@@ -750,7 +766,7 @@ mod tests {
         MARKS.with(|m| {
             m.borrow()
                 .iter()
-                .map(|k| (k.id.clone(), k.claimed))
+                .map(|k| (k.id.clone(), k.claimed != 0.0))
                 .collect()
         })
     }
@@ -762,11 +778,11 @@ mod tests {
         for id in ["e1", "e2", "e3"] {
             push(id);
         }
-        let first = claim_marks(2);
+        let first = claim_marks_at(2, 1_000.0);
         assert_eq!(first.len(), 2);
-        let second = claim_marks(MARKS_PER_STATEMENT);
+        let second = claim_marks_at(MARKS_PER_STATEMENT, 1_000.0);
         assert_eq!(second, vec![("t1".into(), "e3".into(), 1)]);
-        assert!(claim_marks(MARKS_PER_STATEMENT).is_empty());
+        assert!(claim_marks_at(MARKS_PER_STATEMENT, 1_000.0).is_empty());
         settle_marks(&first, false);
         assert_eq!(
             ids(),
@@ -778,8 +794,21 @@ mod tests {
         );
         settle_marks(&second, true);
         assert_eq!(ids(), vec![("e1".into(), false), ("e2".into(), false)]);
-        let again = claim_marks(MARKS_PER_STATEMENT);
+        let again = claim_marks_at(MARKS_PER_STATEMENT, 2_000.0);
         settle_marks(&again, true);
+        assert!(ids().is_empty());
+    }
+
+    /// A claim whose batch never settles (its request was cancelled) lapses, so the mark
+    /// is still written by a later batch or flush.
+    #[test]
+    fn an_unsettled_claim_lapses() {
+        push("e9");
+        assert_eq!(claim_marks_at(10, 1_000.0).len(), 1);
+        assert!(claim_marks_at(10, 1_000.0 + CLAIM_STALE_MS).is_empty());
+        let later = claim_marks_at(10, 1_001.0 + CLAIM_STALE_MS);
+        assert_eq!(later, vec![("t1".into(), "e9".into(), 1)]);
+        settle_marks(&later, true);
         assert!(ids().is_empty());
     }
 }
