@@ -186,14 +186,16 @@ const MARKS_PER_STATEMENT: usize = 100;
 
 /// Claims up to `max` free marks (for a batch about to be sent).
 fn claim_marks(max: usize) -> Vec<(String, String, i64)> {
-    claim_marks_at(max, worker::js_sys::Date::now())
+    claim_marks_at(max, worker::js_sys::Date::now(), false)
 }
 
-fn claim_marks_at(max: usize, now: f64) -> Vec<(String, String, i64)> {
+/// `all`: claimed marks too (a handler that needs the seq now must not wait for another
+/// request's batch; writing a mark twice is harmless).
+fn claim_marks_at(max: usize, now: f64, all: bool) -> Vec<(String, String, i64)> {
     MARKS.with(|m| {
         m.borrow_mut()
             .iter_mut()
-            .filter(|k| k.free(now))
+            .filter(|k| all || k.free(now))
             .take(max)
             .map(|k| {
                 k.claimed = now;
@@ -233,13 +235,16 @@ fn marks_stmt(db: &D1Database, marks: &[(String, String, i64)]) -> ApiResult<D1P
     )
 }
 
-/// Writes the pending "delivered" marks (part of `flush`) that no write batch carried.
-async fn flush_marks(env: &Env) {
-    let Ok(db) = store::db(env) else { return };
+/// Writes the pending "delivered" marks (part of `flush`) that no write batch carried
+/// (`all`: those a batch in flight carries too). False when D1 refused them (they stay
+/// for a later flush or the redrive).
+async fn flush_marks(env: &Env, all: bool) -> bool {
+    let Ok(db) = store::db(env) else { return false };
     loop {
-        let marks = claim_marks(MARKS_PER_STATEMENT);
+        // Written marks are dropped when they settle, so each pass takes new ones.
+        let marks = claim_marks_at(MARKS_PER_STATEMENT, worker::js_sys::Date::now(), all);
         if marks.is_empty() {
-            return;
+            return true;
         }
         let done = match marks_stmt(&db, &marks) {
             Ok(s) => store::run(s).await.map(|_| ()),
@@ -250,7 +255,7 @@ async fn flush_marks(env: &Env) {
         }
         settle_marks(&marks, done.is_ok());
         if done.is_err() {
-            return;
+            return false;
         }
     }
 }
@@ -264,7 +269,9 @@ pub async fn deliver_pending(env: &Env, tenant: &str) -> ApiResult<usize> {
         let rows: Vec<PendingRow> = store::all(pending_stmt(&db, tenant)?).await?;
         let (n, full) = deliver_rows(env, &db, tenant, rows).await?;
         delivered += n;
-        if !full {
+        // A full page of rows this isolate already appended (their marks on their way in
+        // another batch) would only be read again.
+        if !full || n == 0 {
             break;
         }
     }
@@ -294,7 +301,7 @@ async fn deliver_rows(
     let appended: Vec<String> = MARKS.with(|m| m.borrow().iter().map(|k| k.id.clone()).collect());
     if (n as i64) >= DELIVERY_PAGE && rows.iter().any(|r| appended.contains(&r.id)) {
         // A full page of a backlog: write the pending marks now, so the next page moves on.
-        flush_marks(env).await;
+        flush_marks(env, false).await;
     }
     // Group by hub, keeping each hub's rows in commit order.
     let mut groups: Vec<(String, Vec<EventDraft>)> = Vec::new();
@@ -342,17 +349,19 @@ pub async fn commit_and_deliver(
     // Earlier deliveries' marks ride first in this batch (no D1 call of their own), so the
     // pending rows read at its end are only the ones no hub has yet. A failed batch leaves
     // them to the next write or flush.
-    let marks = claim_marks(MARKS_PER_STATEMENT);
+    let pending = pending_stmt(db, tenant)?;
+    let mut marks = claim_marks(MARKS_PER_STATEMENT);
     if !marks.is_empty() {
         match marks_stmt(db, &marks) {
             Ok(m) => stmts.insert(0, m),
-            Err(e) => {
+            // Never fail a write over bookkeeping: the marks wait for a flush.
+            Err(_) => {
                 settle_marks(&marks, false);
-                return Err(e);
+                marks.clear();
             }
         }
     }
-    stmts.push(pending_stmt(db, tenant)?);
+    stmts.push(pending);
     let batch = store::batch(db, stmts).await;
     settle_marks(&marks, batch.is_ok());
     let mut results = batch?;
@@ -465,8 +474,9 @@ async fn flush_round(env: &Env, all_marks: bool) -> bool {
     // the round that finds nothing new writes what is left.
     let busy = QUEUED.with(|q| !q.borrow().is_empty());
     let many = MARKS.with(|m| m.borrow().len() >= MARKS_PER_STATEMENT);
-    if all_marks || !busy || many {
-        flush_marks(env).await;
+    if (all_marks || !busy || many) && !flush_marks(env, all_marks).await {
+        // D1 refused the marks: no more rounds now (each would fail the same way).
+        return false;
     }
     true
 }
@@ -778,11 +788,11 @@ mod tests {
         for id in ["e1", "e2", "e3"] {
             push(id);
         }
-        let first = claim_marks_at(2, 1_000.0);
+        let first = claim_marks_at(2, 1_000.0, false);
         assert_eq!(first.len(), 2);
-        let second = claim_marks_at(MARKS_PER_STATEMENT, 1_000.0);
+        let second = claim_marks_at(MARKS_PER_STATEMENT, 1_000.0, false);
         assert_eq!(second, vec![("t1".into(), "e3".into(), 1)]);
-        assert!(claim_marks_at(MARKS_PER_STATEMENT, 1_000.0).is_empty());
+        assert!(claim_marks_at(MARKS_PER_STATEMENT, 1_000.0, false).is_empty());
         settle_marks(&first, false);
         assert_eq!(
             ids(),
@@ -794,7 +804,7 @@ mod tests {
         );
         settle_marks(&second, true);
         assert_eq!(ids(), vec![("e1".into(), false), ("e2".into(), false)]);
-        let again = claim_marks_at(MARKS_PER_STATEMENT, 2_000.0);
+        let again = claim_marks_at(MARKS_PER_STATEMENT, 2_000.0, false);
         settle_marks(&again, true);
         assert!(ids().is_empty());
     }
@@ -804,11 +814,23 @@ mod tests {
     #[test]
     fn an_unsettled_claim_lapses() {
         push("e9");
-        assert_eq!(claim_marks_at(10, 1_000.0).len(), 1);
-        assert!(claim_marks_at(10, 1_000.0 + CLAIM_STALE_MS).is_empty());
-        let later = claim_marks_at(10, 1_001.0 + CLAIM_STALE_MS);
+        assert_eq!(claim_marks_at(10, 1_000.0, false).len(), 1);
+        assert!(claim_marks_at(10, 1_000.0 + CLAIM_STALE_MS, false).is_empty());
+        let later = claim_marks_at(10, 1_001.0 + CLAIM_STALE_MS, false);
         assert_eq!(later, vec![("t1".into(), "e9".into(), 1)]);
         settle_marks(&later, true);
+        assert!(ids().is_empty());
+    }
+
+    /// A handler that needs the seq now takes marks another batch carries too.
+    #[test]
+    fn a_forced_claim_takes_claimed_marks() {
+        push("e7");
+        assert_eq!(claim_marks_at(10, 1_000.0, false).len(), 1);
+        assert!(claim_marks_at(10, 1_000.0, false).is_empty());
+        let forced = claim_marks_at(10, 1_000.0, true);
+        assert_eq!(forced, vec![("t1".into(), "e7".into(), 1)]);
+        settle_marks(&forced, true);
         assert!(ids().is_empty());
     }
 }
