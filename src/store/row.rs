@@ -61,6 +61,11 @@ enum Kind {
 /// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
+/// A number that a JS number holds exactly as an integer.
+fn safe_int(f: f64) -> Option<i64> {
+    (f.fract() == 0.0 && f.abs() <= MAX_SAFE).then_some(f as i64)
+}
+
 #[inline(never)]
 fn kind(v: &JsValue) -> Kind {
     if v.is_null() || v.is_undefined() {
@@ -68,11 +73,7 @@ fn kind(v: &JsValue) -> Kind {
     } else if let Some(b) = v.as_bool() {
         Kind::Bool(b)
     } else if let Some(f) = v.as_f64() {
-        if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
-            Kind::Int(f as i64)
-        } else {
-            Kind::Float(f)
-        }
+        safe_int(f).map_or(Kind::Float(f), Kind::Int)
     } else if let Some(s) = v.as_string() {
         Kind::Str(s)
     } else if Array::is_array(v) {
@@ -179,8 +180,11 @@ impl<'de> de::Deserializer<'de> for Js {
     #[inline(never)]
     fn deserialize_i64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         match self.0.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() <= MAX_SAFE => v.visit_i64(f as i64),
-            _ => self.deserialize_any(v),
+            Some(f) => match safe_int(f) {
+                Some(i) => v.visit_i64(i),
+                None => v.visit_f64(f),
+            },
+            None => self.deserialize_any(v),
         }
     }
 
